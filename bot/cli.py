@@ -1,0 +1,102 @@
+"""Command line: `newshound run` and the other subcommands, with clean errors."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from telegram.error import InvalidToken
+
+from bot import __version__
+from bot.app import run_bot
+from bot.config import ConfigError, Settings, load_from_process
+from bot.storage import StorageError
+
+EXIT_CONFIG_ERROR = 2
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replace the bot token in every log record: it is part of every Bot API URL."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg = message.replace(self._token, "<BOT_TOKEN>")
+            record.args = None
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self._token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self._token, "<BOT_TOKEN>")
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at LOG_LEVEL, with the token redacted and httpx's URL lines quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(TokenRedactingFilter(settings.bot_token))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe every subcommand for --help."""
+    parser = argparse.ArgumentParser(
+        prog="newshound",
+        description="Newshound: a Telegram bot that alerts subscribers to new news stories "
+        "matching their queries. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
+    parser.add_argument("--version", action="version", version=f"newshound {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="start the bot (long polling) until interrupted",
+        description="Start the bot with long polling; stop with Ctrl-C or SIGTERM.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the newshound console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_from_process()
+    except ConfigError as error:
+        return _fail(str(error))
+    configure_logging(settings)
+    if args.command == "run":
+        return _run(settings)
+    return _fail(f"unknown command {args.command}")
+
+
+def _run(settings: Settings) -> int:
+    try:
+        asyncio.run(_run_until_signalled(settings))
+    except StorageError as error:
+        return _fail(str(error))
+    except InvalidToken:
+        return _fail(
+            "BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather"
+        )
+    return 0
+
+
+async def _run_until_signalled(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_bot(settings, stop)
+
+
+def _fail(message: str) -> int:
+    print(f"newshound: error: {message}", file=sys.stderr)
+    return EXIT_CONFIG_ERROR

@@ -1,0 +1,162 @@
+"""Typed settings read once from the environment and an optional .env file."""
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Telegram tokens are "<bot id>:<secret>"; the secret is 30+ URL-safe characters.
+_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Newshound reads, with its default."""
+
+    bot_token: str
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: frozenset[int] = frozenset()
+    database_path: Path = Path("newshound.sqlite3")
+    feed_urls: tuple[str, ...] = ()
+    poll_interval_seconds: int = 300
+    max_subscriptions_per_user: int = 50
+    fetch_concurrency: int = 10
+    parse_workers: int = 2
+    alert_burst_limit: int = 10
+    allow_private_feeds: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def bot_base_url(self) -> str:
+        """Base URL PTB prefixes to "<token>/<method>"."""
+        return self.telegram_api_url.rstrip("/") + "/bot"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines of a .env file; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw_line in path.read_text(encoding="utf-8").splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -> Settings:
+    """Build Settings from environ, falling back to the .env file; raise ConfigError."""
+    merged = dict(read_dotenv(dotenv_path)) if dotenv_path else {}
+    merged.update(environ)
+
+    def get(name: str) -> str | None:
+        value = merged.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    return Settings(
+        bot_token=_bot_token(get("BOT_TOKEN")),
+        telegram_api_url=_api_url(get("TELEGRAM_API_URL") or Settings.telegram_api_url),
+        admin_ids=_admin_ids(get("ADMIN_IDS")),
+        database_path=Path(get("DATABASE_PATH") or Settings.database_path),
+        feed_urls=tuple(re.split(r"[\s,]+", get("FEED_URLS") or "")) if get("FEED_URLS") else (),
+        poll_interval_seconds=_int(get, "POLL_INTERVAL_SECONDS", Settings.poll_interval_seconds),
+        max_subscriptions_per_user=_int(
+            get, "MAX_SUBSCRIPTIONS_PER_USER", Settings.max_subscriptions_per_user
+        ),
+        fetch_concurrency=_int(get, "FETCH_CONCURRENCY", Settings.fetch_concurrency),
+        parse_workers=_int(get, "PARSE_WORKERS", Settings.parse_workers),
+        alert_burst_limit=_int(get, "ALERT_BURST_LIMIT", Settings.alert_burst_limit),
+        allow_private_feeds=_bool(get, "ALLOW_PRIVATE_FEEDS", Settings.allow_private_feeds),
+        log_level=_log_level(get("LOG_LEVEL") or Settings.log_level),
+    )
+
+
+def _bot_token(value: str | None) -> str:
+    if value is None:
+        raise ConfigError(
+            "BOT_TOKEN is not set: get a token from @BotFather and put BOT_TOKEN=<token> "
+            "in the environment or in .env"
+        )
+    if not _TOKEN_PATTERN.match(value):
+        raise ConfigError(
+            "BOT_TOKEN is malformed: it should look like 123456789:AAE... as given by @BotFather"
+        )
+    return value
+
+
+def _api_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"TELEGRAM_API_URL must start with http:// or https:// (got {value!r}); "
+            "leave it unset for https://api.telegram.org"
+        )
+    return value.rstrip("/")
+
+
+def _admin_ids(value: str | None) -> frozenset[int]:
+    if value is None:
+        return frozenset()
+    ids: set[int] = set()
+    for part in re.split(r"[\s,]+", value):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d+", part):
+            raise ConfigError(
+                f"ADMIN_IDS must be comma-separated numeric Telegram user ids (bad value {part!r})"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a whole number (got {raw!r}); default is {default}"
+        ) from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1 (got {value}); default is {default}")
+    return value
+
+
+def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
+    raw = get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE_WORDS:
+        return True
+    if raw.lower() in _FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false (got {raw!r})")
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(
+            f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got {value!r})"
+        )
+    return level
+
+
+def load_from_process(dotenv_path: Path = Path(".env")) -> Settings:
+    """Read settings for the running process: os.environ wins over .env."""
+    return load_settings(os.environ, dotenv_path)

@@ -1,0 +1,177 @@
+"""One index over every subscription: match a story once, get every user it concerns."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bot.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query, word_matches
+
+
+@dataclass
+class _IndexedQuery:
+    """A distinct normalised query, the term ids it needs, and who subscribed to it."""
+
+    groups: tuple[tuple[int, ...], ...]
+    excluded: tuple[int, ...]
+    subscribers: dict[int, str] = field(default_factory=dict)
+
+
+class SubscriptionIndex:
+    """Inverted index from story words to terms to queries to users.
+
+    Matching a story costs a dictionary lookup per distinct word (plus one per prefix length
+    in use), then work proportional to the terms and queries it hits: never a loop over
+    users or subscriptions.
+    """
+
+    def __init__(self) -> None:
+        self._term_ids: dict[Term, int] = {}
+        self._terms: dict[int, Term] = {}
+        self._term_refs: dict[int, int] = {}
+        self._next_term_id = 0
+        # Words and phrases are found through their first word; prefixes by their stem.
+        self._by_anchor: dict[str, set[int]] = defaultdict(set)
+        self._by_prefix: dict[str, set[int]] = defaultdict(set)
+        self._prefix_lengths: dict[int, int] = defaultdict(int)
+        self._queries: dict[str, _IndexedQuery] = {}
+        self._queries_by_term: dict[int, set[str]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        """Return the number of (user, query) subscriptions indexed."""
+        return sum(len(query.subscribers) for query in self._queries.values())
+
+    @property
+    def distinct_queries(self) -> int:
+        """Return how many different normalised queries are indexed."""
+        return len(self._queries)
+
+    def add_many(self, subscriptions: Iterable[tuple[int, str, str]]) -> None:
+        """Index (user_id, normalised query, display) triples, parsing each query once."""
+        for user_id, normalised, display in subscriptions:
+            self.add(user_id, normalised, display)
+
+    def add(self, user_id: int, normalised: str, display: str) -> None:
+        """Index one user's subscription, given its stored normalised query."""
+        indexed = self._queries.get(normalised)
+        if indexed is None:
+            indexed = self._index_query(normalised, parse_query(normalised))
+        indexed.subscribers[user_id] = display
+
+    def remove(self, user_id: int, normalised: str) -> None:
+        """Forget one user's subscription; unknown ones are ignored."""
+        indexed = self._queries.get(normalised)
+        if indexed is None or indexed.subscribers.pop(user_id, None) is None:
+            return
+        if not indexed.subscribers:
+            self._unindex_query(normalised, indexed)
+
+    def remove_user(self, user_id: int, normalised_queries: Iterable[str]) -> None:
+        """Forget several subscriptions of one user."""
+        for normalised in normalised_queries:
+            self.remove(user_id, normalised)
+
+    def match(self, words: Sequence[str]) -> dict[int, tuple[str, ...]]:
+        """Return {user_id: displays of their matching subscriptions} for a tokenised story."""
+        hits = self._hit_terms(words)
+        candidates: set[str] = set()
+        for term_id in hits:
+            candidates |= self._queries_by_term.get(term_id, set())
+        matched: dict[int, list[str]] = defaultdict(list)
+        for normalised in candidates:
+            indexed = self._queries[normalised]
+            if not _satisfied(indexed, hits):
+                continue
+            for user_id, display in indexed.subscribers.items():
+                matched[user_id].append(display)
+        return {user_id: tuple(sorted(displays)) for user_id, displays in matched.items()}
+
+    def _hit_terms(self, words: Sequence[str]) -> set[int]:
+        positions: dict[str, list[int]] = defaultdict(list)
+        for position, word in enumerate(words):
+            positions[word].append(position)
+        hits: set[int] = set()
+        for word, where in positions.items():
+            for anchor in _anchors(word):
+                for term_id in self._by_anchor.get(anchor, ()):
+                    term = self._terms[term_id]
+                    if term.kind is TermKind.WORD or _phrase_at(term, words, where):
+                        hits.add(term_id)
+            for length in self._prefix_lengths:
+                if length <= len(word):
+                    hits |= self._by_prefix.get(word[:length], set())
+        return hits
+
+    def _index_query(self, normalised: str, query: Query) -> _IndexedQuery:
+        groups = tuple(tuple(self._acquire_term(term) for term in group) for group in query.groups)
+        excluded = tuple(self._acquire_term(term) for term in query.excluded)
+        indexed = _IndexedQuery(groups=groups, excluded=excluded)
+        self._queries[normalised] = indexed
+        for group in groups:
+            for term_id in group:
+                self._queries_by_term[term_id].add(normalised)
+        return indexed
+
+    def _unindex_query(self, normalised: str, indexed: _IndexedQuery) -> None:
+        del self._queries[normalised]
+        for group in indexed.groups:
+            for term_id in group:
+                self._queries_by_term[term_id].discard(normalised)
+                if not self._queries_by_term[term_id]:
+                    del self._queries_by_term[term_id]
+        for term_id in [t for group in indexed.groups for t in group] + list(indexed.excluded):
+            self._release_term(term_id)
+
+    def _acquire_term(self, term: Term) -> int:
+        term_id = self._term_ids.get(term)
+        if term_id is None:
+            term_id = self._next_term_id
+            self._next_term_id += 1
+            self._term_ids[term] = term_id
+            self._terms[term_id] = term
+            self._term_refs[term_id] = 0
+            if term.kind is TermKind.PREFIX:
+                self._by_prefix[term.words[0]].add(term_id)
+                self._prefix_lengths[len(term.words[0])] += 1
+            else:
+                self._by_anchor[term.words[0]].add(term_id)
+        self._term_refs[term_id] += 1
+        return term_id
+
+    def _release_term(self, term_id: int) -> None:
+        self._term_refs[term_id] -= 1
+        if self._term_refs[term_id] > 0:
+            return
+        term = self._terms.pop(term_id)
+        del self._term_refs[term_id]
+        del self._term_ids[term]
+        stem = term.words[0]
+        table = self._by_prefix if term.kind is TermKind.PREFIX else self._by_anchor
+        table[stem].discard(term_id)
+        if not table[stem]:
+            del table[stem]
+        if term.kind is TermKind.PREFIX:
+            self._prefix_lengths[len(stem)] -= 1
+            if not self._prefix_lengths[len(stem)]:
+                del self._prefix_lengths[len(stem)]
+
+
+def _anchors(word: str) -> list[str]:
+    """Return the query words a story word can match: itself, or it minus a plural suffix."""
+    anchors = [word]
+    anchors += [word[: -len(suffix)] for suffix in PLURAL_SUFFIXES if word.endswith(suffix)]
+    return [anchor for anchor in anchors if anchor]
+
+
+def _phrase_at(term: Term, words: Sequence[str], starts: Sequence[int]) -> bool:
+    length = len(term.words)
+    return any(
+        start + length <= len(words)
+        and all(word_matches(term.words[k], words[start + k]) for k in range(1, length))
+        for start in starts
+    )
+
+
+def _satisfied(indexed: _IndexedQuery, hits: set[int]) -> bool:
+    if any(term_id in hits for term_id in indexed.excluded):
+        return False
+    return all(any(term_id in hits for term_id in group) for group in indexed.groups)
