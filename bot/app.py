@@ -8,9 +8,12 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
-from bot import replies
+from bot import __version__, replies
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.feeds import FeedParserPool, Fetcher
 from bot.matcher import SubscriptionIndex
+from bot.poller import Poller
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage
 from handlers import subscriber
@@ -60,10 +63,31 @@ async def build_services(settings: Settings, storage: Storage) -> Services:
     return Services(settings=settings, storage=storage, index=index, started_at=time.time())
 
 
+async def add_configured_feeds(settings: Settings, storage: Storage) -> None:
+    """Add the operator's FEED_URLS (trusted); feeds already present are left as they are."""
+    now = time.time()
+    for url in settings.feed_urls:
+        _, created = await storage.add_feed(url, now, trusted=True)
+        if created:
+            log.info("Added feed %s from FEED_URLS", url)
+
+
+def _stop_if_crashed(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
+    """A dead poller or worker must not leave a bot that answers but never alerts."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical(
+            "%s stopped unexpectedly; shutting down", task.get_name(), exc_info=task.exception()
+        )
+        stop.set()
+
+
 async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot with long polling until stop is set."""
+    """Run the bot with long polling, the feed poller and the delivery worker until stop."""
     storage = await Storage.open(settings.database_path)
+    fetcher = Fetcher(concurrency=settings.fetch_concurrency, user_agent=f"Newshound/{__version__}")
+    parsers = FeedParserPool(settings.parse_workers)
     try:
+        await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage)
         app = build_application(settings)
         app.bot_data.attach(services)
@@ -75,9 +99,28 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
                 timeout=LONG_POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
             )
             log.info("Newshound is running as @%s", app.bot.username)
+            worker = DeliveryWorker(app.bot, storage)
+            poller = Poller(
+                storage,
+                fetcher,
+                parsers,
+                services.index,
+                interval=settings.poll_interval_seconds,
+                on_alerts=worker.notify,
+            )
+            services.delivery = worker
+            background = [
+                asyncio.create_task(worker.run(stop), name="delivery"),
+                asyncio.create_task(poller.run(stop), name="poller"),
+            ]
+            for task in background:
+                task.add_done_callback(lambda done: _stop_if_crashed(done, stop))
             await stop.wait()
             log.info("Stopping")
+            await asyncio.gather(*background)
             await app.updater.stop()
             await app.stop()
     finally:
+        parsers.close()
+        await fetcher.aclose()
         await storage.close()

@@ -6,6 +6,7 @@ from typing import Any, TypeAlias
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from bot.matcher import SubscriptionIndex
 from bot.storage import Storage
 
@@ -18,6 +19,7 @@ class Services:
     storage: Storage
     index: SubscriptionIndex
     started_at: float
+    delivery: DeliveryWorker | None = None
 
 
 class BotData:

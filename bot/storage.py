@@ -1,15 +1,19 @@
 """The only module with SQL: schema, migrations and every query Newshound runs."""
 
+import json
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 import aiosqlite
+
+from bot.stories import Story
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,63 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        "feeds, stories and the outbox",
+        (
+            """CREATE TABLE feeds (
+                id INTEGER PRIMARY KEY,
+                url TEXT NOT NULL UNIQUE,
+                title TEXT NOT NULL DEFAULT '',
+                trusted INTEGER NOT NULL DEFAULT 0,
+                primed INTEGER NOT NULL DEFAULT 0,
+                etag TEXT,
+                last_modified TEXT,
+                added_at REAL NOT NULL,
+                next_poll_at REAL NOT NULL DEFAULT 0,
+                last_polled_at REAL,
+                last_ok_at REAL,
+                failures INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                entries_seen INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE stories (
+                id INTEGER PRIMARY KEY,
+                feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+                key TEXT NOT NULL,
+                link TEXT,
+                canonical_link TEXT,
+                title TEXT NOT NULL,
+                normalised_title TEXT NOT NULL,
+                summary TEXT,
+                published_at REAL,
+                seen_at REAL NOT NULL,
+                duplicate_of INTEGER REFERENCES stories(id),
+                UNIQUE (feed_id, key)
+            )""",
+            "CREATE INDEX stories_by_link ON stories (canonical_link)",
+            "CREATE INDEX stories_by_title ON stories (normalised_title, seen_at)",
+            "CREATE INDEX stories_by_seen ON stories (seen_at)",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'broadcast')),
+                story_id INTEGER REFERENCES stories(id),
+                broadcast_id INTEGER,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE ON UPDATE CASCADE,
+                matched TEXT NOT NULL DEFAULT '[]',
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'failed', 'dropped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                error TEXT,
+                created_at REAL NOT NULL,
+                sent_at REAL,
+                UNIQUE (story_id, user_id),
+                UNIQUE (broadcast_id, user_id)
+            )""",
+            "CREATE INDEX outbox_pending ON outbox (status, id)",
+            "CREATE INDEX outbox_sent ON outbox (sent_at)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -89,6 +150,104 @@ class AddedSubscriptions:
     added: tuple[Subscription, ...]
     existing: tuple[str, ...]
     over_limit: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A watched feed and its polling state."""
+
+    id: int
+    url: str
+    title: str
+    trusted: bool
+    primed: bool
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: float
+    last_polled_at: float | None
+    last_ok_at: float | None
+    failures: int
+    last_error: str | None
+    entries_seen: int
+
+
+@dataclass(frozen=True)
+class StoryToSave:
+    """A story from a poll, the words it is matched on, and whether it may alert anyone."""
+
+    story: Story
+    words: tuple[str, ...]
+    alertable: bool
+
+
+StoryMatcher = Callable[[StoryToSave], Mapping[int, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class PollToSave:
+    """Everything one successful poll of a feed writes."""
+
+    feed_id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: float
+    now: float
+    alerts_enabled: bool
+    stories: tuple[StoryToSave, ...]
+    warning: str | None = None
+    title_dedup_seconds: float = 48 * 3600
+
+
+@dataclass(frozen=True)
+class SavedPoll:
+    """What a saved poll added."""
+
+    new_stories: int
+    alerts: int
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """An outbox row waiting to be sent, as the delivery worker queues it."""
+
+    id: int
+    user_id: int
+    kind: str
+    next_attempt_at: float
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An outbox row with what is needed to format and send it."""
+
+    id: int
+    kind: str
+    user_id: int
+    user_status: UserStatus
+    matched: tuple[str, ...]
+    attempts: int
+    status: str
+    title: str
+    link: str | None
+    summary: str | None
+    published: datetime | None
+    source: str
+    broadcast_id: int | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one send attempt, to record."""
+
+    outbox_id: int
+    user_id: int
+    status: str
+    attempts: int
+    next_attempt_at: float = 0.0
+    error: str | None = None
+    user_blocked: bool = False
 
 
 class Storage:
@@ -290,6 +449,254 @@ class Storage:
             rows = await cursor.fetchall()
         return [_subscription(row) for row in rows]
 
+    # Feeds
+
+    async def add_feed(
+        self, url: str, now: float, *, trusted: bool, title: str = ""
+    ) -> tuple[Feed, bool]:
+        """Add a feed unless its URL is known; return it and whether it was new."""
+        cursor = await self._db.execute(
+            """INSERT INTO feeds (url, title, trusted, added_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (url) DO NOTHING""",
+            (url, title, int(trusted), now),
+        )
+        created = cursor.rowcount > 0
+        feed = await self.get_feed_by_url(url)
+        assert feed is not None
+        return feed, created
+
+    async def get_feed_by_url(self, url: str) -> Feed | None:
+        """Return the feed with this URL, if any."""
+        async with self._db.execute(f"{_FEED_SELECT} WHERE url = ?", (url,)) as cursor:
+            row = await cursor.fetchone()
+        return _feed(row) if row else None
+
+    async def list_feeds(self) -> list[Feed]:
+        """Return every feed in the order they were added."""
+        async with self._db.execute(f"{_FEED_SELECT} ORDER BY id") as cursor:
+            rows = await cursor.fetchall()
+        return [_feed(row) for row in rows]
+
+    async def remove_feed(self, feed_id: int) -> bool:
+        """Delete a feed; its stories stay (unlinked) so they still deduplicate."""
+        cursor = await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return cursor.rowcount > 0
+
+    async def due_feeds(self, now: float) -> list[Feed]:
+        """Return feeds whose next poll time has come, most overdue first."""
+        async with self._db.execute(
+            f"{_FEED_SELECT} WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_feed(row) for row in rows]
+
+    async def next_poll_time(self) -> float | None:
+        """Return the earliest next poll time of any feed."""
+        async with self._db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def record_poll_failure(
+        self, feed_id: int, error: str, next_poll_at: float, now: float
+    ) -> None:
+        """Count one more consecutive failure and keep its reason."""
+        await self._db.execute(
+            """UPDATE feeds SET failures = failures + 1, last_error = ?, next_poll_at = ?,
+                   last_polled_at = ? WHERE id = ?""",
+            (error, next_poll_at, now, feed_id),
+        )
+
+    async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
+        """Note a successful poll that found the feed unchanged (HTTP 304)."""
+        await self._db.execute(
+            """UPDATE feeds SET failures = 0, last_error = NULL, next_poll_at = ?,
+                   last_polled_at = ?, last_ok_at = ? WHERE id = ?""",
+            (next_poll_at, now, now, feed_id),
+        )
+
+    async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
+        """Store a poll's stories and their outbox rows in one transaction.
+
+        Only stories new to the feed and not already known from another feed (same canonical
+        link, or same title within the dedup window) are matched; `match` gives the users to
+        alert for each, and only active users get an outbox row.
+        """
+        new_stories = 0
+        alerts = 0
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for candidate in poll.stories:
+                story_id = await self._insert_story(poll, candidate)
+                if story_id is None:
+                    continue
+                new_stories += 1
+                duplicate_of = await self._earlier_copy(story_id, candidate.story, poll)
+                if duplicate_of is not None:
+                    await self._db.execute(
+                        "UPDATE stories SET duplicate_of = ? WHERE id = ?",
+                        (duplicate_of, story_id),
+                    )
+                elif poll.alerts_enabled and candidate.alertable:
+                    alerts += await self._queue_alerts(story_id, match(candidate), poll.now)
+            await self._db.execute(
+                """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
+                       next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
+                       last_error = ?, primed = 1, entries_seen = entries_seen + ?
+                   WHERE id = ?""",
+                (
+                    poll.url,
+                    poll.title,
+                    poll.etag,
+                    poll.last_modified,
+                    poll.next_poll_at,
+                    poll.now,
+                    poll.now,
+                    poll.warning,
+                    new_stories,
+                    poll.feed_id,
+                ),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+        return SavedPoll(new_stories=new_stories, alerts=alerts)
+
+    async def _insert_story(self, poll: PollToSave, candidate: StoryToSave) -> int | None:
+        story = candidate.story
+        async with self._db.execute(
+            """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
+                   summary, published_at, seen_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (feed_id, key) DO NOTHING RETURNING id""",
+            (
+                poll.feed_id,
+                story.key,
+                story.link,
+                story.canonical_link,
+                story.title,
+                story.normalised_title,
+                story.summary,
+                story.published.timestamp() if story.published else None,
+                poll.now,
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def _earlier_copy(self, story_id: int, story: Story, poll: PollToSave) -> int | None:
+        async with self._db.execute(
+            """SELECT id FROM stories WHERE id != ? AND (
+                   (canonical_link IS NOT NULL AND canonical_link = ?)
+                   OR (normalised_title != '' AND normalised_title = ? AND seen_at >= ?))
+               ORDER BY id LIMIT 1""",
+            (
+                story_id,
+                story.canonical_link,
+                story.normalised_title,
+                poll.now - poll.title_dedup_seconds,
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def _queue_alerts(
+        self, story_id: int, matches: Mapping[int, tuple[str, ...]], now: float
+    ) -> int:
+        if not matches:
+            return 0
+        before = self._db.total_changes
+        await self._db.executemany(
+            """INSERT INTO outbox (kind, story_id, user_id, matched, created_at)
+               SELECT 'alert', ?, id, ?, ? FROM users WHERE id = ? AND status = 'active'
+               ON CONFLICT DO NOTHING""",
+            [
+                (story_id, json.dumps(list(displays)), now, user_id)
+                for user_id, displays in matches.items()
+            ],
+        )
+        return self._db.total_changes - before
+
+    # Outbox
+
+    async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
+        """Return (id, user, lane) of pending rows with id > after_id, oldest first."""
+        async with self._db.execute(
+            """SELECT id, user_id, kind, next_attempt_at FROM outbox
+               WHERE status = 'pending' AND id > ? ORDER BY id""",
+            (after_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3])) for r in rows]
+
+    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
+        """Return what is needed to send each of these outbox rows."""
+        if not ids:
+            return []
+        placeholders = ",".join("?" * len(ids))
+        async with self._db.execute(
+            f"""SELECT o.id, o.kind, o.user_id, u.status, o.matched, o.attempts, o.status,
+                    s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
+                    o.broadcast_id
+                FROM outbox o JOIN users u ON u.id = o.user_id
+                LEFT JOIN stories s ON s.id = o.story_id
+                LEFT JOIN feeds f ON f.id = s.feed_id
+                WHERE o.id IN ({placeholders}) ORDER BY o.id""",
+            tuple(ids),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_outbox_item(row) for row in rows]
+
+    async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
+        """Write the outcome of a batch of sends in one transaction."""
+        if not outcomes:
+            return
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                """UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, error = ?,
+                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+                   WHERE id = ?""",
+                [
+                    (o.status, o.attempts, o.next_attempt_at, o.error, o.status, now, o.outbox_id)
+                    for o in outcomes
+                ],
+            )
+            blocked = {o.user_id for o in outcomes if o.user_blocked}
+            for user_id in blocked:
+                await self._block_user(user_id, now)
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def _block_user(self, user_id: int, now: float) -> None:
+        await self._db.execute(
+            "UPDATE users SET status = 'blocked', updated_at = ? WHERE id = ?", (now, user_id)
+        )
+        await self._db.execute(
+            """UPDATE outbox SET status = 'dropped', error = 'user blocked the bot'
+               WHERE user_id = ? AND status = 'pending'""",
+            (user_id,),
+        )
+
+    async def drop_pending_for_user(self, user_id: int, reason: str) -> int:
+        """Drop a user's pending rows (they paused); return how many."""
+        cursor = await self._db.execute(
+            """UPDATE outbox SET status = 'dropped', error = ?
+               WHERE user_id = ? AND status = 'pending'""",
+            (reason, user_id),
+        )
+        return cursor.rowcount
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Return the number of outbox rows by status."""
+        async with self._db.execute(
+            "SELECT status, count(*) FROM outbox GROUP BY status"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
 
 def _subscription(row: sqlite3.Row) -> Subscription:
     return Subscription(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
@@ -319,3 +726,44 @@ def prepare_database_file(path: Path) -> None:
 
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
+
+
+_FEED_SELECT = """SELECT id, url, title, trusted, primed, etag, last_modified, next_poll_at,
+    last_polled_at, last_ok_at, failures, last_error, entries_seen FROM feeds"""
+
+
+def _feed(row: sqlite3.Row) -> Feed:
+    return Feed(
+        id=int(row[0]),
+        url=str(row[1]),
+        title=str(row[2]),
+        trusted=bool(row[3]),
+        primed=bool(row[4]),
+        etag=row[5],
+        last_modified=row[6],
+        next_poll_at=float(row[7]),
+        last_polled_at=row[8],
+        last_ok_at=row[9],
+        failures=int(row[10]),
+        last_error=row[11],
+        entries_seen=int(row[12]),
+    )
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    published = row[10]
+    return OutboxItem(
+        id=int(row[0]),
+        kind=str(row[1]),
+        user_id=int(row[2]),
+        user_status=UserStatus(row[3]),
+        matched=tuple(json.loads(row[4])),
+        attempts=int(row[5]),
+        status=str(row[6]),
+        title=row[7] or "",
+        link=row[8],
+        summary=row[9],
+        published=datetime.fromtimestamp(published, UTC) if published is not None else None,
+        source=str(row[11]),
+        broadcast_id=row[12],
+    )

@@ -1,0 +1,81 @@
+"""Run the real bot in-process against the Bot API fake, for end-to-end tests."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.app import run_bot
+from bot.config import Settings, load_settings
+from tests.botapi_fake import BotApiFake, SentMessage
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+STARTUP_TIMEOUT = 10.0
+
+
+@dataclass
+class BotHarness:
+    """Starts and stops the bot on one database, so tests can restart it."""
+
+    fake: BotApiFake
+    database: Path
+    overrides: dict[str, str] = field(default_factory=dict)
+    _stop: asyncio.Event | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def settings(self) -> Settings:
+        """Return the settings the bot runs with."""
+        environ = {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": self.fake.url,
+            "DATABASE_PATH": str(self.database),
+            "ALLOW_PRIVATE_FEEDS": "true",
+            **self.overrides,
+        }
+        return load_settings(environ)
+
+    async def start(self) -> None:
+        """Start the bot and wait until it long-polls for updates."""
+        polls_before = self.fake.count_requests("getUpdates")
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(run_bot(self.settings(), self._stop))
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            while self.fake.count_requests("getUpdates") <= polls_before:
+                if self._task.done():
+                    self._task.result()
+                await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        """Stop the bot gracefully and wait for it to finish."""
+        if self._stop is None or self._task is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, timeout=STARTUP_TIMEOUT)
+        self._stop = self._task = None
+
+    async def restart(self) -> None:
+        """Stop and start again on the same database."""
+        await self.stop()
+        await self.start()
+
+    async def ask(self, user_id: int, text: str, *, first_name: str = "Ann") -> SentMessage:
+        """Send a message as the user and return the bot's next message to them."""
+        already = len(self.fake.sent(user_id))
+        self.fake.user_sends(user_id, text, first_name=first_name)
+        sent = await self.fake.wait_for_sent(user_id, count=already + 1)
+        return sent[already]
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path, overrides: Mapping[str, str] | None = None
+) -> AsyncIterator[BotHarness]:
+    """Start the Bot API fake and the bot; stop both afterwards."""
+    with BotApiFake(TOKEN) as fake:
+        harness = BotHarness(fake, tmp_path / "newshound.sqlite3", dict(overrides or {}))
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
