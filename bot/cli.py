@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from telegram.error import InvalidToken
 
 from bot import __version__
 from bot.app import run_bot
+from bot.check import CheckError, run_check
 from bot.config import ConfigError, Settings, load_from_process
 from bot.storage import StorageError
 
@@ -61,12 +63,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the bot (long polling) until interrupted",
         description="Start the bot with long polling; stop with Ctrl-C or SIGTERM.",
     )
+    check = commands.add_parser(
+        "check",
+        help="show which entries of a feed match queries, as alerts in plain text",
+        description="Fetch a feed URL (or read a file) once and print, for each entry that "
+        "matches a query, the alert a subscriber would get. Needs no token and no database.",
+    )
+    check.add_argument("--feed", required=True, metavar="URL_OR_FILE", help="feed URL or file")
+    check.add_argument(
+        "--query",
+        required=True,
+        action="append",
+        metavar="QUERY",
+        help="a subscription query, e.g. --query '\"Joe Biden\" -football'; repeatable",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the newshound console script."""
     args = build_parser().parse_args(argv)
+    # Opt in to PTB's coming timedelta retry_after (and silence its deprecation warning).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    if args.command == "check":
+        return _check(args.feed, args.query)
     try:
         settings = load_from_process()
     except ConfigError as error:
@@ -75,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _run(settings)
     return _fail(f"unknown command {args.command}")
+
+
+def _check(feed: str, queries: list[str]) -> int:
+    try:
+        print(asyncio.run(run_check(feed, queries)))
+    except CheckError as error:
+        return _fail(str(error))
+    return 0
 
 
 def _run(settings: Settings) -> int:

@@ -1,0 +1,1461 @@
+"""A fake Telegram Bot API for tests: a real HTTP server on 127.0.0.1.
+
+Point python-telegram-bot at it with
+``Application.builder().token(fake.token).base_url(fake.base_url)`` (``fake.base_url`` is
+``fake.url + "/bot"``), or ``telegram.Bot(fake.token, base_url=fake.base_url)``. It answers
+``POST /bot<token>/<method>`` in Telegram's format and checks what Telegram checks for a news
+bot: HTML parse mode, the 4096 UTF-16 unit limit, not-modified edits, inline keyboards. A
+test injects updates (``user_sends``, ``user_presses``), fails or slows calls
+(``fail_next``, ``set_delay``), blocks users, migrates groups, turns on flood limits
+(``enforce_limits``) and inspects what the bot did (``sent``, ``requests``, ``errors``).
+
+Threads: the server runs in a daemon thread and all state sits behind one
+``threading.Condition``. What a test calls either takes that lock for microseconds or is
+``async``, so the bot under test can share the test's event loop.
+
+Deliberate differences from Telegram:
+
+- HTML is strict by default: an ``&`` that does not start ``&lt; &gt; &amp; &quot;`` or a
+  numeric reference (with its ``;``) and an ``<a>`` without ``href`` are rejected. Telegram
+  shows the former literally ("AT&T", "&nbsp;") and links the text of the latter.
+  ``BotApiFake(strict_html=False)`` follows Telegram (tdlib's ``parse_html``).
+- Length is measured before Telegram trims leading and trailing whitespace.
+- Markdown parse modes are accepted without validation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import email.parser
+import email.policy
+import itertools
+import json
+import math
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+JSON = dict[str, Any]
+ErrorSpec = tuple[int, str, JSON | None]
+
+DEFAULT_TOKEN = "123456:TEST-TOKEN"
+MAX_TEXT_UTF16 = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+BLOCKED: ErrorSpec = (403, "Forbidden: bot was blocked by the user", None)
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+CHAT_ACTIONS = frozenset(
+    [
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    ]
+)
+DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+_WAIT_STEP = 0.01
+_PATH_RE = re.compile(r"/bot([^/]+)/([^/]+)/?")
+_COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
+_BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
+_INT_RE = re.compile(r"-?\d+")
+
+
+class ApiError(Exception):
+    """A Bot API error answer: HTTP status, description and optional parameters."""
+
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+    def payload(self) -> JSON:
+        """The JSON body Telegram sends with this error."""
+        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def bad_request(reason: str) -> ApiError:
+    """A 400 answer with Telegram's "Bad Request: " prefix."""
+    return ApiError(400, f"Bad Request: {reason}")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's limits and entity offsets."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# --- HTML parse mode ---------------------------------------------------------------------
+
+
+class HtmlError(ValueError):
+    """Why Telegram would refuse an HTML-formatted text."""
+
+
+_ENTITY_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "a": "text_link",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}
+_TAGS = frozenset(_ENTITY_TYPES)
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+# tdlib only knows a lowercase "x" for hexadecimal references.
+_ENTITY_RE = re.compile(r"&(?:#(\d+)|#x([0-9a-fA-F]+)|([a-zA-Z]+))(;?)")
+_NAME_TOKEN_RE = re.compile(r"[A-Za-z0-9.\-]*")
+_SPACES = " \t\n\r\f\v"
+
+
+def _decode_entity(source: str, pos: int, *, strict: bool) -> tuple[str, int] | None:
+    """Decode the character reference at ``source[pos]`` into (character, end) or None."""
+    match = _ENTITY_RE.match(source, pos)
+    if match is None:
+        return None
+    decimal, hexadecimal, name, semicolon = match.groups()
+    if strict and not semicolon:
+        return None
+    if name is not None:
+        char = _NAMED_ENTITIES.get(name)
+        return None if char is None else (char, match.end())
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    digits_end = match.end() - len(semicolon)
+    # The same bounds as tdlib: at most 10 characters, no NUL, nothing past U+10FFFE.
+    if code == 0 or code >= 0x10FFFF or digits_end - pos >= 10:
+        return None
+    if 0xD800 <= code <= 0xDFFF:
+        raise HtmlError(
+            "Text contains invalid Unicode characters after decoding HTML entities, "
+            "check for unmatched surrogate code units"
+        )
+    return chr(code), match.end()
+
+
+def _decode_attribute(value: str) -> str:
+    """Decode the character references inside a quoted attribute value (never strict)."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(value):
+        decoded = _decode_entity(value, pos, strict=False) if value[pos] == "&" else None
+        if decoded is None:
+            out.append(value[pos])
+            pos += 1
+        else:
+            out.append(decoded[0])
+            pos = decoded[1]
+    return "".join(out)
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    attrs: dict[str, str]
+    offset: int  # UTF-16 offset where the tag's content starts
+    start: int  # index into the output characters, for <a> without href
+
+
+class _HtmlParser:
+    """Telegram's HTML parse mode, after tdlib's ``parse_html``; error texts are tdlib's."""
+
+    def __init__(self, source: str, *, strict: bool) -> None:
+        self.src = source
+        self.strict = strict
+        self.out: list[str] = []
+        self.utf16 = 0
+        self.stack: list[_OpenTag] = []
+        self.entities: list[JSON] = []
+
+    def parse(self) -> tuple[str, list[JSON]]:
+        pos = 0
+        while pos < len(self.src):
+            pos = self._step(pos)
+        if self.stack:
+            name = self.stack[-1].name
+            raise HtmlError(f"Can't find end tag corresponding to start tag {name}")
+        for entity in self.entities:
+            if entity["type"] == "code":
+                entity.pop("language", None)
+        self.entities.sort(key=lambda entity: (entity["offset"], -entity["length"]))
+        return "".join(self.out), self.entities
+
+    def _step(self, pos: int) -> int:
+        char = self.src[pos]
+        if char == "&":
+            decoded = _decode_entity(self.src, pos, strict=self.strict)
+            if decoded is not None:
+                self._emit(decoded[0])
+                return decoded[1]
+            if self.strict:
+                snippet = re.match(r"&[#\w]{0,10};?", self.src[pos:])
+                shown = snippet.group() if snippet else "&"
+                raise HtmlError(
+                    f'Unsupported HTML entity "{shown}" at byte offset {self._byte(pos)}'
+                )
+        if char != "<":
+            self._emit(char)
+            return pos + 1
+        if self.src.startswith("</", pos):
+            return self._end_tag(pos)
+        return self._start_tag(pos)
+
+    def _emit(self, char: str) -> None:
+        self.out.append(char)
+        self.utf16 += 2 if ord(char) > 0xFFFF else 1
+
+    def _byte(self, pos: int) -> int:
+        return len(self.src[:pos].encode("utf-8", "surrogatepass"))
+
+    def _skip_until(self, pos: int, stops: str) -> int:
+        while pos < len(self.src) and self.src[pos] not in stops:
+            pos += 1
+        return pos
+
+    def _skip_spaces(self, pos: int) -> int:
+        while pos < len(self.src) and self.src[pos] in _SPACES:
+            pos += 1
+        return pos
+
+    def _start_tag(self, begin: int) -> int:
+        name_end = self._skip_until(begin + 1, _SPACES + ">")
+        if name_end == len(self.src):
+            raise HtmlError(f"Unclosed start tag at byte offset {self._byte(begin)}")
+        name = self.src[begin + 1 : name_end].lower()
+        if name not in _TAGS:
+            raise HtmlError(f'Unsupported start tag "{name}" at byte offset {self._byte(begin)}')
+        attrs, after = self._attributes(name_end, name, begin)
+        self._check_start_tag(name, attrs, begin)
+        self.stack.append(_OpenTag(name, attrs, self.utf16, len(self.out)))
+        return after
+
+    def _attributes(self, pos: int, tag: str, begin: int) -> tuple[dict[str, str], int]:
+        attrs: dict[str, str] = {}
+        while True:
+            pos = self._skip_spaces(pos)
+            if pos == len(self.src):
+                raise HtmlError(f"Unclosed start tag at byte offset {self._byte(begin)}")
+            if self.src[pos] == ">":
+                return attrs, pos + 1
+            name_end = self._skip_until(pos, _SPACES + "=>")
+            name = self.src[pos:name_end]
+            if not name:
+                raise HtmlError(
+                    f'Empty attribute name in the tag "{tag}" at byte offset {self._byte(begin)}'
+                )
+            pos = self._skip_spaces(name_end)
+            if tag == "blockquote" and name == "expandable" and not self.src.startswith("=", pos):
+                attrs[name] = ""
+                continue
+            if not self.src.startswith("=", pos):
+                raise HtmlError(
+                    "Expected equal sign in declaration of an attribute of the tag "
+                    f'"{tag}" at byte offset {self._byte(begin)}'
+                )
+            attrs[name], pos = self._attribute_value(self._skip_spaces(pos + 1), tag, begin)
+
+    def _attribute_value(self, pos: int, tag: str, begin: int) -> tuple[str, int]:
+        if pos == len(self.src):
+            raise HtmlError(f'Unclosed start tag "{tag}" at byte offset {self._byte(begin)}')
+        quote = self.src[pos]
+        if quote not in "'\"":
+            token = _NAME_TOKEN_RE.match(self.src, pos)
+            end = token.end() if token else pos
+            if end < len(self.src) and self.src[end] not in _SPACES + ">":
+                raise HtmlError(f"Unexpected end of name token at byte offset {self._byte(pos)}")
+            return self.src[pos:end].lower(), end
+        close = self.src.find(quote, pos + 1)
+        if close == -1:
+            raise HtmlError(f"Unclosed start tag at byte offset {self._byte(begin)}")
+        return _decode_attribute(self.src[pos + 1 : close]), close + 1
+
+    def _check_start_tag(self, name: str, attrs: dict[str, str], begin: int) -> None:
+        if name == "span" and attrs.get("class") != "tg-spoiler":
+            raise HtmlError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte(begin)}'
+            )
+        if name == "a" and self.strict and not attrs.get("href"):
+            raise HtmlError(f'Tag "a" must have an "href" at byte offset {self._byte(begin)}')
+
+    def _end_tag(self, begin: int) -> int:
+        if not self.stack:
+            raise HtmlError(f"Unexpected end tag at byte offset {self._byte(begin)}")
+        name_end = self._skip_until(begin + 2, _SPACES + ">")
+        name = self.src[begin + 2 : name_end].lower()
+        close = self._skip_spaces(name_end)
+        if not self.src.startswith(">", close):
+            raise HtmlError(f"Unclosed end tag at byte offset {self._byte(begin)}")
+        top = self.stack.pop()
+        if name and name != top.name:
+            raise HtmlError(
+                f"Unmatched end tag at byte offset {self._byte(begin)}, "
+                f'expected "</{top.name}>", found "</{name}>"'
+            )
+        self._close(top)
+        return close + 1
+
+    def _close(self, tag: _OpenTag) -> None:
+        length = self.utf16 - tag.offset
+        if length == 0:
+            return  # Telegram drops empty entities
+        entity: JSON = {"type": _ENTITY_TYPES[tag.name], "offset": tag.offset, "length": length}
+        if tag.name == "a":
+            entity["url"] = tag.attrs.get("href") or "".join(self.out[tag.start :])
+        elif tag.name == "tg-emoji":
+            entity["custom_emoji_id"] = _custom_emoji_id(tag.attrs)
+        elif tag.name == "blockquote" and "expandable" in tag.attrs:
+            entity["type"] = "expandable_blockquote"
+        elif tag.name == "code" and tag.attrs.get("class", "").startswith("language-"):
+            entity["language"] = tag.attrs["class"].removeprefix("language-")
+        elif tag.name == "pre" and self._merge_pre_code(entity):
+            return
+        self.entities.append(entity)
+
+    def _merge_pre_code(self, pre: JSON) -> bool:
+        """Turn ``<pre><code class="language-x">`` into one pre entity with a language."""
+        last = self.entities[-1] if self.entities else None
+        if last is None or last["type"] != "code" or "language" not in last:
+            return False
+        if (last["offset"], last["length"]) != (pre["offset"], pre["length"]):
+            return False
+        last["type"] = "pre"
+        return True
+
+
+def _custom_emoji_id(attrs: dict[str, str]) -> str:
+    emoji_id = attrs.get("emoji-id", "")
+    if not _INT_RE.fullmatch(emoji_id) or int(emoji_id) == 0:
+        raise HtmlError("Invalid custom emoji identifier specified")
+    return emoji_id
+
+
+def parse_html(source: str, *, strict: bool = True) -> tuple[str, list[JSON]]:
+    """Parse Telegram HTML into (plain text, message entities); raise HtmlError if refused."""
+    return _HtmlParser(source, strict=strict).parse()
+
+
+def render_text(
+    text: object, parse_mode: object, entities: object, *, strict: bool
+) -> tuple[str, list[JSON]]:
+    """Validate a message text like sendMessage does; return (plain text, entities)."""
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("message text is empty")
+    mode = parse_mode.lower() if isinstance(parse_mode, str) else ""
+    if mode == "html":
+        try:
+            plain, found = parse_html(text, strict=strict)
+        except HtmlError as exc:
+            raise bad_request(f"can't parse entities: {exc}") from None
+    elif mode in ("", "markdown", "markdownv2"):
+        plain, found = text, list(entities) if isinstance(entities, list) else []
+    else:
+        raise bad_request(f"unsupported parse_mode {parse_mode!r}")
+    if not plain.strip():
+        raise bad_request("message text is empty")
+    if utf16_len(plain) > MAX_TEXT_UTF16:
+        raise bad_request("message is too long")
+    return plain, found
+
+
+# --- request bodies ----------------------------------------------------------------------
+
+_JSON_PARAMS = frozenset(
+    [
+        "reply_markup",
+        "scope",
+        "commands",
+        "link_preview_options",
+        "allowed_updates",
+        "entities",
+        "reply_parameters",
+        "caption_entities",
+    ]
+)
+_INT_PARAMS = frozenset(
+    [
+        "chat_id",
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "reply_to_message_id",
+        "message_thread_id",
+        "cache_time",
+        "user_id",
+    ]
+)
+_BOOL_PARAMS = frozenset(
+    [
+        "disable_notification",
+        "protect_content",
+        "disable_web_page_preview",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+    ]
+)
+
+
+def decode_params(content_type: str, body: bytes, query: str = "") -> JSON:
+    """Request parameters from the query string and a form, multipart or JSON body.
+
+    Form and multipart values are strings, with complex values JSON-encoded (that is what
+    PTB sends), so they are typed by parameter name like the Bot API does.
+    """
+    raw: JSON = dict(parse_qsl(query, keep_blank_values=True))
+    raw.update(_decode_body(content_type, body))
+    return {name: _coerce(name, value) for name, value in raw.items()}
+
+
+def _decode_body(content_type: str, body: bytes) -> JSON:
+    if not body:
+        return {}
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise bad_request("can't parse JSON body") from None
+        if not isinstance(data, dict):
+            raise bad_request("JSON body must be an object")
+        return data
+    if media_type == "multipart/form-data":
+        return _decode_multipart(content_type, body)
+    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+
+
+def _decode_multipart(content_type: str, body: bytes) -> JSON:
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: JSON = {}
+    for part in message.walk():
+        name = part.get_param("name", header="content-disposition")
+        if part.is_multipart() or not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode("utf-8")
+        else:
+            fields[name] = {"filename": filename, "size": len(data)}
+    return fields
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if name in _JSON_PARAMS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            if name == "reply_markup":
+                raise bad_request("can't parse reply keyboard markup JSON object") from None
+            raise bad_request(f"can't parse {name} JSON object") from None
+    if name in _INT_PARAMS and _INT_RE.fullmatch(value):
+        return int(value)
+    if name in _BOOL_PARAMS:
+        return value.lower() in ("true", "1")
+    return value
+
+
+def _number(params: JSON, name: str, default: float) -> float:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"wrong parameter {name}") from None
+
+
+def _check_markup(markup: object) -> JSON | None:
+    """Validate reply_markup; an empty inline keyboard counts as none."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        return markup
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad_request("can't parse inline keyboard button: InlineKeyboardMarkup expected")
+    for button in itertools.chain.from_iterable(rows):
+        _check_button(button)
+    return markup if any(rows) else None
+
+
+def _check_button(button: object) -> None:
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+        raise bad_request('can\'t parse inline keyboard button: Field "text" must be a String')
+    if set(button) == {"text"}:
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
+    data = button.get("callback_data")
+    if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
+        raise bad_request("BUTTON_DATA_INVALID")
+
+
+def _scope_key(scope: object, language_code: object) -> str:
+    """A canonical key for a command scope; an absent scope is the default one."""
+    normal: JSON = dict(scope) if isinstance(scope, dict) else {"type": "default"}
+    for name in ("chat_id", "user_id"):
+        value = normal.get(name)
+        if isinstance(value, str) and _INT_RE.fullmatch(value):
+            normal[name] = int(value)
+    return json.dumps(normal, sort_keys=True) + "|" + str(language_code or "")
+
+
+def _default_chat(chat_id: int) -> JSON:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+    kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+    return {"id": chat_id, "type": kind, "title": f"Chat {chat_id}"}
+
+
+def _user_json(user_id: int, first_name: str, username: str | None) -> JSON:
+    user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if username is not None:
+        user["username"] = username
+    return user
+
+
+def _update_type(update: JSON) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+def _id_from_token(token: str) -> int:
+    prefix = token.split(":", 1)[0]
+    return int(prefix) if prefix.isdigit() else 123456
+
+
+# --- rate limits and faults --------------------------------------------------------------
+
+
+class _Bucket:
+    """Token bucket: ``capacity`` requests at once, refilled at ``rate`` per second."""
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.stamp = time.monotonic()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one request is allowed (0 when it is allowed now)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+@dataclass
+class _Limits:
+    global_per_second: float
+    per_chat_per_second: float
+    per_chat_burst: int
+    per_group_per_minute: float | None
+    methods: frozenset[str]
+    buckets: dict[tuple[str, int], _Bucket] = field(default_factory=dict)
+
+    def check(self, chat_id: int | None) -> None:
+        """Take one request from every bucket that applies, or raise a 429."""
+        buckets = [self._bucket("global", 0, self.global_per_second, self.global_per_second)]
+        if chat_id is not None:
+            burst, rate = self.per_chat_burst, self.per_chat_per_second
+            buckets.append(self._bucket("chat", chat_id, burst, rate))
+            if chat_id < 0 and self.per_group_per_minute:
+                per_minute = self.per_group_per_minute
+                buckets.append(self._bucket("group", chat_id, per_minute, per_minute / 60))
+        now = time.monotonic()
+        wait = max(bucket.wait_time(now) for bucket in buckets)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        for bucket in buckets:
+            bucket.tokens -= 1
+
+    def _bucket(self, kind: str, key: int, capacity: float, rate: float) -> _Bucket:
+        bucket = self.buckets.get((kind, key))
+        if bucket is None:
+            bucket = self.buckets[(kind, key)] = _Bucket(capacity, rate)
+        return bucket
+
+
+@dataclass
+class _Fault:
+    method: str
+    error: ErrorSpec
+    chat_id: int | None
+    times: int
+    delay: float
+
+
+# --- what the bot sent -------------------------------------------------------------------
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, as it stands now (a snapshot: later edits do not show).
+
+    ``text`` is the raw text of the last send or edit (HTML tags included) and
+    ``plain_text`` what the user sees; ``edits`` holds the earlier raw texts, oldest first;
+    ``params`` the raw parameters of the last sendMessage or editMessageText, for options
+    such as ``link_preview_options``.
+    """
+
+    chat_id: int
+    message_id: int
+    text: str
+    parse_mode: str | None
+    reply_markup: JSON | None
+    plain_text: str
+    entities: list[JSON]
+    params: JSON
+    date: int
+    edits: list[str] = field(default_factory=list)
+    edit_date: int | None = None
+    deleted: bool = False
+
+    @property
+    def buttons(self) -> list[JSON]:
+        """The inline keyboard's buttons, row by row, or [] without one."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [button for row in rows for button in row]
+
+    @property
+    def callback_data(self) -> list[str]:
+        """The callback_data of every inline button, in order."""
+        return [str(b["callback_data"]) for b in self.buttons if "callback_data" in b]
+
+
+# --- the fake ----------------------------------------------------------------------------
+
+
+class BotApiFake:
+    """A fake Bot API server; see the module docstring. Use as a (async) context manager."""
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_id: int | None = None,
+        bot_username: str = "newshound_test_bot",
+        bot_name: str = "Newshound Test",
+        strict_html: bool = True,
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id if bot_id is not None else _id_from_token(token)
+        self.bot_username = bot_username
+        self.bot_name = bot_name
+        self.strict_html = strict_html
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._server: _FakeServer | None = None
+        self._thread: threading.Thread | None = None
+        self._requests: list[tuple[str, JSON]] = []
+        self._errors: list[tuple[str, int, str]] = []
+        self._updates: list[JSON] = []
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._last_message_id: dict[int, int] = {}
+        self._chats: dict[int, JSON] = {}
+        self._chat_errors: dict[int, ErrorSpec] = {}
+        self._messages: dict[tuple[int, int], SentMessage] = {}
+        self._incoming: dict[tuple[int, int], JSON] = {}
+        self._open_queries: set[str] = set()
+        self._callback_answers: list[JSON] = []
+        self._commands: dict[str, list[JSON]] = {}
+        self._faults: list[_Fault] = []
+        self._delays: dict[str, float] = {}
+        self._limits: _Limits | None = None
+        self._rate_limited = 0
+        self._allowed_updates: list[str] | None = None
+        self._poll_generation = 0
+        self._methods: dict[str, Callable[[JSON], Any]] = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "setMyDescription": self._accept,
+            "setMyShortDescription": self._accept,
+            "setChatMenuButton": self._accept,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendChatAction": self._send_chat_action,
+        }
+        # Telegram matches method names case-insensitively.
+        self._method_names = {name.lower(): name for name in self._methods}
+
+    # --- lifecycle ---
+
+    def start(self) -> Self:
+        """Listen on a free port of 127.0.0.1 and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("BotApiFake already started")
+        self._server = _FakeServer(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="BotApiFake",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; pending long polls and delays end at once. Idempotent."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        if self._server is None:
+            raise RuntimeError("BotApiFake is not running")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """What to give PTB as ``base_url``: ``url + "/bot"``."""
+        return self.url + "/bot"
+
+    # --- scenario controls ---
+
+    def block_user(self, chat_id: int) -> None:
+        """The user blocked the bot: sending to them answers 403 until they write again."""
+        self._set_chat_error(chat_id, BLOCKED)
+
+    def deactivate_user(self, chat_id: int) -> None:
+        """The user deleted their account: sending answers 403 for good."""
+        self._set_chat_error(chat_id, (403, "Forbidden: user is deactivated", None))
+
+    def forget_chat(self, chat_id: int) -> None:
+        """The bot was never in this chat (or was removed): 400 "chat not found"."""
+        self._set_chat_error(chat_id, (400, "Bad Request: chat not found", None))
+
+    def migrate_group(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The group became a supergroup: sending to the old id answers with the new one."""
+        error = "Bad Request: group chat was upgraded to a supergroup chat"
+        self._set_chat_error(old_chat_id, (400, error, {"migrate_to_chat_id": new_chat_id}))
+        with self._cond:
+            self._chats[new_chat_id] = {
+                **self._chats.get(old_chat_id, _default_chat(old_chat_id)),
+                "id": new_chat_id,
+                "type": "supergroup",
+            }
+
+    def restore_chat(self, chat_id: int) -> None:
+        """Undo block_user, deactivate_user, forget_chat or migrate_group for this chat."""
+        with self._cond:
+            self._chat_errors.pop(chat_id, None)
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` if given) with an error.
+
+        The call has no effect. A 429 always carries ``retry_after`` (default 1); the
+        description defaults to Telegram's wording for the status. ``delay`` holds the answer.
+        """
+        name = self._canonical(method)
+        parameters: JSON | None = None
+        if status == 429:
+            retry_after = 1 if retry_after is None else retry_after
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        if retry_after is not None:
+            parameters = {"retry_after": retry_after}
+        text = description or DEFAULT_DESCRIPTIONS.get(status, "Error")
+        fault = _Fault(name, (status, text, parameters), chat_id, times, delay)
+        with self._cond:
+            self._faults.append(fault)
+
+    def set_delay(self, method: str, seconds: float) -> None:
+        """Answer ``method`` late; the call still takes effect at once (0 turns it off).
+
+        Like a slow network: a client that times out may find its message delivered.
+        """
+        name = self._canonical(method)
+        with self._cond:
+            self._delays[name] = seconds
+
+    def enforce_limits(
+        self,
+        global_per_second: float = 30,
+        per_chat_per_second: float = 1.0,
+        per_chat_burst: int = 3,
+        *,
+        per_group_per_minute: float | None = 20,
+        methods: tuple[str, ...] = ("sendMessage",),
+    ) -> None:
+        """Apply Telegram's flood limits to ``methods``: over them, 429 with retry_after."""
+        limits = _Limits(
+            global_per_second,
+            per_chat_per_second,
+            per_chat_burst,
+            per_group_per_minute,
+            frozenset(self._canonical(method) for method in methods),
+        )
+        with self._cond:
+            self._limits = limits
+
+    def disable_limits(self) -> None:
+        """Turn enforce_limits off again."""
+        with self._cond:
+            self._limits = None
+
+    # --- updates ---
+
+    def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Test",
+        username: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        reply_to_message_id: int | None = None,
+    ) -> JSON:
+        """Queue a message update from a user; return the update.
+
+        A leading ``/command`` (or ``/command@bot``) gets its bot_command entity. A user who
+        writes has unblocked the bot, so a block_user for the chat is lifted.
+        """
+        if chat_id is None and chat_type != "private":
+            raise ValueError(f"a {chat_type} message needs a chat_id")
+        chat_id = user_id if chat_id is None else chat_id
+        user = _user_json(user_id, first_name, username)
+        with self._cond:
+            chat = self._register_chat(chat_id, chat_type, user)
+            message: JSON = {
+                "message_id": self._next_message_id(chat_id),
+                "from": user,
+                "chat": chat,
+                "date": int(time.time()),
+                "text": text,
+            }
+            command = _COMMAND_RE.match(text)
+            if command:
+                entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
+                message["entities"] = [entity]
+            if reply_to_message_id is not None:
+                message["reply_to_message"] = self._message_by_id(chat_id, reply_to_message_id)
+            self._incoming[(chat_id, message["message_id"])] = message
+            if self._chat_errors.get(chat_id) == BLOCKED:
+                del self._chat_errors[chat_id]
+            return self._push_update({"message": message})
+
+    def user_presses(
+        self,
+        user_id: int,
+        message_id: int,
+        data: str,
+        *,
+        chat_id: int | None = None,
+        first_name: str = "Test",
+        username: str | None = None,
+        require_button: bool = True,
+    ) -> JSON:
+        """Queue a callback_query update for a button on the bot's message; return it.
+
+        ``data`` must be on one of the message's buttons unless ``require_button`` is False
+        (a forged or stale press).
+        """
+        chat_id = user_id if chat_id is None else chat_id
+        with self._cond:
+            message = self._messages.get((chat_id, message_id))
+            if message is None or message.deleted:
+                raise LookupError(f"the bot has no message {message_id} in chat {chat_id}")
+            if require_button and data not in message.callback_data:
+                raise ValueError(f"no button with {data!r} on message {message_id}")
+            query_id = f"{self.bot_id}{next(self._query_ids):06d}"
+            self._open_queries.add(query_id)
+            query: JSON = {
+                "id": query_id,
+                "from": _user_json(user_id, first_name, username),
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
+                "message": self._message_json(message),
+            }
+            return self._push_update({"callback_query": query})
+
+    # --- inspection ---
+
+    @property
+    def requests(self) -> list[tuple[str, JSON]]:
+        """Every call with the right token, in order: (method, decoded params)."""
+        with self._cond:
+            return copy.deepcopy(self._requests)
+
+    def calls(self, method: str) -> list[JSON]:
+        """The params of every call of ``method``, in order."""
+        name = self._method_names.get(method.lower(), method)
+        return [params for called, params in self.requests if called == name]
+
+    def count_requests(self, method: str) -> int:
+        """How many calls of ``method`` arrived so far (cheap enough to poll)."""
+        name = self._method_names.get(method.lower(), method)
+        with self._cond:
+            return sum(1 for called, _ in self._requests if called == name)
+
+    @property
+    def errors(self) -> list[tuple[str, int, str]]:
+        """Every error answered: (method, status, description)."""
+        with self._cond:
+            return list(self._errors)
+
+    def sent(self, chat_id: int | None = None) -> list[SentMessage]:
+        """Snapshots of the bot's messages (deleted ones included), in sending order."""
+        with self._cond:
+            return [
+                copy.deepcopy(message)
+                for message in self._messages.values()
+                if chat_id is None or message.chat_id == chat_id
+            ]
+
+    def _sent_count(self, chat_id: int) -> int:
+        with self._cond:
+            return sum(1 for key in self._messages if key[0] == chat_id)
+
+    @property
+    def callback_answers(self) -> list[JSON]:
+        """The params of every accepted answerCallbackQuery, in order."""
+        with self._cond:
+            return copy.deepcopy(self._callback_answers)
+
+    def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
+        """The commands stored by setMyCommands for a scope (None: the default scope)."""
+        with self._cond:
+            return copy.deepcopy(self._commands.get(_scope_key(scope, language_code), []))
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many 429 answers were given, injected or from enforce_limits."""
+        with self._cond:
+            return self._rate_limited
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by a getUpdates offset."""
+        with self._cond:
+            return len(self._updates)
+
+    # A timeout argument rather than asyncio.timeout(): the point is an AssertionError that
+    # says what was seen instead.
+    async def wait_for_sent(
+        self,
+        chat_id: int,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[SentMessage]:
+        """Wait until the bot has sent ``count`` messages to ``chat_id``; return them all."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self._sent_count(chat_id) >= count:
+                return self.sent(chat_id)
+            if asyncio.get_running_loop().time() >= deadline:
+                messages = self.sent(chat_id)
+                raise AssertionError(
+                    f"expected {count} message(s) to chat {chat_id} within {timeout}s, "
+                    f"got {len(messages)}: {[m.text for m in messages]!r}; "
+                    f"last errors: {self.errors[-5:]!r}"
+                )
+            await asyncio.sleep(_WAIT_STEP)
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], object],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``predicate()`` is true, checking every 10 ms."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(
+                    f"condition not met within {timeout}s; last errors: {self.errors[-5:]!r}"
+                )
+            await asyncio.sleep(_WAIT_STEP)
+
+    # --- HTTP entry point (server threads) ---
+
+    def handle_http(
+        self, path: str, query: str, content_type: str, body: bytes
+    ) -> tuple[int, JSON]:
+        """Answer one HTTP request: (status, JSON body)."""
+        match = _PATH_RE.fullmatch(path)
+        if match is None:
+            return 404, ApiError(404, "Not Found").payload()
+        token, method = match.groups()
+        if token != self.token:
+            return 401, ApiError(401, "Unauthorized").payload()
+        name = self._method_names.get(method.lower())
+        try:
+            params = decode_params(content_type, body, query)
+        except ApiError as exc:
+            return self._finish(name or method, exc, 0.0)
+        with self._cond:
+            self._requests.append((name or method, params))
+        if name is None:
+            return self._finish(method, ApiError(404, "Not Found"), 0.0)
+        return self._call(name, params)
+
+    def _call(self, name: str, params: JSON) -> tuple[int, JSON]:
+        with self._cond:
+            fault = self._take_fault(name, params)
+            if fault is not None:
+                outcome: ApiError | Any = ApiError(*fault.error)
+                delay = fault.delay
+            else:
+                outcome = self._run(name, params)
+                delay = self._delays.get(name, 0.0)
+        if isinstance(outcome, ApiError):
+            return self._finish(name, outcome, delay)
+        self._pause(delay)
+        return 200, {"ok": True, "result": outcome}
+
+    def _run(self, name: str, params: JSON) -> Any:
+        """The method's result, or the ApiError it answered with (lock held)."""
+        try:
+            self._check_limits(name, params)
+            return self._methods[name](params)
+        except ApiError as exc:
+            return exc
+        except Exception as exc:  # a bug in the fake: say so instead of dropping the connection
+            return ApiError(500, f"Internal Server Error: BotApiFake failed: {exc!r}")
+
+    def _finish(self, name: str, error: ApiError, delay: float) -> tuple[int, JSON]:
+        """Record an error answer, hold it for ``delay`` seconds and return it."""
+        with self._cond:
+            self._errors.append((name, error.status, error.description))
+            if error.status == 429:
+                self._rate_limited += 1
+        self._pause(delay)
+        return error.status, error.payload()
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def _take_fault(self, name: str, params: JSON) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method == name and fault.chat_id in (None, params.get("chat_id")):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _check_limits(self, name: str, params: JSON) -> None:
+        if self._limits is not None and name in self._limits.methods:
+            chat_id = params.get("chat_id")
+            self._limits.check(chat_id if isinstance(chat_id, int) else None)
+
+    def _canonical(self, method: str) -> str:
+        name = self._method_names.get(method.lower())
+        if name is None:
+            raise ValueError(f"BotApiFake does not implement {method!r}")
+        return name
+
+    # --- state helpers (lock held) ---
+
+    def _set_chat_error(self, chat_id: int, error: ErrorSpec) -> None:
+        with self._cond:
+            self._chat_errors[chat_id] = error
+
+    def _next_message_id(self, chat_id: int) -> int:
+        self._last_message_id[chat_id] = self._last_message_id.get(chat_id, 0) + 1
+        return self._last_message_id[chat_id]
+
+    def _push_update(self, body: JSON) -> JSON:
+        update = {"update_id": next(self._update_ids), **body}
+        self._updates.append(update)
+        self._cond.notify_all()
+        return copy.deepcopy(update)
+
+    def _register_chat(self, chat_id: int, chat_type: str, user: JSON) -> JSON:
+        if chat_type == "private":
+            if chat_id != user["id"]:
+                raise ValueError("a private chat's id is the user's id")
+            chat = {key: value for key, value in user.items() if key != "is_bot"}
+            self._chats[chat_id] = {**chat, "type": "private"}
+        elif self._chats.get(chat_id, {}).get("type") != chat_type:
+            self._chats[chat_id] = {"id": chat_id, "type": chat_type, "title": f"Chat {chat_id}"}
+        return self._chats[chat_id]
+
+    def _chat(self, chat_id: int) -> JSON:
+        return self._chats.setdefault(chat_id, _default_chat(chat_id))
+
+    def _bot_user(self) -> JSON:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_name,
+            "username": self.bot_username,
+        }
+
+    def _message_by_id(self, chat_id: int, message_id: int) -> JSON:
+        message = self._messages.get((chat_id, message_id))
+        if message is not None:
+            return self._message_json(message)
+        if (chat_id, message_id) in self._incoming:
+            return self._incoming[(chat_id, message_id)]
+        raise LookupError(f"no message {message_id} in chat {chat_id}")
+
+    def _message_json(self, message: SentMessage) -> JSON:
+        data: JSON = {
+            "message_id": message.message_id,
+            "from": self._bot_user(),
+            "chat": self._chat(message.chat_id),
+            "date": message.date,
+            "text": message.plain_text,
+        }
+        if message.entities:
+            data["entities"] = message.entities
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        # Telegram echoes only inline keyboards in the Message; other markups stay with the chat.
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        return copy.deepcopy(data)
+
+    def _target_chat(self, params: JSON) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id is None or chat_id == "":
+            raise bad_request("chat_id is empty")
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+            raise bad_request("chat not found")
+        error = self._chat_errors.get(chat_id)
+        if error is not None:
+            raise ApiError(*error)
+        return chat_id
+
+    def _editable(self, params: JSON) -> SentMessage:
+        if params.get("inline_message_id"):
+            raise bad_request("MESSAGE_ID_INVALID")
+        chat_id = self._target_chat(params)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int):
+            raise bad_request("message identifier is not specified")
+        message = self._messages.get((chat_id, message_id))
+        if message is not None and not message.deleted:
+            return message
+        if (chat_id, message_id) in self._incoming:
+            raise bad_request("message can't be edited")
+        raise bad_request("message to edit not found")
+
+    # --- Bot API methods (lock held) ---
+
+    def _accept(self, params: JSON) -> bool:
+        return True
+
+    def _get_me(self, params: JSON) -> JSON:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _get_updates(self, params: JSON) -> list[JSON]:
+        offset = int(_number(params, "offset", 0))
+        limit = min(max(int(_number(params, "limit", 100)), 1), 100)
+        deadline = time.monotonic() + max(_number(params, "timeout", 0), 0)
+        if "allowed_updates" in params:
+            self._allowed_updates = params["allowed_updates"] or None
+        self._confirm(offset)
+        # A newer getUpdates ends an older pending one with 409, like Telegram.
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._cond.notify_all()
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(409, CONFLICT)
+            batch = self._deliverable(limit)
+            remaining = deadline - time.monotonic()
+            if batch or remaining <= 0 or self._stopping.is_set():
+                return batch
+            self._cond.wait(remaining)
+
+    def _confirm(self, offset: int) -> None:
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+
+    def _deliverable(self, limit: int) -> list[JSON]:
+        allowed = self._allowed_updates
+        wanted = [u for u in self._updates if allowed is None or _update_type(u) in allowed]
+        return wanted[:limit]
+
+    def _delete_webhook(self, params: JSON) -> bool:
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: JSON) -> JSON:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _set_my_commands(self, params: JSON) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("BOT_COMMANDS_TOO_MUCH" if commands else "commands are empty")
+        stored = [self._checked_command(command) for command in commands]
+        self._commands[_scope_key(params.get("scope"), params.get("language_code"))] = stored
+        return True
+
+    @staticmethod
+    def _checked_command(command: object) -> JSON:
+        if not isinstance(command, dict):
+            raise bad_request("can't parse BotCommand")
+        name, description = command.get("command"), command.get("description")
+        if not isinstance(name, str) or not _BOT_COMMAND_NAME_RE.fullmatch(name):
+            raise bad_request("BOT_COMMAND_INVALID")
+        if not isinstance(description, str) or not 1 <= len(description) <= 256:
+            raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        return {"command": name, "description": description}
+
+    def _get_my_commands(self, params: JSON) -> list[JSON]:
+        key = _scope_key(params.get("scope"), params.get("language_code"))
+        return copy.deepcopy(self._commands.get(key, []))
+
+    def _delete_my_commands(self, params: JSON) -> bool:
+        self._commands.pop(_scope_key(params.get("scope"), params.get("language_code")), None)
+        return True
+
+    def _send_message(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        text, parse_mode = params.get("text"), params.get("parse_mode")
+        plain, entities = render_text(
+            text, parse_mode, params.get("entities"), strict=self.strict_html
+        )
+        markup = _check_markup(params.get("reply_markup"))
+        reply_to = self._replied_message(chat_id, params)
+        message = SentMessage(
+            chat_id=chat_id,
+            message_id=self._next_message_id(chat_id),
+            text=str(text),
+            parse_mode=parse_mode if isinstance(parse_mode, str) else None,
+            reply_markup=markup,
+            plain_text=plain,
+            entities=entities,
+            params=copy.deepcopy(params),
+            date=int(time.time()),
+        )
+        self._messages[(chat_id, message.message_id)] = message
+        data = self._message_json(message)
+        if reply_to is not None:
+            data["reply_to_message"] = reply_to
+        return data
+
+    def _replied_message(self, chat_id: int, params: JSON) -> JSON | None:
+        reply = params.get("reply_parameters")
+        message_id = reply.get("message_id") if isinstance(reply, dict) else None
+        message_id = params.get("reply_to_message_id") if message_id is None else message_id
+        if message_id is None:
+            return None
+        try:
+            return self._message_by_id(chat_id, message_id)
+        except LookupError:
+            raise bad_request("message to be replied not found") from None
+
+    def _edit_message_text(self, params: JSON) -> JSON:
+        message = self._editable(params)
+        text, parse_mode = params.get("text"), params.get("parse_mode")
+        plain, entities = render_text(
+            text, parse_mode, params.get("entities"), strict=self.strict_html
+        )
+        # Like Telegram, an edit without reply_markup removes the inline keyboard.
+        markup = _check_markup(params.get("reply_markup"))
+        if (plain, entities, markup) == (
+            message.plain_text,
+            message.entities,
+            message.reply_markup,
+        ):
+            raise bad_request(NOT_MODIFIED)
+        message.edits.append(message.text)
+        message.text = str(text)
+        message.parse_mode = parse_mode if isinstance(parse_mode, str) else None
+        message.plain_text, message.entities, message.reply_markup = plain, entities, markup
+        message.params = copy.deepcopy(params)
+        message.edit_date = int(time.time())
+        return self._message_json(message)
+
+    def _edit_message_reply_markup(self, params: JSON) -> JSON:
+        message = self._editable(params)
+        markup = _check_markup(params.get("reply_markup"))
+        if markup == message.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        message.reply_markup = markup
+        message.edit_date = int(time.time())
+        return self._message_json(message)
+
+    def _delete_message(self, params: JSON) -> bool:
+        chat_id = self._target_chat(params)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int):
+            raise bad_request("message identifier is not specified")
+        message = self._messages.get((chat_id, message_id))
+        if message is not None and not message.deleted:
+            message.deleted = True
+        elif self._incoming.pop((chat_id, message_id), None) is None:
+            raise bad_request("message to delete not found")
+        return True
+
+    def _answer_callback_query(self, params: JSON) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id not in self._open_queries:
+            raise bad_request(QUERY_INVALID)
+        self._open_queries.discard(query_id)
+        self._callback_answers.append(copy.deepcopy(params))
+        return True
+
+    def _send_chat_action(self, params: JSON) -> bool:
+        self._target_chat(params)
+        if params.get("action") not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        return True
+
+
+# --- HTTP plumbing -----------------------------------------------------------------------
+
+
+class _FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: BotApiFake) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn), slow without a network.
+        TCPServer.server_bind(self)
+        self.server_name = "127.0.0.1"
+        self.server_port = self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (timeout tests); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        fake = cast(_FakeServer, self.server).fake
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type") or ""
+        status, payload = fake.handle_http(unquote(split.path), split.query, content_type, body)
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            return  # the client gave up waiting; there is nobody to answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: the default logs every path, and the path holds the token."""
