@@ -4,4 +4,6 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+# Guarded: feed-parser worker processes import __main__ again and must not start a bot.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,15 +43,19 @@ async def load_feed(source: str) -> PreparedFeed:
             raise CheckError(f"cannot fetch {source}: {fetched.error}")
         body, headers, url = fetched.body, fetched.headers, fetched.url
     else:
-        try:
-            body = await asyncio.to_thread(Path(source).read_bytes)
-        except OSError as error:
-            raise CheckError(f"cannot read {source}: {error.strerror}") from None
-        headers, url = {}, Path(source).absolute().as_uri()
+        body, headers, url = await asyncio.to_thread(_read_file, source)
     prepared = prepare_feed(CHECK_FEED_ID, body, headers, url, now)
     if prepared.error and not prepared.stories:
         raise CheckError(f"{source} is not a usable feed: {prepared.error}")
     return prepared
+
+
+def _read_file(source: str) -> tuple[bytes, dict[str, str], str]:
+    path = Path(source)
+    try:
+        return path.read_bytes(), {}, path.absolute().as_uri()
+    except OSError as error:
+        raise CheckError(f"cannot read {source}: {error.strerror}") from None
 
 
 def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:

@@ -9,7 +9,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.feeds import FeedParserPool, Fetcher, FetchResult, FetchStatus, ParsedEntry, parse_feed
+from bot.feeds import (
+    FeedParserPool,
+    Fetcher,
+    FetchResult,
+    FetchStatus,
+    ParsedEntry,
+    ParserDiedError,
+    parse_feed,
+)
 from bot.matcher import SubscriptionIndex
 from bot.storage import Feed, PollToSave, Storage, StoryToSave
 from bot.stories import is_too_old, story_from_entry
@@ -176,9 +184,12 @@ class Poller:
             return PollReport(feed.id, "not modified")
         if fetched.status is FetchStatus.ERROR:
             return await self._fail(feed, fetched.error or "fetch failed", now, fetched)
-        prepared = await self._parsers.run(
-            prepare_feed, feed.id, fetched.body, fetched.headers, fetched.url, now
-        )
+        try:
+            prepared = await self._parsers.run(
+                prepare_feed, feed.id, fetched.body, fetched.headers, fetched.url, now
+            )
+        except ParserDiedError as error:
+            return await self._fail(feed, str(error), now, fetched)
         if prepared.error and not prepared.stories:
             return await self._fail(feed, prepared.error, now, fetched)
         saved = await self._storage.save_poll(

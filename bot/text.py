@@ -1,0 +1,163 @@
+"""Unicode text helpers shared by the pure modules: normalisation, tokenising, HTML to text."""
+
+import re
+import string
+import unicodedata
+from html import unescape
+from html.entities import html5
+from html.parser import HTMLParser
+
+# A possessive ending ("NATO's", "NATO’s") belongs to the word before it, so it is dropped
+# before splitting; otherwise "s" would be a word of its own and break phrase adjacency.
+_POSSESSIVE = re.compile(r"['’ʼ][sS]\b")
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Return text in the form all matching compares: NFKC, case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into folded words, in order: letters, digits and underscores."""
+    folded = fold(text)
+    return _WORD.findall(_POSSESSIVE.sub("", folded))
+
+
+# Elements that end one paragraph and start the next; everything else is inline and only
+# contributes its text to the paragraph around it.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "center", "dd",
+        "details", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
+        "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+        "ul",
+    }
+)  # fmt: skip
+# Elements whose content is never readable text (code, styling, fallbacks, vector drawings).
+_DROPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+# Invisible characters that only steer line breaking or encoding; they would hide inside
+# words ("Bre\u200bxit") and defeat matching and deduplication. Control characters are not
+# text either: feeds leak them from broken encodings.
+_INVISIBLE = dict.fromkeys(
+    [*map(ord, "\u00ad\u200b\u2060\ufeff"), *range(0x09), *range(0x0E, 0x1C), 0x7F]
+)
+# Characters that may follow "<" to open a tag, per the HTML tokenizer's tag-open state.
+_TAG_OPENERS = frozenset("/!?" + string.ascii_letters)
+# A complete character reference left over after one decoding: the source encoded it twice.
+_ENTITY_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A blank line in text splits paragraphs: plain-text feeds separate paragraphs that way.
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+class _ParagraphParser(HTMLParser):
+    """Collect the readable text of an HTML fragment, split into paragraphs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self._parts: list[str] = []
+        self._dropped_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.end_paragraph()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth = max(0, self._dropped_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.end_paragraph()
+
+    def handle_data(self, data: str) -> None:
+        if self._dropped_depth:
+            return
+        # The parser hands back a tag it could not parse (say, an unbalanced quote) as text
+        # starting with "<"; a lone "<" is a real less-than sign and stays.
+        if len(data) > 1 and data[0] == "<" and data[1] in _TAG_OPENERS:
+            end = data.find(">")
+            data = "" if end < 0 else data[end + 1 :]
+        first, *rest = _BLANK_LINE.split(data)
+        self._parts.append(first)
+        for chunk in rest:
+            self.end_paragraph()
+            self._parts.append(chunk)
+
+    def unknown_decl(self, data: str) -> None:
+        # A CDATA section's content is literal text.
+        if data.startswith("CDATA["):
+            self.handle_data(data.removeprefix("CDATA["))
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        # CPython's parser asserts on "<![" followed by anything but a known keyword; the
+        # HTML standard reads such a section as a bogus comment that ends at the next ">".
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return len(self.rawdata) if end < 0 else end + 1
+
+    def end_paragraph(self) -> None:
+        """Close the paragraph being collected, keeping it only if it has text."""
+        text = _collapse_whitespace("".join(self._parts))
+        self._parts.clear()
+        if text:
+            self.paragraphs.append(text)
+
+
+def _collapse_whitespace(text: str) -> str:
+    """Return text with invisible characters gone and each whitespace run as one space."""
+    # str.split() already treats no-break and other Unicode spaces as whitespace.
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def _drop_unterminated_tag(html: str) -> str:
+    """Cut off a tag left open at the end of the input, as a browser does at end of file."""
+    # Feeds often truncate descriptions mid-tag ('... <a href="http://ex'); without this the
+    # parser would hand the broken tag back as text.
+    start = _find_tag_open(html, html.rfind(">") + 1)
+    return html if start < 0 else html[:start]
+
+
+def _find_tag_open(text: str, start: int) -> int:
+    """Return the index of the first "<" at or after start that opens a tag, or -1."""
+    index = text.find("<", start)
+    while index >= 0 and text[index + 1 : index + 2] not in _TAG_OPENERS:
+        index = text.find("<", index + 1)
+    return index
+
+
+def _parse(html: str) -> list[str]:
+    """Return the paragraphs of one HTML fragment, decoding entities once."""
+    parser = _ParagraphParser()
+    parser.feed(_drop_unterminated_tag(html))
+    parser.close()
+    parser.end_paragraph()
+    return parser.paragraphs
+
+
+def _decode_leftover_ref(match: re.Match[str]) -> str:
+    """Decode one character reference if it names a real character, else keep it."""
+    ref = match.group()
+    if ref.startswith("&#") or ref[1:] in html5:
+        return unescape(ref)
+    return ref
+
+
+def _decode_twice_encoded(paragraph: str) -> list[str]:
+    """Finish decoding a paragraph whose source escaped its entities or markup twice."""
+    # Feeds often escape twice ("&amp;amp;", "&amp;#39;") or send escaped markup
+    # ("&lt;p&gt;"); after one decoding those show up as references or tags in the text.
+    decoded = _ENTITY_REF.sub(_decode_leftover_ref, paragraph)
+    if _find_tag_open(decoded, 0) >= 0:
+        return _parse(decoded)
+    collapsed = _collapse_whitespace(decoded)
+    return [collapsed] if collapsed else []
+
+
+def html_to_paragraphs(html: str) -> list[str]:
+    """Return the plain-text paragraphs of feed HTML or plain text, empty ones left out."""
+    return [cleaned for paragraph in _parse(html) for cleaned in _decode_twice_encoded(paragraph)]
