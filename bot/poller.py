@@ -70,10 +70,14 @@ def prepare_feed(
         if prepared is not None:
             # A feed listing the same guid twice yields one story: the first, as it appears.
             stories.setdefault(prepared.story.key, prepared)
+    error = parsed.error
+    if error is None and parsed.bozo and not stories:
+        # A broken document that yielded nothing usable is a failure, not an empty feed.
+        error = f"malformed feed, no usable entries: {parsed.bozo}"
     return PreparedFeed(
         title=parsed.title,
         ttl_minutes=parsed.ttl_minutes,
-        error=parsed.error,
+        error=error,
         stories=tuple(stories.values()),
     )
 

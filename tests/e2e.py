@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +12,15 @@ from tests.botapi_fake import BotApiFake, SentMessage
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 STARTUP_TIMEOUT = 10.0
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until predicate() is true; fail the test after timeout seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -40,11 +49,14 @@ class BotHarness:
         polls_before = self.fake.count_requests("getUpdates")
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(run_bot(self.settings(), self._stop))
-        async with asyncio.timeout(STARTUP_TIMEOUT):
-            while self.fake.count_requests("getUpdates") <= polls_before:
-                if self._task.done():
-                    self._task.result()
-                await asyncio.sleep(0.02)
+        task = self._task
+
+        def polling() -> bool:
+            if task.done():
+                task.result()  # raises the bot's start-up error
+            return self.fake.count_requests("getUpdates") > polls_before
+
+        await eventually(polling, STARTUP_TIMEOUT)
 
     async def stop(self) -> None:
         """Stop the bot gracefully and wait for it to finish."""
