@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 LONG_POLL_TIMEOUT_SECONDS = 30
-# A 429 on a reply is retried after Telegram's retry_after instead of failing the handler.
-RATE_LIMITER_RETRIES = 3
+# 429s reach the caller instead of being retried inside the limiter: PTB's limiter pauses
+# every request while it sleeps out one chat's retry_after (and bug #5338 wakes it early),
+# whereas the delivery worker delays just that chat's rows and keeps the rest flowing.
+RATE_LIMITER_RETRIES = 0
 
 
 def build_application(settings: Settings) -> BotApplication:
@@ -32,7 +34,12 @@ def build_application(settings: Settings) -> BotApplication:
         Application.builder()
         .token(settings.bot_token)
         .base_url(settings.bot_base_url)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.max_messages_per_second,
+                max_retries=RATE_LIMITER_RETRIES,
+            )
+        )
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(
             Defaults(
@@ -99,7 +106,9 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
                 timeout=LONG_POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
             )
             log.info("Newshound is running as @%s", app.bot.username)
-            worker = DeliveryWorker(app.bot, storage)
+            worker = DeliveryWorker(
+                app.bot, storage, concurrency=settings.max_messages_per_second
+            )
             poller = Poller(
                 storage,
                 fetcher,

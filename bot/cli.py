@@ -46,6 +46,9 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # With max_retries=0 the limiter logs every 429 as an exception; the delivery worker
+    # handles and logs them itself.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 def build_parser() -> argparse.ArgumentParser:

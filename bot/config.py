@@ -31,6 +31,7 @@ class Settings:
     fetch_concurrency: int = 10
     parse_workers: int = 2
     alert_burst_limit: int = 10
+    max_messages_per_second: int = 30
     allow_private_feeds: bool = False
     log_level: str = "INFO"
 
@@ -80,6 +81,9 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         fetch_concurrency=_int(get, "FETCH_CONCURRENCY", Settings.fetch_concurrency),
         parse_workers=_int(get, "PARSE_WORKERS", Settings.parse_workers),
         alert_burst_limit=_int(get, "ALERT_BURST_LIMIT", Settings.alert_burst_limit),
+        max_messages_per_second=_int(
+            get, "MAX_MESSAGES_PER_SECOND", Settings.max_messages_per_second
+        ),
         allow_private_feeds=_bool(get, "ALLOW_PRIVATE_FEEDS", Settings.allow_private_feeds),
         log_level=_log_level(get("LOG_LEVEL") or Settings.log_level),
     )
