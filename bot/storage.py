@@ -1,21 +1,41 @@
 """The only module with SQL: schema, migrations and every query Newshound runs."""
 
+import asyncio
+import contextlib
+import functools
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
 from bot.stories import Story
 
 log = logging.getLogger(__name__)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _serialized(
+    method: Callable[Concatenate["Storage", _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate["Storage", _P], Coroutine[Any, Any, _R]]:
+    """Make a Storage method wait for the connection to be free (see Storage._lock)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: "Storage", *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with self._lock:
+            return await method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class StorageError(Exception):
@@ -255,6 +275,21 @@ class Storage:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+        # Handlers, the poller and the delivery worker share this one connection: a
+        # transaction spans several awaits, and another task's statement in between would
+        # join it (or fail on a nested BEGIN). One task at a time uses the connection.
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """Run the body as one write transaction; the caller holds the lock."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
 
     @classmethod
     async def open(cls, path: Path) -> Self:
@@ -295,22 +330,19 @@ class Storage:
             )
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("Applying database migration %d: %s", number, migration.name)
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._transaction():
                 for statement in migration.statements:
                     await self._db.execute(statement)
                 await self._db.execute(f"PRAGMA user_version = {number}")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
 
+    @_serialized
     async def schema_version(self) -> int:
         """Return PRAGMA user_version."""
         async with self._db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    @_serialized
     async def integrity_check(self) -> str:
         """Return SQLite's integrity check verdict ("ok" when healthy)."""
         async with self._db.execute("PRAGMA integrity_check") as cursor:
@@ -319,6 +351,7 @@ class Storage:
 
     # Users
 
+    @_serialized
     async def register_user(
         self, user_id: int, username: str | None, first_name: str | None, now: float
     ) -> User:
@@ -333,6 +366,7 @@ class Storage:
         )
         return User(user_id, username, first_name, UserStatus.ACTIVE)
 
+    @_serialized
     async def get_user(self, user_id: int) -> User | None:
         """Return the user, or None if they never started the bot."""
         async with self._db.execute(
@@ -343,6 +377,7 @@ class Storage:
             return None
         return User(int(row[0]), row[1], row[2], UserStatus(row[3]))
 
+    @_serialized
     async def set_user_status(self, user_id: int, status: UserStatus, now: float) -> bool:
         """Set a user's status; return False when the user is unknown."""
         cursor = await self._db.execute(
@@ -353,6 +388,7 @@ class Storage:
 
     # Subscriptions
 
+    @_serialized
     async def add_subscriptions(
         self, user_id: int, queries: Sequence[tuple[str, str]], limit: int, now: float
     ) -> AddedSubscriptions:
@@ -360,8 +396,7 @@ class Storage:
         added: list[Subscription] = []
         existing: list[str] = []
         over_limit: list[str] = []
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             count = await self._count_subscriptions(user_id)
             for normalised, display in queries:
                 if await self._find_subscription(user_id, normalised) is not None:
@@ -377,10 +412,6 @@ class Storage:
                     assert cursor.lastrowid is not None
                     added.append(Subscription(cursor.lastrowid, user_id, normalised, display))
                     count += 1
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
         return AddedSubscriptions(tuple(added), tuple(existing), tuple(over_limit))
 
     async def _count_subscriptions(self, user_id: int) -> int:
@@ -399,6 +430,7 @@ class Storage:
             row = await cursor.fetchone()
         return _subscription(row) if row else None
 
+    @_serialized
     async def list_subscriptions(self, user_id: int) -> list[Subscription]:
         """Return the user's subscriptions, oldest first."""
         async with self._db.execute(
@@ -409,6 +441,7 @@ class Storage:
             rows = await cursor.fetchall()
         return [_subscription(row) for row in rows]
 
+    @_serialized
     async def remove_subscription(self, user_id: int, normalised: str) -> Subscription | None:
         """Delete the user's subscription with this normalised query; return it if it existed."""
         return await self._delete_one(
@@ -417,6 +450,7 @@ class Storage:
             (user_id, normalised),
         )
 
+    @_serialized
     async def remove_subscription_by_id(
         self, user_id: int, subscription_id: int
     ) -> Subscription | None:
@@ -432,6 +466,7 @@ class Storage:
             row = await cursor.fetchone()
         return _subscription(row) if row else None
 
+    @_serialized
     async def remove_all_subscriptions(self, user_id: int) -> list[Subscription]:
         """Delete every subscription of the user; return what was deleted."""
         async with self._db.execute(
@@ -441,6 +476,7 @@ class Storage:
             rows = await cursor.fetchall()
         return [_subscription(row) for row in rows]
 
+    @_serialized
     async def all_subscriptions(self) -> list[Subscription]:
         """Return every subscription of every user (to build the matching index)."""
         async with self._db.execute(
@@ -451,6 +487,7 @@ class Storage:
 
     # Feeds
 
+    @_serialized
     async def add_feed(
         self, url: str, now: float, *, trusted: bool, title: str = ""
     ) -> tuple[Feed, bool]:
@@ -465,23 +502,27 @@ class Storage:
         assert feed is not None
         return feed, created
 
+    @_serialized
     async def get_feed_by_url(self, url: str) -> Feed | None:
         """Return the feed with this URL, if any."""
         async with self._db.execute(f"{_FEED_SELECT} WHERE url = ?", (url,)) as cursor:
             row = await cursor.fetchone()
         return _feed(row) if row else None
 
+    @_serialized
     async def list_feeds(self) -> list[Feed]:
         """Return every feed in the order they were added."""
         async with self._db.execute(f"{_FEED_SELECT} ORDER BY id") as cursor:
             rows = await cursor.fetchall()
         return [_feed(row) for row in rows]
 
+    @_serialized
     async def remove_feed(self, feed_id: int) -> bool:
         """Delete a feed; its stories stay (unlinked) so they still deduplicate."""
         cursor = await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return cursor.rowcount > 0
 
+    @_serialized
     async def due_feeds(self, now: float) -> list[Feed]:
         """Return feeds whose next poll time has come, most overdue first."""
         async with self._db.execute(
@@ -490,12 +531,14 @@ class Storage:
             rows = await cursor.fetchall()
         return [_feed(row) for row in rows]
 
+    @_serialized
     async def next_poll_time(self) -> float | None:
         """Return the earliest next poll time of any feed."""
         async with self._db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
             row = await cursor.fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
+    @_serialized
     async def record_poll_failure(
         self, feed_id: int, error: str, next_poll_at: float, now: float
     ) -> None:
@@ -506,6 +549,7 @@ class Storage:
             (error, next_poll_at, now, feed_id),
         )
 
+    @_serialized
     async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
         """Note a successful poll that found the feed unchanged (HTTP 304)."""
         await self._db.execute(
@@ -514,6 +558,7 @@ class Storage:
             (next_poll_at, now, now, feed_id),
         )
 
+    @_serialized
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
         """Store a poll's stories and their outbox rows in one transaction.
 
@@ -523,8 +568,7 @@ class Storage:
         """
         new_stories = 0
         alerts = 0
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             for candidate in poll.stories:
                 story_id = await self._insert_story(poll, candidate)
                 if story_id is None:
@@ -556,10 +600,6 @@ class Storage:
                     poll.feed_id,
                 ),
             )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
         return SavedPoll(new_stories=new_stories, alerts=alerts)
 
     async def _insert_story(self, poll: PollToSave, candidate: StoryToSave) -> int | None:
@@ -619,6 +659,7 @@ class Storage:
 
     # Outbox
 
+    @_serialized
     async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
         """Return (id, user, lane) of pending rows with id > after_id, oldest first."""
         async with self._db.execute(
@@ -629,6 +670,7 @@ class Storage:
             rows = await cursor.fetchall()
         return [PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3])) for r in rows]
 
+    @_serialized
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows."""
         if not ids:
@@ -647,12 +689,12 @@ class Storage:
             rows = await cursor.fetchall()
         return [_outbox_item(row) for row in rows]
 
+    @_serialized
     async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
         """Write the outcome of a batch of sends in one transaction."""
         if not outcomes:
             return
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self._db.executemany(
                 """UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, error = ?,
                        sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
@@ -665,10 +707,6 @@ class Storage:
             blocked = {o.user_id for o in outcomes if o.user_blocked}
             for user_id in blocked:
                 await self._block_user(user_id, now)
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     async def _block_user(self, user_id: int, now: float) -> None:
         await self._db.execute(
@@ -680,6 +718,7 @@ class Storage:
             (user_id,),
         )
 
+    @_serialized
     async def drop_pending_for_user(self, user_id: int, reason: str) -> int:
         """Drop a user's pending rows (they paused); return how many."""
         cursor = await self._db.execute(
@@ -689,6 +728,7 @@ class Storage:
         )
         return cursor.rowcount
 
+    @_serialized
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows by status."""
         async with self._db.execute(
