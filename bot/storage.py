@@ -30,9 +30,9 @@ def _serialized(
 ) -> Callable[Concatenate["Storage", _P], Coroutine[Any, Any, _R]]:
     """Make a Storage method wait for the connection to be free (see Storage._lock)."""
 
-    async def wrapper(self: "Storage", *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        async with self._lock:
-            return await method(self, *args, **kwargs)
+    async def wrapper(storage: "Storage", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with storage._lock:
+            return await method(storage, *args, **kwargs)
 
     functools.update_wrapper(wrapper, method)
     return wrapper
