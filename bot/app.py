@@ -13,10 +13,11 @@ from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher
 from bot.matcher import SubscriptionIndex
+from bot.netguard import check_public_url
 from bot.poller import Poller
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage
-from handlers import subscriber
+from handlers import admin, subscriber
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def build_application(settings: Settings) -> BotApplication:
         .build()
     )
     subscriber.register(app)
+    admin.register(app)
     subscriber.register_fallbacks(app)
     app.add_error_handler(on_error)
     return app
@@ -62,12 +64,21 @@ async def on_error(update: object, context: Context) -> None:
         await update.effective_message.reply_text(replies.INTERNAL_ERROR)
 
 
-async def build_services(settings: Settings, storage: Storage) -> Services:
+async def build_services(
+    settings: Settings, storage: Storage, fetcher: Fetcher, parsers: FeedParserPool
+) -> Services:
     """Load what the bot keeps in memory (the subscription index) from storage."""
     index = SubscriptionIndex()
     index.add_many((s.user_id, s.query, s.display) for s in await storage.all_subscriptions())
     log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
-    return Services(settings=settings, storage=storage, index=index, started_at=time.time())
+    return Services(
+        settings=settings,
+        storage=storage,
+        index=index,
+        fetcher=fetcher,
+        parsers=parsers,
+        started_at=time.time(),
+    )
 
 
 async def add_configured_feeds(settings: Settings, storage: Storage) -> None:
@@ -91,45 +102,60 @@ def _stop_if_crashed(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
 async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
     """Run the bot with long polling, the feed poller and the delivery worker until stop."""
     storage = await Storage.open(settings.database_path)
-    fetcher = Fetcher(concurrency=settings.fetch_concurrency, user_agent=f"Newshound/{__version__}")
+    fetcher = Fetcher(
+        concurrency=settings.fetch_concurrency,
+        user_agent=f"Newshound/{__version__}",
+        url_check=None if settings.allow_private_feeds else check_public_url,
+    )
     parsers = FeedParserPool(settings.parse_workers)
     try:
         await add_configured_feeds(settings, storage)
-        services = await build_services(settings, storage)
+        services = await build_services(settings, storage, fetcher, parsers)
         app = build_application(settings)
         app.bot_data.attach(services)
         async with app:
-            await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=LONG_POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("Newshound is running as @%s", app.bot.username)
-            worker = DeliveryWorker(
-                app.bot, storage, concurrency=settings.max_messages_per_second
-            )
-            poller = Poller(
-                storage,
-                fetcher,
-                parsers,
-                services.index,
-                interval=settings.poll_interval_seconds,
-                on_alerts=worker.notify,
-            )
-            services.delivery = worker
-            background = [
-                asyncio.create_task(worker.run(stop), name="delivery"),
-                asyncio.create_task(poller.run(stop), name="poller"),
-            ]
-            for task in background:
-                task.add_done_callback(lambda done: _stop_if_crashed(done, stop))
-            await stop.wait()
-            log.info("Stopping")
-            await asyncio.gather(*background)
-            await app.updater.stop()
-            await app.stop()
+            await _serve(app, services, stop)
     finally:
         parsers.close()
         await fetcher.aclose()
         await storage.close()
+
+
+async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -> None:
+    """Start polling Telegram, the feed poller and the delivery worker; stop them cleanly."""
+    settings = services.settings
+    await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
+    await admin.set_admin_menus(app.bot, settings.admin_ids)
+    worker = DeliveryWorker(app.bot, services.storage, concurrency=settings.max_messages_per_second)
+    services.delivery = worker
+    poller = Poller(
+        services.storage,
+        services.fetcher,
+        services.parsers,
+        services.index,
+        interval=settings.poll_interval_seconds,
+        on_alerts=worker.notify,
+    )
+    assert app.updater is not None
+    await app.start()
+    try:
+        await app.updater.start_polling(
+            timeout=LONG_POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("Newshound is running as @%s", app.bot.username)
+        background = [
+            asyncio.create_task(worker.run(stop), name="delivery"),
+            asyncio.create_task(poller.run(stop), name="poller"),
+        ]
+        for task in background:
+            task.add_done_callback(lambda done: _stop_if_crashed(done, stop))
+        try:
+            await stop.wait()
+        finally:
+            log.info("Stopping")
+            stop.set()
+            await asyncio.gather(*background, return_exceptions=True)
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        await app.stop()

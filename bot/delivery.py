@@ -292,7 +292,7 @@ class DeliveryWorker:
         except Forbidden as error:
             log.info("Chat %s blocked the bot or is gone: %s", item.user_id, error.message)
             return Delivery(
-                item.id, item.user_id, "failed", attempts, error=error.message, user_blocked=True
+                item.id, item.user_id, "blocked", attempts, error=error.message, user_blocked=True
             )
         except ChatMigrated as error:
             log.warning("Chat %s migrated to %s", item.user_id, error.new_chat_id)
@@ -332,6 +332,8 @@ class DeliveryWorker:
 
 def render(item: OutboxItem) -> str:
     """Return the Telegram HTML of an outbox row."""
+    if item.kind == "broadcast":
+        return item.text or ""
     return format_alert(
         Alert(
             title=item.title,

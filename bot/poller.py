@@ -181,7 +181,7 @@ class Poller:
     async def _poll(self, feed: Feed) -> PollReport:
         now = self._clock()
         fetched = await self._fetcher.fetch(
-            feed.url, etag=feed.etag, last_modified=feed.last_modified
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, trusted=feed.trusted
         )
         if fetched.status is FetchStatus.NOT_MODIFIED:
             await self._storage.record_not_modified(feed.id, self._next(now, fetched), now)

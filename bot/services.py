@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.feeds import FeedParserPool, Fetcher
 from bot.matcher import SubscriptionIndex
 from bot.storage import Storage
 
@@ -18,6 +19,8 @@ class Services:
     settings: Settings
     storage: Storage
     index: SubscriptionIndex
+    fetcher: Fetcher
+    parsers: FeedParserPool
     started_at: float
     delivery: DeliveryWorker | None = None
 

@@ -125,7 +125,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE ON UPDATE CASCADE,
                 matched TEXT NOT NULL DEFAULT '[]',
                 status TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sent', 'failed', 'dropped')),
+                    CHECK (status IN ('pending', 'sent', 'blocked', 'failed', 'dropped')),
                 attempts INTEGER NOT NULL DEFAULT 0,
                 next_attempt_at REAL NOT NULL DEFAULT 0,
                 error TEXT,
@@ -136,6 +136,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX outbox_pending ON outbox (status, id)",
             "CREATE INDEX outbox_sent ON outbox (sent_at)",
+        ),
+    ),
+    Migration(
+        "admin broadcasts",
+        (
+            """CREATE TABLE broadcasts (
+                id INTEGER PRIMARY KEY,
+                admin_id INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'draft'
+                    CHECK (status IN ('draft', 'cancelled', 'sending', 'done')),
+                recipients INTEGER NOT NULL DEFAULT 0,
+                status_chat_id INTEGER,
+                status_message_id INTEGER,
+                created_at REAL NOT NULL,
+                confirmed_at REAL,
+                finished_at REAL
+            )""",
+            "CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status)",
         ),
     ),
 )
@@ -255,6 +274,7 @@ class OutboxItem:
     published: datetime | None
     source: str
     broadcast_id: int | None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,6 +288,43 @@ class Delivery:
     next_attempt_at: float = 0.0
     error: str | None = None
     user_blocked: bool = False
+
+
+class BroadcastStatus(StrEnum):
+    """Where an admin broadcast is in its life."""
+
+    DRAFT = "draft"
+    CANCELLED = "cancelled"
+    SENDING = "sending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """An admin's announcement to every active subscriber."""
+
+    id: int
+    admin_id: int
+    text: str
+    status: BroadcastStatus
+    recipients: int
+    status_chat_id: int | None
+    status_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The bot's health figures for /stats."""
+
+    users: dict[str, int]
+    subscriptions: int
+    top_queries: list[tuple[str, int]]
+    feeds: int
+    failing_feeds: int
+    stories_24h: int
+    alerts_24h: int
+    pending: int
+    oldest_pending_at: float | None
 
 
 class Storage:
@@ -498,13 +555,16 @@ class Storage:
             (url, title, int(trusted), now),
         )
         created = cursor.rowcount > 0
-        feed = await self.get_feed_by_url(url)
+        feed = await self._feed_by_url(url)
         assert feed is not None
         return feed, created
 
     @_serialized
     async def get_feed_by_url(self, url: str) -> Feed | None:
         """Return the feed with this URL, if any."""
+        return await self._feed_by_url(url)
+
+    async def _feed_by_url(self, url: str) -> Feed | None:
         async with self._db.execute(f"{_FEED_SELECT} WHERE url = ?", (url,)) as cursor:
             row = await cursor.fetchone()
         return _feed(row) if row else None
@@ -679,10 +739,11 @@ class Storage:
         async with self._db.execute(
             f"""SELECT o.id, o.kind, o.user_id, u.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id
+                    o.broadcast_id, b.text
                 FROM outbox o JOIN users u ON u.id = o.user_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
+                LEFT JOIN broadcasts b ON b.id = o.broadcast_id
                 WHERE o.id IN ({placeholders}) ORDER BY o.id""",
             tuple(ids),
         ) as cursor:
@@ -713,7 +774,7 @@ class Storage:
             "UPDATE users SET status = 'blocked', updated_at = ? WHERE id = ?", (now, user_id)
         )
         await self._db.execute(
-            """UPDATE outbox SET status = 'dropped', error = 'user blocked the bot'
+            """UPDATE outbox SET status = 'blocked', error = 'user blocked the bot'
                WHERE user_id = ? AND status = 'pending'""",
             (user_id,),
         )
@@ -734,6 +795,151 @@ class Storage:
         async with self._db.execute(
             "SELECT status, count(*) FROM outbox GROUP BY status"
         ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    # Broadcasts
+
+    @_serialized
+    async def create_broadcast(self, admin_id: int, text: str, now: float) -> Broadcast:
+        """Store a draft broadcast awaiting its admin's confirmation."""
+        cursor = await self._db.execute(
+            "INSERT INTO broadcasts (admin_id, text, created_at) VALUES (?, ?, ?)",
+            (admin_id, text, now),
+        )
+        assert cursor.lastrowid is not None
+        return Broadcast(cursor.lastrowid, admin_id, text, BroadcastStatus.DRAFT, 0, None, None)
+
+    @_serialized
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        """Return the broadcast, if it exists."""
+        async with self._db.execute(f"{_BROADCAST_SELECT} WHERE id = ?", (broadcast_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _broadcast(row) if row else None
+
+    @_serialized
+    async def broadcasts_in_progress(self) -> list[Broadcast]:
+        """Return confirmed broadcasts not yet reported as finished."""
+        async with self._db.execute(
+            f"{_BROADCAST_SELECT} WHERE status = 'sending' ORDER BY id"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_broadcast(row) for row in rows]
+
+    @_serialized
+    async def count_active_users(self) -> int:
+        """Return how many users would receive a broadcast now."""
+        async with self._db.execute("SELECT count(*) FROM users WHERE status = 'active'") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @_serialized
+    async def confirm_broadcast(self, broadcast_id: int, admin_id: int, now: float) -> int | None:
+        """Queue a draft for every active user; None unless it was this admin's draft."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                """UPDATE broadcasts SET status = 'sending', confirmed_at = ?
+                   WHERE id = ? AND admin_id = ? AND status = 'draft'""",
+                (now, broadcast_id, admin_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+            cursor = await self._db.execute(
+                """INSERT INTO outbox (kind, broadcast_id, user_id, created_at)
+                   SELECT 'broadcast', ?, id, ? FROM users WHERE status = 'active'
+                   ORDER BY id""",
+                (broadcast_id, now),
+            )
+            recipients = cursor.rowcount
+            await self._db.execute(
+                "UPDATE broadcasts SET recipients = ? WHERE id = ?", (recipients, broadcast_id)
+            )
+        return recipients
+
+    @_serialized
+    async def cancel_broadcast(self, broadcast_id: int, admin_id: int) -> bool:
+        """Cancel this admin's draft; False if it was not a draft of theirs."""
+        cursor = await self._db.execute(
+            """UPDATE broadcasts SET status = 'cancelled'
+               WHERE id = ? AND admin_id = ? AND status = 'draft'""",
+            (broadcast_id, admin_id),
+        )
+        return cursor.rowcount > 0
+
+    @_serialized
+    async def set_broadcast_status_message(
+        self, broadcast_id: int, chat_id: int, message_id: int
+    ) -> None:
+        """Remember the message that shows the broadcast's progress."""
+        await self._db.execute(
+            """UPDATE broadcasts SET status_chat_id = ?, status_message_id = ?
+               WHERE id = ?""",
+            (chat_id, message_id, broadcast_id),
+        )
+
+    @_serialized
+    async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
+        """Return the broadcast's outbox rows counted by status."""
+        async with self._db.execute(
+            "SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    @_serialized
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
+        """Mark a broadcast as fully processed and reported."""
+        await self._db.execute(
+            "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
+            (now, broadcast_id),
+        )
+
+    # Statistics
+
+    @_serialized
+    async def stats(self, now: float, top: int = 10) -> Stats:
+        """Return the figures /stats shows."""
+        users = await self._grouped("SELECT status, count(*) FROM users GROUP BY status")
+        async with self._db.execute(
+            """SELECT query, count(*) AS n, min(display) FROM subscriptions
+               GROUP BY query ORDER BY n DESC, query LIMIT ?""",
+            (top,),
+        ) as cursor:
+            top_queries = [(str(r[2]), int(r[1])) for r in await cursor.fetchall()]
+        day_ago = now - 24 * 3600
+        return Stats(
+            users=users,
+            subscriptions=await self._scalar("SELECT count(*) FROM subscriptions"),
+            top_queries=top_queries,
+            feeds=await self._scalar("SELECT count(*) FROM feeds"),
+            failing_feeds=await self._scalar("SELECT count(*) FROM feeds WHERE failures > 0"),
+            stories_24h=await self._scalar(
+                "SELECT count(*) FROM stories WHERE seen_at >= ?", (day_ago,)
+            ),
+            alerts_24h=await self._scalar(
+                """SELECT count(*) FROM outbox
+                   WHERE kind != 'broadcast' AND status = 'sent' AND sent_at >= ?""",
+                (day_ago,),
+            ),
+            pending=await self._scalar("SELECT count(*) FROM outbox WHERE status = 'pending'"),
+            oldest_pending_at=await self._optional(
+                "SELECT min(created_at) FROM outbox WHERE status = 'pending'"
+            ),
+        )
+
+    async def _scalar(self, sql: str, params: tuple[float, ...] = ()) -> int:
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def _optional(self, sql: str) -> float | None:
+        async with self._db.execute(sql) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def _grouped(self, sql: str) -> dict[str, int]:
+        async with self._db.execute(sql) as cursor:
             rows = await cursor.fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
 
@@ -806,4 +1012,21 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         published=datetime.fromtimestamp(published, UTC) if published is not None else None,
         source=str(row[11]),
         broadcast_id=row[12],
+        text=row[13],
+    )
+
+
+_BROADCAST_SELECT = """SELECT id, admin_id, text, status, recipients, status_chat_id,
+    status_message_id FROM broadcasts"""
+
+
+def _broadcast(row: sqlite3.Row) -> Broadcast:
+    return Broadcast(
+        id=int(row[0]),
+        admin_id=int(row[1]),
+        text=str(row[2]),
+        status=BroadcastStatus(row[3]),
+        recipients=int(row[4]),
+        status_chat_id=row[5],
+        status_message_id=row[6],
     )

@@ -904,8 +904,11 @@ class BotApiFake:
         chat_id: int | None = None,
         chat_type: str = "private",
         reply_to_message_id: int | None = None,
+        entities: list[JSON] | None = None,
     ) -> JSON:
         """Queue a message update from a user; return the update.
+
+        ``entities`` adds formatting (bold, links...) as Telegram would send it.
 
         A leading ``/command`` (or ``/command@bot``) gets its bot_command entity. A user who
         writes has unblocked the bot, so a block_user for the chat is lifted.
@@ -927,6 +930,8 @@ class BotApiFake:
             if command:
                 entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
                 message["entities"] = [entity]
+            if entities:
+                message["entities"] = [*message.get("entities", []), *entities]
             if reply_to_message_id is not None:
                 message["reply_to_message"] = self._message_by_id(chat_id, reply_to_message_id)
             self._incoming[(chat_id, message["message_id"])] = message
