@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from bot.feeds import UnsafeURLError
@@ -63,7 +64,10 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-async def check_public_url(url: str) -> None:
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+async def check_public_url(url: str, resolver: Resolver = resolve) -> None:
     """Raise UnsafeURLError unless url is http(s) to a host with only public addresses."""
     try:
         parts = urlsplit(url)
@@ -76,7 +80,7 @@ async def check_public_url(url: str) -> None:
         raise UnsafeURLError("the URL has no host")
     default_port = 443 if parts.scheme == "https" else 80
     try:
-        addresses = await resolve(parts.hostname, port or default_port)
+        addresses = await resolver(parts.hostname, port or default_port)
     except (OSError, UnicodeError) as error:
         raise UnsafeURLError(f"cannot resolve {parts.hostname}: {error}") from None
     for address in addresses:
