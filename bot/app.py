@@ -17,7 +17,7 @@ from bot.netguard import check_public_url
 from bot.poller import Poller
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage
-from handlers import admin, subscriber
+from handlers import admin, subscriber, throttle
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def build_application(settings: Settings) -> BotApplication:
         )
         .build()
     )
+    throttle.register(app)
     subscriber.register(app)
     admin.register(app)
     subscriber.register_fallbacks(app)
@@ -134,6 +135,7 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         services.parsers,
         services.index,
         interval=settings.poll_interval_seconds,
+        burst_limit=settings.alert_burst_limit,
         on_alerts=worker.notify,
     )
     assert app.updater is not None

@@ -7,7 +7,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,8 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.formatting import Alert, format_alert
+from bot.formatting import Alert, format_alert, format_digest
+from bot.ratelimit import KeyedTokenBuckets
 from bot.storage import Delivery, OutboxItem, PendingRow, Storage, UserStatus
 
 log = logging.getLogger(__name__)
@@ -48,47 +49,15 @@ def lane_of(kind: str) -> str:
     return BROADCAST_LANE if kind == "broadcast" else ALERT_LANE
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-    hold_until: float = 0.0
-
-
-class ChatPacer:
-    """Token bucket per chat: a short burst, then about one message a second."""
+class ChatPacer(KeyedTokenBuckets):
+    """Per-chat pacing: a short burst, then about one message a second (groups: 20/min)."""
 
     def __init__(self, rate: float = CHAT_RATE_PER_SECOND, burst: int = CHAT_BURST) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._buckets: dict[int, _Bucket] = {}
+        super().__init__(rate_of=self._chat_rate, burst=burst)
+        self._private_rate = rate
 
-    def _rate_of(self, chat_id: int) -> float:
-        return GROUP_RATE_PER_SECOND if chat_id < 0 else self._rate
-
-    def _bucket(self, chat_id: int, now: float) -> _Bucket:
-        bucket = self._buckets.get(chat_id)
-        if bucket is None:
-            bucket = self._buckets[chat_id] = _Bucket(float(self._burst), now)
-        elapsed = max(0.0, now - bucket.updated)
-        bucket.tokens = min(float(self._burst), bucket.tokens + elapsed * self._rate_of(chat_id))
-        bucket.updated = now
-        return bucket
-
-    def ready_at(self, chat_id: int, now: float) -> float:
-        """Return the earliest time a message may go to the chat."""
-        bucket = self._bucket(chat_id, now)
-        refill = 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self._rate_of(chat_id)
-        return max(now + refill, bucket.hold_until)
-
-    def take(self, chat_id: int, now: float) -> None:
-        """Spend one message of the chat's allowance."""
-        self._bucket(chat_id, now).tokens -= 1
-
-    def hold(self, chat_id: int, until: float, now: float) -> None:
-        """Send nothing to the chat before `until` (Telegram asked us to wait)."""
-        bucket = self._bucket(chat_id, now)
-        bucket.hold_until = max(bucket.hold_until, until)
+    def _chat_rate(self, chat_id: int) -> float:
+        return GROUP_RATE_PER_SECOND if chat_id < 0 else self._private_rate
 
 
 @dataclass
@@ -111,8 +80,10 @@ class DeliveryWorker:
         concurrency: int = 30,
         pacer: ChatPacer | None = None,
         clock: Callable[[], float] = time.time,
+        on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self._bot = bot
+        self._on_chat_migrated = on_chat_migrated
         self._storage = storage
         self._concurrency = concurrency
         self._pacer = pacer or ChatPacer()
@@ -123,6 +94,8 @@ class DeliveryWorker:
         self._busy_chats: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[Delivery] = []
+        # Rows with an outcome not yet written: the database still says pending for them.
+        self._unflushed: set[int] = set()
         self._last_flush = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
@@ -212,6 +185,10 @@ class DeliveryWorker:
         if not picked:
             return False
         for item in await self._storage.load_outbox(picked):
+            if item.status != "pending" or item.id in self._unflushed:
+                # Already handled, e.g. as a line of a digest sent with an earlier row.
+                self._release(item.user_id)
+                continue
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -248,66 +225,93 @@ class DeliveryWorker:
         outcomes, self._outcomes = self._outcomes, []
         self._last_flush = self._clock()
         await self._storage.record_deliveries(outcomes, self._clock())
+        self._unflushed.clear()
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
-            outcome = await self._send(item)
+            outcomes = await self._send(item)
         except Exception:  # a bug must cost one message, not the chat's whole queue
             log.exception("Unexpected error sending outbox row %s", item.id)
-            outcome = Delivery(item.id, item.user_id, "failed", item.attempts + 1, error="bug")
-        self._outcomes.append(outcome)
-        self._busy_chats.discard(item.user_id)
+            outcomes = [Delivery(item.id, item.user_id, "failed", item.attempts + 1, error="bug")]
+        self._outcomes += outcomes
+        self._unflushed.update(outcome.outbox_id for outcome in outcomes)
+        outcome = outcomes[0]
+        if outcome.migrated_to is not None:
+            self._move_chat(item.user_id, outcome.migrated_to)
         if outcome.status == "pending":
-            self._requeue(item, outcome.next_attempt_at)
+            self._requeue(item, outcome.user_id, outcome.next_attempt_at)
         elif outcome.user_blocked:
             self._forget_chat(item.user_id)
-        for lane in self._lanes.values():
-            self._schedule(lane, item.user_id)
+        self._release(item.user_id)
+        self._release(outcome.user_id)
 
-    def _requeue(self, item: OutboxItem, retry_at: float) -> None:
-        self._pacer.hold(item.user_id, retry_at, self._clock())
+    def _release(self, chat_id: int) -> None:
+        """Let the chat be served again once its pacing allows."""
+        self._busy_chats.discard(chat_id)
+        for lane in self._lanes.values():
+            self._schedule(lane, chat_id)
+
+    def _requeue(self, item: OutboxItem, chat_id: int, retry_at: float) -> None:
+        self._pacer.hold(chat_id, retry_at, self._clock())
+        self._unflushed.discard(item.id)
         lane = self._lanes[lane_of(item.kind)]
-        lane.rows.setdefault(item.user_id, deque()).appendleft(item.id)
+        lane.rows.setdefault(chat_id, deque()).appendleft(item.id)
 
     def _forget_chat(self, chat_id: int) -> None:
         for lane in self._lanes.values():
             lane.rows.pop(chat_id, None)
 
-    async def _send(self, item: OutboxItem) -> Delivery:
-        attempts = item.attempts + 1
+    def _move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        for lane in self._lanes.values():
+            moved = lane.rows.pop(old_chat_id, None)
+            if moved:
+                lane.rows.setdefault(new_chat_id, deque()).extend(moved)
+
+    async def _send(self, item: OutboxItem) -> list[Delivery]:
+        """Send one row (or, for a digest row, every pending digest line of the chat)."""
         if item.user_status is not UserStatus.ACTIVE:
             reason = f"user is {item.user_status.value}"
-            return Delivery(item.id, item.user_id, "dropped", item.attempts, error=reason)
+            return [Delivery(item.id, item.user_id, "dropped", item.attempts, error=reason)]
+        rows = [item]
+        if item.kind == "digest":
+            pending = await self._storage.pending_digest(item.user_id)
+            rows = [row for row in pending if row.id not in self._unflushed] or [item]
+        attempt = await self._attempt(item, render_all(rows))
+        if attempt.migrated_to is not None and self._on_chat_migrated is not None:
+            await self._on_chat_migrated(item.user_id, attempt.migrated_to)
+        return [attempt.delivery(row) for row in rows]
+
+    async def _attempt(self, item: OutboxItem, texts: list[str]) -> "_Attempt":
+        attempts = item.attempts + 1
+        chat_id = item.user_id
         try:
-            await self._bot.send_message(chat_id=item.user_id, text=render(item))
+            for text in texts:
+                await self._bot.send_message(chat_id=chat_id, text=text)
         except RetryAfter as error:
             wait = error.retry_after
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
-            log.info(
-                "Telegram asked to wait %.0f s before writing to chat %s", seconds, item.user_id
-            )
-            return Delivery(
-                item.id, item.user_id, "pending", item.attempts, self._clock() + seconds
-            )
+            log.info("Telegram asked to wait %.0f s before writing to %s", seconds, chat_id)
+            return _Attempt("pending", chat_id, item.attempts, self._clock() + seconds)
         except Forbidden as error:
-            log.info("Chat %s blocked the bot or is gone: %s", item.user_id, error.message)
-            return Delivery(
-                item.id, item.user_id, "blocked", attempts, error=error.message, user_blocked=True
-            )
+            log.info("Chat %s blocked the bot or is gone: %s", chat_id, error.message)
+            return _Attempt("blocked", chat_id, attempts, error=error.message, blocked=True)
         except ChatMigrated as error:
-            log.warning("Chat %s migrated to %s", item.user_id, error.new_chat_id)
-            return Delivery(item.id, item.user_id, "failed", attempts, error="chat migrated")
+            new_chat_id = int(error.new_chat_id)
+            log.info("Chat %s became supergroup %s; moving its subscriptions", chat_id, new_chat_id)
+            return _Attempt(
+                "pending", new_chat_id, item.attempts, self._clock(), migrated_to=new_chat_id
+            )
         except BadRequest as error:
-            log.warning("Telegram refused message %s to %s: %s", item.id, item.user_id, error)
-            return Delivery(item.id, item.user_id, "failed", attempts, error=error.message)
+            log.warning("Telegram refused message %s to %s: %s", item.id, chat_id, error)
+            return _Attempt("failed", chat_id, attempts, error=error.message)
         except NetworkError as error:  # includes TimedOut: the message may have gone through
             return self._retry_later(item, attempts, error)
         except TelegramError as error:
-            log.warning("Sending %s to %s failed: %s", item.id, item.user_id, error)
-            return Delivery(item.id, item.user_id, "failed", attempts, error=error.message)
-        return Delivery(item.id, item.user_id, "sent", attempts)
+            log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
+            return _Attempt("failed", chat_id, attempts, error=error.message)
+        return _Attempt("sent", chat_id, attempts)
 
-    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> Delivery:
+    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> "_Attempt":
         if attempts >= MAX_ATTEMPTS:
             log.warning(
                 "Giving up on %s to %s after %d attempts: %s",
@@ -316,7 +320,7 @@ class DeliveryWorker:
                 attempts,
                 error,
             )
-            return Delivery(item.id, item.user_id, "failed", attempts, error=error.message)
+            return _Attempt("failed", item.user_id, attempts, error=error.message)
         delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
         log.info(
             "Network error sending %s (attempt %d), retrying in %.0f s: %s",
@@ -325,9 +329,42 @@ class DeliveryWorker:
             delay,
             error,
         )
-        return Delivery(
-            item.id, item.user_id, "pending", attempts, self._clock() + delay, error.message
+        return _Attempt(
+            "pending", item.user_id, attempts, self._clock() + delay, error=error.message
         )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """How one send attempt ended, to apply to every row it carried."""
+
+    status: str
+    chat_id: int
+    attempts: int
+    next_attempt_at: float = 0.0
+    error: str | None = None
+    blocked: bool = False
+    migrated_to: int | None = None
+
+    def delivery(self, row: OutboxItem) -> Delivery:
+        return Delivery(
+            outbox_id=row.id,
+            user_id=self.chat_id,
+            status=self.status,
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            error=self.error,
+            user_blocked=self.blocked,
+            migrated_to=self.migrated_to,
+        )
+
+
+def render_all(rows: list[OutboxItem]) -> list[str]:
+    """Return the messages that carry these rows: one alert, or a digest split to fit."""
+    if rows[0].kind != "digest":
+        return [render(rows[0])]
+    header = f"…and {len(rows)} more new stories matching your subscriptions:"
+    return format_digest([(row.title, row.link) for row in rows], header=header)
 
 
 def render(item: OutboxItem) -> str:

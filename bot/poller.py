@@ -125,6 +125,7 @@ class Poller:
         *,
         interval: float,
         on_alerts: Callable[[], None],
+        burst_limit: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
@@ -132,6 +133,7 @@ class Poller:
         self._parsers = parsers
         self._index = index
         self._interval = interval
+        self._burst_limit = burst_limit
         self._on_alerts = on_alerts
         self._clock = clock
         self._in_flight: dict[int, asyncio.Task[PollReport]] = {}
@@ -207,6 +209,7 @@ class Poller:
                 now=now,
                 alerts_enabled=feed.primed,
                 stories=prepared.stories,
+                burst_limit=self._burst_limit,
             ),
             match=lambda candidate: self._index.match(candidate.words),
         )

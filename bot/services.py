@@ -1,5 +1,6 @@
 """The services handlers reach through a typed bot_data, and the handler context type."""
 
+import time
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -23,6 +24,13 @@ class Services:
     parsers: FeedParserPool
     started_at: float
     delivery: DeliveryWorker | None = None
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Follow a group that became a supergroup: its subscriptions move to the new id."""
+        moved = await self.storage.migrate_chat(old_chat_id, new_chat_id, time.time())
+        for subscription in moved:
+            self.index.remove(old_chat_id, subscription.query)
+            self.index.add(new_chat_id, subscription.query, subscription.display)
 
 
 class BotData:

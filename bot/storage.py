@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -237,6 +238,8 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = 48 * 3600
+    # Alerts one user gets from this poll before the rest are combined into a digest.
+    burst_limit: int = 10
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,8 @@ class Delivery:
     next_attempt_at: float = 0.0
     error: str | None = None
     user_blocked: bool = False
+    # The chat became a supergroup with this id; the row is retried there.
+    migrated_to: int | None = None
 
 
 class BroadcastStatus(StrEnum):
@@ -442,6 +447,34 @@ class Storage:
             (status.value, now, user_id),
         )
         return cursor.rowcount > 0
+
+    @_serialized
+    async def migrate_chat(
+        self, old_chat_id: int, new_chat_id: int, now: float
+    ) -> list[Subscription]:
+        """Move a group that became a supergroup to its new id; return its subscriptions."""
+        async with self._transaction():
+            await self._db.execute(
+                """INSERT INTO users (id, username, first_name, status, created_at, updated_at)
+                   SELECT ?, username, first_name, status, created_at, ? FROM users WHERE id = ?
+                   ON CONFLICT (id) DO NOTHING""",
+                (new_chat_id, now, old_chat_id),
+            )
+            await self._db.execute(
+                "UPDATE OR IGNORE subscriptions SET user_id = ? WHERE user_id = ?",
+                (new_chat_id, old_chat_id),
+            )
+            await self._db.execute(
+                "UPDATE OR IGNORE outbox SET user_id = ? WHERE user_id = ?",
+                (new_chat_id, old_chat_id),
+            )
+            await self._db.execute("DELETE FROM users WHERE id = ?", (old_chat_id,))
+            async with self._db.execute(
+                "SELECT id, user_id, query, display FROM subscriptions WHERE user_id = ?",
+                (new_chat_id,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return [_subscription(row) for row in rows]
 
     # Subscriptions
 
@@ -628,6 +661,7 @@ class Storage:
         """
         new_stories = 0
         alerts = 0
+        per_user: Counter[int] = Counter()
         async with self._transaction():
             for candidate in poll.stories:
                 story_id = await self._insert_story(poll, candidate)
@@ -641,7 +675,7 @@ class Storage:
                         (duplicate_of, story_id),
                     )
                 elif poll.alerts_enabled and candidate.alertable:
-                    alerts += await self._queue_alerts(story_id, match(candidate), poll.now)
+                    alerts += await self._queue_alerts(story_id, match(candidate), poll, per_user)
             await self._db.execute(
                 """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
                        next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
@@ -701,19 +735,26 @@ class Storage:
         return int(row[0]) if row else None
 
     async def _queue_alerts(
-        self, story_id: int, matches: Mapping[int, tuple[str, ...]], now: float
+        self,
+        story_id: int,
+        matches: Mapping[int, tuple[str, ...]],
+        poll: PollToSave,
+        per_user: Counter[int],
     ) -> int:
+        """Queue one row per matching active user: an alert, or a digest line past the burst."""
         if not matches:
             return 0
+        rows = []
+        for user_id, displays in matches.items():
+            kind = "alert" if per_user[user_id] < poll.burst_limit else "digest"
+            per_user[user_id] += 1
+            rows.append((kind, story_id, json.dumps(list(displays)), poll.now, user_id))
         before = self._db.total_changes
         await self._db.executemany(
             """INSERT INTO outbox (kind, story_id, user_id, matched, created_at)
-               SELECT 'alert', ?, id, ?, ? FROM users WHERE id = ? AND status = 'active'
+               SELECT ?, ?, id, ?, ? FROM users WHERE id = ? AND status = 'active'
                ON CONFLICT DO NOTHING""",
-            [
-                (story_id, json.dumps(list(displays)), now, user_id)
-                for user_id, displays in matches.items()
-            ],
+            rows,
         )
         return self._db.total_changes - before
 
@@ -733,6 +774,9 @@ class Storage:
     @_serialized
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows."""
+        return await self._load_outbox(ids)
+
+    async def _load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         if not ids:
             return []
         placeholders = ",".join("?" * len(ids))
@@ -749,6 +793,16 @@ class Storage:
         ) as cursor:
             rows = await cursor.fetchall()
         return [_outbox_item(row) for row in rows]
+
+    @_serialized
+    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
+        """Return every pending digest row of a user, oldest first."""
+        async with self._db.execute(
+            "SELECT id FROM outbox WHERE user_id = ? AND kind = 'digest' AND status = 'pending'",
+            (user_id,),
+        ) as cursor:
+            ids = [int(row[0]) for row in await cursor.fetchall()]
+        return await self._load_outbox(ids)
 
     @_serialized
     async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:

@@ -58,6 +58,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(unsubscribe_button, pattern=rf"^{CALLBACK_UNSUBSCRIBE}:"))
     app.add_handler(CallbackQueryHandler(remove_all_button, pattern=rf"^{CALLBACK_REMOVE_ALL}:"))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
 
 
 def register_fallbacks(app: BotApplication) -> None:
@@ -369,6 +370,15 @@ async def membership_changed(update: Update, context: Context) -> None:
     if status in (ChatMember.BANNED, ChatMember.LEFT):
         await storage.set_user_status(change.chat.id, UserStatus.BLOCKED, time.time())
         log.info("Chat %s blocked or removed the bot", change.chat.id)
+
+
+async def chat_migrated(update: Update, context: Context) -> None:
+    """Move a group's subscriptions when Telegram turns it into a supergroup."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    await _services(context).move_chat(message.chat.id, message.migrate_to_chat_id)
+    log.info("Chat %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
 
 
 def _command_argument(update: Update) -> str:
