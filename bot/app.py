@@ -6,6 +6,7 @@ import time
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import Conflict, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot import __version__, replies
@@ -16,7 +17,7 @@ from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
 from bot.services import BotApplication, BotData, Context, Services
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from handlers import admin, subscriber, throttle
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,14 @@ def build_application(settings: Settings) -> BotApplication:
 
 async def on_error(update: object, context: Context) -> None:
     """Log any unhandled handler error and tell the user something went wrong."""
-    log.error("Error while handling an update", exc_info=context.error)
+    if isinstance(context.error, StorageUnavailable):
+        log.error("Could not handle an update: %s", context.error)
+        reply = replies.STORAGE_UNAVAILABLE
+    else:
+        log.error("Error while handling an update", exc_info=context.error)
+        reply = replies.INTERNAL_ERROR
     if isinstance(update, Update) and update.effective_message is not None:
-        await update.effective_message.reply_text(replies.INTERNAL_ERROR)
+        await update.effective_message.reply_text(reply)
 
 
 async def build_services(
@@ -139,10 +145,25 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         on_alerts=worker.notify,
     )
     assert app.updater is not None
+    conflicts: list[Conflict] = []
+
+    def on_polling_error(error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            log.error(
+                "Telegram says another instance is polling with this bot token (409 Conflict): "
+                "stopping. Stop the other instance, or give this one its own token."
+            )
+            conflicts.append(error)
+            stop.set()
+        else:
+            log.warning("Polling Telegram for updates failed, retrying: %s", error)
+
     await app.start()
     try:
         await app.updater.start_polling(
-            timeout=LONG_POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES
+            timeout=LONG_POLL_TIMEOUT_SECONDS,
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=on_polling_error,
         )
         log.info("Newshound is running as @%s", app.bot.username)
         background = [
@@ -161,3 +182,9 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         if app.updater.running:
             await app.updater.stop()
         await app.stop()
+    if conflicts:
+        raise PollingConflict from conflicts[0]
+
+
+class PollingConflict(Exception):
+    """Another process polls Telegram with the same token; running both would fight forever."""

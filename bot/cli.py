@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from telegram.error import InvalidToken
 
 from bot import __version__
-from bot.app import run_bot
+from bot.app import PollingConflict, run_bot
 from bot.check import CheckError, run_check
 from bot.config import ConfigError, Settings, load_from_process
 from bot.storage import StorageError
 
 EXIT_CONFIG_ERROR = 2
+# Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
+# RestartPreventExitStatus=3).
+EXIT_CONFLICT = 3
 
 
 class TokenRedactingFilter(logging.Filter):
@@ -117,6 +120,9 @@ def _run(settings: Settings) -> int:
         return _fail(
             "BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather"
         )
+    except PollingConflict:
+        _fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
+        return EXIT_CONFLICT
     return 0
 
 

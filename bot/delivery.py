@@ -23,7 +23,14 @@ from telegram.error import (
 
 from bot.formatting import Alert, format_alert, format_digest
 from bot.ratelimit import KeyedTokenBuckets
-from bot.storage import Delivery, OutboxItem, PendingRow, Storage, UserStatus
+from bot.storage import (
+    Delivery,
+    OutboxItem,
+    PendingRow,
+    Storage,
+    StorageUnavailable,
+    UserStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,7 @@ RETRY_BASE_SECONDS = 2.0
 FLUSH_ROWS = 50
 FLUSH_SECONDS = 0.25
 IDLE_WAIT_SECONDS = 1.0
+STORAGE_RETRY_SECONDS = 5.0
 ALERT_LANE = "alert"
 BROADCAST_LANE = "broadcast"
 LANES = (ALERT_LANE, BROADCAST_LANE)
@@ -96,6 +104,7 @@ class DeliveryWorker:
         self._outcomes: list[Delivery] = []
         # Rows with an outcome not yet written: the database still says pending for them.
         self._unflushed: set[int] = set()
+        self._paused_until = 0.0
         self._last_flush = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
@@ -108,17 +117,35 @@ class DeliveryWorker:
         """Deliver until stop is set, then finish the sends in flight and record them."""
         try:
             while not stop.is_set():
-                if self._wake.is_set():
-                    self._wake.clear()
-                    await self._load_new_rows()
-                await self._flush_if_due()
-                if await self._start_sends():
-                    continue
+                try:
+                    if await self._step():
+                        continue
+                except StorageUnavailable as error:
+                    self._pause(error)
                 await self._wait(stop)
         finally:
             if self._tasks:
                 await asyncio.wait(self._tasks)
             await self._flush()
+            if self._outcomes:
+                log.error(
+                    "%d sends could not be recorded and may be repeated after restart",
+                    len(self._outcomes),
+                )
+
+    async def _step(self) -> bool:
+        """Load new rows, record finished sends, start new ones; tell whether any started."""
+        if self._wake.is_set():
+            await self._load_new_rows()
+            self._wake.clear()
+        await self._flush_if_due()
+        return await self._start_sends()
+
+    def _pause(self, error: StorageUnavailable) -> None:
+        self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
+        log.error(
+            "Storage unavailable, pausing delivery for %.0f s: %s", STORAGE_RETRY_SECONDS, error
+        )
 
     async def _load_new_rows(self) -> None:
         for row in await self._storage.pending_outbox(after_id=self._last_loaded_id):
@@ -179,7 +206,7 @@ class DeliveryWorker:
 
     async def _start_sends(self) -> bool:
         free = self._concurrency - len(self._tasks)
-        if free <= 0:
+        if free <= 0 or self._clock() < self._paused_until:
             return False
         picked = self._pick(free)
         if not picked:
@@ -200,6 +227,8 @@ class DeliveryWorker:
             (lane.heap[0][0] for lane in self._lanes.values() if lane.heap), default=None
         )
         timeout = IDLE_WAIT_SECONDS if next_ready is None else max(next_ready - now, 0.001)
+        if now < self._paused_until:
+            timeout = max(timeout, self._paused_until - now)
         if self._outcomes:
             timeout = min(timeout, FLUSH_SECONDS)
         waiters: list[asyncio.Task[Any]] = [
@@ -224,7 +253,14 @@ class DeliveryWorker:
     async def _flush(self) -> None:
         outcomes, self._outcomes = self._outcomes, []
         self._last_flush = self._clock()
-        await self._storage.record_deliveries(outcomes, self._clock())
+        try:
+            await self._storage.record_deliveries(outcomes, self._clock())
+        except StorageUnavailable as error:
+            # Keep the outcomes and send nothing new until they are written: every send
+            # not recorded could be repeated after a crash.
+            self._outcomes = outcomes + self._outcomes
+            self._pause(error)
+            return
         self._unflushed.clear()
 
     async def _deliver(self, item: OutboxItem) -> None:

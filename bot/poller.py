@@ -19,7 +19,7 @@ from bot.feeds import (
     parse_feed,
 )
 from bot.matcher import SubscriptionIndex
-from bot.storage import Feed, PollToSave, Storage, StoryToSave
+from bot.storage import Feed, PollToSave, Storage, StorageUnavailable, StoryToSave
 from bot.stories import is_too_old, story_from_entry
 from bot.summary import summarize
 from bot.text import html_to_paragraphs, tokenize
@@ -30,6 +30,7 @@ MAX_BACKOFF_SECONDS = 6 * 3600
 # A server's max-age or <ttl> may slow polling down, but not beyond this.
 MAX_SERVER_DELAY_SECONDS = 6 * 3600
 SCHEDULER_TICK_SECONDS = 1.0
+STORAGE_RETRY_SECONDS = 30.0
 
 
 def next_poll_at(
@@ -137,12 +138,17 @@ class Poller:
         self._on_alerts = on_alerts
         self._clock = clock
         self._in_flight: dict[int, asyncio.Task[PollReport]] = {}
+        self._paused_until = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start polls of due feeds as they fall due, until stop is set."""
         while not stop.is_set():
-            await self.start_due_polls()
-            wake_at = await self._storage.next_poll_time()
+            try:
+                await self.start_due_polls()
+                wake_at = await self._storage.next_poll_time()
+            except StorageUnavailable as error:
+                log.error("Cannot read feeds to poll: %s", error)
+                wake_at = None
             now = self._clock()
             delay = SCHEDULER_TICK_SECONDS if wake_at is None else wake_at - now
             with contextlib.suppress(TimeoutError):
@@ -154,7 +160,9 @@ class Poller:
 
     async def start_due_polls(self) -> list[asyncio.Task[PollReport]]:
         """Start a poll task for each due feed not already being polled."""
-        started = []
+        started: list[asyncio.Task[PollReport]] = []
+        if self._clock() < self._paused_until:
+            return started
         for feed in await self._storage.due_feeds(self._clock()):
             if feed.id in self._in_flight:
                 continue
@@ -175,6 +183,12 @@ class Poller:
         """Fetch, parse and store one feed; a failure is recorded, never raised."""
         try:
             return await self._poll(feed)
+        except StorageUnavailable as error:
+            # Nothing was stored, so the feed stays due: hold all polling for a while rather
+            # than fetching it again every tick.
+            self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
+            log.error("Cannot store the poll of feed %s, pausing polls: %s", feed.id, error)
+            return PollReport(feed.id, "error", error=str(error))
         except Exception:
             log.exception("Unexpected error polling feed %s (%s)", feed.id, feed.url)
             await self._fail(feed, "internal error while polling", self._clock(), None)

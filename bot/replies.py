@@ -37,6 +37,10 @@ ALREADY_PAUSED = "Alerts are already paused. Send /resume to turn them back on."
 NOT_PAUSED = "Alerts are already on."
 RESUMED = "Alerts are back on. You'll get new stories that match your subscriptions."
 INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
+STORAGE_UNAVAILABLE = (
+    "Sorry, I can't save anything right now (a storage problem on my side). "
+    "Nothing was changed; please try again later."
+)
 STALE_BUTTON = "That subscription was already removed."
 TAP_TO_REMOVE = "Tap a subscription to remove it:"
 

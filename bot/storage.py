@@ -33,7 +33,12 @@ def _serialized(
 
     async def wrapper(storage: "Storage", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         async with storage._lock:
-            return await method(storage, *args, **kwargs)
+            try:
+                return await method(storage, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                # Disk full, read-only file system, I/O error, a lock held too long: the
+                # caller can wait and retry; nothing was written.
+                raise StorageUnavailable(f"the database cannot be written: {error}") from error
 
     functools.update_wrapper(wrapper, method)
     return wrapper
@@ -41,6 +46,10 @@ def _serialized(
 
 class StorageError(Exception):
     """The database cannot be used; the message says why and what to do."""
+
+
+class StorageUnavailable(StorageError):
+    """A database operation failed for a reason that may pass (disk full, read-only, I/O)."""
 
 
 class UserStatus(StrEnum):
@@ -1021,7 +1030,13 @@ def prepare_database_file(path: Path) -> None:
         )
     if not path.exists():
         # Subscribers' chat ids are personal data: the file is for its owner only.
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as error:
+            raise StorageError(
+                f"DATABASE_PATH {path} cannot be created ({error.strerror}): the disk may be "
+                "read-only or full; choose another path"
+            ) from None
 
 
 def _writable(path: Path) -> bool:
