@@ -7,14 +7,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram.error import InvalidToken
 
 from bot import __version__
 from bot.app import PollingConflict, run_bot
 from bot.check import CheckError, run_check
-from bot.config import ConfigError, Settings, load_from_process
-from bot.storage import StorageError
+from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
+from bot.storage import StorageError, backup_database
 
 EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="QUERY",
         help="a subscription query, e.g. --query '\"Joe Biden\" -football'; repeatable",
     )
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the database, safe while the bot runs",
+        description="Copy DATABASE_PATH to PATH with SQLite's online backup; the bot may keep "
+        "running. The copy is readable by its owner only.",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="where to write the copy")
     return parser
 
 
@@ -93,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     if args.command == "check":
         return _check(args.feed, args.query)
+    if args.command == "backup":
+        return _backup(args.path)
     try:
         settings = load_from_process()
     except ConfigError as error:
@@ -108,6 +118,16 @@ def _check(feed: str, queries: list[str]) -> int:
         print(asyncio.run(run_check(feed, queries)))
     except CheckError as error:
         return _fail(str(error))
+    return 0
+
+
+def _backup(target: Path) -> int:
+    source = database_path_from_process()
+    try:
+        backup_database(source, target)
+    except StorageError as error:
+        return _fail(str(error))
+    print(f"Backed up {source} to {target}")
     return 0
 
 

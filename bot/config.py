@@ -161,6 +161,12 @@ def _log_level(value: str) -> str:
     return level
 
 
+def database_path_from_process(dotenv_path: Path = Path(".env")) -> Path:
+    """Read just DATABASE_PATH (for commands that need no token, like backup)."""
+    merged = {**read_dotenv(dotenv_path), **os.environ}
+    return Path(merged.get("DATABASE_PATH", "").strip() or Settings.database_path)
+
+
 def load_from_process(dotenv_path: Path = Path(".env")) -> Settings:
     """Read settings for the running process: os.environ wins over .env."""
     return load_settings(os.environ, dotenv_path)

@@ -1099,3 +1099,25 @@ def _broadcast(row: sqlite3.Row) -> Broadcast:
         status_chat_id=row[5],
         status_message_id=row[6],
     )
+
+
+def backup_database(source: Path, target: Path) -> None:
+    """Copy the database consistently, even while the bot writes to it (online backup)."""
+    if not source.is_file():
+        raise StorageError(f"there is no database at {source} to back up")
+    if target.exists() and target.resolve() == source.resolve():
+        raise StorageError("the backup must go to another file than the database itself")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+        with (
+            contextlib.closing(
+                sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True)
+            ) as reader,
+            contextlib.closing(sqlite3.connect(partial)) as writer,
+        ):
+            reader.backup(writer)
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as error:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"backup to {target} failed: {error}") from None
