@@ -133,7 +133,12 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
     settings = services.settings
     await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
     await admin.set_admin_menus(app.bot, settings.admin_ids)
-    worker = DeliveryWorker(app.bot, services.storage, concurrency=settings.max_messages_per_second)
+    worker = DeliveryWorker(
+        app.bot,
+        services.storage,
+        concurrency=settings.max_messages_per_second,
+        on_chat_migrated=services.move_chat,
+    )
     services.delivery = worker
     poller = Poller(
         services.storage,
