@@ -454,10 +454,17 @@ def _absolute_link(link: str, base: str | None) -> str | None:
 
 def _bodies(raw: object) -> tuple[str, ...]:
     values: list[str] = []
+    summary = _text(_field(raw, "summary"))
     content = _field(raw, "content")
     if isinstance(content, list):
-        values.extend(_text(_field(part, "value")) for part in content)
-    values.append(_text(_field(raw, "summary")))
+        values.extend(
+            _text(_field(part, "value"))
+            for part in content
+            # feedparser files media:description (a photo caption) as text/plain content;
+            # next to a real summary it is not the story's text.
+            if not (summary and _field(part, "type") == "text/plain")
+        )
+    values.append(summary)
     # Atom content is often repeated as the summary; keep each text once, in order.
     return tuple(dict.fromkeys(value for value in values if value))
 

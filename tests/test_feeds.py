@@ -821,3 +821,15 @@ def test_illformed_feeds_never_raise(path: Path) -> None:
     if not parsed.entries:
         # Only a well-formed feed that simply has no items may come back without an error.
         assert parsed.error is not None or parsed.bozo is None, parsed
+
+
+def test_photo_caption_is_not_taken_for_the_story_text() -> None:
+    body = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T</title>
+<item><title>Story</title><link>https://x.example/1</link>
+<description>The real summary of the story.</description>
+<media:content url="https://x.example/p.jpg"><media:description>A long photo caption that
+is longer than the summary and describes only the picture in great detail.</media:description>
+</media:content></item></channel></rss>"""
+    parsed = parse_feed(body, {"content-type": "application/rss+xml"})
+    assert parsed.entries[0].bodies == ("The real summary of the story.",)
