@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from bot.formatting import TELEGRAM_TEXT_LIMIT, utf16_len
+from bot.formatting import TELEGRAM_TEXT_LIMIT, split_message
 from bot.storage import Feed, Stats
 
 NOT_ALLOWED = "Sorry, that command is for the bot's admins."
@@ -80,7 +80,7 @@ def feed_list(feeds: Sequence[Feed], now: float) -> list[str]:
     if not feeds:
         return [NO_FEEDS]
     blocks = [_feed_block(number, feed, now) for number, feed in enumerate(feeds, 1)]
-    return _pack([f"<b>Feeds ({len(feeds)})</b>", *blocks])
+    return split_message("\n\n".join([f"<b>Feeds ({len(feeds)})</b>", *blocks]))
 
 
 def _feed_block(number: int, feed: Feed, now: float) -> str:
@@ -122,20 +122,6 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
         f"Uptime: {_duration(now - started_at)} · version {escape(version)}",
     ]
     return "\n".join(lines)
-
-
-def _pack(blocks: Sequence[str]) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit Telegram's limit."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
-        if current and utf16_len(candidate) > TELEGRAM_TEXT_LIMIT:
-            messages.append(current)
-            candidate = block
-        current = candidate
-    messages.append(current)
-    return messages
 
 
 def _ago(moment: float | None, now: float) -> str:

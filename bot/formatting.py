@@ -164,6 +164,26 @@ def format_digest(items: Sequence[tuple[str, str | None]], *, header: str) -> li
     return messages
 
 
+def split_message(html: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long reply at line breaks into messages Telegram accepts.
+
+    Every tag must open and close on one line (true of every reply the bot builds), so any
+    line break is a safe place to cut.
+    """
+    messages: list[str] = []
+    lines: list[str] = []
+    used = 0
+    for line in html.split("\n"):
+        length = visible_length(line)
+        if lines and used + 1 + length > limit:
+            messages.append("\n".join(lines).strip("\n"))
+            lines, used = [], 0
+        used += length + (1 if lines else 0)
+        lines.append(line)
+    messages.append("\n".join(lines).strip("\n"))
+    return [message for message in messages if message] or [html]
+
+
 def format_time(moment: datetime, tz: tzinfo = UTC) -> str:
     """Return moment as "25 Nov 2026, 09:14 UTC" in tz; a naive moment is taken as UTC."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -124,5 +124,10 @@ def paused(count: int) -> str:
     )
 
 
+def too_many_at_once(count: int, limit: int) -> str:
+    """Refuse a command listing too many queries."""
+    return f"That is {count} subscriptions at once; send at most {limit} per command."
+
+
 def _joined(displays: Sequence[str]) -> str:
     return ", ".join(f"<b>{escape(display)}</b>" for display in displays)

@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot import replies
+from bot.formatting import split_message
 from bot.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
@@ -32,6 +33,8 @@ CALLBACK_UNSUBSCRIBE = "unsub"
 CALLBACK_REMOVE_ALL = "unsuball"
 CONFIRM = "yes"
 CANCEL = "no"
+# Keeps one command's report readable (and its work small).
+MAX_QUERIES_PER_COMMAND = 20
 # Telegram shows long keyboards badly; beyond this the user removes by name or number.
 MAX_BUTTONS = 50
 BUTTON_LABEL_LIMIT = 40
@@ -72,10 +75,14 @@ def _services(context: Context) -> Services:
 
 
 async def _reply(update: Update, text: str, reply_markup: ReplyMarkup | None = None) -> None:
-    """Reply in HTML (the application's default parse mode) to the update's message."""
+    """Reply in HTML (the default parse mode), split if long; buttons go on the last part."""
     message = update.effective_message
-    if message is not None:
-        await message.reply_text(text, reply_markup=reply_markup)
+    if message is None:
+        return
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await message.reply_text(part)
+    await message.reply_text(parts[-1], reply_markup=reply_markup)
 
 
 async def _known_user(update: Update, context: Context) -> User | None:
@@ -147,7 +154,11 @@ async def _subscribe_text(update: Update, context: Context, user: User, text: st
     services = _services(context)
     valid: list[tuple[str, str]] = []
     invalid: list[tuple[str, str]] = []
-    for raw in split_queries(text) or [text]:
+    raw_queries = split_queries(text) or [text]
+    if len(raw_queries) > MAX_QUERIES_PER_COMMAND:
+        await _reply(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
+        return
+    for raw in raw_queries:
         try:
             query = parse_query(raw)
         except QueryError as error:
@@ -207,7 +218,11 @@ async def _unsubscribe_named(
     services = _services(context)
     removed: list[str] = []
     missing: list[str] = []
-    for raw in split_queries(text) or [text]:
+    raw_queries = split_queries(text) or [text]
+    if len(raw_queries) > MAX_QUERIES_PER_COMMAND:
+        await _reply(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
+        return
+    for raw in raw_queries:
         target = _find_subscription(subscriptions, raw)
         deleted = (
             await services.storage.remove_subscription_by_id(user.id, target.id) if target else None
