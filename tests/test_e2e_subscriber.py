@@ -198,3 +198,15 @@ async def test_subscriptions_survive_a_restart(tmp_path: Path) -> None:
         assert await _list_lines(bot) == ["1. Ukraine", '2. "Joe Biden"']
         bob = await bot.ask(BOB, "/list")
         assert bob.plain_text.splitlines()[1:] == ["1. NATO"]
+
+
+async def test_queries_per_command_boundary(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        twenty = ", ".join(f"word{n}" for n in range(20))
+        reply = await bot.ask(ANN, f"/subscribe {twenty}")
+        assert "Subscribed: word0" in reply.plain_text
+        refused = await bot.ask(ANN, "/subscribe " + twenty + ", word20")
+        assert refused.plain_text == (
+            "That is 21 subscriptions at once; send at most 20 per command."
+        )
+    assert len(await _stored_queries(bot, ANN)) == 20
