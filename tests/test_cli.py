@@ -1,0 +1,134 @@
+"""The command line as a user runs it: help, clean errors, `check` and `backup`."""
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, Item, rss
+
+CORPUS_BBC = Path(__file__).resolve().parents[2] / "shared/corpus/feeds/real/bbc-rss-1.xml"
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+
+
+def newshound(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot` with only the given environment (plus PATH)."""
+    environment = {"PATH": os.environ.get("PATH", ""), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = newshound("--help")
+    assert result.returncode == 0
+    for command in ("run", "check", "backup"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": "oops"}, "BOT_TOKEN is malformed"),
+        ({"BOT_TOKEN": TOKEN, "POLL_INTERVAL_SECONDS": "ten"}, "POLL_INTERVAL_SECONDS must be"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_PATH": "/nonexistent/dir/db"}, "DATABASE_PATH"),
+    ],
+    ids=["missing token", "malformed token", "bad number", "unwritable database"],
+)
+def test_run_refuses_bad_settings_in_one_line(
+    env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = newshound("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nPOLL_INTERVAL_SECONDS=oops\n")
+    from_file = newshound("run", cwd=tmp_path)
+    assert "POLL_INTERVAL_SECONDS must be a whole number (got 'oops')" in from_file.stderr
+    overridden = newshound(
+        "run", env={"POLL_INTERVAL_SECONDS": "10", "DATABASE_PATH": "/nope/db"}, cwd=tmp_path
+    )
+    assert "DATABASE_PATH" in overridden.stderr
+
+
+@pytest.mark.skipif(not CORPUS_BBC.exists(), reason="shared corpus not present")
+def test_check_prints_matching_entries_from_a_file() -> None:
+    result = newshound("check", "--feed", str(CORPUS_BBC), "--query", "Ukrain*")
+    assert result.returncode == 0, result.stderr
+    assert "Budget Ukrainian airline swaps high heels for trainers" in result.stdout
+    assert "Matched: Ukrain*" in result.stdout
+    assert result.stdout.rstrip().endswith("entries in BBC News - Home matched.")
+
+
+def test_check_fetches_a_url() -> None:
+    items = [
+        Item(
+            title="NATO summit opens",
+            link="https://x.example/1",
+            guid="1",
+            description="<p>Leaders <b>meet</b>.</p>",
+        ),
+        Item(title="Weather", link="https://x.example/2", guid="2", description="Rain."),
+    ]
+    with FeedServer() as server:
+        server.set_feed("/f.xml", rss(items, title="Local"))
+        result = newshound("check", "--feed", server.url("/f.xml"), "--query", "nato")
+    assert result.returncode == 0, result.stderr
+    assert "NATO summit opens\nLocal" in result.stdout
+    assert "Leaders meet." in result.stdout
+    assert "https://x.example/1" in result.stdout
+    assert "Weather" not in result.stdout
+    assert "1 of 2 entries in Local matched." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--query", '"open quote'], "is not valid: a quote is not closed"),
+        (["--feed", "/no/such/file.xml"], "cannot read /no/such/file.xml"),
+    ],
+    ids=["bad query", "missing file"],
+)
+def test_check_explains_bad_input(args: list[str], message: str, tmp_path: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_text(rss([Item(title="x", link="https://x.example/", guid="1")]))
+    full = ["--feed", str(feed), "--query", "x", *args]
+    result = newshound("check", *full)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_backup_copies_the_database_privately(tmp_path: Path) -> None:
+    database = tmp_path / "live.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE t (x)")
+        connection.execute("INSERT INTO t VALUES (42)")
+    copy = tmp_path / "copy.sqlite3"
+    result = newshound("backup", str(copy), env={"DATABASE_PATH": str(database)})
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT x FROM t").fetchall() == [(42,)]
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    onto_itself = newshound("backup", str(database), env={"DATABASE_PATH": str(database)})
+    assert onto_itself.returncode == 2
+    assert "another file" in onto_itself.stderr
