@@ -33,6 +33,8 @@ DENIED_NETWORKS = tuple(
         "240.0.0.0/4",  # reserved, and the broadcast address
         "::/128",
         "::1/128",
+        "::/96",  # deprecated IPv4-compatible: ::127.0.0.1 embeds an IPv4 address
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT), like NAT64
         "64:ff9b::/96",  # NAT64: 64:ff9b::a9fe:a9fe is the metadata address
         "64:ff9b:1::/48",
         "100::/64",
