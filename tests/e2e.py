@@ -4,14 +4,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import run_bot
 from bot.config import Settings, load_settings
 from tests.botapi_fake import BotApiFake, SentMessage
+from tests.feedserver import FeedServer, Item, rss
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 STARTUP_TIMEOUT = 10.0
+POLL_TIMEOUT = 10.0
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
@@ -91,3 +94,57 @@ async def running_bot(
             yield harness
         finally:
             await harness.stop()
+
+
+def story(n: int, title: str, text: str = "", *, link: str | None = None) -> Item:
+    """A fresh item (published now) with a stable guid."""
+    return Item(
+        title=title,
+        link=link or f"https://news.example/story/{n}?utm_source=rss",
+        guid=f"urn:test:{n}",
+        description=text or f"<p>{title}. More details follow in the article.</p>",
+        pub_date=datetime.now(UTC),
+    )
+
+
+@dataclass
+class Feeds:
+    """Feeds served locally, each a list of items the tests can grow."""
+
+    server: FeedServer
+    items: dict[str, list[Item]] = field(default_factory=dict)
+
+    def publish(self, path: str, *new_items: Item, title: str = "Test News") -> None:
+        """Put new items at the top of the feed at path."""
+        self.items.setdefault(path, [])[:0] = list(new_items)
+        self.server.set_feed(path, rss(self.items[path], title=title))
+
+    async def wait_polled(self, path: str, times: int = 1) -> None:
+        """Wait until the feed was fetched `times` more times than now."""
+        target = self.server.hits(path) + times
+        await eventually(lambda: self.server.hits(path) >= target, POLL_TIMEOUT)
+
+    async def settle(self, *paths: str) -> None:
+        """Let every feed be polled twice more, so anything it would send has been queued."""
+        for path in paths:
+            await self.wait_polled(path, times=2)
+        await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def watching_bot(
+    tmp_path: Path, feeds: Feeds, *paths: str, overrides: Mapping[str, str] | None = None
+) -> AsyncIterator[BotHarness]:
+    """Run the bot on feeds at paths (polled every second), once each has been polled."""
+    for path in paths:
+        if path not in feeds.items:
+            feeds.publish(path, story(0, f"Primer of {path}"))
+    polled = {path: feeds.server.hits(path) + 1 for path in paths}
+    urls = " ".join(feeds.server.url(path) for path in paths)
+    settings = {"FEED_URLS": urls, "POLL_INTERVAL_SECONDS": "1", **(overrides or {})}
+    async with running_bot(tmp_path, settings) as bot:
+        await eventually(
+            lambda: all(feeds.server.hits(path) >= hits for path, hits in polled.items()),
+            POLL_TIMEOUT,
+        )
+        yield bot
