@@ -185,10 +185,25 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
             await asyncio.gather(*background, return_exceptions=True)
     finally:
         if app.updater.running:
-            await app.updater.stop()
+            await _stop_updater(app, after_conflict=bool(conflicts))
         await app.stop()
     if conflicts:
         raise PollingConflict from conflicts[0]
+
+
+async def _stop_updater(app: BotApplication, *, after_conflict: bool) -> None:
+    """Stop long polling; after a 409, without PTB's traceback for its last getUpdates."""
+    assert app.updater is not None
+    # Updater.stop() calls getUpdates once more to confirm fetched updates; after a conflict
+    # that call gets 409 too, and PTB logs it with a traceback. The conflict is reported once.
+    updater_log = logging.getLogger("telegram.ext.Updater")
+    level = updater_log.level
+    if after_conflict:
+        updater_log.setLevel(logging.CRITICAL)
+    try:
+        await app.updater.stop()
+    finally:
+        updater_log.setLevel(level)
 
 
 class PollingConflict(Exception):

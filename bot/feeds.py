@@ -7,7 +7,9 @@ import codecs
 import enum
 import functools
 import multiprocessing
+import os
 import re
+import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -691,6 +693,23 @@ class ParseFunction(Protocol):
     ) -> ParsedFeed: ...
 
 
+def exit_with_parent() -> None:
+    """Make a parser process exit as soon as the bot process is gone (it may be SIGKILLed).
+
+    A pool worker otherwise waits forever on its task queue, keeping the forkserver and the
+    resource tracker alive with it: every crash of the bot would leak processes.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the sentinel pipe closes
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class FeedParserPool:
     """Run parse_feed in worker processes so a long parse never stalls the event loop."""
 
@@ -711,7 +730,9 @@ class FeedParserPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=self._context)
+        return ProcessPoolExecutor(
+            max_workers=self._max_workers, mp_context=self._context, initializer=exit_with_parent
+        )
 
     async def run(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run a top-level function in a worker; raise ParserDiedError if the worker died."""

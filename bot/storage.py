@@ -897,13 +897,26 @@ class Storage:
         return int(row[0]) if row else 0
 
     @_serialized
-    async def confirm_broadcast(self, broadcast_id: int, admin_id: int, now: float) -> int | None:
-        """Queue a draft for every active user; None unless it was this admin's draft."""
+    async def confirm_broadcast(
+        self,
+        broadcast_id: int,
+        admin_id: int,
+        now: float,
+        *,
+        status_chat_id: int | None = None,
+        status_message_id: int | None = None,
+    ) -> int | None:
+        """Queue a draft for every active user; None unless it was this admin's draft.
+
+        The message that will show the progress is recorded in the same transaction: a
+        crash right after confirming must still end with a report.
+        """
         async with self._transaction():
             cursor = await self._db.execute(
-                """UPDATE broadcasts SET status = 'sending', confirmed_at = ?
+                """UPDATE broadcasts SET status = 'sending', confirmed_at = ?,
+                       status_chat_id = ?, status_message_id = ?
                    WHERE id = ? AND admin_id = ? AND status = 'draft'""",
-                (now, broadcast_id, admin_id),
+                (now, status_chat_id, status_message_id, broadcast_id, admin_id),
             )
             if cursor.rowcount == 0:
                 return None
@@ -928,17 +941,6 @@ class Storage:
             (broadcast_id, admin_id),
         )
         return cursor.rowcount > 0
-
-    @_serialized
-    async def set_broadcast_status_message(
-        self, broadcast_id: int, chat_id: int, message_id: int
-    ) -> None:
-        """Remember the message that shows the broadcast's progress."""
-        await self._db.execute(
-            """UPDATE broadcasts SET status_chat_id = ?, status_message_id = ?
-               WHERE id = ?""",
-            (chat_id, message_id, broadcast_id),
-        )
 
     @_serialized
     async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:

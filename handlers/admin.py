@@ -195,15 +195,20 @@ async def broadcast_button(update: Update, context: Context) -> None:
             await callback.answer("Cancelled")
             await callback.edit_message_text(admin_text.BROADCAST_CANCELLED)
         return
-    recipients = await services.storage.confirm_broadcast(draft.id, draft.admin_id, time.time())
+    status = callback.message
+    recipients = await services.storage.confirm_broadcast(
+        draft.id,
+        draft.admin_id,
+        time.time(),
+        status_chat_id=status.chat.id,
+        status_message_id=status.message_id,
+    )
     if recipients is None:  # a second tap raced the first
         await callback.answer("This broadcast is already on its way.")
         return
     log.info("Admin %s confirmed broadcast %s to %d users", draft.admin_id, draft.id, recipients)
     await callback.answer(f"Sending to {recipients}")
     await callback.edit_message_text(admin_text.broadcast_progress(recipients, {}, finished=False))
-    status = callback.message
-    await services.storage.set_broadcast_status_message(draft.id, status.chat.id, status.message_id)
     if services.delivery is not None:
         services.delivery.notify()
 
