@@ -167,9 +167,9 @@ class DeliveryWorker:
         heapq.heappush(lane.heap, (ready, next(self._sequence), chat_id))
         lane.scheduled.add(chat_id)
 
-    def _pick(self, limit: int) -> list[int]:
-        """Take up to limit row ids, one per ready chat, alternating between lanes."""
-        picked: list[int] = []
+    def _pick(self, limit: int) -> dict[int, int]:
+        """Take up to limit rows, one per ready chat, alternating lanes: {row id: chat}."""
+        picked: dict[int, int] = {}
         now = self._clock()
         exhausted: set[str] = set()
         for lane_name in itertools.cycle(LANES):
@@ -177,14 +177,14 @@ class DeliveryWorker:
                 break
             if lane_name in exhausted:
                 continue
-            row_id = self._pick_from(self._lanes[lane_name], now)
-            if row_id is None:
+            taken = self._pick_from(self._lanes[lane_name], now)
+            if taken is None:
                 exhausted.add(lane_name)
             else:
-                picked.append(row_id)
+                picked[taken[0]] = taken[1]
         return picked
 
-    def _pick_from(self, lane: _Lane, now: float) -> int | None:
+    def _pick_from(self, lane: _Lane, now: float) -> tuple[int, int] | None:
         while lane.heap and lane.heap[0][0] <= now:
             _, _, chat_id = heapq.heappop(lane.heap)
             lane.scheduled.discard(chat_id)
@@ -199,9 +199,8 @@ class DeliveryWorker:
             row_id = queue.popleft()
             if not queue:
                 del lane.rows[chat_id]
-            self._pacer.take(chat_id, now)
             self._busy_chats.add(chat_id)
-            return row_id
+            return row_id, chat_id
         return None
 
     async def _start_sends(self) -> bool:
@@ -211,7 +210,11 @@ class DeliveryWorker:
         picked = self._pick(free)
         if not picked:
             return False
-        for item in await self._storage.load_outbox(picked):
+        items = await self._storage.load_outbox(list(picked))
+        for missing in picked.keys() - {item.id for item in items}:
+            # The row is gone (its chat migrated or was deleted): free the chat it held.
+            self._release(picked[missing])
+        for item in items:
             if item.status != "pending" or item.id in self._unflushed:
                 # Already handled, e.g. as a line of a digest sent with an earlier row.
                 self._release(item.user_id)
@@ -311,8 +314,14 @@ class DeliveryWorker:
         rows = [item]
         if item.kind == "digest":
             pending = await self._storage.pending_digest(item.user_id)
-            rows = [row for row in pending if row.id not in self._unflushed] or [item]
-        attempt = await self._attempt(item, render_all(rows))
+            others = [row for row in pending if row.id not in self._unflushed]
+            rows = [item, *(row for row in others if row.id != item.id)]
+        texts = render_all(rows)
+        if len(texts) > 1:
+            # One message per attempt: each is paced, and a failure repeats only itself.
+            rows = rows[: texts[0].count("\n")]  # the header line, then one line per row
+            texts = render_all(rows)
+        attempt = await self._attempt(item, texts)
         if attempt.migrated_to is not None and self._on_chat_migrated is not None:
             await self._on_chat_migrated(item.user_id, attempt.migrated_to)
         return [attempt.delivery(row) for row in rows]
@@ -323,6 +332,9 @@ class DeliveryWorker:
         try:
             for text in texts:
                 await self._bot.send_message(chat_id=chat_id, text=text)
+                # Spend the chat's allowance once Telegram has answered: the message reached
+                # it no later than now, however long PTB's global limiter held it back.
+                self._pacer.take(chat_id, self._clock())
         except RetryAfter as error:
             wait = error.retry_after
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()

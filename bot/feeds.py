@@ -48,6 +48,8 @@ SNIFF_BYTES = 1_024
 PARSER_HEADERS = ("content-type", "content-language")
 FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 DEFAULT_PARSER_WORKERS = 2
+# What expat says when the input stops inside an element or a tag.
+TRUNCATION_ERRORS = frozenset({"no element found", "unclosed token"})
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -515,6 +517,16 @@ def _not_a_feed_reason(body: bytes, headers: Mapping[str, str], bozo_exception: 
     return "not a feed (no RSS, Atom or RDF root element)"
 
 
+def _cut_inside_last_entry(exc: object, body: bytes) -> bool:
+    """Tell whether the input stopped inside an item or entry that was never closed."""
+    if not (isinstance(exc, SAXParseException) and exc.getMessage() in TRUNCATION_ERRORS):
+        return False
+    lowered = body.lower()
+    opened = max(lowered.rfind(b"<item"), lowered.rfind(b"<entry"))
+    closed = max(lowered.rfind(b"</item"), lowered.rfind(b"</entry"))
+    return opened > closed
+
+
 def _no_entries_error(parsed: Any, body: bytes, headers: Mapping[str, str]) -> str | None:
     version = parsed.get("version")
     if version is None:
@@ -615,6 +627,12 @@ def _feed_from(parsed: Any, body: bytes, headers: Mapping[str, str], url: str | 
         error = _no_entries_error(parsed, body, headers)
         if error is not None:
             return _failed_parse(error, bozo)
+    if raw_entries and _cut_inside_last_entry(parsed.get("bozo_exception"), body):
+        # The document was cut (a dropped connection without Content-Length) inside its
+        # last entry: keep the whole ones; the rest comes with the next poll.
+        raw_entries = raw_entries[:-1]
+        if not raw_entries:
+            return _failed_parse(f"malformed feed, no entries: {bozo}", bozo)
     feed = parsed.get("feed") or {}
     link = _text(_field(feed, "link")) or None
     base = _join(url, link) if link else url
