@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
-CORPUS_BBC = Path(__file__).resolve().parents[2] / "shared/corpus/feeds/real/bbc-rss-1.xml"
+CORPUS_BBC = corpus.REAL / "bbc-rss-1.xml"
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 
 

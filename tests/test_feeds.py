@@ -33,13 +33,14 @@ from bot.feeds import (
     parse_max_age,
     parse_retry_after,
 )
+from tests import corpus
 from tests.feedserver import FeedServer, Item, atom, gzip_bomb, make_item, rss
 
 KB = 1024
 MB = 1024 * KB
 FAST = FetchLimits(connect_timeout=1.0, total_timeout=3.0, max_redirects=3)
 SMALL = FetchLimits(connect_timeout=1.0, total_timeout=3.0, max_bytes=KB)
-CORPUS = Path("/work/shared/corpus/feeds")
+CORPUS = corpus.FEEDS
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
 

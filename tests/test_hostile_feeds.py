@@ -22,6 +22,7 @@ from bot.matcher import SubscriptionIndex
 from bot.poller import Poller, PollReport, prepare_feed
 from bot.query import parse_query
 from bot.storage import Feed, OutboxItem, Storage
+from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ CYRILLIC = "Новости: цеппелин приземлился в Берл�
 PARENT_GROWTH_LIMIT = 4 * LIMITS.max_bytes + 12 * MB
 # The parser worker may build feedparser's dicts for a whole body under the cap.
 WORKER_GROWTH_LIMIT = 48 * MB
-CORPUS_ILLFORMED = Path("/work/shared/corpus/feeds/illformed")
+CORPUS_ILLFORMED = corpus.ILLFORMED
 
 
 # ---- memory measurement (module level: the parser worker runs these too) ----

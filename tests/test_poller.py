@@ -27,6 +27,7 @@ from bot.poller import (
 from bot.query import parse_query
 from bot.storage import Feed, Storage, UserStatus
 from bot.text import html_to_paragraphs, tokenize
+from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
 _P = ParamSpec("_P")
@@ -36,7 +37,7 @@ HOUR = 3600.0
 INTERVAL = 60.0
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
-CORPUS = Path("/work/shared/corpus/feeds/real")
+CORPUS = corpus.REAL
 FEED_URL = "https://news.example/feed.xml"
 # Small limits keep failure tests fast; a local server answers in milliseconds.
 LIMITS = FetchLimits(connect_timeout=1.0, total_timeout=2.0, max_redirects=3)

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from bot.summary import ELLIPSIS, summarize
 from bot.text import html_to_paragraphs
+from tests import corpus
 
-CORPUS = Path("/work/shared/corpus/feeds")
+CORPUS = corpus.FEEDS
 REAL_FEEDS = sorted((CORPUS / "real").glob("*")) if (CORPUS / "real").is_dir() else []
 ILLFORMED_FEEDS = (
     sorted((CORPUS / "illformed").glob("*")) if (CORPUS / "illformed").is_dir() else []
