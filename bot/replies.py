@@ -45,6 +45,16 @@ STALE_BUTTON = "That subscription was already removed."
 TAP_TO_REMOVE = "Tap a subscription to remove it:"
 
 
+def tap_to_remove(total: int, shown: int) -> str:
+    """Introduce the removal buttons, saying so when not all subscriptions have one."""
+    if total <= shown:
+        return TAP_TO_REMOVE
+    return (
+        f"{TAP_TO_REMOVE}\n(The first {shown} of {total} are shown; remove others with "
+        "/unsubscribe &lt;number from /list&gt;.)"
+    )
+
+
 def welcome(first_name: str | None, subscription_count: int) -> str:
     """Greet a user who sent /start."""
     name = f", {escape(first_name)}" if first_name else ""

@@ -191,7 +191,11 @@ async def unsubscribe(update: Update, context: Context) -> None:
     if not subscriptions:
         await _reply(update, replies.NOTHING_TO_UNSUBSCRIBE)
     elif not text:
-        await _reply(update, replies.TAP_TO_REMOVE, reply_markup=_removal_keyboard(subscriptions))
+        await _reply(
+            update,
+            replies.tap_to_remove(len(subscriptions), MAX_BUTTONS),
+            reply_markup=_removal_keyboard(subscriptions),
+        )
     elif text.casefold() == "all":
         keyboard = InlineKeyboardMarkup(
             [
@@ -289,7 +293,7 @@ async def unsubscribe_button(update: Update, context: Context) -> None:
     remaining = await services.storage.list_subscriptions(chat.id)
     if remaining:
         text = replies.unsubscribe_report([deleted.display] if deleted else [], [])
-        text = (text + "\n\n" if text else "") + replies.TAP_TO_REMOVE
+        text = (text + "\n\n" if text else "") + replies.tap_to_remove(len(remaining), MAX_BUTTONS)
         markup: InlineKeyboardMarkup | None = _removal_keyboard(remaining)
     else:
         text = replies.removed_all(0) if deleted is None else "Removed the last subscription."

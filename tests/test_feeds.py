@@ -834,3 +834,32 @@ is longer than the summary and describes only the picture in great detail.</medi
 </media:content></item></channel></rss>"""
     parsed = parse_feed(body, {"content-type": "application/rss+xml"})
     assert parsed.entries[0].bodies == ("The real summary of the story.",)
+
+
+@pytest.mark.parametrize("omit_length", [False, True], ids=["content-length", "streamed"])
+async def test_size_cap_boundary(server: FeedServer, omit_length: bool) -> None:
+    server.set_feed("/at", b"x" * KB)
+    server.set_feed("/past", b"x" * (KB + 1))
+    for path in ("/at", "/past"):
+        server.set_fault(path, omit_content_length=omit_length)
+    async with open_fetcher(SMALL) as fetcher:
+        at_cap = await fetcher.fetch(server.url("/at"))
+        past_cap = await fetcher.fetch(server.url("/past"))
+
+    assert at_cap.status is FetchStatus.OK
+    assert at_cap.body == b"x" * KB
+    assert_error(past_cap, "response larger than 1 KB")
+
+
+async def test_redirect_count_boundary(server: FeedServer, fetcher: Fetcher) -> None:
+    server.set_feed("/end", feed_body())
+    hops = FAST.max_redirects
+    for n in range(hops):
+        server.set_fault(f"/ok{n}", redirect_to=f"/ok{n + 1}" if n + 1 < hops else "/end")
+    server.set_fault("/extra", redirect_to="/ok0")
+
+    allowed = await fetcher.fetch(server.url("/ok0"))
+    one_too_many = await fetcher.fetch(server.url("/extra"))
+
+    assert allowed.status is FetchStatus.OK
+    assert_error(one_too_many, "too many redirects")
