@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 LONG_POLL_TIMEOUT_SECONDS = 30
+SUBSCRIPTION_PAGE_SIZE = 10_000
 # 429s reach the caller instead of being retried inside the limiter: PTB's limiter pauses
 # every request while it sleeps out one chat's retry_after (and bug #5338 wakes it early),
 # whereas the delivery worker delays just that chat's rows and keeps the rest flowing.
@@ -76,7 +77,10 @@ async def build_services(
 ) -> Services:
     """Load what the bot keeps in memory (the subscription index) from storage."""
     index = SubscriptionIndex()
-    index.add_many((s.user_id, s.query, s.display) for s in await storage.all_subscriptions())
+    last_id = 0
+    while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
+        index.add_many((user_id, query, display) for _, user_id, query, display in page)
+        last_id = page[-1][0]
     log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
     return Services(
         settings=settings,

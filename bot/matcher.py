@@ -13,7 +13,8 @@ class _IndexedQuery:
 
     groups: tuple[tuple[int, ...], ...]
     excluded: tuple[int, ...]
-    subscribers: dict[int, str] = field(default_factory=dict)
+    # user -> (display,): one-tuples, so a match result is built by dict.update (C speed).
+    subscribers: dict[int, tuple[str]] = field(default_factory=dict)
 
 
 class SubscriptionIndex:
@@ -35,6 +36,7 @@ class SubscriptionIndex:
         self._prefix_lengths: dict[int, int] = defaultdict(int)
         self._queries: dict[str, _IndexedQuery] = {}
         self._queries_by_term: dict[int, set[str]] = defaultdict(set)
+        self._displays: dict[str, tuple[str]] = {}
 
     def __len__(self) -> int:
         """Return the number of (user, query) subscriptions indexed."""
@@ -55,7 +57,8 @@ class SubscriptionIndex:
         indexed = self._queries.get(normalised)
         if indexed is None:
             indexed = self._index_query(normalised, parse_query(normalised))
-        indexed.subscribers[user_id] = display
+        # Most users type popular queries the same way: share one tuple per display text.
+        indexed.subscribers[user_id] = self._displays.setdefault(display, (display,))
 
     def remove(self, user_id: int, normalised: str) -> None:
         """Forget one user's subscription; unknown ones are ignored."""
@@ -76,14 +79,12 @@ class SubscriptionIndex:
         candidates: set[str] = set()
         for term_id in hits:
             candidates |= self._queries_by_term.get(term_id, set())
-        matched: dict[int, list[str]] = defaultdict(list)
+        matched: dict[int, tuple[str, ...]] = {}
         for normalised in candidates:
             indexed = self._queries[normalised]
-            if not _satisfied(indexed, hits):
-                continue
-            for user_id, display in indexed.subscribers.items():
-                matched[user_id].append(display)
-        return {user_id: tuple(sorted(displays)) for user_id, displays in matched.items()}
+            if _satisfied(indexed, hits):
+                _merge(matched, indexed.subscribers)
+        return matched
 
     def _hit_terms(self, words: Sequence[str]) -> set[int]:
         positions: dict[str, list[int]] = defaultdict(list)
@@ -153,6 +154,19 @@ class SubscriptionIndex:
             self._prefix_lengths[len(stem)] -= 1
             if not self._prefix_lengths[len(stem)]:
                 del self._prefix_lengths[len(stem)]
+
+
+def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str]]) -> None:
+    """Add one query's subscribers to a match result.
+
+    Fan-out is most of the cost of matching (a popular story reaches thousands of users), so
+    the bulk goes through dict.update; only users already matched by another query are
+    merged one by one, keeping their displays sorted.
+    """
+    both = matched.keys() & subscribers.keys()
+    merged = {user: tuple(sorted(matched[user] + subscribers[user])) for user in both}
+    matched.update(subscribers)
+    matched.update(merged)
 
 
 def _anchors(word: str) -> list[str]:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 
 from bot.feeds import (
     FeedParserPool,
@@ -62,15 +63,28 @@ class PreparedFeed:
     stories: tuple[StoryToSave, ...]
 
 
+class TextFor(Enum):
+    """Which entries need their text cleaned, summarised and tokenised (the costly part)."""
+
+    ALL = "all"
+    ALERTABLE = "alertable"  # entries recent enough to alert anyone
+    NONE = "none"  # a new feed's first poll alerts nobody
+
+
 def prepare_feed(
-    feed_id: int, body: bytes, headers: Mapping[str, str], url: str, now: float
+    feed_id: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    now: float,
+    text_for: TextFor = TextFor.ALL,
 ) -> PreparedFeed:
     """Parse a feed body and build its stories (runs in a worker process: CPU-heavy)."""
     parsed = parse_feed(body, headers, url=url)
     seen_at = datetime.fromtimestamp(now, UTC)
     stories: dict[str, StoryToSave] = {}
     for entry in parsed.entries:
-        prepared = _prepare_entry(feed_id, entry, seen_at)
+        prepared = _prepare_entry(feed_id, entry, seen_at, text_for)
         if prepared is not None:
             # A feed listing the same guid twice yields one story: the first, as it appears.
             stories.setdefault(prepared.story.key, prepared)
@@ -86,24 +100,19 @@ def prepare_feed(
     )
 
 
-def _prepare_entry(feed_id: int, entry: ParsedEntry, seen_at: datetime) -> StoryToSave | None:
+def _prepare_entry(
+    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor
+) -> StoryToSave | None:
+    alertable = not is_too_old(entry.published, seen_at)
+    with_text = text_for is TextFor.ALL or (text_for is TextFor.ALERTABLE and alertable)
     fullest = max(entry.bodies, key=len, default="")
-    text = " ".join(html_to_paragraphs(fullest))
-    story = story_from_entry(
-        feed_id,
-        entry.guid,
-        entry.link,
-        entry.title,
-        entry.published,
-        summarize(entry.title, entry.bodies),
-    )
-    if not story.title and not story.link and not text:
+    text = " ".join(html_to_paragraphs(fullest)) if with_text else ""
+    summary = summarize(entry.title, entry.bodies) if with_text else None
+    story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
+    if not story.title and not story.link and not fullest.strip():
         return None
-    return StoryToSave(
-        story=story,
-        words=tuple(tokenize(story.title + "\n" + text)),
-        alertable=not is_too_old(story.published, seen_at),
-    )
+    words = tuple(tokenize(story.title + "\n" + text)) if with_text else ()
+    return StoryToSave(story=story, words=words, alertable=alertable)
 
 
 @dataclass(frozen=True)
@@ -209,7 +218,13 @@ class Poller:
             return await self._fail(feed, fetched.error or "fetch failed", now, fetched)
         try:
             prepared = await self._parsers.run(
-                prepare_feed, feed.id, fetched.body, fetched.headers, fetched.url, now
+                prepare_feed,
+                feed.id,
+                fetched.body,
+                fetched.headers,
+                fetched.url,
+                now,
+                TextFor.ALERTABLE if feed.primed else TextFor.NONE,
             )
         except ParserDiedError as error:
             return await self._fail(feed, str(error), now, fetched)

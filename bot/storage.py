@@ -576,6 +576,21 @@ class Storage:
         return [_subscription(row) for row in rows]
 
     @_serialized
+    async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
+        """Return (id, user, query, display) of up to limit subscriptions after after_id.
+
+        Plain tuples, a page at a time: loading 500,000 subscriptions at start must not
+        hold them all as objects at once.
+        """
+        async with self._db.execute(
+            """SELECT id, user_id, query, display FROM subscriptions WHERE id > ?
+               ORDER BY id LIMIT ?""",
+            (after_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    @_serialized
     async def all_subscriptions(self) -> list[Subscription]:
         """Return every subscription of every user (to build the matching index)."""
         async with self._db.execute(
