@@ -683,23 +683,14 @@ class Storage:
         link, or same title within the dedup window) are matched; `match` gives the users to
         alert for each, and only active users get an outbox row.
         """
-        new_stories = 0
-        alerts = 0
-        per_user: Counter[int] = Counter()
         async with self._transaction():
-            for candidate in poll.stories:
-                story_id = await self._insert_story(poll, candidate)
-                if story_id is None:
-                    continue
-                new_stories += 1
-                duplicate_of = await self._earlier_copy(story_id, candidate.story, poll)
-                if duplicate_of is not None:
-                    await self._db.execute(
-                        "UPDATE stories SET duplicate_of = ? WHERE id = ?",
-                        (duplicate_of, story_id),
-                    )
-                elif poll.alerts_enabled and candidate.alertable:
-                    alerts += await self._queue_alerts(story_id, match(candidate), poll, per_user)
+            fresh = await self._unseen(poll)
+            originals = await self._insert_stories(poll, fresh)
+            alerts = 0
+            if poll.alerts_enabled:
+                alerts = await self._queue_alerts(
+                    [(story_id, match(c)) for story_id, c in originals if c.alertable], poll
+                )
             await self._db.execute(
                 """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
                        next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
@@ -714,65 +705,101 @@ class Storage:
                     poll.now,
                     poll.now,
                     poll.warning,
-                    new_stories,
+                    len(fresh),
                     poll.feed_id,
                 ),
             )
-        return SavedPoll(new_stories=new_stories, alerts=alerts)
+        return SavedPoll(new_stories=len(fresh), alerts=alerts)
 
-    async def _insert_story(self, poll: PollToSave, candidate: StoryToSave) -> int | None:
-        story = candidate.story
-        async with self._db.execute(
+    async def _unseen(self, poll: PollToSave) -> list[StoryToSave]:
+        """Return the poll's stories this feed has not stored yet, in feed order."""
+        known: set[str] = set()
+        keys = [candidate.story.key for candidate in poll.stories]
+        for chunk in _chunks(keys):
+            async with self._db.execute(
+                f"SELECT key FROM stories WHERE feed_id = ? AND key IN ({_marks(chunk)})",
+                (poll.feed_id, *chunk),
+            ) as cursor:
+                known.update(str(row[0]) for row in await cursor.fetchall())
+        return [c for c in poll.stories if c.story.key not in known]
+
+    async def _insert_stories(
+        self, poll: PollToSave, fresh: list[StoryToSave]
+    ) -> list[tuple[int, StoryToSave]]:
+        """Insert new stories; return (id, story) of those not already known from elsewhere.
+
+        A story is a copy when an earlier one (any feed, or earlier in this poll) has the same
+        canonical link, or the same normalised title within the dedup window.
+        """
+        links = {c.story.canonical_link for c in fresh if c.story.canonical_link}
+        titles = {c.story.normalised_title for c in fresh if c.story.normalised_title}
+        by_link = await self._first_ids("canonical_link", links, since=None)
+        since = poll.now - poll.title_dedup_seconds
+        by_title = await self._first_ids("normalised_title", titles, since=since)
+        copy_of = [_earlier_copy(c.story, by_link, by_title) for c in fresh]
+        copied_in_poll = _copies_within(fresh, copy_of)
+        await self._db.executemany(
             """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
-                   summary, published_at, seen_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (feed_id, key) DO NOTHING RETURNING id""",
-            (
-                poll.feed_id,
-                story.key,
-                story.link,
-                story.canonical_link,
-                story.title,
-                story.normalised_title,
-                story.summary,
-                story.published.timestamp() if story.published else None,
-                poll.now,
-            ),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
+                   summary, published_at, seen_at, duplicate_of)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (feed_id, key) DO NOTHING""",
+            [
+                _story_row(poll, c.story, original)
+                for c, original in zip(fresh, copy_of, strict=True)
+            ],
+        )
+        ids = await self._story_ids(poll.feed_id, [c.story.key for c in fresh])
+        if copied_in_poll:
+            await self._db.executemany(
+                "UPDATE stories SET duplicate_of = ? WHERE id = ?",
+                [(ids[original], ids[copy]) for copy, original in copied_in_poll],
+            )
+        copies = {copy for copy, _ in copied_in_poll}
+        return [
+            (ids[c.story.key], c)
+            for c, original in zip(fresh, copy_of, strict=True)
+            if original is None and c.story.key not in copies
+        ]
 
-    async def _earlier_copy(self, story_id: int, story: Story, poll: PollToSave) -> int | None:
-        async with self._db.execute(
-            """SELECT id FROM stories WHERE id != ? AND (
-                   (canonical_link IS NOT NULL AND canonical_link = ?)
-                   OR (normalised_title != '' AND normalised_title = ? AND seen_at >= ?))
-               ORDER BY id LIMIT 1""",
-            (
-                story_id,
-                story.canonical_link,
-                story.normalised_title,
-                poll.now - poll.title_dedup_seconds,
-            ),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
+    async def _first_ids(
+        self, column: str, values: set[str], since: float | None
+    ) -> dict[str, int]:
+        """Return, per value, the id of the earliest story with that value in column."""
+        first: dict[str, int] = {}
+        window = "" if since is None else " AND seen_at >= ?"
+        for chunk in _chunks(sorted(values)):
+            async with self._db.execute(
+                f"""SELECT {column}, min(id) FROM stories
+                    WHERE {column} IN ({_marks(chunk)}){window} GROUP BY {column}""",
+                (*chunk, *([] if since is None else [since])),
+            ) as cursor:
+                first.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return first
+
+    async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            async with self._db.execute(
+                f"SELECT key, id FROM stories WHERE feed_id = ? AND key IN ({_marks(chunk)})",
+                (feed_id, *chunk),
+            ) as cursor:
+                ids.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return ids
 
     async def _queue_alerts(
-        self,
-        story_id: int,
-        matches: Mapping[int, tuple[str, ...]],
-        poll: PollToSave,
-        per_user: Counter[int],
+        self, matches: list[tuple[int, Mapping[int, tuple[str, ...]]]], poll: PollToSave
     ) -> int:
-        """Queue one row per matching active user: an alert, or a digest line past the burst."""
-        if not matches:
-            return 0
+        """Queue one row per (story, matching active user): an alert, or a digest line once
+        the user has had burst_limit alerts from this poll."""
+        per_user: Counter[int] = Counter()
         rows = []
-        for user_id, displays in matches.items():
-            kind = "alert" if per_user[user_id] < poll.burst_limit else "digest"
-            per_user[user_id] += 1
-            rows.append((kind, story_id, json.dumps(list(displays)), poll.now, user_id))
+        for story_id, users in matches:
+            for user_id, displays in users.items():
+                kind = "alert" if per_user[user_id] < poll.burst_limit else "digest"
+                per_user[user_id] += 1
+                rows.append((kind, story_id, json.dumps(displays), poll.now, user_id))
+        if not rows:
+            return 0
         before = self._db.total_changes
         await self._db.executemany(
             """INSERT INTO outbox (kind, story_id, user_id, matched, created_at)
@@ -1138,3 +1165,51 @@ def backup_database(source: Path, target: Path) -> None:
     except (OSError, sqlite3.Error) as error:
         partial.unlink(missing_ok=True)
         raise StorageError(f"backup to {target} failed: {error}") from None
+
+
+# Well under SQLite's limit on bound parameters per statement.
+IN_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
+    return (
+        poll.feed_id,
+        story.key,
+        story.link,
+        story.canonical_link,
+        story.title,
+        story.normalised_title,
+        story.summary,
+        story.published.timestamp() if story.published else None,
+        poll.now,
+        duplicate_of,
+    )
+
+
+def _earlier_copy(story: Story, by_link: dict[str, int], by_title: dict[str, int]) -> int | None:
+    """Return the id of an earlier stored story this one repeats, if any."""
+    earlier = [by_link.get(story.canonical_link or ""), by_title.get(story.normalised_title)]
+    return min((story_id for story_id in earlier if story_id is not None), default=None)
+
+
+def _copies_within(fresh: list[StoryToSave], copy_of: list[int | None]) -> list[tuple[str, str]]:
+    """Return (key of copy, key of original) for stories repeating an earlier one of the poll."""
+    first_with: dict[str, str] = {}  # a link or title -> key of the first story carrying it
+    copies: list[tuple[str, str]] = []
+    for candidate, original in zip(fresh, copy_of, strict=True):
+        story = candidate.story
+        marks = [mark for mark in (story.canonical_link, story.normalised_title) if mark]
+        first = next((first_with[mark] for mark in marks if mark in first_with), None)
+        if first is not None and original is None:
+            copies.append((story.key, first))
+        for mark in marks:
+            first_with.setdefault(mark, story.key)
+    return copies

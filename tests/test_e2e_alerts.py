@@ -65,6 +65,7 @@ async def test_same_story_in_two_feeds_alerts_once(tmp_path: Path, feeds: Feeds)
     async with watching_bot(tmp_path, feeds, "/a.xml", "/b.xml") as bot:
         await bot.ask(ANN, "/subscribe Ukraine")
         feeds.publish("/a.xml", story(2, "Ukraine talks", link="https://x.example/s/2"))
+        await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
         # Same link with tracking junk and a fragment, another guid: the same story.
         feeds.publish(
             "/b.xml", story(200, "Ukraine talks begin", link="https://X.example/s/2?fbclid=1#top")
