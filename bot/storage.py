@@ -44,6 +44,24 @@ def _serialized(
     return wrapper
 
 
+def _reading(
+    method: Callable[Concatenate["Storage", aiosqlite.Connection, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate["Storage", _P], Coroutine[Any, Any, _R]]:
+    """Run a read-only Storage method on the reader connection (see Storage._reader)."""
+
+    async def wrapper(storage: "Storage", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        reader = storage._reader or storage._db
+        lock = storage._read_lock if storage._reader else storage._lock
+        async with lock:
+            try:
+                return await method(storage, reader, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                raise StorageUnavailable(f"the database cannot be read: {error}") from error
+
+    functools.update_wrapper(wrapper, method)
+    return wrapper
+
+
 class StorageError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
@@ -350,6 +368,10 @@ class Storage:
         # transaction spans several awaits, and another task's statement in between would
         # join it (or fail on a nested BEGIN). One task at a time uses the connection.
         self._lock = asyncio.Lock()
+        # Reads a user waits for (/list, /start...) go through their own connection: in WAL
+        # mode they see every committed write without queueing behind a poll's transaction.
+        self._reader: aiosqlite.Connection | None = None
+        self._read_lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -374,13 +396,22 @@ class Storage:
         try:
             await storage._configure()
             await storage._migrate()
+            await storage._open_reader(path)
         except BaseException:
-            await connection.close()
+            await storage.close()
             raise
         return storage
 
+    async def _open_reader(self, path: Path) -> None:
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        await reader.execute("PRAGMA query_only=ON")
+        await reader.execute("PRAGMA busy_timeout=5000")
+        self._reader = reader
+
     async def close(self) -> None:
-        """Close the connection (and its thread)."""
+        """Close the connections (and their threads)."""
+        if self._reader is not None:
+            await self._reader.close()
         await self._db.close()
 
     async def _configure(self) -> None:
@@ -437,10 +468,10 @@ class Storage:
         )
         return User(user_id, username, first_name, UserStatus.ACTIVE)
 
-    @_serialized
-    async def get_user(self, user_id: int) -> User | None:
+    @_reading
+    async def get_user(self, db: aiosqlite.Connection, user_id: int) -> User | None:
         """Return the user, or None if they never started the bot."""
-        async with self._db.execute(
+        async with db.execute(
             "SELECT id, username, first_name, status FROM users WHERE id = ?", (user_id,)
         ) as cursor:
             row = await cursor.fetchone()
@@ -529,10 +560,12 @@ class Storage:
             row = await cursor.fetchone()
         return _subscription(row) if row else None
 
-    @_serialized
-    async def list_subscriptions(self, user_id: int) -> list[Subscription]:
+    @_reading
+    async def list_subscriptions(
+        self, db: aiosqlite.Connection, user_id: int
+    ) -> list[Subscription]:
         """Return the user's subscriptions, oldest first."""
-        async with self._db.execute(
+        async with db.execute(
             """SELECT id, user_id, query, display FROM subscriptions
                WHERE user_id = ? ORDER BY id""",
             (user_id,),
@@ -626,10 +659,10 @@ class Storage:
             row = await cursor.fetchone()
         return _feed(row) if row else None
 
-    @_serialized
-    async def list_feeds(self) -> list[Feed]:
+    @_reading
+    async def list_feeds(self, db: aiosqlite.Connection) -> list[Feed]:
         """Return every feed in the order they were added."""
-        async with self._db.execute(f"{_FEED_SELECT} ORDER BY id") as cursor:
+        async with db.execute(f"{_FEED_SELECT} ORDER BY id") as cursor:
             rows = await cursor.fetchall()
         return [_feed(row) for row in rows]
 
@@ -931,10 +964,10 @@ class Storage:
             rows = await cursor.fetchall()
         return [_broadcast(row) for row in rows]
 
-    @_serialized
-    async def count_active_users(self) -> int:
+    @_reading
+    async def count_active_users(self, db: aiosqlite.Connection) -> int:
         """Return how many users would receive a broadcast now."""
-        async with self._db.execute("SELECT count(*) FROM users WHERE status = 'active'") as cursor:
+        async with db.execute("SELECT count(*) FROM users WHERE status = 'active'") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
