@@ -23,5 +23,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --smoke
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import math
 import time
 
 from telegram import LinkPreviewOptions, Update
@@ -19,12 +20,24 @@ from bot.poller import Poller
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
 from handlers import admin, subscriber, throttle
+from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 LONG_POLL_TIMEOUT_SECONDS = 30
 SUBSCRIPTION_PAGE_SIZE = 10_000
+# Sends kept in flight: enough to hold the rate over a ~100 ms round trip, no more. Extra ones
+# only queue inside PTB's rate limiter, where a user's reply would wait behind them.
+SEND_ROUND_TRIP_SECONDS = 0.1
+MIN_SENDS_IN_FLIGHT = 4
+
+
+def sends_in_flight(rate: int) -> int:
+    """Return how many sends the delivery worker keeps in flight at a given rate."""
+    return max(MIN_SENDS_IN_FLIGHT, math.ceil(rate * SEND_ROUND_TRIP_SECONDS))
+
+
 # 429s reach the caller instead of being retried inside the limiter: PTB's limiter pauses
 # every request while it sleeps out one chat's retry_after (and bug #5338 wakes it early),
 # whereas the delivery worker delays just that chat's rows and keeps the rest flowing.
@@ -69,7 +82,7 @@ async def on_error(update: object, context: Context) -> None:
         log.error("Error while handling an update", exc_info=context.error)
         reply = replies.INTERNAL_ERROR
     if isinstance(update, Update) and update.effective_message is not None:
-        await update.effective_message.reply_text(reply)
+        await send_reply(update.effective_message, reply)
 
 
 async def build_services(
@@ -140,7 +153,7 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
     worker = DeliveryWorker(
         app.bot,
         services.storage,
-        concurrency=settings.max_messages_per_second,
+        concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.move_chat,
     )
     services.delivery = worker

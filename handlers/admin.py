@@ -24,6 +24,7 @@ from bot.discovery import FeedRejected, discover_feed
 from bot.formatting import TELEGRAM_TEXT_LIMIT, utf16_len
 from bot.services import BotApplication, Context, Services
 from bot.storage import Broadcast, BroadcastStatus
+from handlers.reply import reply
 from handlers.subscriber import SUBSCRIBER_COMMANDS
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def admin_only(handler: Handler) -> Handler:
         if update.callback_query is not None:
             await update.callback_query.answer(admin_text.NOT_ALLOWED)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(admin_text.NOT_ALLOWED)
+            await reply(update.effective_message, admin_text.NOT_ALLOWED)
 
     return guarded
 
@@ -128,15 +129,15 @@ async def broadcast(update: Update, context: Context) -> None:
         return
     content = _broadcast_content(message, user.id)
     if isinstance(content, str):
-        await message.reply_text(content)
+        await reply(message, content)
         return
     html, plain = content
     if utf16_len(plain) > TELEGRAM_TEXT_LIMIT:
-        await message.reply_text(admin_text.broadcast_too_long(utf16_len(plain)))
+        await reply(message, admin_text.broadcast_too_long(utf16_len(plain)))
         return
     storage = _services(context).storage
     draft = await storage.create_broadcast(user.id, html, time.time())
-    await message.reply_text(html)
+    await reply(message, html)
     recipients = await storage.count_active_users()
     buttons = [
         InlineKeyboardButton("Cancel", callback_data=f"{CALLBACK_BROADCAST}:{CANCEL}:{draft.id}")
@@ -148,8 +149,10 @@ async def broadcast(update: Update, context: Context) -> None:
                 f"Send to {recipients}", callback_data=f"{CALLBACK_BROADCAST}:{CONFIRM}:{draft.id}"
             ),
         )
-    await message.reply_text(
-        admin_text.broadcast_confirmation(recipients), reply_markup=InlineKeyboardMarkup([buttons])
+    await reply(
+        message,
+        admin_text.broadcast_confirmation(recipients),
+        reply_markup=InlineKeyboardMarkup([buttons]),
     )
 
 
@@ -256,12 +259,12 @@ async def add_feed(update: Update, context: Context) -> None:
         return
     url = _argument(update)
     if not url:
-        await message.reply_text(admin_text.ADDFEED_USAGE)
+        await reply(message, admin_text.ADDFEED_USAGE)
         return
     if urlsplit(url).scheme.lower() not in ALLOWED_SCHEMES or not urlsplit(url).hostname:
-        await message.reply_text("Only http:// and https:// feed URLs can be added.")
+        await reply(message, "Only http:// and https:// feed URLs can be added.")
         return
-    status = await message.reply_text(f"Checking {url} …")
+    status = await reply(message, f"Checking {url} …")
     context.application.create_task(_check_and_add(url, status, context), update=update)
 
 
@@ -291,7 +294,7 @@ async def remove_feed(update: Update, context: Context) -> None:
         return
     target = _argument(update)
     if not target:
-        await message.reply_text(admin_text.REMOVEFEED_USAGE)
+        await reply(message, admin_text.REMOVEFEED_USAGE)
         return
     storage = _services(context).storage
     feeds = await storage.list_feeds()
@@ -299,11 +302,11 @@ async def remove_feed(update: Update, context: Context) -> None:
     if chosen is None and target.isdigit() and 1 <= int(target) <= len(feeds):
         chosen = feeds[int(target) - 1]
     if chosen is None:
-        await message.reply_text(f"No feed {escape(target)}. See the numbers with /feeds.")
+        await reply(message, f"No feed {escape(target)}. See the numbers with /feeds.")
         return
     await storage.remove_feed(chosen.id)
     log.info("Admin removed feed %s", chosen.url)
-    await message.reply_text(admin_text.feed_removed(chosen))
+    await reply(message, admin_text.feed_removed(chosen))
 
 
 async def list_feeds(update: Update, context: Context) -> None:
@@ -313,7 +316,7 @@ async def list_feeds(update: Update, context: Context) -> None:
         return
     feeds = await _services(context).storage.list_feeds()
     for text in admin_text.feed_list(feeds, time.time()):
-        await message.reply_text(text)
+        await reply(message, text)
 
 
 async def show_stats(update: Update, context: Context) -> None:
@@ -324,4 +327,4 @@ async def show_stats(update: Update, context: Context) -> None:
     services = _services(context)
     now = time.time()
     figures = await services.storage.stats(now)
-    await message.reply_text(admin_text.stats(figures, now, services.started_at, __version__))
+    await reply(message, admin_text.stats(figures, now, services.started_at, __version__))

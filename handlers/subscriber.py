@@ -21,10 +21,10 @@ from telegram.ext import (
 )
 
 from bot import replies
-from bot.formatting import split_message
 from bot.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
+from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,8 @@ def _services(context: Context) -> Services:
 
 
 async def _reply(update: Update, text: str, reply_markup: ReplyMarkup | None = None) -> None:
-    """Reply in HTML (the default parse mode), split if long; buttons go on the last part."""
-    message = update.effective_message
-    if message is None:
-        return
-    parts = split_message(text)
-    for part in parts[:-1]:
-        await message.reply_text(part)
-    await message.reply_text(parts[-1], reply_markup=reply_markup)
+    if update.effective_message is not None:
+        await reply(update.effective_message, text, reply_markup)
 
 
 async def _known_user(update: Update, context: Context) -> User | None:

@@ -9,6 +9,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.ratelimit import KeyedTokenBuckets
 from bot.services import BotApplication, Context
+from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Throttle:
             if update.callback_query is not None:
                 await update.callback_query.answer(NOTICE)
             elif update.effective_message is not None:
-                await update.effective_message.reply_text(NOTICE)
+                await reply(update.effective_message, NOTICE)
         raise ApplicationHandlerStop
 
 

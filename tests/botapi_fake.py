@@ -1421,6 +1421,8 @@ class BotApiFake:
 
 class _FakeServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog of 5 drops handshakes (1 s client stalls) under concurrent sends.
+    request_queue_size = 1024
 
     def __init__(self, fake: BotApiFake) -> None:
         self.fake = fake

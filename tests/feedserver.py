@@ -202,6 +202,12 @@ def _not_modified(feed: _Feed, request_headers: dict[str, str]) -> bool:
         return False
 
 
+class _RoomyServer(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops handshakes (1 s client stalls) when many feeds are
+    # fetched at once; real feed hosts queue them.
+    request_queue_size = 1024
+
+
 class FeedServer:
     """A local HTTP server with per-path feeds, faults, hit counts and request headers."""
 
@@ -220,7 +226,7 @@ class FeedServer:
     def start(self) -> Self:
         """Listen on a free port of 127.0.0.1 and serve from a daemon thread."""
         handler = type("BoundHandler", (_Handler,), {"feed_server": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _RoomyServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(POLL_INTERVAL,), daemon=True
         )

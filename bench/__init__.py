@@ -1,0 +1,1 @@
+"""Newshound's benchmark suite: run with `python -m bench` (or `make bench`)."""

@@ -1,0 +1,125 @@
+"""Scenario 7: the outbox in SQLite: queue rows, then claim and mark them in batches.
+
+Queueing goes through Storage.save_poll (one story matching outbox_rows / POLLS users per
+poll, as the poller writes them). Claiming and marking follows the delivery worker's
+batching: every pending row listed once (pending_outbox), rows loaded CLAIM_BATCH at a time
+(load_outbox; the worker loads as many as it may send at once, 30 at Telegram's rate), and
+outcomes written FLUSH_ROWS at a time (record_deliveries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Mapping
+
+from bench.common import Figure, Run, Stopwatch, at_most, median
+from bench.harness import create_database, populate
+from bot.delivery import FLUSH_ROWS
+from bot.storage import Delivery, PollToSave, Storage, StoryToSave
+from bot.stories import story_from_entry
+from bot.text import tokenize
+
+SCENARIO = "7 storage"
+FEED_URL = "https://bench.example/storage.xml"
+POLLS = 20
+CLAIM_BATCH = 30
+TITLE = "Ukraine and NATO ministers meet in Brussels"
+SUMMARY = "Defence ministers met in Brussels on Tuesday to discuss air defence and training."
+
+
+async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
+    """Queue outbox_rows rows, then claim and mark every one; return both times and count."""
+    sizes = run.sizes
+    users_per_poll = sizes.outbox_rows // POLLS
+    database = run.scratch(f"storage-{number}") / "newshound.sqlite3"
+    await create_database(database)
+    await asyncio.to_thread(
+        populate, database, user_ids=range(1, users_per_poll + 1), feed_urls=[FEED_URL]
+    )
+    storage = await Storage.open(database)
+    try:
+        feed = await storage.get_feed_by_url(FEED_URL)
+        assert feed is not None
+        users: Mapping[int, tuple[str, ...]] = dict.fromkeys(
+            range(1, users_per_poll + 1), ("Ukraine",)
+        )
+        polls = []
+        now = time.time()
+        for poll in range(POLLS):
+            story = story_from_entry(
+                feed.id,
+                f"urn:bench:storage:{poll}",
+                f"https://bench.example/s/{poll}",
+                f"{TITLE} #{poll}",
+                None,
+                SUMMARY,
+            )
+            words = tuple(tokenize(story.title + "\n" + SUMMARY))
+            polls.append(
+                PollToSave(
+                    feed_id=feed.id,
+                    url=FEED_URL,
+                    title="Bench Wire",
+                    etag=None,
+                    last_modified=None,
+                    next_poll_at=now + 300,
+                    now=now,
+                    alerts_enabled=True,
+                    stories=(StoryToSave(story=story, words=words, alertable=True),),
+                )
+            )
+        gc.collect()
+        queued = 0
+        with Stopwatch() as insert:
+            for poll_to_save in polls:
+                queued += (await storage.save_poll(poll_to_save, lambda _: users)).alerts
+        with Stopwatch() as claim:
+            pending = await storage.pending_outbox()
+            outcomes: list[Delivery] = []
+            for start in range(0, len(pending), CLAIM_BATCH):
+                ids = [row.id for row in pending[start : start + CLAIM_BATCH]]
+                for item in await storage.load_outbox(ids):
+                    outcomes.append(Delivery(item.id, item.user_id, "sent", item.attempts + 1))
+                if len(outcomes) >= FLUSH_ROWS:
+                    await storage.record_deliveries(outcomes, time.time())
+                    outcomes = []
+            await storage.record_deliveries(outcomes, time.time())
+        counts = await storage.outbox_counts()
+    finally:
+        await storage.close()
+    if counts.get("sent", 0) != queued or queued != users_per_poll * POLLS:
+        raise RuntimeError(f"queued {queued}, outbox now {counts}")
+    return insert.seconds, claim.seconds, queued
+
+
+async def run(run: Run) -> list[Figure]:
+    """Time queueing and draining outbox_rows rows."""
+    inserts: list[float] = []
+    claims: list[float] = []
+    rows = 0
+    for number in range(run.repeat):
+        insert, claim, rows = await one_repetition(run, number)
+        inserts.append(insert)
+        claims.append(claim)
+    return [
+        Figure(
+            SCENARIO,
+            f"queue {rows:,} outbox rows",
+            median(inserts),
+            "s",
+            at_most(2, "s"),
+            f"{POLLS} save_poll calls",
+            tuple(inserts),
+        ),
+        Figure(
+            SCENARIO,
+            f"claim and mark {rows:,} rows",
+            median(claims),
+            "s",
+            at_most(5, "s"),
+            f"load {CLAIM_BATCH} at a time, record {FLUSH_ROWS} at a time",
+            tuple(claims),
+        ),
+    ]
