@@ -18,7 +18,14 @@ from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.delivery import ChatPacer, DeliveryWorker
-from bot.storage import Feed, PollToSave, Storage, StoryToSave, UserStatus
+from bot.storage import (
+    Feed,
+    PollToSave,
+    Storage,
+    StorageUnavailable,
+    StoryToSave,
+    UserStatus,
+)
 from bot.stories import story_from_entry
 from bot.text import tokenize
 from tests.botapi_fake import BotApiFake
@@ -583,3 +590,43 @@ def test_pacer_hold_wins_over_tokens_and_never_shortens() -> None:
     assert pacer.ready_at(BOB, now) == now
     assert pacer.ready_at(ANN, now + 10) == now + 10
     assert pacer.ready_at(ANN, now + 11) == now + 11
+
+
+# ---- a full or read-only disk ----
+
+
+class FailingWrites(Storage):
+    """Storage whose outcome writes fail (as on a full disk) until the test heals it."""
+
+    failing = True
+    attempts = 0
+
+    async def record_deliveries(self, outcomes: Sequence[Any], now: float) -> None:
+        self.attempts += 1
+        if self.failing:
+            raise StorageUnavailable("the database cannot be written: database or disk is full")
+        await super().record_deliveries(outcomes, now)
+
+
+async def test_a_full_disk_pauses_delivery_and_loses_nothing(env: Env) -> None:
+    titles = await queue_alerts(env, [ANN, BOB], 6)
+    storage = await FailingWrites.open(env.path)
+    clock = JumpClock()
+    try:
+        async with running(env.worker(storage=storage, clock=clock)) as task:
+            await eventually(lambda: storage.attempts >= 1)
+            sent_while_failing = len(env.fake.sent())
+            assert sent_while_failing < 12
+            clock.jump(2)
+            await asyncio.sleep(0.3)
+            assert not task.done(), "the worker keeps running"
+            assert len(env.fake.sent()) == sent_while_failing, "nothing new while unrecorded"
+            assert set(statuses(env.path)) == {"pending"}
+            storage.failing = False
+            clock.jump(10)
+            await eventually(lambda: set(statuses(env.path)) == {"sent"}, timeout=15)
+    finally:
+        await storage.close()
+    assert storage.attempts >= 2, "a write failed, then succeeded"
+    for user in (ANN, BOB):
+        assert sorted(sent_titles(env.fake, user, titles)) == sorted(titles)

@@ -18,6 +18,7 @@ from bot.matcher import SubscriptionIndex
 from bot.poller import (
     MAX_BACKOFF_SECONDS,
     MAX_SERVER_DELAY_SECONDS,
+    STORAGE_RETRY_SECONDS,
     Poller,
     PollReport,
     PreparedFeed,
@@ -25,7 +26,15 @@ from bot.poller import (
     prepare_feed,
 )
 from bot.query import parse_query
-from bot.storage import Feed, Storage, UserStatus
+from bot.storage import (
+    Feed,
+    PollToSave,
+    SavedPoll,
+    Storage,
+    StorageUnavailable,
+    StoryMatcher,
+    UserStatus,
+)
 from bot.text import html_to_paragraphs, tokenize
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
@@ -737,3 +746,44 @@ async def test_run_polls_due_feeds_until_stopped(h: Harness) -> None:
         stop.set()
         await asyncio.wait_for(running, timeout=5)
     assert h.server.hits("/world.xml") == 1
+
+
+class DiskFull(Storage):
+    """Storage whose poll writes fail as on a full disk, until the test heals it."""
+
+    failing = True
+
+    async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
+        if self.failing:
+            raise StorageUnavailable("the database cannot be written: database or disk is full")
+        return await super().save_poll(poll, match)
+
+
+async def test_a_full_disk_pauses_polling_then_recovers(h: Harness) -> None:
+    h.publish("/world.xml", h.fresh(1, "Ukraine talks resume"))
+    feed = await h.add("/world.xml")
+    failing = await DiskFull.open(h.path)
+    fetcher = Fetcher(limits=LIMITS)
+    poller = Poller(
+        failing,
+        fetcher,
+        h.parsers,
+        SubscriptionIndex(),
+        interval=INTERVAL,
+        on_alerts=lambda: None,
+        clock=h.clock,
+    )
+    try:
+        [report] = await poller.poll_due()
+        assert report.status == "error"
+        assert "disk is full" in (report.error or "")
+        assert await poller.start_due_polls() == [], "paused instead of refetching every tick"
+        assert h.server.hits("/world.xml") == 1
+        failing.failing = False
+        h.clock.advance(STORAGE_RETRY_SECONDS)
+        [recovered] = await poller.poll_due()
+        assert recovered.status == "ok"
+        assert (await h.feed(feed.id)).primed
+    finally:
+        await fetcher.aclose()
+        await failing.close()
