@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.common import Figure, Run, at_least, at_most, median
 from bench.harness import RemoteBotApi, bench_settings, create_database, populate, telegram_bot
+from bot.app import sends_in_flight
 from bot.delivery import DeliveryWorker
 from bot.storage import PollToSave, Storage, StoryToSave
 from bot.stories import story_from_entry
@@ -108,7 +109,9 @@ async def deliver(directory: Path, *, stories: int, chats: Sequence[int], rate: 
             assert feed is not None
             queued = await queue_alerts(storage, feed.id, stories, chats, time.time())
             async with telegram_bot(settings) as bot:
-                worker = DeliveryWorker(bot, storage, concurrency=settings.max_messages_per_second)
+                worker = DeliveryWorker(
+                    bot, storage, concurrency=sends_in_flight(settings.max_messages_per_second)
+                )
                 stop = asyncio.Event()
                 started = time.monotonic()
                 task = asyncio.create_task(worker.run(stop), name="delivery")

@@ -13,6 +13,8 @@ class _IndexedQuery:
 
     groups: tuple[tuple[int, ...], ...]
     excluded: tuple[int, ...]
+    # One required term and no exclusion (most queries): reached through its term = matched.
+    single_term: bool
     # user -> (display,): one-tuples, so a match result is built by dict.update (C speed).
     subscribers: dict[int, tuple[str]] = field(default_factory=dict)
 
@@ -82,7 +84,7 @@ class SubscriptionIndex:
         matched: dict[int, tuple[str, ...]] = {}
         for normalised in candidates:
             indexed = self._queries[normalised]
-            if _satisfied(indexed, hits):
+            if indexed.single_term or _satisfied(indexed, hits):
                 _merge(matched, indexed.subscribers)
         return matched
 
@@ -105,7 +107,11 @@ class SubscriptionIndex:
     def _index_query(self, normalised: str, query: Query) -> _IndexedQuery:
         groups = tuple(tuple(self._acquire_term(term) for term in group) for group in query.groups)
         excluded = tuple(self._acquire_term(term) for term in query.excluded)
-        indexed = _IndexedQuery(groups=groups, excluded=excluded)
+        indexed = _IndexedQuery(
+            groups=groups,
+            excluded=excluded,
+            single_term=len(groups) == 1 and len(groups[0]) == 1 and not excluded,
+        )
         self._queries[normalised] = indexed
         for group in groups:
             for term_id in group:
