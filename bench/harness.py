@@ -19,7 +19,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Self
@@ -37,7 +36,6 @@ from tests.feedserver import FeedServer, Item, rss
 
 TOKEN = "123456:BENCH-TOKEN-abcdefghijklmnopqrstuvwxyz"
 HEARTBEAT_SECONDS = 0.010
-LISTEN_BACKLOG = 1024
 SEND_METHOD = "/sendmessage"
 # Entries older than the bot's alert age limit (24 h) are stored but never alerted.
 OLD_ENTRY_AGE = timedelta(days=30)
@@ -55,21 +53,10 @@ def quiet_logging() -> None:
 # --- servers in child processes -----------------------------------------------------------
 
 
-def _roomy_listen_queue() -> None:
-    """Let the servers queue as many connections as a real server would (in their process).
-
-    socketserver listens with a backlog of 5: with more clients connecting at once, Linux
-    drops the surplus handshakes and the clients retry after a second, a stall no real feed
-    host or Telegram would cause.
-    """
-    ThreadingHTTPServer.request_queue_size = LISTEN_BACKLOG
-
-
 class BenchFeedServer(FeedServer):
     """The test suite's FeedServer, with calls that set or count many feeds at once."""
 
     def __init__(self) -> None:
-        _roomy_listen_queue()
         super().__init__()
 
     def set_feeds(self, bodies: Mapping[str, bytes]) -> None:
@@ -95,7 +82,6 @@ class BenchBotApi(BotApiFake):
     """The test suite's Bot API fake, noting when each accepted message arrived."""
 
     def __init__(self, token: str) -> None:
-        _roomy_listen_queue()
         # Telegram keeps connections alive (as PTB's httpx client expects); the fake closes
         # each one by default, so at hundreds of messages a second it would measure TCP
         # handshakes. It always sends Content-Length, so keep-alive is safe.
