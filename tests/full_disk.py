@@ -15,20 +15,37 @@ async def _pragma(db: aiosqlite.Connection, pragma: str) -> int:
     return int(row[0])
 
 
-@contextlib.asynccontextmanager
-async def full_disk(storage: Storage) -> AsyncIterator[None]:
-    """Fail every write that needs a new page with SQLITE_FULL, until the block ends.
+class FullDisk:
+    """Fail every write of a storage that needs a new page with SQLITE_FULL, until healed.
 
     PRAGMA max_page_count belongs to one connection, so it is set on the one the storage
-    writes with (its private `_db`: production code has no business changing it). A page on
-    the freelist would be reused before the file grows, so there must be none.
+    writes with (its private `_db`: production code has no business changing it).
     """
-    db = storage._db
-    assert await _pragma(db, "freelist_count") == 0, "a free page would absorb the next write"
-    unlimited = await _pragma(db, "max_page_count")
-    pages = await _pragma(db, "page_count")
-    assert await _pragma(db, f"max_page_count = {pages}") == pages
+
+    def __init__(self, storage: Storage) -> None:
+        self._db = storage._db
+        self._unlimited: int | None = None
+
+    async def fill(self) -> None:
+        """Stop the database file from growing: it is as big as the disk allows."""
+        # A page on the freelist would be reused before the file grows.
+        assert await _pragma(self._db, "freelist_count") == 0, "a free page absorbs writes"
+        self._unlimited = await _pragma(self._db, "max_page_count")
+        pages = await _pragma(self._db, "page_count")
+        assert await _pragma(self._db, f"max_page_count = {pages}") == pages
+
+    async def heal(self) -> None:
+        """Let the database file grow again, as after freeing disk space."""
+        assert self._unlimited is not None, "fill() first"
+        await _pragma(self._db, f"max_page_count = {self._unlimited}")
+
+
+@contextlib.asynccontextmanager
+async def full_disk(storage: Storage) -> AsyncIterator[None]:
+    """Keep the storage's disk full for the duration of the block."""
+    disk = FullDisk(storage)
+    await disk.fill()
     try:
         yield
     finally:
-        await _pragma(db, f"max_page_count = {unlimited}")
+        await disk.heal()

@@ -750,8 +750,8 @@ async def test_a_full_disk_pauses_polling_then_recovers_without_loss(h: Harness)
     h.publish("/world.xml", h.fresh(0, "Primer"))
     feed = await h.add("/world.xml")
     await h.poll()
-    # Forty stories (~10 KB) cannot fit in the free space of the one page the stories table
-    # has: storing them needs a new page.
+    # Forty stories (some 8 KB) cannot fit in the free space of the one page the stories
+    # table has: storing them needs a new page.
     titles = [f"Ukraine talks resume, round {n}" for n in range(1, 41)]
     h.publish("/world.xml", *(h.fresh(n, title) for n, title in enumerate(titles, start=1)))
     stories_before = h.story_count()
