@@ -628,3 +628,22 @@ async def test_a_full_disk_pauses_delivery_then_recovers_without_loss(
         assert sorted(sent_titles(env.fake, user, titles)) == sorted(titles), "each once"
     assert len(outbox(env.path)) == 3 * len(titles)
     assert await env.storage.integrity_check() == "ok"
+
+
+async def test_a_sql_bug_recording_outcomes_stops_the_worker_instead_of_pausing_forever(
+    env: Env,
+) -> None:
+    await queue_alerts(env, [ANN], 1)
+    # Queries and schema that disagree: marking the row sent fails on every attempt.
+    with contextlib.closing(sqlite3.connect(env.path)) as db:
+        db.execute("ALTER TABLE outbox RENAME COLUMN error TO failure")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(env.worker().run(stop))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="no such column: error"):
+            await asyncio.wait_for(task, STOP_TIMEOUT)
+    finally:
+        stop.set()
+    assert len(env.fake.sent(ANN)) == 1
+    assert statuses(env.path) == ["pending"], "nothing is marked sent that was not recorded"
