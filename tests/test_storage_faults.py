@@ -1,14 +1,17 @@
 """Storage failures: which SQLite errors pause and retry, which are bugs; failed commits."""
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot import replies
 from bot.storage import Storage, StorageUnavailable, UserStatus
 from bot.storage_faults import is_unavailable
+from tests.e2e import running_bot
 
 ANN = 7001
 NOBODY = 7999
@@ -181,3 +184,22 @@ async def test_a_sql_bug_is_raised_as_itself_not_as_storage_unavailable(
     added = await storage.add_subscriptions(ANN, [("nato", "NATO")], 10, now=3.0)
     assert [s.query for s in added.added] == ["nato"], "the failed one left no transaction"
     assert committed(path, "SELECT query FROM subscriptions") == [("nato",)]
+
+
+async def test_a_command_hitting_a_sql_bug_gets_the_internal_error_reply(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.ask(ANN, "/start")
+        with database(bot.database) as db:
+            db.execute("ALTER TABLE subscriptions RENAME COLUMN display TO shown")
+
+        reply = await bot.ask(ANN, "/subscribe NATO")
+
+        assert reply.plain_text == replies.INTERNAL_ERROR, "not 'try again later'"
+        [logged] = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+        assert isinstance(logged.exc_info and logged.exc_info[1], sqlite3.OperationalError)
+        with database(bot.database) as db:
+            db.execute("ALTER TABLE subscriptions RENAME COLUMN shown TO display")
+        again = await bot.ask(ANN, "/subscribe NATO")
+        assert "Subscribed: NATO" in again.plain_text
