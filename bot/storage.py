@@ -17,6 +17,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
+from bot.storage_faults import is_unavailable
 from bot.stories import Story
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def _serialized(
             try:
                 return await method(storage, *args, **kwargs)
             except sqlite3.OperationalError as error:
+                if not is_unavailable(error):
+                    raise  # a bug ("no such column"): retrying cannot help; callers log it
                 # Disk full, read-only file system, I/O error, a lock held too long: the
                 # caller can wait and retry; nothing was written.
                 raise StorageUnavailable(f"the database cannot be written: {error}") from error
@@ -56,6 +59,8 @@ def _reading(
             try:
                 return await method(storage, reader, *args, **kwargs)
             except sqlite3.OperationalError as error:
+                if not is_unavailable(error):
+                    raise
                 raise StorageUnavailable(f"the database cannot be read: {error}") from error
 
     functools.update_wrapper(wrapper, method)
@@ -379,10 +384,24 @@ class Storage:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            # Inside the try: a COMMIT can fail too (full disk, I/O error, a deferred
+            # constraint), and SQLite may then keep the transaction open; left open, it
+            # would make every later BEGIN fail and swallow every later write.
+            await self._db.execute("COMMIT")
         except BaseException:
-            await self._db.execute("ROLLBACK")
+            await self._rollback()
             raise
-        await self._db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """End a failed transaction, unless SQLite already did (it may, on SQLITE_FULL)."""
+        if not self._db.in_transaction:
+            return
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            # The error that made us roll back is what the caller must see; this one is
+            # logged so that it is not lost.
+            log.exception("Could not roll back a failed transaction")
 
     @classmethod
     async def open(cls, path: Path) -> Self:

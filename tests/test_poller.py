@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
 import time
@@ -28,16 +29,13 @@ from bot.poller import (
 from bot.query import parse_query
 from bot.storage import (
     Feed,
-    PollToSave,
-    SavedPoll,
     Storage,
-    StorageUnavailable,
-    StoryMatcher,
     UserStatus,
 )
 from bot.text import html_to_paragraphs, tokenize
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
+from tests.full_disk import full_disk
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -748,42 +746,64 @@ async def test_run_polls_due_feeds_until_stopped(h: Harness) -> None:
     assert h.server.hits("/world.xml") == 1
 
 
-class DiskFull(Storage):
-    """Storage whose poll writes fail as on a full disk, until the test heals it."""
-
-    failing = True
-
-    async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
-        if self.failing:
-            raise StorageUnavailable("the database cannot be written: database or disk is full")
-        return await super().save_poll(poll, match)
-
-
-async def test_a_full_disk_pauses_polling_then_recovers(h: Harness) -> None:
-    h.publish("/world.xml", h.fresh(1, "Ukraine talks resume"))
+async def test_a_full_disk_pauses_polling_then_recovers_without_loss(h: Harness) -> None:
+    h.publish("/world.xml", h.fresh(0, "Primer"))
     feed = await h.add("/world.xml")
-    failing = await DiskFull.open(h.path)
-    fetcher = Fetcher(limits=LIMITS)
-    poller = Poller(
-        failing,
-        fetcher,
-        h.parsers,
-        SubscriptionIndex(),
-        interval=INTERVAL,
-        on_alerts=lambda: None,
-        clock=h.clock,
-    )
-    try:
-        [report] = await poller.poll_due()
+    await h.poll()
+    # Forty stories (some 8 KB) cannot fit in the free space of the one page the stories
+    # table has: storing them needs a new page.
+    titles = [f"Ukraine talks resume, round {n}" for n in range(1, 41)]
+    h.publish("/world.xml", *(h.fresh(n, title) for n, title in enumerate(titles, start=1)))
+    stories_before = h.story_count()
+
+    async with full_disk(h.storage):
+        [report] = (await h.poll_after()).values()
         assert report.status == "error"
-        assert "disk is full" in (report.error or "")
-        assert await poller.start_due_polls() == [], "paused instead of refetching every tick"
-        assert h.server.hits("/world.xml") == 1
-        failing.failing = False
-        h.clock.advance(STORAGE_RETRY_SECONDS)
-        [recovered] = await poller.poll_due()
-        assert recovered.status == "ok"
-        assert (await h.feed(feed.id)).primed
-    finally:
-        await fetcher.aclose()
-        await failing.close()
+        assert "database or disk is full" in (report.error or ""), report.error
+        assert await h.poller.start_due_polls() == [], "paused instead of refetching every tick"
+        h.clock.advance(STORAGE_RETRY_SECONDS / 2)
+        assert await h.poll() == {}, "still paused"
+    assert h.server.hits("/world.xml") == 2
+    assert h.story_count() == stories_before, "nothing of the failed poll was stored"
+    assert h.outbox() == []
+    assert (await h.feed(feed.id)).failures == 0, "a full disk is not the feed's fault"
+
+    h.clock.advance(STORAGE_RETRY_SECONDS / 2)
+    [recovered] = (await h.poll()).values()
+
+    assert recovered.status == "ok"
+    assert recovered.new_stories == len(titles)
+    assert recovered.alerts == len(titles)
+    assert sorted(title for _, _, title in h.outbox()) == sorted(titles), "each exactly once"
+    assert {user for user, _, _ in h.outbox()} == {ANN}
+    assert await h.storage.integrity_check() == "ok"
+
+
+async def test_a_sql_bug_fails_that_poll_with_a_traceback_and_is_not_retried_as_a_pause(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.publish("/world.xml", h.fresh(0, "Primer"))
+    h.publish("/other.xml", h.fresh(100, "Elsewhere"))
+    feed = await h.add("/world.xml")
+    other = await h.add("/other.xml")
+    await h.poll()
+    h.publish("/world.xml", h.fresh(1, "Ukraine talks resume"))
+    # A release whose queries and schema disagree: a real "no such column" on a real path.
+    with contextlib.closing(sqlite3.connect(h.path)) as db:
+        db.execute("ALTER TABLE stories RENAME COLUMN summary TO abstract")
+
+    reports = await h.poll_after()
+
+    assert reports[feed.id].status == "error"
+    assert reports[feed.id].error == "internal error"
+    [logged] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged.exc_info is not None, "logged with its traceback"
+    assert isinstance(logged.exc_info[1], sqlite3.OperationalError)
+    assert "summary" in str(logged.exc_info[1])
+    assert reports[other.id].status == "not modified", "the other feed was polled: no pause"
+    stored = await h.feed(feed.id)
+    assert stored.failures == 1, "counted as a failed poll of that feed"
+    assert stored.last_error == "internal error while polling"
+    assert stored.next_poll_at == pytest.approx(h.clock() + INTERVAL)
+    assert await h.poll() == {}, "retried on the feed's backoff schedule, not every tick"
+    assert h.outbox() == []
