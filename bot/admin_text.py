@@ -119,9 +119,24 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
             if figures.oldest_pending_at is not None
             else ""
         ),
+        f"Database: {file_size(figures.database_bytes)}"
+        f" ({file_size(figures.free_bytes)} free inside)",
         f"Uptime: {_duration(now - started_at)} · version {escape(version)}",
     ]
     return "\n".join(lines)
+
+
+def file_size(size: int) -> str:
+    """Return a byte count for people: 512 B, 4.0 KB, 12.3 MB, 1.5 GB (powers of 1024)."""
+    if size < 1024:
+        return f"{max(size, 0)} B"
+    value = float(size)
+    unit = "B"
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024:
+            break
+    return f"{value:.1f} {unit}"
 
 
 def _ago(moment: float | None, now: float) -> str:
