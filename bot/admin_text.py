@@ -128,15 +128,13 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
 
 def file_size(size: int) -> str:
     """Return a byte count for people: 512 B, 4.0 KB, 12.3 MB, 1.5 GB (powers of 1024)."""
-    if size < 1024:
-        return f"{max(size, 0)} B"
-    value = float(size)
-    unit = "B"
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
-        if value < 1024:
-            break
-    return f"{value:.1f} {unit}"
+    for scale, unit in _SIZE_UNITS:
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{max(size, 0)} B"
+
+
+_SIZE_UNITS = ((1024**3, "GB"), (1024**2, "MB"), (1024, "KB"))
 
 
 def _ago(moment: float | None, now: float) -> str:

@@ -83,15 +83,16 @@ class Maintenance:
         self._story_days = story_days
         self._clock = clock
         self._interval = interval
-        self._first_delay = first_delay
         self._tick = tick
         self._batch_rows = batch_rows
         self._vacuum_pages = vacuum_pages
         self._on_pass = on_pass
+        self._first_due = clock() + first_delay
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run a pass every interval (by the injected clock) until stop is set."""
-        due = self._clock() + self._first_delay
+        """Run a pass first_delay after this task was made, then every interval (by the
+        injected clock), until stop is set."""
+        due = self._first_due
         while not stop.is_set():
             if self._clock() >= due:
                 due = await self._scheduled_pass()
