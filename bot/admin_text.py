@@ -119,9 +119,22 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
             if figures.oldest_pending_at is not None
             else ""
         ),
+        f"Database: {file_size(figures.database_bytes)}"
+        f" ({file_size(figures.free_bytes)} free inside)",
         f"Uptime: {_duration(now - started_at)} · version {escape(version)}",
     ]
     return "\n".join(lines)
+
+
+def file_size(size: int) -> str:
+    """Return a byte count for people: 512 B, 4.0 KB, 12.3 MB, 1.5 GB (powers of 1024)."""
+    for scale, unit in _SIZE_UNITS:
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{max(size, 0)} B"
+
+
+_SIZE_UNITS = ((1024**3, "GB"), (1024**2, "MB"), (1024, "KB"))
 
 
 def _ago(moment: float | None, now: float) -> str:

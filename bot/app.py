@@ -17,6 +17,7 @@ from bot.feeds import FeedParserPool, Fetcher
 from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
+from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
 from handlers import admin, subscriber, throttle
@@ -146,7 +147,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -> None:
-    """Start polling Telegram, the feed poller and the delivery worker; stop them cleanly."""
+    """Start polling Telegram, the feed poller, the delivery worker and the maintenance
+    task; stop them cleanly."""
     settings = services.settings
     await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
     await admin.set_admin_menus(app.bot, settings.admin_ids)
@@ -165,6 +167,11 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         interval=settings.poll_interval_seconds,
         burst_limit=settings.alert_burst_limit,
         on_alerts=worker.notify,
+    )
+    maintenance = Maintenance(
+        services.storage,
+        outbox_days=settings.outbox_retention_days,
+        story_days=settings.story_retention_days,
     )
     assert app.updater is not None
     conflicts: list[Conflict] = []
@@ -191,6 +198,7 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         background = [
             asyncio.create_task(worker.run(stop), name="delivery"),
             asyncio.create_task(poller.run(stop), name="poller"),
+            asyncio.create_task(maintenance.run(stop), name="maintenance"),
         ]
         for task in background:
             task.add_done_callback(lambda done: _stop_if_crashed(done, stop))

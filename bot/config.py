@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.stories import CROSS_FEED_DEDUP_WINDOW
+
 # Telegram tokens are "<bot id>:<secret>"; the secret is 30+ URL-safe characters.
 _TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -34,6 +36,8 @@ class Settings:
     max_messages_per_second: int = 30
     allow_private_feeds: bool = False
     log_level: str = "INFO"
+    outbox_retention_days: int = 7
+    story_retention_days: int = 30
 
     @property
     def bot_base_url(self) -> str:
@@ -68,6 +72,7 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         value = merged.get(name)
         return value.strip() if value is not None and value.strip() != "" else None
 
+    outbox_days, story_days = _retention_days(get)
     return Settings(
         bot_token=_bot_token(get("BOT_TOKEN")),
         telegram_api_url=_api_url(get("TELEGRAM_API_URL") or Settings.telegram_api_url),
@@ -86,6 +91,8 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         ),
         allow_private_feeds=_bool(get, "ALLOW_PRIVATE_FEEDS", Settings.allow_private_feeds),
         log_level=_log_level(get("LOG_LEVEL") or Settings.log_level),
+        outbox_retention_days=outbox_days,
+        story_retention_days=story_days,
     )
 
 
@@ -139,6 +146,25 @@ def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name} must be at least 1 (got {value}); default is {default}")
     return value
+
+
+def _retention_days(get: Callable[[str], str | None]) -> tuple[int, int]:
+    outbox_days = _int(get, "OUTBOX_RETENTION_DAYS", Settings.outbox_retention_days)
+    story_days = _int(get, "STORY_RETENTION_DAYS", Settings.story_retention_days)
+    window_days = CROSS_FEED_DEDUP_WINDOW.total_seconds() / 86400
+    if story_days <= window_days:
+        raise ConfigError(
+            f"STORY_RETENTION_DAYS must be more than {window_days:g} days, the cross-feed "
+            f"duplicate window (got {story_days}); default is {Settings.story_retention_days}"
+        )
+    if story_days < outbox_days:
+        # A story stays while an outbox row refers to it: a shorter story retention would
+        # not be what actually happens.
+        raise ConfigError(
+            f"STORY_RETENTION_DAYS ({story_days}) must be at least OUTBOX_RETENTION_DAYS "
+            f"({outbox_days}): stories are kept while their alerts are"
+        )
+    return outbox_days, story_days
 
 
 def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:

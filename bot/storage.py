@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import aiosqlite
 
 from bot.storage_faults import is_unavailable
-from bot.stories import Story
+from bot.stories import CROSS_FEED_DEDUP_WINDOW, Story
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status)",
         ),
     ),
+    Migration(
+        "retention: find a story's copies",
+        # Deleting a story makes SQLite look for stories naming it in duplicate_of (a foreign
+        # key); without an index each delete scans the whole table.
+        (
+            """CREATE INDEX stories_by_duplicate ON stories (duplicate_of)
+               WHERE duplicate_of IS NOT NULL""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -269,7 +278,7 @@ class PollToSave:
     alerts_enabled: bool
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
-    title_dedup_seconds: float = 48 * 3600
+    title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
     # Alerts one user gets from this poll before the rest are combined into a digest.
     burst_limit: int = 10
 
@@ -350,6 +359,17 @@ class Broadcast:
 
 
 @dataclass(frozen=True)
+class PrunedPage:
+    """What one pruning batch deleted, and where the next batch starts (None: done)."""
+
+    deleted: int
+    resume_after: tuple[float, int] | None
+
+
+AUTO_VACUUM_INCREMENTAL = 2
+
+
+@dataclass(frozen=True)
 class Stats:
     """The bot's health figures for /stats."""
 
@@ -362,6 +382,8 @@ class Stats:
     alerts_24h: int
     pending: int
     oldest_pending_at: float | None
+    database_bytes: int = 0
+    free_bytes: int = 0
 
 
 class Storage:
@@ -414,6 +436,7 @@ class Storage:
         storage = cls(connection)
         try:
             await storage._configure()
+            await storage._use_incremental_vacuum()
             await storage._migrate()
             await storage._open_reader(path)
         except BaseException:
@@ -1067,6 +1090,7 @@ class Storage:
         ) as cursor:
             top_queries = [(str(r[2]), int(r[1])) for r in await cursor.fetchall()]
         day_ago = now - 24 * 3600
+        page_size, pages, free_pages = await self._page_counts()
         return Stats(
             users=users,
             subscriptions=await self._scalar("SELECT count(*) FROM subscriptions"),
@@ -1085,6 +1109,8 @@ class Storage:
             oldest_pending_at=await self._optional(
                 "SELECT min(created_at) FROM outbox WHERE status = 'pending'"
             ),
+            database_bytes=page_size * pages,
+            free_bytes=page_size * free_pages,
         )
 
     async def _scalar(self, sql: str, params: tuple[float, ...] = ()) -> int:
@@ -1101,6 +1127,124 @@ class Storage:
         async with self._db.execute(sql) as cursor:
             rows = await cursor.fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
+
+    # Retention: old rows pruned in small batches, their space given back (bot/retention.py)
+
+    async def _use_incremental_vacuum(self) -> None:
+        """Switch the file to incremental auto-vacuum, once, so pruning can shrink it.
+
+        The mode only changes on an empty database or through a VACUUM, which cannot run
+        inside a transaction: so it is done here, at open, outside the migrations. A file
+        that cannot be rewritten now (disk full, busy) still works; freed pages are reused
+        and the switch is tried again at the next start.
+        """
+        if await self._pragma("auto_vacuum") == AUTO_VACUUM_INCREMENTAL:
+            return
+        await self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if await self._pragma("auto_vacuum") == AUTO_VACUUM_INCREMENTAL:
+            return
+        size = await self._pragma("page_count") * await self._pragma("page_size")
+        log.info("Rewriting the database once (%d bytes) to enable incremental vacuum", size)
+        try:
+            await self._db.execute("VACUUM")
+        except sqlite3.OperationalError as error:
+            log.warning(
+                "Could not rewrite the database for incremental vacuum, will retry at the "
+                "next start (freed space is still reused meanwhile): %s",
+                error,
+            )
+
+    async def _pragma(self, name: str) -> int:
+        async with self._db.execute(f"PRAGMA {name}") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _page_counts(self) -> tuple[int, int, int]:
+        """Return page size, pages in the file, and pages free inside it."""
+        return (
+            await self._pragma("page_size"),
+            await self._pragma("page_count"),
+            await self._pragma("freelist_count"),
+        )
+
+    @_serialized
+    async def prune_outbox(self, before: float, after: tuple[float, int], limit: int) -> PrunedPage:
+        """Delete finished outbox rows created (and sent) before `before`, looking at the
+        `limit` rows after `after` (created_at, id), in one short transaction.
+
+        Finished is sent, failed, dropped or blocked: a blocked row is never retried (a user
+        coming back gets new alerts), so it is history like the others.
+
+        Pending rows are never touched, nor the rows of a broadcast still being reported.
+        Rows are scanned in id order, which is creation order: a page ending in a row newer
+        than `before` ends the pass.
+        """
+        async with self._transaction():
+            async with self._db.execute(
+                """SELECT o.id, o.created_at,
+                        o.status IN ('sent', 'failed', 'dropped', 'blocked')
+                        AND o.created_at < :before
+                        AND coalesce(o.sent_at, 0) < :before
+                        AND (o.broadcast_id IS NULL OR EXISTS (
+                            SELECT 1 FROM broadcasts b
+                            WHERE b.id = o.broadcast_id AND b.status = 'done'))
+                    FROM outbox o WHERE o.id > :after ORDER BY o.id LIMIT :limit""",
+                {"before": before, "after": after[1], "limit": limit},
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            doomed = [int(row[0]) for row in rows if row[2]]
+            if doomed:
+                await self._db.execute(
+                    f"DELETE FROM outbox WHERE id IN ({_marks(doomed)})", tuple(doomed)
+                )
+        more = len(rows) == limit and float(rows[-1][1]) < before
+        return PrunedPage(len(doomed), (float(rows[-1][1]), int(rows[-1][0])) if more else None)
+
+    @_serialized
+    async def prune_stories(
+        self, before: float, after: tuple[float, int], limit: int
+    ) -> PrunedPage:
+        """Delete stories first seen before `before` that can never alert again, looking at
+        the `limit` stories after `after` (seen_at, id), in one short transaction.
+
+        A story goes only when nothing refers to it (no outbox row of any status) and a feed
+        still listing it cannot make it alert: it carries a publication date before `before`
+        (so a re-sighting is older than the 24 h first-sight limit and is recorded, not
+        sent), or its feed was removed. An undated story of a watched feed is its only
+        memory of that entry and stays.
+        """
+        async with self._transaction():
+            async with self._db.execute(
+                """SELECT s.id, s.seen_at,
+                       (s.feed_id IS NULL OR (s.published_at IS NOT NULL
+                                              AND s.published_at < :before))
+                       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = s.id)
+                   FROM stories s
+                   WHERE s.seen_at < :before AND (s.seen_at, s.id) > (:seen, :id)
+                   ORDER BY s.seen_at, s.id LIMIT :limit""",
+                {"before": before, "seen": after[0], "id": after[1], "limit": limit},
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            doomed = tuple(int(row[0]) for row in rows if row[2])
+            if doomed:
+                # duplicate_of only records where a copy came from; the copy outlives it.
+                await self._db.execute(
+                    f"UPDATE stories SET duplicate_of = NULL WHERE duplicate_of IN "
+                    f"({_marks(doomed)})",
+                    doomed,
+                )
+                await self._db.execute(
+                    f"DELETE FROM stories WHERE id IN ({_marks(doomed)})", doomed
+                )
+        more = len(rows) == limit
+        return PrunedPage(len(doomed), (float(rows[-1][1]), int(rows[-1][0])) if more else None)
+
+    @_serialized
+    async def release_free_pages(self, pages: int) -> int:
+        """Give up to `pages` free pages back to the file system; return how many stay free."""
+        # executescript steps the pragma to the end; execute() would free a single page.
+        await self._db.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+        return await self._pragma("freelist_count")
 
 
 def _subscription(row: sqlite3.Row) -> Subscription:

@@ -59,6 +59,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Entries published this long before Newshound first saw them are recorded, not alerted:
 # a feed that republishes its archive must not flood subscribers.
 MAX_STORY_AGE = timedelta(hours=24)
+# The same title in two feeds within this window is one story (the same link always is).
+CROSS_FEED_DEDUP_WINDOW = timedelta(hours=48)
 HASH_KEY_PREFIX = "sha256:"
 
 # Tags that separate words visually; removing them must leave a space, not glue words.

@@ -1,6 +1,7 @@
 """Two admins and a few dozen subscribers use the admin commands through the Bot API fake."""
 
 import asyncio
+import re
 from pathlib import Path
 
 from bot.storage import Storage, UserStatus
@@ -297,4 +298,5 @@ async def test_stats(tmp_path: Path) -> None:
         assert "Top queries: Ukraine (5), NATO (4)" in stats
         assert "Feeds: 0 healthy, 0 failing" in stats
         assert "Outbox: 0 pending" in stats
+        assert re.search(r"Database: [\d.]+ KB \([\d.]+ (B|KB) free inside\)", stats), stats
         assert "version" in stats
