@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -27,6 +27,8 @@ from xml.sax import SAXParseException
 import charset_normalizer
 import feedparser
 import httpx
+
+from bot.pinned_transport import PinnedTransport, VettedAddress, pin_to
 
 DEFAULT_USER_AGENT = "Newshound/0.1 (+https://github.com/newshound)"
 # Feed types first; */* last so a server that only knows text/html still answers.
@@ -256,14 +258,16 @@ class Fetcher:
         limits: FetchLimits = DEFAULT_LIMITS,
         concurrency: int = 10,
         user_agent: str = DEFAULT_USER_AGENT,
-        url_check: Callable[[str], Awaitable[None]] | None = None,
+        url_check: Callable[[str], Awaitable[Sequence[VettedAddress]]] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        # url_check vets a URL and returns the only addresses to fetch it from; the default
+        # transport connects to those alone (a transport given instead must honour pin_to).
         self._limits = limits
         self._url_check = url_check
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport if transport is not None else PinnedTransport(),
             timeout=httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout),
             # Redirects are followed by hand so every hop is counted and checked.
             follow_redirects=False,
@@ -322,9 +326,11 @@ class Fetcher:
         all_permanent = True
         for _ in range(self._limits.max_redirects + 1):
             trail.append(url)
-            await self._vet(url, redirected=len(trail) > 1, trusted=trusted)
+            vetted = await self._vet(url, redirected=len(trail) > 1, trusted=trusted)
             request_headers = conditional.headers()
-            async with self._client.stream("GET", url, headers=request_headers) as response:
+            async with self._client.stream(
+                "GET", url, headers=request_headers, extensions=pin_to(vetted)
+            ) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_STATUSES:
                     moved_to = url if len(trail) > 1 and all_permanent else None
@@ -335,7 +341,9 @@ class Fetcher:
             url = str(response.url.join(location))
         raise _FetchFailure("too many redirects")
 
-    async def _vet(self, url: str, *, redirected: bool, trusted: bool) -> None:
+    async def _vet(
+        self, url: str, *, redirected: bool, trusted: bool
+    ) -> Sequence[VettedAddress] | None:
         scheme = httpx.URL(url).scheme
         if scheme not in ALLOWED_SCHEMES:
             shown = scheme or "(none)"
@@ -344,11 +352,12 @@ class Fetcher:
                 if redirected
                 else f"unsupported scheme {shown}"
             )
-        if self._url_check is not None and not trusted:
-            try:
-                await self._url_check(url)
-            except UnsafeURLError as exc:
-                raise _FetchFailure(f"refused: {_describe_exception(exc)}") from exc
+        if self._url_check is None or trusted:
+            return None
+        try:
+            return await self._url_check(url)
+        except UnsafeURLError as exc:
+            raise _FetchFailure(f"refused: {_describe_exception(exc)}") from exc
 
     async def _finish(
         self, response: httpx.Response, conditional: _Conditional, moved_to: str | None

@@ -1,4 +1,8 @@
-"""Refuse feed URLs that point into private networks (SSRF), judged on resolved addresses."""
+"""Refuse feed URLs that point into private networks (SSRF), judged on resolved addresses.
+
+check_public_url returns the addresses it judged; the Fetcher connects to those alone
+(bot/pinned_transport.py), so a second DNS answer can never be the one connected to.
+"""
 
 import asyncio
 import ipaddress
@@ -69,8 +73,11 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 
-async def check_public_url(url: str, resolver: Resolver = resolve) -> None:
-    """Raise UnsafeURLError unless url is http(s) to a host with only public addresses."""
+async def check_public_url(url: str, resolver: Resolver = resolve) -> list[IPAddress]:
+    """Return the host's addresses if url is http(s) to only public ones, else raise.
+
+    Raises UnsafeURLError; the addresses returned are the only ones to connect to.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -85,7 +92,10 @@ async def check_public_url(url: str, resolver: Resolver = resolve) -> None:
         addresses = await resolver(parts.hostname, port or default_port)
     except (OSError, UnicodeError) as error:
         raise UnsafeURLError(f"cannot resolve {parts.hostname}: {error}") from None
+    if not addresses:
+        raise UnsafeURLError(f"cannot resolve {parts.hostname}: no addresses")
     for address in addresses:
         reason = denied_reason(address)
         if reason:
             raise UnsafeURLError(f"{parts.hostname} resolves to {reason}")
+    return addresses

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import pickle
 import socket
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from bot.feeds import (
     parse_max_age,
     parse_retry_after,
 )
+from bot.pinned_transport import VettedAddress
 from tests import corpus
 from tests.feedserver import FeedServer, Item, atom, gzip_bomb, make_item, rss
 
@@ -42,6 +44,8 @@ FAST = FetchLimits(connect_timeout=1.0, total_timeout=3.0, max_redirects=3)
 SMALL = FetchLimits(connect_timeout=1.0, total_timeout=3.0, max_bytes=KB)
 CORPUS = corpus.FEEDS
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+# What a url_check that lets the FeedServer through answers: the address to connect to.
+SERVER_ADDRESS = ipaddress.ip_address("127.0.0.1")
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
 
 
@@ -57,7 +61,7 @@ async def open_fetcher(
     *,
     concurrency: int = 10,
     user_agent: str = DEFAULT_USER_AGENT,
-    url_check: Callable[[str], Awaitable[None]] | None = None,
+    url_check: Callable[[str], Awaitable[Sequence[VettedAddress]]] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Fetcher]:
     fetcher = Fetcher(
@@ -433,8 +437,9 @@ async def test_redirect_without_location_is_an_error() -> None:
 async def test_url_check_sees_every_hop(server: FeedServer) -> None:
     checked: list[str] = []
 
-    async def check(url: str) -> None:
+    async def check(url: str) -> list[VettedAddress]:
         checked.append(url)
+        return [SERVER_ADDRESS]
 
     server.set_feed("/c", feed_body())
     server.set_fault("/a", redirect_to="/b")
@@ -447,9 +452,10 @@ async def test_url_check_sees_every_hop(server: FeedServer) -> None:
 
 
 async def test_url_check_can_refuse_a_hop(server: FeedServer) -> None:
-    async def check(url: str) -> None:
+    async def check(url: str) -> list[VettedAddress]:
         if url.endswith("/private"):
             raise UnsafeURLError("address 10.0.0.1 is private")
+        return [SERVER_ADDRESS]
 
     server.set_feed("/private", feed_body())
     server.set_fault("/public", redirect_to="/private")
