@@ -11,7 +11,6 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram._utils.types import ReplyMarkup
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -24,7 +23,7 @@ from bot import replies
 from bot.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
-from handlers.reply import reply
+from handlers.reply import ReplyMarkup, reply
 
 log = logging.getLogger(__name__)
 
