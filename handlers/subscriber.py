@@ -202,7 +202,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
         )
         await _reply(
             update,
-            replies.CONFIRM_REMOVE_ALL.format(count=len(subscriptions)),
+            replies.confirm_remove_all(len(subscriptions)),
             reply_markup=keyboard,
         )
     else:
