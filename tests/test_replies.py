@@ -1,6 +1,7 @@
 """Replies to subscribers and admins are valid Telegram HTML within limits, whatever users type."""
 
 import re
+from html import escape
 
 import pytest
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from bot import admin_text, replies
 from bot.check import report as check_report
 from bot.delivery import render_all
-from bot.formatting import TELEGRAM_TEXT_LIMIT, split_message, visible_length
+from bot.formatting import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
 from bot.plural import counted
 from bot.poller import PreparedFeed
 from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
@@ -180,3 +181,73 @@ def test_counts_agree_with_their_nouns(count: int, expected: list[str], wrong: l
 def test_counted_uses_the_singular_only_for_one(count: int, text: str) -> None:
     assert counted(count, "feed") == text
     assert counted(count, "entry", "entries").endswith("entry" if count == 1 else "entries")
+
+
+def _visible_text(html: str) -> str:
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    return "".join(collector.parts)
+
+
+def _without_spaces(text: str) -> str:
+    return "".join(char for char in text if not char.isspace())
+
+
+_visible_chars = st.characters(blacklist_categories=("Cs", "Cc"))
+_segment = st.tuples(
+    st.text(_visible_chars, min_size=1, max_size=30),
+    st.sampled_from(["", "b", "i", "a"]),
+    st.sampled_from(["", " "]),
+)
+
+
+def _line_of(segments: list[tuple[str, str, str]]) -> str:
+    parts = []
+    for text, tag, space in segments:
+        shown = escape(text)
+        if tag == "a":
+            shown = f'<a href="https://x.example/?q=1&amp;r=2">{shown}</a>'
+        elif tag:
+            shown = f"<{tag}>{shown}</{tag}>"
+        parts.append(shown + space)
+    return "".join(parts)
+
+
+@settings(max_examples=300)
+@given(st.lists(_segment, min_size=1, max_size=60), st.integers(min_value=2, max_value=120))
+def test_a_single_huge_line_is_split_into_valid_messages(
+    segments: list[tuple[str, str, str]], limit: int
+) -> None:
+    line = _line_of(segments)
+    parts = split_message(line, limit)
+    for part in parts:
+        assert_valid_telegram_html(part)
+        assert 0 < visible_length(part) <= limit
+    # Nothing is lost or repeated; only the spaces where a line was cut go.
+    assert _without_spaces("".join(map(_visible_text, parts))) == _without_spaces(
+        _visible_text(line)
+    )
+
+
+def test_feed_list_with_a_huge_url_fits_and_keeps_the_url() -> None:
+    url = "https://feeds.example/rss?" + "&".join(f"tag{n}=v" for n in range(2000))
+    feed = Feed(1, url, "Huge", False, True, None, None, 0.0, None, None, 0, None, 5)
+    parts = admin_text.feed_list([feed], now=1000.0)
+    assert len(parts) >= 4
+    for part in parts:
+        assert_valid_telegram_html(part)
+        assert 0 < visible_length(part) <= TELEGRAM_TEXT_LIMIT
+    assert url in "".join(map(_visible_text, parts)).replace("\n", "")
+
+
+def test_a_long_line_of_words_is_cut_between_words() -> None:
+    line = "<b>" + " ".join(f"word{n}" for n in range(3000)) + "</b>"
+    parts = split_message(line)
+    # Packed: each message but the last is full up to a word that would not fit.
+    assert all(visible_length(part) > TELEGRAM_TEXT_LIMIT - 10 for part in parts[:-1])
+    words = [word for part in parts for word in _visible_text(part).split()]
+    assert words == [f"word{n}" for n in range(3000)]
+    for part in parts:
+        assert part.startswith("<b>") and part.endswith("</b>")
+        assert visible_length(part) <= TELEGRAM_TEXT_LIMIT
