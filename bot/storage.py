@@ -672,19 +672,21 @@ class Storage:
         cursor = await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return cursor.rowcount > 0
 
-    @_serialized
-    async def due_feeds(self, now: float) -> list[Feed]:
+    # The scheduler asks these two every second: on the reader connection they never wait
+    # behind a long write transaction (a big poll's save), so polls start on time.
+    @_reading
+    async def due_feeds(self, db: aiosqlite.Connection, now: float) -> list[Feed]:
         """Return feeds whose next poll time has come, most overdue first."""
-        async with self._db.execute(
+        async with db.execute(
             f"{_FEED_SELECT} WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,)
         ) as cursor:
             rows = await cursor.fetchall()
         return [_feed(row) for row in rows]
 
-    @_serialized
-    async def next_poll_time(self) -> float | None:
+    @_reading
+    async def next_poll_time(self, db: aiosqlite.Connection) -> float | None:
         """Return the earliest next poll time of any feed."""
-        async with self._db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
+        async with db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
             row = await cursor.fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
