@@ -275,6 +275,8 @@ class SavedPoll:
 
     new_stories: int
     alerts: int
+    # The feed was removed while it was being polled: nothing was written.
+    feed_removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -719,6 +721,8 @@ class Storage:
         alert for each, and only active users get an outbox row.
         """
         async with self._transaction():
+            if not await self._feed_exists(poll.feed_id):
+                return SavedPoll(new_stories=0, alerts=0, feed_removed=True)
             fresh = await self._unseen(poll)
             originals = await self._insert_stories(poll, fresh)
             alerts = 0
@@ -745,6 +749,10 @@ class Storage:
                 ),
             )
         return SavedPoll(new_stories=len(fresh), alerts=alerts)
+
+    async def _feed_exists(self, feed_id: int) -> bool:
+        async with self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)) as cursor:
+            return await cursor.fetchone() is not None
 
     async def _unseen(self, poll: PollToSave) -> list[StoryToSave]:
         """Return the poll's stories this feed has not stored yet, in feed order."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
 import time
@@ -787,3 +788,31 @@ async def test_a_full_disk_pauses_polling_then_recovers(h: Harness) -> None:
     finally:
         await fetcher.aclose()
         await failing.close()
+
+
+async def test_a_feed_removed_while_being_polled_is_discarded_quietly(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    h.publish("/world.xml", h.fresh(1, "Primer"))
+    feed = await h.add("/world.xml")
+    await h.poll()
+    h.publish("/world.xml", h.fresh(2, "Ukraine talks resume"))
+    stories_before = h.story_count()
+    arrived = h.server.hold("/world.xml")
+    h.clock.advance(INTERVAL)
+    polling = asyncio.create_task(h.poller.poll_due())
+    try:
+        # The fetch has reached the server and waits there: the admin removes the feed now.
+        assert await asyncio.to_thread(arrived.wait, 30)
+        assert await h.storage.remove_feed(feed.id)
+    finally:
+        h.server.release("/world.xml")
+    [report] = await asyncio.wait_for(polling, timeout=30)
+
+    assert report == PollReport(feed.id, "removed")
+    assert h.outbox() == []
+    assert h.story_count() == stories_before
+    assert await h.storage.list_feeds() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("removed while" in r.getMessage() for r in caplog.records)
