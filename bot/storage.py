@@ -491,6 +491,18 @@ class Storage:
         return cursor.rowcount > 0
 
     @_serialized
+    async def change_user_status(
+        self, user_id: int, status: UserStatus, now: float, *, only_from: Sequence[UserStatus]
+    ) -> bool:
+        """Set a user's status if it is now one of only_from; return whether it changed."""
+        cursor = await self._db.execute(
+            f"UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND status IN "
+            f"({_marks(only_from)})",
+            (status.value, now, user_id, *(each.value for each in only_from)),
+        )
+        return cursor.rowcount > 0
+
+    @_serialized
     async def migrate_chat(
         self, old_chat_id: int, new_chat_id: int, now: float
     ) -> list[Subscription]:
