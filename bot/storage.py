@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
+from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
 from bot.stories import Story
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status)",
         ),
     ),
+    Migration(
+        # The burst rule counts each chat's recent alerts on every poll that matches them.
+        "outbox by chat and time",
+        ("CREATE INDEX outbox_by_user ON outbox (user_id, created_at)",),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -265,7 +270,8 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = 48 * 3600
-    # Alerts one user gets from this poll before the rest are combined into a digest.
+    # Alerts one user gets within the burst window (bot.burst) before the rest are
+    # combined into a digest.
     burst_limit: int = 10
 
 
@@ -844,15 +850,14 @@ class Storage:
     async def _queue_alerts(
         self, matches: list[tuple[int, Mapping[int, tuple[str, ...]]]], poll: PollToSave
     ) -> int:
-        """Queue one row per (story, matching active user): an alert, or a digest line once
-        the user has had burst_limit alerts from this poll."""
-        per_user: Counter[int] = Counter()
-        rows = []
-        for story_id, users in matches:
-            for user_id, displays in users.items():
-                kind = "alert" if per_user[user_id] < poll.burst_limit else "digest"
-                per_user[user_id] += 1
-                rows.append((kind, story_id, json.dumps(displays), poll.now, user_id))
+        """Queue one row per (story, matching active user), alert or digest line as
+        bot.burst decides from the alerts each user had in the last burst window."""
+        users = sorted({user_id for _, matched in matches for user_id in matched})
+        recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
+        rows = [
+            (q.lane.value, q.story_id, json.dumps(q.matched), poll.now, q.chat_id)
+            for q in plan_alerts(matches, recent, poll.burst_limit)
+        ]
         if not rows:
             return 0
         before = self._db.total_changes
@@ -863,6 +868,19 @@ class Storage:
             rows,
         )
         return self._db.total_changes - before
+
+    async def _recent_alerts(self, users: Sequence[int], since: float) -> dict[int, int]:
+        """Return how many alerts were queued to each of these users since then."""
+        counts: dict[int, int] = {}
+        for start in range(0, len(users), IN_CHUNK):
+            chunk = users[start : start + IN_CHUNK]
+            async with self._db.execute(
+                f"""SELECT user_id, count(*) FROM outbox WHERE user_id IN ({_marks(chunk)})
+                    AND kind = 'alert' AND created_at >= ? GROUP BY user_id""",
+                (*chunk, since),
+            ) as cursor:
+                counts.update((int(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return counts
 
     # Outbox
 
