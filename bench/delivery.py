@@ -60,8 +60,9 @@ async def queue_alerts(
 ) -> int:
     """Queue one alert per (story, chat) through the production save_poll; return the count.
 
-    One poll per story: stories arriving in separate polls are separate alerts (more in a
-    single poll than ALERT_BURST_LIMIT would become one digest).
+    One poll per story, with a burst limit of `stories`: every one is a separate alert
+    (past ALERT_BURST_LIMIT alerts to a chat within the burst window, the rest would become
+    one digest).
     """
     users: Mapping[int, tuple[str, ...]] = dict.fromkeys(chats, MATCHED)
     queued = 0
@@ -86,6 +87,7 @@ async def queue_alerts(
                 now=now,
                 alerts_enabled=True,
                 stories=(StoryToSave(story=story, words=words, alertable=True),),
+                burst_limit=stories,
             ),
             match=lambda _: users,
         )

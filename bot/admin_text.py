@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from bot.formatting import TELEGRAM_TEXT_LIMIT, split_message
+from bot.plural import counted
 from bot.storage import Feed, Stats
 
 NOT_ALLOWED = "Sorry, that command is for the bot's admins."
@@ -56,8 +57,9 @@ def broadcast_progress(recipients: int, counts: dict[str, int], *, finished: boo
 def feed_added(title: str, url: str, entries: int, found_on_page: str | None) -> str:
     """Confirm /addfeed."""
     found = f"Found the feed {escape(url)} on {escape(found_on_page)}.\n" if found_on_page else ""
+    now = counted(entries, "entry", "entries") + " now"
     return (
-        f"{found}✅ Added <b>{escape(title or url)}</b> ({entries} entries now). "
+        f"{found}✅ Added <b>{escape(title or url)}</b> ({now}). "
         "Its current entries are recorded; new stories will be alerted from now on."
     )
 
@@ -90,7 +92,8 @@ def _feed_block(number: int, feed: Feed, now: float) -> str:
         f"Last good poll: {_ago(feed.last_ok_at, now)} · entries seen: {feed.entries_seen}",
     ]
     if feed.failures:
-        lines.append(f"⚠️ {feed.failures} failures in a row: {escape(feed.last_error or '?')}")
+        failures = counted(feed.failures, "failure")
+        lines.append(f"⚠️ {failures} in a row: {escape(feed.last_error or '?')}")
     lines.append(f"Next poll: {_when(feed.next_poll_at, now)}")
     return "\n".join(lines)
 
@@ -112,7 +115,8 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
     healthy = figures.feeds - figures.failing_feeds
     lines += [
         f"Feeds: {healthy} healthy, {figures.failing_feeds} failing",
-        f"Last 24 h: {figures.stories_24h} stories seen, {figures.alerts_24h} alerts sent",
+        f"Last 24 h: {counted(figures.stories_24h, 'story', 'stories')} seen, "
+        f"{counted(figures.alerts_24h, 'alert')} sent",
         f"Outbox: {figures.pending} pending"
         + (
             f", oldest {_duration(now - figures.oldest_pending_at)} old"

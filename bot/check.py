@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.feeds import Fetcher, FetchStatus
 from bot.formatting import Alert, format_alert_plain
+from bot.plural import counted
 from bot.poller import PreparedFeed, prepare_feed
 from bot.query import Query, parse_query, query_matches
 
@@ -69,7 +70,8 @@ def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:
         alert = Alert(story.title, story.link, feed.title, story.published, story.summary, matched)
         blocks.append(format_alert_plain(alert))
     title = feed.title or "untitled feed"
-    blocks.append(f"{len(blocks)} of {len(feed.stories)} entries in {title} matched.")
+    entries = counted(len(feed.stories), "entry", "entries")
+    blocks.append(f"{len(blocks)} of {entries} in {title} matched.")
     return "\n\n---\n\n".join(blocks)
 
 

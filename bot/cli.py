@@ -21,6 +21,10 @@ EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
 # RestartPreventExitStatus=3).
 EXIT_CONFLICT = 3
+# 128 + SIGPIPE: what a shell reports for cat or grep when their reader goes away (`| head`),
+# so a pipeline with `set -o pipefail` sees Newshound stop like any other tool; 0 would
+# claim the whole output was delivered.
+EXIT_BROKEN_PIPE = 141
 
 
 class TokenRedactingFilter(logging.Filter):
@@ -99,10 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Opt in to PTB's coming timedelta retry_after (and silence its deprecation warning).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    if args.command == "check":
-        return _check(args.feed, args.query)
-    if args.command == "backup":
-        return _backup(args.path)
+    try:
+        if args.command == "check":
+            return _check(args.feed, args.query)
+        if args.command == "backup":
+            return _backup(args.path)
+    except BrokenPipeError:
+        return _output_closed()
     try:
         settings = load_from_process()
     except ConfigError as error:
@@ -115,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(feed: str, queries: list[str]) -> int:
     try:
-        print(asyncio.run(run_check(feed, queries)))
+        # Flushed here, so a closed pipe raises where main can handle it, not at exit.
+        print(asyncio.run(run_check(feed, queries)), flush=True)
     except CheckError as error:
         return _fail(str(error))
     return 0
@@ -127,7 +135,7 @@ def _backup(target: Path) -> int:
         backup_database(source, target)
     except StorageError as error:
         return _fail(str(error))
-    print(f"Backed up {source} to {target}")
+    print(f"Backed up {source} to {target}", flush=True)
     return 0
 
 
@@ -152,6 +160,15 @@ async def _run_until_signalled(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await run_bot(settings, stop)
+
+
+def _output_closed() -> int:
+    """Stop quietly when whoever reads stdout has gone away (`newshound check … | head`)."""
+    # As the Python docs' "Note on SIGPIPE" advises: point stdout at devnull, so the flush
+    # at interpreter exit does not fail again with a second BrokenPipeError message.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(message: str) -> int:

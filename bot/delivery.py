@@ -22,6 +22,7 @@ from telegram.error import (
 )
 
 from bot.formatting import Alert, format_alert, format_digest
+from bot.plural import counted
 from bot.ratelimit import KeyedTokenBuckets
 from bot.storage import (
     Delivery,
@@ -411,7 +412,8 @@ def render_all(rows: list[OutboxItem]) -> list[str]:
     """Return the messages that carry these rows: one alert, or a digest split to fit."""
     if rows[0].kind != "digest":
         return [render(rows[0])]
-    header = f"…and {len(rows)} more new stories matching your subscriptions:"
+    more = counted(len(rows), "more new story", "more new stories")
+    header = f"…and {more} matching your subscriptions:"
     return format_digest([(row.title, row.link) for row in rows], header=header)
 
 

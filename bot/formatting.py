@@ -7,6 +7,8 @@ from datetime import UTC, datetime, tzinfo
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from bot.html_split import split_line
+
 # Telegram counts a message's length after entity parsing, in UTF-16 code units.
 TELEGRAM_TEXT_LIMIT = 4096
 ELLIPSIS = "…"
@@ -168,13 +170,22 @@ def split_message(html: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Split a long reply at line breaks into messages Telegram accepts.
 
     Every tag must open and close on one line (true of every reply the bot builds), so any
-    line break is a safe place to cut.
+    line break is a safe place to cut. A single line longer than a message is cut within
+    the line (bot.html_split), each full piece a message of its own.
     """
     messages: list[str] = []
     lines: list[str] = []
     used = 0
-    for line in html.split("\n"):
+    for whole_line in html.split("\n"):
+        line = whole_line
         length = visible_length(line)
+        if length > limit:
+            *full, line = split_line(line, limit)
+            if lines:
+                messages.append("\n".join(lines).strip("\n"))
+                lines, used = [], 0
+            messages += full
+            length = visible_length(line)
         if lines and used + 1 + length > limit:
             messages.append("\n".join(lines).strip("\n"))
             lines, used = [], 0

@@ -245,6 +245,12 @@ class Poller:
             ),
             match=lambda candidate: self._index.match(candidate.words),
         )
+        if saved.feed_removed:
+            # An admin's /removefeed won the race with this poll; its result has no home.
+            log.info(
+                "Feed %s (%s) was removed while being polled; result discarded", feed.id, feed.url
+            )
+            return PollReport(feed.id, "removed")
         if saved.alerts:
             self._on_alerts()
         log.info(

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from html import escape
 
+from bot.plural import counted
 from bot.query import SYNTAX_HELP
 
 EXAMPLE = '<code>/subscribe Ukraine, "Joe Biden" -football</code>'
@@ -31,7 +32,6 @@ FREE_TEXT_HINT = (
     "<code>/subscribe Ukraine</code>. Send /help for everything I can do."
 )
 NOTHING_TO_UNSUBSCRIBE = "You have no subscriptions. Add one with /subscribe, e.g. " + EXAMPLE
-CONFIRM_REMOVE_ALL = "Remove all {count} subscriptions? This cannot be undone."
 REMOVE_ALL_CANCELLED = "Nothing removed. Your subscriptions are unchanged."
 ALREADY_PAUSED = "Alerts are already paused. Send /resume to turn them back on."
 NOT_PAUSED = "Alerts are already on."
@@ -65,7 +65,9 @@ def welcome(first_name: str | None, subscription_count: int) -> str:
         f"Try {EXAMPLE}",
     ]
     if subscription_count:
-        lines.append(f"You have {subscription_count} subscriptions: see them with /list.")
+        lines.append(
+            f"You have {counted(subscription_count, 'subscription')}: see them with /list."
+        )
     lines.append("Send /help for all commands and the query syntax.")
     return "\n".join(lines)
 
@@ -85,7 +87,7 @@ def subscribe_report(
         parts.append("Already subscribed: " + _joined(existing))
     if over_limit:
         parts.append(
-            f"Not added, you have reached the limit of {limit} subscriptions: "
+            f"Not added, you have reached the limit of {counted(limit, 'subscription')}: "
             + _joined(over_limit)
             + ". Remove some with /unsubscribe."
         )
@@ -108,11 +110,16 @@ def unsubscribe_report(removed: Sequence[str], missing: Sequence[str]) -> str:
     return "\n\n".join(parts)
 
 
+def confirm_remove_all(count: int) -> str:
+    """Ask before removing every subscription."""
+    return f"Remove all {counted(count, 'subscription')}? This cannot be undone."
+
+
 def removed_all(count: int) -> str:
     """Confirm that every subscription was removed."""
     if count == 0:
         return "You had no subscriptions."
-    return f"Removed all {count} subscriptions. Add new ones with /subscribe."
+    return f"Removed all {counted(count, 'subscription')}. Add new ones with /subscribe."
 
 
 def subscription_list(displays: Sequence[str], paused: bool) -> str:
@@ -129,14 +136,14 @@ def subscription_list(displays: Sequence[str], paused: bool) -> str:
 def paused(count: int) -> str:
     """Confirm /pause."""
     return (
-        f"⏸ Alerts paused. Your {count} subscriptions are kept; "
+        f"⏸ Alerts paused. Your {counted(count, 'subscription')} will be kept; "
         "stories published while paused will not be sent later. Send /resume to turn alerts on."
     )
 
 
 def too_many_at_once(count: int, limit: int) -> str:
     """Refuse a command listing too many queries."""
-    return f"That is {count} subscriptions at once; send at most {limit} per command."
+    return f"That is {counted(count, 'subscription')} at once; send at most {limit} per command."
 
 
 def _joined(displays: Sequence[str]) -> str:

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
+from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
 from bot.storage_faults import is_unavailable
 from bot.stories import CROSS_FEED_DEDUP_WINDOW, Story
 
@@ -199,6 +199,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                WHERE duplicate_of IS NOT NULL""",
         ),
     ),
+    Migration(
+        # The burst rule counts each chat's recent alerts on every poll that matches them.
+        "outbox by chat and time",
+        ("CREATE INDEX outbox_by_user ON outbox (user_id, created_at)",),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -279,7 +284,8 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
-    # Alerts one user gets from this poll before the rest are combined into a digest.
+    # Alerts one user gets within the burst window (bot.burst) before the rest are
+    # combined into a digest.
     burst_limit: int = 10
 
 
@@ -289,6 +295,8 @@ class SavedPoll:
 
     new_stories: int
     alerts: int
+    # The feed was removed while it was being polled: nothing was written.
+    feed_removed: bool = False
 
 
 @dataclass(frozen=True)
@@ -531,6 +539,18 @@ class Storage:
         return cursor.rowcount > 0
 
     @_serialized
+    async def change_user_status(
+        self, user_id: int, status: UserStatus, now: float, *, only_from: Sequence[UserStatus]
+    ) -> bool:
+        """Set a user's status if it is now one of only_from; return whether it changed."""
+        cursor = await self._db.execute(
+            f"UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND status IN "
+            f"({_marks(only_from)})",
+            (status.value, now, user_id, *(each.value for each in only_from)),
+        )
+        return cursor.rowcount > 0
+
+    @_serialized
     async def migrate_chat(
         self, old_chat_id: int, new_chat_id: int, now: float
     ) -> list[Subscription]:
@@ -714,19 +734,21 @@ class Storage:
         cursor = await self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return cursor.rowcount > 0
 
-    @_serialized
-    async def due_feeds(self, now: float) -> list[Feed]:
+    # The scheduler asks these two every second: on the reader connection they never wait
+    # behind a long write transaction (a big poll's save), so polls start on time.
+    @_reading
+    async def due_feeds(self, db: aiosqlite.Connection, now: float) -> list[Feed]:
         """Return feeds whose next poll time has come, most overdue first."""
-        async with self._db.execute(
+        async with db.execute(
             f"{_FEED_SELECT} WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,)
         ) as cursor:
             rows = await cursor.fetchall()
         return [_feed(row) for row in rows]
 
-    @_serialized
-    async def next_poll_time(self) -> float | None:
+    @_reading
+    async def next_poll_time(self, db: aiosqlite.Connection) -> float | None:
         """Return the earliest next poll time of any feed."""
-        async with self._db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
+        async with db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
             row = await cursor.fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
@@ -759,6 +781,8 @@ class Storage:
         alert for each, and only active users get an outbox row.
         """
         async with self._transaction():
+            if not await self._feed_exists(poll.feed_id):
+                return SavedPoll(new_stories=0, alerts=0, feed_removed=True)
             fresh = await self._unseen(poll)
             originals = await self._insert_stories(poll, fresh)
             alerts = 0
@@ -785,6 +809,10 @@ class Storage:
                 ),
             )
         return SavedPoll(new_stories=len(fresh), alerts=alerts)
+
+    async def _feed_exists(self, feed_id: int) -> bool:
+        async with self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)) as cursor:
+            return await cursor.fetchone() is not None
 
     async def _unseen(self, poll: PollToSave) -> list[StoryToSave]:
         """Return the poll's stories this feed has not stored yet, in feed order."""
@@ -864,15 +892,14 @@ class Storage:
     async def _queue_alerts(
         self, matches: list[tuple[int, Mapping[int, tuple[str, ...]]]], poll: PollToSave
     ) -> int:
-        """Queue one row per (story, matching active user): an alert, or a digest line once
-        the user has had burst_limit alerts from this poll."""
-        per_user: Counter[int] = Counter()
-        rows = []
-        for story_id, users in matches:
-            for user_id, displays in users.items():
-                kind = "alert" if per_user[user_id] < poll.burst_limit else "digest"
-                per_user[user_id] += 1
-                rows.append((kind, story_id, json.dumps(displays), poll.now, user_id))
+        """Queue one row per (story, matching active user), alert or digest line as
+        bot.burst decides from the alerts each user had in the last burst window."""
+        users = sorted({user_id for _, matched in matches for user_id in matched})
+        recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
+        rows = [
+            (q.lane.value, q.story_id, json.dumps(q.matched), poll.now, q.chat_id)
+            for q in plan_alerts(matches, recent, poll.burst_limit)
+        ]
         if not rows:
             return 0
         before = self._db.total_changes
@@ -883,6 +910,19 @@ class Storage:
             rows,
         )
         return self._db.total_changes - before
+
+    async def _recent_alerts(self, users: Sequence[int], since: float) -> dict[int, int]:
+        """Return how many alerts were queued to each of these users since then."""
+        counts: dict[int, int] = {}
+        for start in range(0, len(users), IN_CHUNK):
+            chunk = users[start : start + IN_CHUNK]
+            async with self._db.execute(
+                f"""SELECT user_id, count(*) FROM outbox WHERE user_id IN ({_marks(chunk)})
+                    AND kind = 'alert' AND created_at >= ? GROUP BY user_id""",
+                (*chunk, since),
+            ) as cursor:
+                counts.update((int(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return counts
 
     # Outbox
 

@@ -2,8 +2,13 @@
 
 from typing import Any
 
-from telegram import Message
-from telegram._utils.types import ReplyMarkup
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.ext import ExtBot
 
 from bot.formatting import split_message
@@ -11,6 +16,10 @@ from bot.formatting import split_message
 # The rate limiter raises 429s to the caller (the delivery worker handles its own); a reply
 # to a person is worth waiting for, so it is retried this many times.
 REPLY_RETRIES = 2
+
+# The markups send_message accepts, spelled out from public names (python-telegram-bot
+# keeps its own alias in a private module that may change in any release).
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
 async def reply(message: Message, text: str, reply_markup: ReplyMarkup | None = None) -> Message:

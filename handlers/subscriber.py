@@ -11,7 +11,6 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram._utils.types import ReplyMarkup
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -24,7 +23,7 @@ from bot import replies
 from bot.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
-from handlers.reply import reply
+from handlers.reply import ReplyMarkup, reply
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +202,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
         )
         await _reply(
             update,
-            replies.CONFIRM_REMOVE_ALL.format(count=len(subscriptions)),
+            replies.confirm_remove_all(len(subscriptions)),
             reply_markup=keyboard,
         )
     else:
@@ -374,15 +373,27 @@ async def free_text(update: Update, context: Context) -> None:
 
 
 async def membership_changed(update: Update, context: Context) -> None:
-    """Mark the user blocked when they block the bot, active when they unblock it."""
+    """Mark the user blocked when they block the bot, active again when they unblock it.
+
+    A pause is the user's own choice and outlasts a block: a paused user who blocks and
+    unblocks the bot stays paused until /resume (nothing is sent to them meanwhile anyway).
+    """
     change = update.my_chat_member
     if change is None:
         return
-    status = change.new_chat_member.status
+    chat_id = change.chat.id
+    gone = (ChatMember.BANNED, ChatMember.LEFT)
     storage = _services(context).storage
-    if status in (ChatMember.BANNED, ChatMember.LEFT):
-        await storage.set_user_status(change.chat.id, UserStatus.BLOCKED, time.time())
-        log.info("Chat %s blocked or removed the bot", change.chat.id)
+    if change.new_chat_member.status in gone:
+        changed = await storage.change_user_status(
+            chat_id, UserStatus.BLOCKED, time.time(), only_from=[UserStatus.ACTIVE]
+        )
+        log.info("Chat %s blocked or removed the bot (marked blocked: %s)", chat_id, changed)
+    elif change.old_chat_member.status in gone:
+        changed = await storage.change_user_status(
+            chat_id, UserStatus.ACTIVE, time.time(), only_from=[UserStatus.BLOCKED]
+        )
+        log.info("Chat %s unblocked or re-added the bot (alerts resume: %s)", chat_id, changed)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:

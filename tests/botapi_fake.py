@@ -973,6 +973,41 @@ class BotApiFake:
             }
             return self._push_update({"callback_query": query})
 
+    def user_blocks_bot(self, user_id: int, *, first_name: str = "Test") -> JSON:
+        """The user blocks the bot in their private chat: queue the my_chat_member update.
+
+        Sending to them answers 403 until they unblock it (or write again).
+        """
+        with self._cond:
+            self._chat_errors[user_id] = BLOCKED
+            return self._push_membership(user_id, first_name, "member", "kicked")
+
+    def user_unblocks_bot(self, user_id: int, *, first_name: str = "Test") -> JSON:
+        """The user unblocks the bot: queue the my_chat_member update; sends work again."""
+        with self._cond:
+            if self._chat_errors.get(user_id) == BLOCKED:
+                del self._chat_errors[user_id]
+            return self._push_membership(user_id, first_name, "kicked", "member")
+
+    def _push_membership(self, user_id: int, first_name: str, old: str, new: str) -> JSON:
+        user = _user_json(user_id, first_name, None)
+        chat = self._register_chat(user_id, "private", user)
+
+        def member(status: str) -> JSON:
+            state: JSON = {"user": self._bot_user(), "status": status}
+            if status == "kicked":
+                state["until_date"] = 0
+            return state
+
+        change: JSON = {
+            "chat": chat,
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._push_update({"my_chat_member": change})
+
     # --- inspection ---
 
     @property

@@ -218,6 +218,8 @@ class FeedServer:
         self._faults: dict[str, Fault] = {}
         self._hits: dict[str, int] = {}
         self._headers: dict[str, dict[str, str]] = {}
+        # path -> (set when a request arrives, set to answer it)
+        self._held: dict[str, tuple[threading.Event, threading.Event]] = {}
         self._in_flight = 0
         self._max_concurrent = 0
         self._httpd: ThreadingHTTPServer | None = None
@@ -324,6 +326,30 @@ class FeedServer:
         with self._lock:
             self._faults.pop(_normal(path), None)
 
+    def hold(self, path: str) -> threading.Event:
+        """Make requests for path wait until release(path); return an event set on arrival."""
+        arrived = threading.Event()
+        with self._lock:
+            self._held[_normal(path)] = (arrived, threading.Event())
+        return arrived
+
+    def release(self, path: str) -> None:
+        """Answer the requests held for path, and later ones at once."""
+        with self._lock:
+            held = self._held.pop(_normal(path), None)
+        if held is not None:
+            held[1].set()
+
+    def _wait_if_held(self, path: str) -> None:
+        with self._lock:
+            held = self._held.get(path)
+        if held is None:
+            return
+        arrived, released = held
+        arrived.set()
+        while not released.wait(POLL_INTERVAL) and not self._stopping.is_set():
+            pass
+
     def hits(self, path: str) -> int:
         """Return how many requests path has received."""
         with self._lock:
@@ -378,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         feed, fault = self.feed_server._begin(path, headers)
         try:
+            self.feed_server._wait_if_held(path)
             self._respond(feed, fault or Fault(), headers)
         except _CLIENT_GONE:
             pass

@@ -133,3 +133,30 @@ def test_backup_copies_the_database_privately(tmp_path: Path) -> None:
     onto_itself = newshound("backup", str(database), env={"DATABASE_PATH": str(database)})
     assert onto_itself.returncode == 2
     assert "another file" in onto_itself.stderr
+
+
+def test_check_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    # `newshound check … | head`: the reader leaves after a few lines. The output (about
+    # 1 MB) is far bigger than a pipe's buffer, so the write after the close must fail.
+    items = [
+        Item(title=f"NATO story {n}", link=f"https://x.example/{n}", guid=str(n),
+             description="<p>" + "Leaders meet again and talk at length. " * 5 + "</p>")
+        for n in range(3000)
+    ]  # fmt: skip
+    feed = tmp_path / "big.xml"
+    feed.write_text(rss(items, title="Local"), encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "check", "--feed", str(feed), "--query", "nato"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": os.environ.get("PATH", "")},
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b"NATO story")
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    assert "Traceback" not in stderr
+    assert "BrokenPipeError" not in stderr
+    assert stderr == ""
+    assert status == 141, "the status a shell shows for a tool whose reader went away"

@@ -1,10 +1,15 @@
 """New stories travel from a local feed server to subscribers through the real bot."""
 
+import contextlib
+import logging
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.storage import Storage, UserStatus
-from tests.e2e import POLL_TIMEOUT, Feeds, running_bot, story, watching_bot
+from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watching_bot
 
 ANN = 2001
 BOB = 2002
@@ -168,3 +173,50 @@ async def test_broken_feed_changes_nothing_for_good_ones(tmp_path: Path, feeds: 
     assert by_url["gone.xml"].last_error == "HTTP 500 Internal Server Error"
     assert by_url["bad.xml"].failures >= 1
     assert by_url["bad.xml"].last_error
+
+
+def _query(database: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return list(db.execute(sql, params))
+
+
+def _status(database: Path, user_id: int) -> str:
+    [(status,)] = _query(database, "SELECT status FROM users WHERE id = ?", user_id)
+    return str(status)
+
+
+async def test_unblocking_the_bot_resumes_alerts_and_a_pause_outlasts_a_block(
+    tmp_path: Path, feeds: Feeds, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers")
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        db = bot.database
+        for user in (ANN, BOB):
+            await bot.ask(user, "/subscribe Ukraine")
+        await bot.ask(BOB, "/pause")
+
+        for user in (ANN, BOB):
+            bot.fake.user_blocks_bot(user)
+        await eventually(lambda: _status(db, ANN) == "blocked", POLL_TIMEOUT)
+        await eventually(lambda: f"Chat {BOB} blocked" in caplog.text, POLL_TIMEOUT)
+        assert _status(db, BOB) == "paused"
+        feeds.publish("/a.xml", story(2, "Ukraine while blocked"))
+        stored = "SELECT 1 FROM stories WHERE title = 'Ukraine while blocked'"
+        await eventually(lambda: bool(_query(db, stored)), POLL_TIMEOUT)
+        assert _query(db, "SELECT user_id FROM outbox") == [], (
+            "nobody gets a row while blocked or paused"
+        )
+
+        for user in (ANN, BOB):
+            bot.fake.user_unblocks_bot(user)
+        await eventually(lambda: _status(db, ANN) == "active", POLL_TIMEOUT)
+        await eventually(lambda: f"Chat {BOB} unblocked" in caplog.text, POLL_TIMEOUT)
+        assert _status(db, BOB) == "paused", "a pause is only lifted by /resume"
+
+        already = len(bot.fake.sent(ANN))
+        feeds.publish("/a.xml", story(3, "Ukraine after unblocking"))
+        [alert] = (await bot.fake.wait_for_sent(ANN, count=already + 1, timeout=POLL_TIMEOUT))[
+            already:
+        ]
+        assert "Ukraine after unblocking" in alert.plain_text
+        assert _query(db, "SELECT user_id FROM outbox") == [(ANN,)]

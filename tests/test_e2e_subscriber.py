@@ -161,7 +161,7 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         await bot.ask(ANN, "/subscribe Ukraine")
         paused = await bot.ask(ANN, "/pause")
-        assert "Alerts paused. Your 1 subscriptions are kept" in paused.plain_text
+        assert "Alerts paused. Your 1 subscription will be kept" in paused.plain_text
         assert "already paused" in (await bot.ask(ANN, "/pause")).plain_text
         assert "Alerts are paused" in (await bot.ask(ANN, "/list")).plain_text
         assert "back on" in (await bot.ask(ANN, "/resume")).plain_text

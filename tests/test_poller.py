@@ -6,6 +6,7 @@ import logging
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import ParamSpec, TypeVar
 
 import pytest
 
+from bot.burst import BURST_WINDOW_SECONDS
 from bot.feeds import FeedParserPool, Fetcher, FetchLimits, parse_feed
 from bot.matcher import SubscriptionIndex
 from bot.poller import (
@@ -807,3 +809,79 @@ async def test_a_sql_bug_fails_that_poll_with_a_traceback_and_is_not_retried_as_
     assert stored.next_poll_at == pytest.approx(h.clock() + INTERVAL)
     assert await h.poll() == {}, "retried on the feed's backoff schedule, not every tick"
     assert h.outbox() == []
+
+
+async def test_a_feed_removed_while_being_polled_is_discarded_quietly(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    h.publish("/world.xml", h.fresh(1, "Primer"))
+    feed = await h.add("/world.xml")
+    await h.poll()
+    h.publish("/world.xml", h.fresh(2, "Ukraine talks resume"))
+    stories_before = h.story_count()
+    arrived = h.server.hold("/world.xml")
+    h.clock.advance(INTERVAL)
+    polling = asyncio.create_task(h.poller.poll_due())
+    try:
+        # The fetch has reached the server and waits there: the admin removes the feed now.
+        assert await asyncio.to_thread(arrived.wait, 30)
+        assert await h.storage.remove_feed(feed.id)
+    finally:
+        h.server.release("/world.xml")
+    [report] = await asyncio.wait_for(polling, timeout=30)
+
+    assert report == PollReport(feed.id, "removed")
+    assert h.outbox() == []
+    assert h.story_count() == stories_before
+    assert await h.storage.list_feeds() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("removed while" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_burst_limit_counts_per_chat_across_feeds_and_polls(h: Harness) -> None:
+    index = SubscriptionIndex()
+    index.add(ANN, parse_query("Ukraine").normalised, "Ukraine")
+    async with contextlib.aclosing(Fetcher(limits=LIMITS)) as fetcher:
+        poller = Poller(
+            h.storage,
+            fetcher,
+            h.parsers,
+            index,
+            interval=INTERVAL,
+            on_alerts=lambda: None,
+            burst_limit=2,
+            clock=h.clock,
+        )
+        await _two_feeds_burst(h, poller)
+
+
+async def _two_feeds_burst(h: Harness, poller: Poller) -> None:
+    h.publish("/a.xml", h.fresh(1, "Primer A"), title="Desk A")
+    h.publish("/b.xml", h.fresh(2, "Primer B"), title="Desk B")
+    await h.add("/a.xml")
+    await h.add("/b.xml")
+    await poller.poll_due()
+
+    def ann_lanes() -> Counter[str]:
+        return Counter(kind for user, kind, _ in h.outbox() if user == ANN)
+
+    # Two feeds polled in the same cycle bring Ann four stories: two alerts, two digest lines.
+    h.publish("/a.xml", h.fresh(10, "Ukraine talks"), h.fresh(11, "Ukraine grain deal"))
+    h.publish("/b.xml", h.fresh(20, "Ukraine drones"), h.fresh(21, "Ukraine energy grid"))
+    h.clock.advance(INTERVAL)
+    assert len(await poller.poll_due()) == 2
+    assert ann_lanes() == Counter(alert=2, digest=2)
+
+    # The next poll is within the window: still over the limit.
+    h.publish("/a.xml", h.fresh(12, "Ukraine harvest"))
+    h.clock.advance(INTERVAL)
+    await poller.poll_due()
+    assert ann_lanes() == Counter(alert=2, digest=3)
+
+    # Once the window has passed, alerts flow again.
+    h.publish("/b.xml", h.fresh(22, "Ukraine election"))
+    h.clock.advance(BURST_WINDOW_SECONDS)
+    await poller.poll_due()
+    assert ann_lanes() == Counter(alert=3, digest=3)
+    assert h.outbox()[-1] == (ANN, "alert", "Ukraine election")

@@ -1,5 +1,6 @@
 """Tests of the storage module on a real SQLite file: schema, migrations, queries."""
 
+import asyncio
 import sqlite3
 import stat
 from pathlib import Path
@@ -125,4 +126,30 @@ async def test_removal_only_touches_the_owner(tmp_path: Path) -> None:
         assert len(await storage.remove_all_subscriptions(2)) == 2
         assert await storage.all_subscriptions() == []
     finally:
+        await storage.close()
+
+
+async def test_scheduler_reads_do_not_wait_for_a_write_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    storage = await Storage.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        feed, _ = await storage.add_feed("https://a.example/rss", now=1.0, trusted=True)
+        # Another writer holds the database, so the storage's next write waits inside its
+        # writer connection, as behind a long poll transaction.
+        other.execute("BEGIN IMMEDIATE")
+        write = asyncio.create_task(
+            storage.add_feed("https://b.example/rss", now=2.0, trusted=True)
+        )
+        await asyncio.sleep(0)  # let the write take the writer connection and block in SQLite
+        due = await asyncio.wait_for(storage.due_feeds(now=10.0), timeout=30)
+        next_poll = await asyncio.wait_for(storage.next_poll_time(), timeout=30)
+        assert not write.done(), "the reads waited for the write to give up"
+        assert [f.url for f in due] == [feed.url]
+        assert next_poll == 0.0
+        other.execute("COMMIT")
+        added, created = await asyncio.wait_for(write, timeout=30)
+        assert created and added.url == "https://b.example/rss"
+    finally:
+        other.close()
         await storage.close()
