@@ -122,6 +122,13 @@ def test_chinese_punctuation_inside_a_sentence_is_plausible() -> None:
     assert implausible_share(sentence) == 0.0
 
 
+def test_invisible_formatting_characters_are_plausible() -> None:
+    text = "Zero\u200bwidth space, soft\u00adhyphen, nim\u200cspace"
+
+    assert implausible_share(text) == 0.0
+    assert implausible_share("a stray control\x85 or symbol¤ is not") == 1.0
+
+
 @pytest.mark.parametrize(
     ("head", "language"),
     [
