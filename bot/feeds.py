@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
 import enum
 import functools
 import multiprocessing
 import os
-import re
 import threading
 import time
 import zlib
@@ -24,10 +22,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
 
-import charset_normalizer
 import feedparser
 import httpx
 
+from bot.charsets import repair_charset
 from bot.pinned_transport import PinnedTransport, VettedAddress, pin_to
 
 DEFAULT_USER_AGENT = "Newshound/0.1 (+https://github.com/newshound)"
@@ -547,67 +545,6 @@ def _no_entries_error(parsed: Any, body: bytes, headers: Mapping[str, str]) -> s
         return f"malformed feed, no entries: {_describe_bozo(parsed.get('bozo_exception'))}"
     # A well-formed feed with no items yet (a new blog) is not an error.
     return None
-
-
-# ---- charset repair: feeds that lie about their encoding ----
-
-_XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]+)\2""")
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^\s;"']+)["']?""", re.IGNORECASE)
-_UNICODE_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
-def _codec(name: str | None) -> str | None:
-    try:
-        return codecs.lookup(name).name if name else None
-    except LookupError:
-        return None
-
-
-def _declared_charset(body: bytes, headers: Mapping[str, str]) -> str | None:
-    """Return the charset the response claims: Content-Type first, then the XML declaration."""
-    match = _CHARSET_PARAM.search(headers.get("content-type", ""))
-    if match:
-        return _codec(match.group(1))
-    declaration = _XML_ENCODING.match(body[:SNIFF_BYTES])
-    return _codec(declaration.group(3).decode("ascii")) if declaration else None
-
-
-def _guess_legacy_charset(body: bytes) -> str:
-    """Return the most likely single-byte charset of text that is not UTF-8."""
-    best = charset_normalizer.from_bytes(body).best()
-    return best.encoding if best is not None else "cp1252"
-
-
-def _as_utf8(text: str, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    data = _XML_ENCODING.sub(rb"\1\2utf-8\2", text.encode("utf-8"), count=1)
-    content_type = headers.get("content-type", "application/xml")
-    if _CHARSET_PARAM.search(content_type):
-        content_type = _CHARSET_PARAM.sub("charset=utf-8", content_type, count=1)
-    else:
-        content_type += "; charset=utf-8"
-    return data, {**headers, "content-type": content_type}
-
-
-def repair_charset(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    """Return body and headers re-labelled when the declared charset cannot be right.
-
-    Non-ASCII bytes that form valid UTF-8 are UTF-8, whatever the label says; bytes
-    labelled (or defaulting to) UTF-8 that are not valid UTF-8 are a legacy charset,
-    detected by charset-normalizer. feedparser alone would fall back to windows-1252 and
-    turn Cyrillic into mojibake.
-    """
-    if body.isascii() or body.startswith(_UNICODE_BOMS):
-        return body, headers
-    declared = _declared_charset(body, headers) or "utf-8"
-    if declared.startswith(("utf-16", "utf-32")):
-        return body, headers
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        if declared != "utf-8":
-            return body, headers
-        return _as_utf8(body.decode(_guess_legacy_charset(body), errors="replace"), headers)
-    return (body, headers) if declared == "utf-8" else _as_utf8(text, headers)
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str | None = None) -> ParsedFeed:

@@ -40,6 +40,7 @@ GOOD_BASE, HOSTILE_BASE = "http://good.example/", "http://hostile.example/"
 GOOD_STORY = "Zeppelin lands in Berlin"
 RSS_UTF8 = "application/rss+xml; charset=utf-8"
 CYRILLIC = "Новости: цеппелин приземлился в Берлине"
+PORTUGUESE = "Zeppelin: oposição critica decisão do líder após a prisão"
 # Growth of peak RSS allowed during one hostile poll, on top of the 1 MB body cap: a body
 # is held a few times over (chunks, joined bytes, the pickle to the parser) plus allocator
 # slack. A fetcher that buffered the 50 MB body or inflated the 1 GB bomb would exceed it.
@@ -544,6 +545,15 @@ CASES = {
             "application/rss+xml",
         ),
         alerts=(CYRILLIC,),
+    ),
+    "latin1-undeclared": Case(
+        body(
+            hostile_rss([hostile_item(1, PORTUGUESE)])
+            .replace(' encoding="utf-8"', "")
+            .encode("iso8859-1"),
+            "application/rss+xml",
+        ),
+        alerts=(PORTUGUESE,),
     ),
     "billion-laughs": Case(
         body(billion_laughs()), check=check_not_expanded(billion_laughs(), "lollollol")
