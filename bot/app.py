@@ -214,6 +214,9 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         await app.stop()
     if conflicts:
         raise PollingConflict from conflicts[0]
+    for task in background:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise BackgroundTaskCrashed(task.get_name()) from error
 
 
 async def _stop_updater(app: BotApplication, *, after_conflict: bool) -> None:
@@ -233,3 +236,11 @@ async def _stop_updater(app: BotApplication, *, after_conflict: bool) -> None:
 
 class PollingConflict(Exception):
     """Another process polls Telegram with the same token; running both would fight forever."""
+
+
+class BackgroundTaskCrashed(Exception):
+    """The poller, the delivery worker or maintenance died; the bot stopped rather than limp."""
+
+    def __init__(self, task_name: str) -> None:
+        super().__init__(task_name)
+        self.task_name = task_name

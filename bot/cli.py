@@ -12,7 +12,7 @@ from pathlib import Path
 from telegram.error import InvalidToken
 
 from bot import __version__
-from bot.app import PollingConflict, run_bot
+from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
 from bot.check import CheckError, run_check
 from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
 from bot.storage import StorageError, backup_database
@@ -21,6 +21,8 @@ EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
 # RestartPreventExitStatus=3).
 EXIT_CONFLICT = 3
+# A background task (poller, delivery, maintenance) died of a bug: a supervisor should restart.
+EXIT_CRASHED = 1
 # 128 + SIGPIPE: what a shell reports for cat or grep when their reader goes away (`| head`),
 # so a pipeline with `set -o pipefail` sees Newshound stop like any other tool; 0 would
 # claim the whole output was delivered.
@@ -151,6 +153,10 @@ def _run(settings: Settings) -> int:
     except PollingConflict:
         _fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
         return EXIT_CONFLICT
+    except BackgroundTaskCrashed as crash:
+        # The traceback is already in the log (logged when the task died); one line here.
+        _fail(f"the {crash.task_name} task stopped unexpectedly (see the log above); stopped")
+        return EXIT_CRASHED
     return 0
 
 

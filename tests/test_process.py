@@ -6,8 +6,10 @@ overrides the seed); each test's kill log is part of its failure message.
 """
 
 import asyncio
+import contextlib
 import os
 import random
+import sqlite3
 import stat
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -577,3 +579,19 @@ async def test_a_killed_bot_leaves_no_processes_behind(bot: BotProcess, site: Ne
         await wait_for(lambda: not group_members(run.pid), 3.0, "the bot's processes to exit")
     finally:
         kill_group(run.pid)
+
+
+async def test_a_crashed_background_task_stops_the_bot_with_status_1(bot: BotProcess) -> None:
+    await bot.start()
+    assert await bot.stop() == 0
+    # A release whose queries and schema disagree: the poller's first read is a SQL bug.
+    with contextlib.closing(sqlite3.connect(bot.database)) as db, db:
+        db.execute("ALTER TABLE feeds RENAME COLUMN next_poll_at TO next_poll")
+    await bot.start(wait_ready=False)
+    status = await bot.wait_exit(SETUP_TIMEOUT)
+    stderr = bot.stderr()
+    assert status == 1, stderr
+    assert "poller stopped unexpectedly; shutting down" in stderr
+    assert error_lines(stderr) == [
+        "newshound: error: the poller task stopped unexpectedly (see the log above); stopped"
+    ], stderr
