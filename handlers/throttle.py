@@ -49,7 +49,11 @@ class Throttle:
                 # A button's answer is not a chat message: it costs none of the allowance.
                 self._gate.settle(chat.id)
                 await update.callback_query.answer(NOTICE)
-            elif update.effective_message is not None and admission.notice_at is not None:
+            elif (
+                update.effective_message is not None
+                and admission.notice_at is not None
+                and context.application.running  # not while shutting down: nobody awaits it
+            ):
                 # Off the update's slot: waiting for the allowance must not hold a worker.
                 context.application.create_task(
                     self._notice(update.effective_message, admission.notice_at),
