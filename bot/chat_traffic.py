@@ -33,6 +33,7 @@ class _Slot:
 
     semaphore: asyncio.Semaphore
     task: "asyncio.Task[Any] | None"
+    arrived: float
     held: bool = False
 
 
@@ -48,11 +49,12 @@ class _Lane:
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Chats side by side, each chat's updates in order, at most `concurrency` running."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, clock: Callable[[], float] = time.monotonic) -> None:
         # The base class's semaphore is held while an update waits for its chat's turn, so it
         # must not be the bound on running updates: a flooding chat's queue would fill it.
         super().__init__(MAX_WAITING_UPDATES)
         self._running = asyncio.Semaphore(concurrency)
+        self._clock = clock
         self._lanes: dict[object, _Lane] = {}
 
     @property
@@ -62,6 +64,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update after every earlier update of its chat, within the bound."""
+        arrived = self._clock()
         key = chat_key(update)
         lane = self._lanes.get(key)
         if lane is None:
@@ -70,7 +73,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         try:
             # asyncio.Lock wakes waiters first come, first served: the chat's order.
             async with lane.lock:
-                slot = _Slot(self._running, asyncio.current_task())
+                slot = _Slot(self._running, asyncio.current_task(), arrived)
                 await self._running.acquire()
                 slot.held = True
                 token = _current_slot.set(slot)
@@ -103,6 +106,12 @@ def chat_key(update: object) -> object:
     return ("update", id(update))
 
 
+def arrival_time(default: float) -> float:
+    """Return when the update being handled arrived, or `default` outside an update."""
+    slot = _current_slot.get()
+    return default if slot is None else slot.arrived
+
+
 @contextlib.asynccontextmanager
 async def slot_released() -> AsyncIterator[None]:
     """Give this update's slot to other chats while waiting; its chat keeps its turn."""
@@ -121,7 +130,11 @@ async def slot_released() -> AsyncIterator[None]:
 
 
 class RecordingRateLimiter(AIORateLimiter):
-    """PTB's rate limiter that records each message Telegram accepted into the flood gate."""
+    """PTB's rate limiter that paces each chat's messages by the flood gate and records them.
+
+    A message waits (its update's slot lent to other chats) until Telegram allows the chat
+    another, instead of being sent to be refused with a 429.
+    """
 
     def __init__(
         self,
@@ -144,11 +157,19 @@ class RecordingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send through PTB's limiter; once Telegram accepted a message, record it."""
+        """Wait for the chat's allowance, send through PTB's limiter, record what was accepted."""
+        chat_id = data.get("chat_id")
+        writes = endpoint in WRITING_ENDPOINTS and isinstance(chat_id, int)
+        if writes:
+            assert isinstance(chat_id, int)
+            wait = self._gate.ready_at(chat_id, self._clock()) - self._clock()
+            if wait > 0:
+                async with slot_released():
+                    await asyncio.sleep(wait)
         result = await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
-        chat_id = data.get("chat_id")
-        if endpoint in WRITING_ENDPOINTS and isinstance(chat_id, int):
+        if writes:
+            assert isinstance(chat_id, int)
             self._gate.wrote(chat_id, self._clock())
         return result

@@ -7,9 +7,13 @@ allowance holds a message. Every message the bot wrote to the chat (replies, ale
 notices) is recorded when Telegram accepted it, never earlier, so the estimate can only be
 more careful than Telegram's own count.
 
-The first update over the allowance earns one notice, sent when the allowance next holds a
-message; later updates are dropped, and each dropped update restarts the refill, so the chat
-is answered again only after a pause (a second, in a private chat) without updates.
+An update is judged at the time it arrived (a chat's updates are handled one after another,
+so handling time would hide how fast they came). One that arrives when the allowance is just
+empty is still answered, its reply waiting up to `PATIENCE_SECONDS` for Telegram to allow it
+(the sender paces it: see `ready_at`), so a person who is answered and asks again at once is
+answered, not warned. The first update beyond that earns one notice, sent when the allowance
+next holds a message; later updates are dropped, and each dropped update restarts the
+refill, so the chat is answered again only after a pause (a second, in a private chat).
 """
 
 from collections.abc import Callable
@@ -19,6 +23,8 @@ from enum import Enum
 PRIVATE_BURST = 3
 PRIVATE_RATE_PER_SECOND = 1.0
 GROUP_RATE_PER_SECOND = 20 / 60
+# How long an admitted reply may wait for the chat's allowance: one message's worth.
+PATIENCE_SECONDS = 1.0
 # Chats whose allowance refilled completely are forgotten once there are this many.
 PRUNE_THRESHOLD = 10_000
 
@@ -71,8 +77,12 @@ class FloodGate:
     def admit(self, chat_id: int, now: float) -> Admission:
         """Decide whether an update from the chat is answered, earns the notice, or is dropped."""
         chat = self._refilled(chat_id, now)
-        available = chat.tokens - chat.reserved
-        if available >= 1 and not (chat.throttled and chat.reserved):
+        # Judged as of its arrival: what refilled since then (while earlier updates of the
+        # chat were answered) was not there for it.
+        available = chat.tokens - chat.reserved - (chat.updated - now) * self._rate_of(chat_id)
+        # A chat told to slow down gets no patience: it is answered after a real pause.
+        patience = 0.0 if chat.throttled else PATIENCE_SECONDS * self._rate_of(chat_id)
+        if available >= 1 - patience and not (chat.throttled and chat.reserved):
             chat.throttled = False
             return Admission(Verdict.ANSWER)
         if not chat.throttled:
@@ -83,6 +93,11 @@ class FloodGate:
         # Still flooding: whatever refilled since the last update is forfeited.
         chat.tokens = min(chat.tokens, float(chat.reserved))
         return Admission(Verdict.DROP)
+
+    def ready_at(self, chat_id: int, now: float) -> float:
+        """Return when the chat's allowance next holds a message (now, if it does)."""
+        chat = self._refilled(chat_id, now)
+        return now + max(0.0, 1 - chat.tokens) / self._rate_of(chat_id)
 
     def wrote(self, chat_id: int, now: float) -> None:
         """Record one message Telegram accepted for the chat."""

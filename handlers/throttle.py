@@ -14,6 +14,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.chat_traffic import arrival_time
 from bot.flood import FloodGate, Verdict
 from bot.services import BotApplication, Context
 from handlers.reply import reply
@@ -40,7 +41,7 @@ class Throttle:
             return
         if user is not None and user.id in context.bot_data.services.settings.admin_ids:
             return
-        admission = self._gate.admit(chat.id, self._clock())
+        admission = self._gate.admit(chat.id, arrival_time(self._clock()))
         if admission.verdict is Verdict.ANSWER:
             return
         if admission.verdict is Verdict.NOTIFY:
