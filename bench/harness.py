@@ -123,6 +123,11 @@ class BenchBotApi(BotApiFake):
         self.user_sends(user_id, text, first_name="Bench")
         return before, time.monotonic()
 
+    def flood(self, user_id: int, text: str, times: int) -> None:
+        """Queue the same message from a user `times` times, at once."""
+        for _ in range(times):
+            self.user_sends(user_id, text, first_name="Flood")
+
     def wait_for_text(self, chat_id: int, needle: str, start: int, timeout: float) -> float | None:
         """Wait for a message to chat_id containing needle, after position start; its time."""
         deadline = time.monotonic() + timeout

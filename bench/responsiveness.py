@@ -1,5 +1,7 @@
 """Scenario 5: /list answers while a cold poll cycle and a broadcast run at the same time.
 
+Also: another user's /start answer while one chat floods the bot with 100 commands.
+
 The whole bot runs through the composition root (bot.app.run_bot): long polling of the Bot
 API fake (with Telegram's limits), the poller and the delivery worker. At start every feed
 is due with new content (a cold cycle, as in scenario 2) and a broadcast to every user has
@@ -41,6 +43,10 @@ WINDOW_SECONDS = 20.0
 SMOKE_WINDOW_SECONDS = 2.0
 # Each load alone, once, to tell which one the latency comes from.
 ALONE = (("idle", False, False), ("broadcast only", False, True), ("cold cycle only", True, False))
+FLOODER = 9_000_002
+FLOOD_COMMANDS = 100
+FLOOD_REPLY_NEEDLE = "Hello, Bench"
+FLOOD_TARGET_MS = 3000
 BROADCAST_TEXT = "Newshound will be down for maintenance on Sunday from 02:00 to 03:00 UTC."
 
 
@@ -145,6 +151,50 @@ async def one_repetition(
     return Answers(tuple(latencies), lost, seconds, delivered, recipients)
 
 
+async def flooded_reply(run: Run, number: int) -> float | None:
+    """Seconds from another user's /start to its answer while one chat sends 100 commands."""
+    database = run.scratch(f"responsiveness-flood-{number}") / "newshound.sqlite3"
+    await create_database(database)
+    with RemoteBotApi() as api:
+        await api.acall(
+            "enforce_limits", global_per_second=30, per_chat_per_second=1.0, per_chat_burst=3
+        )
+        stop = asyncio.Event()
+        bot = asyncio.create_task(run_bot(bench_settings(api.url, database), stop), name="bot")
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while await api.acall("count_requests", "getUpdates") == 0:
+                if bot.done() or time.monotonic() > deadline:
+                    bot.result()
+                    raise RuntimeError("the bot did not start polling")
+                await asyncio.sleep(0.02)
+            await api.acall("flood", FLOODER, "/help", FLOOD_COMMANDS)
+            start, sent_at = await api.acall("timed_user_sends", ASKERS + 1, "/start")
+            answered = await api.acall(
+                "wait_for_text", ASKERS + 1, FLOOD_REPLY_NEEDLE, start, REPLY_TIMEOUT
+            )
+        finally:
+            stop.set()
+            await bot
+    return None if answered is None else answered - sent_at
+
+
+async def flood_figure(run: Run) -> Figure:
+    """Another user's reply while one chat floods: the worst of the repetitions."""
+    seconds = [await flooded_reply(run, number) for number in range(run.repeat)]
+    samples = tuple(REPLY_TIMEOUT * 1000 if s is None else s * 1000 for s in seconds)
+    run.log(f"  another user's reply while one chat floods: {max(samples):.0f} ms")
+    return Figure(
+        SCENARIO,
+        "another user's reply while one chat floods",
+        max(samples),
+        "ms",
+        at_most(FLOOD_TARGET_MS, "ms"),
+        f"{FLOOD_COMMANDS} commands from one chat queued just before; worst of {len(samples)}",
+        samples,
+    )
+
+
 async def run(run: Run) -> list[Figure]:
     """Ask /list over and over while the bot is busiest; measure each answer."""
     sizes = run.sizes
@@ -202,4 +252,5 @@ async def run(run: Run) -> list[Figure]:
             at_most(0, "replies"),
         ),
         *alone,
+        await flood_figure(run),
     ]

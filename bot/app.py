@@ -8,12 +8,14 @@ import time
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__, replies
+from bot.chat_traffic import ChatOrderedProcessor, RecordingRateLimiter
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher
+from bot.flood import FloodGate
 from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
@@ -43,20 +45,26 @@ def sends_in_flight(rate: int) -> int:
 # every request while it sleeps out one chat's retry_after (and bug #5338 wakes it early),
 # whereas the delivery worker delays just that chat's rows and keeps the rest flowing.
 RATE_LIMITER_RETRIES = 0
+# Updates handled at once, each chat's in order: enough that a few slow chats (a reply
+# waiting on Telegram gives its slot up) never hold up the rest, few enough to stay light.
+UPDATE_CONCURRENCY = 16
 
 
 def build_application(settings: Settings) -> BotApplication:
     """Build the PTB Application with every handler registered, not yet started."""
+    gate = FloodGate()
     app = (
         Application.builder()
         .token(settings.bot_token)
         .base_url(settings.bot_base_url)
         .rate_limiter(
-            AIORateLimiter(
+            RecordingRateLimiter(
+                gate,
                 overall_max_rate=settings.max_messages_per_second,
                 max_retries=RATE_LIMITER_RETRIES,
             )
         )
+        .concurrent_updates(ChatOrderedProcessor(UPDATE_CONCURRENCY))
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(
             Defaults(
@@ -66,7 +74,7 @@ def build_application(settings: Settings) -> BotApplication:
         )
         .build()
     )
-    throttle.register(app)
+    throttle.register(app, gate)
     subscriber.register(app)
     admin.register(app)
     subscriber.register_fallbacks(app)

@@ -1,5 +1,8 @@
 """Answer a user: HTML replies split to fit, retried if Telegram asks us to wait."""
 
+import asyncio
+import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -9,9 +12,13 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
+from bot.chat_traffic import slot_released
 from bot.formatting import split_message
+
+log = logging.getLogger(__name__)
 
 # The rate limiter raises 429s to the caller (the delivery worker handles its own); a reply
 # to a person is worth waiting for, so it is retried this many times.
@@ -35,6 +42,23 @@ async def reply(message: Message, text: str, reply_markup: ReplyMarkup | None = 
 async def _send(
     bot: ExtBot[Any], chat_id: int, text: str, reply_markup: ReplyMarkup | None
 ) -> Message:
-    return await bot.send_message(
-        chat_id, text, reply_markup=reply_markup, rate_limit_args=REPLY_RETRIES
-    )
+    """Send one part, sitting out 429s here rather than in PTB's limiter.
+
+    PTB's limiter pauses every request of the bot while it sleeps out one chat's
+    retry_after; here only this chat waits, and its update gives up its worker slot.
+    """
+    for attempt in range(REPLY_RETRIES + 1):
+        try:
+            return await bot.send_message(chat_id, text, reply_markup=reply_markup)
+        except RetryAfter as error:
+            if attempt == REPLY_RETRIES:
+                raise
+            seconds = _seconds(error.retry_after)
+            log.info("Telegram asked to wait %.0f s before replying to %s", seconds, chat_id)
+            async with slot_released():
+                await asyncio.sleep(seconds)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _seconds(wait: timedelta | float) -> float:
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

@@ -1,21 +1,26 @@
-"""Slow down a user who floods the bot, before any work is done, so others are not delayed."""
+"""Slow down a chat that floods the bot, before any work is done, so others are not delayed.
 
+A chat is answered no faster than Telegram lets the bot write to it (bot/flood.py decides);
+over that, it gets one polite notice, sent as soon as Telegram allows it, then silence until
+it slows down. Updates that need no answer (the bot blocked or unblocked) always pass.
+"""
+
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from bot.ratelimit import KeyedTokenBuckets
+from bot.chat_traffic import arrival_time
+from bot.flood import FloodGate, Verdict
 from bot.services import BotApplication, Context
 from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
-# Generous for a person (a burst of 20, then one a second), tight for a script.
-BURST = 20
-RATE_PER_SECOND = 1.0
 NOTICE = (
     "You're sending messages faster than I can sensibly answer. "
     "I'll respond again in a few seconds."
@@ -23,31 +28,53 @@ NOTICE = (
 
 
 class Throttle:
-    """Drops a user's updates beyond their allowance, telling them once per flood."""
+    """Drops a chat's updates beyond what Telegram lets the bot answer, telling it once."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, gate: FloodGate, clock: Callable[[], float] = time.monotonic) -> None:
+        self._gate = gate
         self._clock = clock
-        self._allowance = KeyedTokenBuckets(rate_of=lambda _: RATE_PER_SECOND, burst=BURST)
-        self._told: set[int] = set()
 
     async def check(self, update: Update, context: Context) -> None:
         """Let the update through, or stop every later handler from seeing it."""
-        user = update.effective_user
-        if user is None or user.id in context.bot_data.services.settings.admin_ids:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or update.my_chat_member is not None:
             return
-        if self._allowance.try_take(user.id, self._clock()):
-            self._told.discard(user.id)
+        if user is not None and user.id in context.bot_data.services.settings.admin_ids:
             return
-        if user.id not in self._told:
-            self._told.add(user.id)
-            log.info("Throttling user %s: too many updates", user.id)
+        admission = self._gate.admit(chat.id, arrival_time(self._clock()))
+        if admission.verdict is Verdict.ANSWER:
+            return
+        if admission.verdict is Verdict.NOTIFY:
+            log.info("Throttling chat %s: more updates than Telegram lets us answer", chat.id)
             if update.callback_query is not None:
+                # A button's answer is not a chat message: it costs none of the allowance.
+                self._gate.settle(chat.id)
                 await update.callback_query.answer(NOTICE)
-            elif update.effective_message is not None:
-                await reply(update.effective_message, NOTICE)
+            elif (
+                update.effective_message is not None
+                and admission.notice_at is not None
+                and context.application.running  # not while shutting down: nobody awaits it
+            ):
+                # Off the update's slot: waiting for the allowance must not hold a worker.
+                context.application.create_task(
+                    self._notice(update.effective_message, admission.notice_at),
+                    name=f"flood-notice-{chat.id}",
+                )
+            else:
+                self._gate.settle(chat.id)
         raise ApplicationHandlerStop
 
+    async def _notice(self, message: Message, at: float) -> None:
+        """Send the notice once the chat's allowance holds a message."""
+        try:
+            await asyncio.sleep(max(0.0, at - self._clock()))
+            await reply(message, NOTICE)
+        except TelegramError as error:
+            log.warning("Could not tell chat %s to slow down: %s", message.chat_id, error)
+        finally:
+            self._gate.settle(message.chat_id)
 
-def register(app: BotApplication) -> None:
+
+def register(app: BotApplication, gate: FloodGate) -> None:
     """Check every update before the other handlers (group -1 runs first)."""
-    app.add_handler(TypeHandler(Update, Throttle().check), group=-1)
+    app.add_handler(TypeHandler(Update, Throttle(gate).check), group=-1)

@@ -578,11 +578,11 @@ def _id_from_token(token: str) -> int:
 class _Bucket:
     """Token bucket: ``capacity`` requests at once, refilled at ``rate`` per second."""
 
-    def __init__(self, capacity: float, rate: float) -> None:
+    def __init__(self, capacity: float, rate: float, now: float) -> None:
         self.capacity = capacity
         self.rate = rate
         self.tokens = capacity
-        self.stamp = time.monotonic()
+        self.stamp = now
 
     def wait_time(self, now: float) -> float:
         """Seconds until one request is allowed (0 when it is allowed now)."""
@@ -598,6 +598,7 @@ class _Limits:
     per_chat_burst: int
     per_group_per_minute: float | None
     methods: frozenset[str]
+    clock: Callable[[], float] = time.monotonic
     buckets: dict[tuple[str, int], _Bucket] = field(default_factory=dict)
 
     def check(self, chat_id: int | None) -> None:
@@ -609,7 +610,7 @@ class _Limits:
             if chat_id < 0 and self.per_group_per_minute:
                 per_minute = self.per_group_per_minute
                 buckets.append(self._bucket("group", chat_id, per_minute, per_minute / 60))
-        now = time.monotonic()
+        now = self.clock()
         wait = max(bucket.wait_time(now) for bucket in buckets)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
@@ -622,7 +623,7 @@ class _Limits:
     def _bucket(self, kind: str, key: int, capacity: float, rate: float) -> _Bucket:
         bucket = self.buckets.get((kind, key))
         if bucket is None:
-            bucket = self.buckets[(kind, key)] = _Bucket(capacity, rate)
+            bucket = self.buckets[(kind, key)] = _Bucket(capacity, rate, self.clock())
         return bucket
 
 
@@ -875,14 +876,22 @@ class BotApiFake:
         *,
         per_group_per_minute: float | None = 20,
         methods: tuple[str, ...] = ("sendMessage",),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Apply Telegram's flood limits to ``methods``: over them, 429 with retry_after."""
+        """Apply Telegram's flood limits to ``methods``: over them, 429 with retry_after.
+
+        Every chat (a private one too) gets ``per_chat_burst`` messages at once, then
+        ``per_chat_per_second``; groups also ``per_group_per_minute``; the bot as a whole
+        ``global_per_second``. A refused request uses up nothing. ``clock`` (seconds) lets a
+        test step time instead of waiting for it.
+        """
         limits = _Limits(
             global_per_second,
             per_chat_per_second,
             per_chat_burst,
             per_group_per_minute,
             frozenset(self._canonical(method) for method in methods),
+            clock,
         )
         with self._cond:
             self._limits = limits

@@ -366,6 +366,34 @@ async def test_per_chat_limit_answers_429(bot: Bot, fake: BotApiFake) -> None:
     assert fake.rate_limited_count == 1
 
 
+async def test_private_chat_limit_is_a_burst_of_three_then_one_a_second(
+    bot: Bot, fake: BotApiFake
+) -> None:
+    now = [100.0]
+    fake.enforce_limits(clock=lambda: now[0])  # Telegram's defaults
+
+    async def accepted(count: int) -> list[bool]:
+        outcomes = []
+        for n in range(count):
+            try:
+                await bot.send_message(USER, f"message {n}")
+                outcomes.append(True)
+            except RetryAfter as refused:
+                assert refused.retry_after == dtm.timedelta(seconds=1)
+                outcomes.append(False)
+        return outcomes
+
+    assert await accepted(5) == [True, True, True, False, False]
+    now[0] += 0.5
+    assert await accepted(1) == [False], "half a second is not a message's worth"
+    now[0] += 0.5
+    assert await accepted(2) == [True, False], "refused requests used up nothing"
+    now[0] += 60
+    assert await accepted(4) == [True, True, True, False], "a long pause refills only the burst"
+    assert fake.rate_limited_count == 5
+    assert len(fake.sent(USER)) == 7
+
+
 async def test_global_and_group_limits_answer_429(bot: Bot, fake: BotApiFake) -> None:
     fake.enforce_limits(global_per_second=5, per_chat_burst=10, per_group_per_minute=2)
     for chat in range(1, 6):

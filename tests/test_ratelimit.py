@@ -1,10 +1,9 @@
-"""Token buckets per key, and the limits built on them (command flood, removal keyboard)."""
+"""Token buckets per key, and the removal keyboard limit (the flood policy: test_flood.py)."""
 
 import pytest
 
 from bot.ratelimit import KeyedTokenBuckets
 from bot.storage import Subscription
-from handlers import throttle
 from handlers.subscriber import MAX_BUTTONS, _removal_keyboard
 
 
@@ -30,13 +29,6 @@ def test_hold_wins_over_tokens() -> None:
     assert buckets.ready_at(1, now=0.0) == 30.0
     assert not buckets.try_take(1, now=29.0)
     assert buckets.try_take(1, now=30.0)
-
-
-def test_command_flood_allowance_boundary() -> None:
-    buckets = KeyedTokenBuckets(rate_of=lambda _: throttle.RATE_PER_SECOND, burst=throttle.BURST)
-    allowed = [buckets.try_take(1, now=0.0) for _ in range(throttle.BURST + 1)]
-    assert allowed.count(True) == throttle.BURST
-    assert allowed[-1] is False
 
 
 @pytest.mark.parametrize(
