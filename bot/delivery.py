@@ -248,12 +248,12 @@ class DeliveryWorker:
             (lane.heap[0][0] for lane in self._lanes.values() if lane.heap), default=None
         )
         timeout = IDLE_WAIT_SECONDS if next_ready is None else max(next_ready - now, 0.001)
-        events = [self._wake.wait(), stop.wait()]
+        events = [stop.wait()]
         if now < self._paused_until:
-            # Outcomes that could not be written wait for the retry with everything else.
+            # New rows and outcomes that could not be written wait for the retry.
             timeout = max(timeout, self._paused_until - now)
         else:
-            events.append(self._outcomes.ready.wait())
+            events += [self._wake.wait(), self._outcomes.ready.wait()]
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(event) for event in events]
         await asyncio.wait(
             [*waiters, *self._tasks],

@@ -5,7 +5,9 @@ Whatever has been answered when a write starts goes into that one transaction; o
 answered during the write go into the next one, started right after it. There is no timer and
 no batch to fill, so an answered send waits for at most one write in progress plus its own.
 The delivery worker counts a send as in flight until then: a crash at any instant can repeat
-only the sends in flight.
+only the sends in flight. Small groups cost more per row than large batches, but SQLite in WAL
+mode commits thousands of times a second and Telegram allows 30 messages a second (1,000 with
+paid broadcasts), so grouping what is answered keeps up without holding anything back.
 """
 
 import asyncio
