@@ -1,4 +1,9 @@
-"""The outbox worker: send pending rows fairly and within Telegram's limits, then mark them."""
+"""The outbox worker: send pending rows fairly and within Telegram's limits, then mark them.
+
+A send is in flight from the moment its row is picked until its outcome is committed (see
+bot/outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash at any
+instant can repeat at most that many messages.
+"""
 
 import asyncio
 import contextlib
@@ -7,7 +12,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +27,7 @@ from telegram.error import (
 )
 
 from bot.formatting import Alert, format_alert, format_digest
+from bot.outcomes import OutcomeLog
 from bot.plural import counted
 from bot.ratelimit import KeyedTokenBuckets
 from bot.storage import (
@@ -42,10 +48,6 @@ CHAT_BURST = 3
 GROUP_RATE_PER_SECOND = 20 / 60
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 2.0
-# Outcomes are written in batches: per-row commits cost ~100x more. A crash can repeat at
-# most the sends in flight plus those not yet flushed.
-FLUSH_ROWS = 50
-FLUSH_SECONDS = 0.25
 IDLE_WAIT_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 5.0
 ALERT_LANE = "alert"
@@ -101,12 +103,10 @@ class DeliveryWorker:
         self._sequence = itertools.count()
         self._last_loaded_id = 0
         self._busy_chats: set[int] = set()
+        # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[Delivery] = []
-        # Rows with an outcome not yet written: the database still says pending for them.
-        self._unflushed: set[int] = set()
+        self._outcomes = OutcomeLog(self._write_outcomes)
         self._paused_until = 0.0
-        self._last_flush = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
 
@@ -125,22 +125,39 @@ class DeliveryWorker:
                     self._pause(error)
                 await self._wait(stop)
         finally:
-            if self._tasks:
-                await asyncio.wait(self._tasks)
-            await self._flush()
-            if self._outcomes:
-                log.error(
-                    "%d sends could not be recorded and may be repeated after restart",
-                    len(self._outcomes),
-                )
+            await self._finish_sends()
 
     async def _step(self) -> bool:
-        """Load new rows, record finished sends, start new ones; tell whether any started."""
+        """Record answered sends, load new rows, start sends; tell whether any started."""
+        if self._clock() < self._paused_until:
+            return False
+        # Every outcome answered so far, in one transaction: their sends wait for it.
+        await self._outcomes.write_queued()
         if self._wake.is_set():
             await self._load_new_rows()
             self._wake.clear()
-        await self._flush_if_due()
         return await self._start_sends()
+
+    async def _finish_sends(self) -> None:
+        """Let the sends in flight end and record their outcomes (the worker is stopping)."""
+        while self._tasks:
+            answered = asyncio.create_task(self._outcomes.ready.wait())
+            await asyncio.wait([answered, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            answered.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await answered
+            try:
+                await self._outcomes.write_queued()
+            except StorageUnavailable as error:
+                lost = self._outcomes.give_up()
+                log.error(
+                    "%d sends could not be recorded and may be repeated after restart: %s",
+                    lost,
+                    error,
+                )
+
+    async def _write_outcomes(self, outcomes: Sequence[Delivery]) -> None:
+        await self._storage.record_deliveries(outcomes, self._clock())
 
     def _pause(self, error: StorageUnavailable) -> None:
         self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
@@ -206,7 +223,7 @@ class DeliveryWorker:
 
     async def _start_sends(self) -> bool:
         free = self._concurrency - len(self._tasks)
-        if free <= 0 or self._clock() < self._paused_until:
+        if free <= 0:
             return False
         picked = self._pick(free)
         if not picked:
@@ -215,8 +232,9 @@ class DeliveryWorker:
         for missing in picked.keys() - {item.id for item in items}:
             # The row is gone (its chat migrated or was deleted): free the chat it held.
             self._release(picked[missing])
+        unrecorded = self._outcomes.unrecorded()
         for item in items:
-            if item.status != "pending" or item.id in self._unflushed:
+            if item.status != "pending" or item.id in unrecorded:
                 # Already handled, e.g. as a line of a digest sent with an earlier row.
                 self._release(item.user_id)
                 continue
@@ -231,41 +249,22 @@ class DeliveryWorker:
             (lane.heap[0][0] for lane in self._lanes.values() if lane.heap), default=None
         )
         timeout = IDLE_WAIT_SECONDS if next_ready is None else max(next_ready - now, 0.001)
+        events = [stop.wait()]
         if now < self._paused_until:
+            # New rows and outcomes that could not be written wait for the retry.
             timeout = max(timeout, self._paused_until - now)
-        if self._outcomes:
-            timeout = min(timeout, FLUSH_SECONDS)
-        waiters: list[asyncio.Task[Any]] = [
-            asyncio.create_task(self._wake.wait()),
-            asyncio.create_task(stop.wait()),
-        ]
-        waiters += self._tasks
+        else:
+            events += [self._wake.wait(), self._outcomes.ready.wait()]
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(event) for event in events]
         await asyncio.wait(
-            waiters, timeout=min(timeout, IDLE_WAIT_SECONDS), return_when=asyncio.FIRST_COMPLETED
+            [*waiters, *self._tasks],
+            timeout=min(timeout, IDLE_WAIT_SECONDS),
+            return_when=asyncio.FIRST_COMPLETED,
         )
-        for waiter in waiters[:2]:
+        for waiter in waiters:
             waiter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
-
-    async def _flush_if_due(self) -> None:
-        if len(self._outcomes) >= FLUSH_ROWS or (
-            self._outcomes and self._clock() - self._last_flush >= FLUSH_SECONDS
-        ):
-            await self._flush()
-
-    async def _flush(self) -> None:
-        outcomes, self._outcomes = self._outcomes, []
-        self._last_flush = self._clock()
-        try:
-            await self._storage.record_deliveries(outcomes, self._clock())
-        except StorageUnavailable as error:
-            # Keep the outcomes and send nothing new until they are written: every send
-            # not recorded could be repeated after a crash.
-            self._outcomes = outcomes + self._outcomes
-            self._pause(error)
-            return
-        self._unflushed.clear()
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
@@ -273,8 +272,11 @@ class DeliveryWorker:
         except Exception:  # a bug must cost one message, not the chat's whole queue
             log.exception("Unexpected error sending outbox row %s", item.id)
             outcomes = [Delivery(item.id, item.user_id, "failed", item.attempts + 1, error="bug")]
-        self._outcomes += outcomes
-        self._unflushed.update(outcome.outbox_id for outcome in outcomes)
+        # The send keeps its place in flight and its chat until the outcome is committed: a
+        # crash before then may repeat it, and a crash after it cannot. Nothing else of this
+        # chat is sent meanwhile, so no row it carried can be picked and sent again.
+        if not await self._outcomes.record(outcomes):
+            return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
         if outcome.migrated_to is not None:
             self._move_chat(item.user_id, outcome.migrated_to)
@@ -293,7 +295,6 @@ class DeliveryWorker:
 
     def _requeue(self, item: OutboxItem, chat_id: int, retry_at: float) -> None:
         self._pacer.hold(chat_id, retry_at, self._clock())
-        self._unflushed.discard(item.id)
         lane = self._lanes[lane_of(item.kind)]
         lane.rows.setdefault(chat_id, deque()).appendleft(item.id)
 
@@ -315,7 +316,8 @@ class DeliveryWorker:
         rows = [item]
         if item.kind == "digest":
             pending = await self._storage.pending_digest(item.user_id)
-            others = [row for row in pending if row.id not in self._unflushed]
+            unrecorded = self._outcomes.unrecorded()
+            others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
         texts = render_all(rows)
         if len(texts) > 1:

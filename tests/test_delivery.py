@@ -20,7 +20,9 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery import STORAGE_RETRY_SECONDS, ChatPacer, DeliveryWorker
 from bot.storage import (
+    Delivery,
     Feed,
+    OutboxItem,
     PollToSave,
     Storage,
     StoryToSave,
@@ -647,3 +649,129 @@ async def test_a_sql_bug_recording_outcomes_stops_the_worker_instead_of_pausing_
         stop.set()
     assert len(env.fake.sent(ANN)) == 1
     assert statuses(env.path) == ["pending"], "nothing is marked sent that was not recorded"
+
+
+# ---- a send stays in flight until its outcome is committed ----
+
+
+class WatchedWrites(Storage):
+    """Storage that notes, at each outcome write, how many messages Telegram has taken.
+
+    Its first write can be held until the test releases it, and digest reads wait for that
+    write to start, so a digest can be answered while a write is under way.
+    """
+
+    fake: BotApiFake
+    hold_first_write = False
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        self.write_started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.writes: list[list[int]] = []
+        self.committed = 0
+        # Messages Telegram has taken but whose outcome is not committed, at each write's start
+        # and end: a crash at that instant would send them again.
+        self.unrecorded: list[int] = []
+
+    async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
+        self.writes.append([outcome.outbox_id for outcome in outcomes])
+        self.unrecorded.append(self.fake.count_requests("sendMessage") - self.committed)
+        self.write_started.set()
+        if self.hold_first_write and len(self.writes) == 1:
+            await self.release.wait()
+        await super().record_deliveries(outcomes, now)
+        self.committed += len(outcomes)
+        self.unrecorded.append(self.fake.count_requests("sendMessage") - self.committed)
+
+    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
+        if self.hold_first_write:
+            await self.write_started.wait()
+        return await super().pending_digest(user_id)
+
+
+class AnswerWatch(ChatPacer):
+    """The worker's pacer, noting when Telegram has answered a send to one chat."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__()
+        self.chat_id = chat_id
+        self.answered = asyncio.Event()
+
+    def take(self, key: int, now: float) -> None:
+        super().take(key, now)
+        if key == self.chat_id:
+            self.answered.set()
+
+
+async def test_unrecorded_sends_never_exceed_the_sends_in_flight(env: Env) -> None:
+    users = list(range(5001, 5041))
+    for user_id in users:
+        await env.storage.register_user(user_id, None, None, now=time.time())
+    await queue_alerts(env, users, 1)
+    storage = await WatchedWrites.open(env.path)
+    storage.fake = env.fake
+    # A clock that never moves: only the sends' answers can make the worker write outcomes.
+    frozen = time.time()
+    in_flight = 4
+    try:
+        worker = env.worker(storage=storage, clock=lambda: frozen, concurrency=in_flight)
+        async with running(worker):
+            await eventually(lambda: len(env.fake.sent()) == len(users))
+    finally:
+        await storage.close()
+
+    assert set(statuses(env.path)) == {"sent"}
+    assert sorted(itertools.chain(*storage.writes)) == [row["id"] for row in outbox(env.path)]
+    # Each write carries what was answered meanwhile, never more than was in flight.
+    assert max(storage.unrecorded) <= in_flight, storage.unrecorded
+    assert max(map(len, storage.writes)) <= in_flight, storage.writes
+
+
+async def test_a_digest_answered_during_a_slow_outcome_write_is_sent_once(env: Env) -> None:
+    [bob_title] = await queue_alerts(env, [BOB], 1)
+    ann_titles = await queue_alerts(env, [ANN], 4, burst_limit=0)  # four digest rows
+    storage = await WatchedWrites.open(env.path)
+    storage.fake = env.fake
+    storage.hold_first_write = True
+    watch = AnswerWatch(ANN)
+    try:
+        async with running(env.worker(storage=storage, pacer=watch)):
+            # Bob's outcome is being written; Ann's digest goes out and is answered meanwhile.
+            await asyncio.wait_for(storage.write_started.wait(), WAIT)
+            await asyncio.wait_for(watch.answered.wait(), WAIT)
+            storage.release.set()
+            await eventually(lambda: set(statuses(env.path)) == {"sent"})
+    finally:
+        await storage.close()
+
+    bob_row, *ann_rows = outbox(env.path)
+    assert storage.writes[0] == [bob_row["id"]]
+    messages = texts(env.fake, ANN)
+    assert len(messages) == 1, f"the digest was sent {len(messages)} times"
+    assert all(title in messages[0] for title in ann_titles)
+    assert sent_titles(env.fake, BOB, [bob_title]) == [bob_title]
+    assert sorted(itertools.chain(*storage.writes)) == [bob_row["id"], *(r["id"] for r in ann_rows)]
+
+
+async def test_a_worker_stopping_with_unwritable_outcomes_says_so_and_keeps_them_pending(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue_alerts(env, [ANN, BOB], 1)
+    # A real refusal to write (SQLITE_READONLY) on the connection the storage writes with.
+    await env.storage._db.execute("PRAGMA query_only = ON")
+
+    def write_refused() -> bool:
+        return any(
+            "readonly" in record.getMessage()
+            for record in caplog.records
+            if record.levelno >= logging.ERROR
+        )
+
+    async with running(env.worker()):
+        await env.fake.wait_for_sent(ANN, 1)
+        await env.fake.wait_for_sent(BOB, 1)
+        await eventually(write_refused)
+
+    assert statuses(env.path) == ["pending", "pending"], "nothing marked that was not recorded"
+    assert "2 sends could not be recorded and may be repeated after restart" in caplog.text
