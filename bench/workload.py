@@ -2,7 +2,8 @@
 
 Stories: a corpus item's title plus about 300 words of text, continued with the following
 items of the same corpus when the item itself is short. Without the corpus, words are drawn
-from a generated Zipf-distributed language with a fixed seed.
+from a generated Zipf-distributed language with a fixed seed, in a bounded amount: about as
+many words as the real corpus holds, so the same figures come out of either.
 
 Subscriptions: every term comes from a vocabulary of content words (the corpus's most
 widespread words, function words excluded). How many users pick a term follows Zipf's law
@@ -52,6 +53,10 @@ MIN_ITEM_WORDS = 5
 PREFIX_LENGTH = 5
 GENERATED_LANGUAGE_WORDS = 30_000
 GENERATED_ITEMS = 3_000
+# Bounds of a generated corpus. The real one holds ~270k words; a generated one as large gives
+# the full workload its 5,000-word vocabulary and 1,000 phrases in ~100 MB, whatever is asked.
+GENERATED_MIN_WORDS = 30_000
+GENERATED_MAX_WORDS = 300_000
 # The subscription mix: kind and cumulative share.
 MIX = (("word", 0.70), ("phrase", 0.85), ("and", 0.95), ("exclude", 0.975), ("prefix", 1.0))
 
@@ -80,10 +85,29 @@ class Corpus:
 
     items: tuple[CorpusItem, ...]
     source: str
+    kind: str  # "real" (feeds read from a directory) or "generated"
+
+    @property
+    def words(self) -> int:
+        """Count the words of every item."""
+        return sum(len(item.tokens) for item in self.items)
+
+    def describe(self) -> dict[str, object]:
+        """Say which corpus this is, as results.json records it."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "items": len(self.items),
+            "words": self.words,
+        }
 
 
-def load_corpus(min_words: int, directory: Path = CORPUS_DIR) -> Corpus:
-    """Read real feed items until there are min_words words; else generate them."""
+def load_corpus(min_words: int | None, directory: Path = CORPUS_DIR) -> Corpus:
+    """Read real feed items until there are min_words words (None: all); else generate them.
+
+    Without a readable feed in directory the corpus is generated, and then never holds more
+    than GENERATED_MAX_WORDS words, whatever min_words asks for.
+    """
     files = sorted(directory.glob("*.xml")) if directory.is_dir() else []
     items: list[CorpusItem] = []
     words = 0
@@ -96,15 +120,19 @@ def load_corpus(min_words: int, directory: Path = CORPUS_DIR) -> Corpus:
             if len(tokens) >= MIN_ITEM_WORDS and title:
                 items.append(CorpusItem(title, text, tokens))
                 words += len(tokens)
-        if words >= min_words:
+        if min_words is not None and words >= min_words:
             break
     if items:
-        return Corpus(tuple(items), f"{len(items)} real items from {directory}")
-    return generated_corpus(max(min_words, 30_000))
+        return Corpus(tuple(items), f"{len(items)} real items from {directory}", "real")
+    return generated_corpus(GENERATED_MAX_WORDS if min_words is None else min_words)
 
 
 def generated_corpus(min_words: int) -> Corpus:
-    """Return items written in a made-up Zipf-distributed language, with a fixed seed."""
+    """Return items written in a made-up Zipf-distributed language, with a fixed seed.
+
+    The word count is min_words clamped to [GENERATED_MIN_WORDS, GENERATED_MAX_WORDS].
+    """
+    min_words = min(max(min_words, GENERATED_MIN_WORDS), GENERATED_MAX_WORDS)
     rng = random.Random(SEED)
     language = _made_up_words(rng, GENERATED_LANGUAGE_WORDS)
     cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.1 for rank in range(len(language))))
@@ -117,7 +145,7 @@ def generated_corpus(min_words: int) -> Corpus:
         text = " ".join(drawn[8:]) + "."
         items.append(CorpusItem(title, text, tuple(tokenize(title + "\n" + text))))
         words += length
-    return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})")
+    return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})", "generated")
 
 
 def _made_up_words(rng: random.Random, count: int) -> list[str]:
