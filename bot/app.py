@@ -4,6 +4,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -44,8 +45,13 @@ def sends_in_flight(rate: int) -> int:
 RATE_LIMITER_RETRIES = 0
 
 
-def build_application(settings: Settings) -> BotApplication:
-    """Build the PTB Application with every handler registered, not yet started."""
+def build_application(
+    settings: Settings, *, clock: Callable[[], float] | None = None
+) -> BotApplication:
+    """Build the PTB Application with every handler registered, not yet started.
+
+    clock, if given, replaces the throttle's (tests move it instead of waiting).
+    """
     app = (
         Application.builder()
         .token(settings.bot_token)
@@ -65,7 +71,7 @@ def build_application(settings: Settings) -> BotApplication:
         )
         .build()
     )
-    throttle.register(app)
+    throttle.register(app, clock or time.monotonic)
     subscriber.register(app)
     admin.register(app)
     subscriber.register_fallbacks(app)
@@ -123,8 +129,14 @@ def _stop_if_crashed(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
         stop.set()
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot with long polling, the feed poller and the delivery worker until stop."""
+async def run_bot(
+    settings: Settings, stop: asyncio.Event, *, clock: Callable[[], float] | None = None
+) -> None:
+    """Run the bot with long polling, the feed poller and the delivery worker until stop.
+
+    clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
+    Telegram's pauses) and the throttle's: tests move it instead of waiting.
+    """
     storage = await Storage.open(settings.database_path)
     fetcher = Fetcher(
         concurrency=settings.fetch_concurrency,
@@ -135,17 +147,19 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage, fetcher, parsers)
-        app = build_application(settings)
+        app = build_application(settings, clock=clock)
         app.bot_data.attach(services)
         async with app:
-            await _serve(app, services, stop)
+            await _serve(app, services, stop, clock or time.time)
     finally:
         parsers.close()
         await fetcher.aclose()
         await storage.close()
 
 
-async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -> None:
+async def _serve(
+    app: BotApplication, services: Services, stop: asyncio.Event, clock: Callable[[], float]
+) -> None:
     """Start polling Telegram, the feed poller and the delivery worker; stop them cleanly."""
     settings = services.settings
     await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
@@ -155,6 +169,7 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         services.storage,
         concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.move_chat,
+        clock=clock,
     )
     services.delivery = worker
     poller = Poller(

@@ -48,6 +48,6 @@ class Throttle:
         raise ApplicationHandlerStop
 
 
-def register(app: BotApplication) -> None:
+def register(app: BotApplication, clock: Callable[[], float] = time.monotonic) -> None:
     """Check every update before the other handlers (group -1 runs first)."""
-    app.add_handler(TypeHandler(Update, Throttle().check), group=-1)
+    app.add_handler(TypeHandler(Update, Throttle(clock).check), group=-1)

@@ -33,6 +33,7 @@ class BotHarness:
     fake: BotApiFake
     database: Path
     overrides: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] | None = None
     _stop: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -51,7 +52,7 @@ class BotHarness:
         """Start the bot and wait until it long-polls for updates."""
         polls_before = self.fake.count_requests("getUpdates")
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_bot(self.settings(), self._stop))
+        self._task = asyncio.create_task(run_bot(self.settings(), self._stop, clock=self.clock))
         task = self._task
 
         def polling() -> bool:
@@ -84,11 +85,14 @@ class BotHarness:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, overrides: Mapping[str, str] | None = None
+    tmp_path: Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[BotHarness]:
-    """Start the Bot API fake and the bot; stop both afterwards."""
+    """Start the Bot API fake and the bot (on clock, if given); stop both afterwards."""
     with BotApiFake(TOKEN) as fake:
-        harness = BotHarness(fake, tmp_path / "newshound.sqlite3", dict(overrides or {}))
+        harness = BotHarness(fake, tmp_path / "newshound.sqlite3", dict(overrides or {}), clock)
         await harness.start()
         try:
             yield harness
@@ -133,7 +137,11 @@ class Feeds:
 
 @contextlib.asynccontextmanager
 async def watching_bot(
-    tmp_path: Path, feeds: Feeds, *paths: str, overrides: Mapping[str, str] | None = None
+    tmp_path: Path,
+    feeds: Feeds,
+    *paths: str,
+    overrides: Mapping[str, str] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """Run the bot on feeds at paths (polled every second), once each has been polled."""
     for path in paths:
@@ -142,7 +150,7 @@ async def watching_bot(
     polled = {path: feeds.server.hits(path) + 1 for path in paths}
     urls = " ".join(feeds.server.url(path) for path in paths)
     settings = {"FEED_URLS": urls, "POLL_INTERVAL_SECONDS": "1", **(overrides or {})}
-    async with running_bot(tmp_path, settings) as bot:
+    async with running_bot(tmp_path, settings, clock=clock) as bot:
         await eventually(
             lambda: all(feeds.server.hits(path) >= hits for path, hits in polled.items()),
             POLL_TIMEOUT,

@@ -29,6 +29,7 @@ from bot.storage import (
 from bot.stories import story_from_entry
 from bot.text import tokenize
 from tests.botapi_fake import BotApiFake
+from tests.clocks import JumpClock, StoppedClock
 
 ANN = 3001
 BOB = 3002
@@ -36,33 +37,6 @@ CAROL = 3003
 WAIT = 5.0
 STOP_TIMEOUT = 10.0
 _serial = itertools.count(1)
-
-
-class JumpClock:
-    """Real time plus an offset the test can push forward (to skip a retry's backoff)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def jump(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-class StoppedClock:
-    """A clock that stands still until the test moves it: nothing due later can happen by
-    itself, however slow the machine. It starts a minute ahead, so every queued row is due."""
-
-    def __init__(self) -> None:
-        self.now = time.time() + 60
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
