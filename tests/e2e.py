@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.app import run_bot
 from bot.config import Settings, load_settings
+from bot.storage import Storage
 from tests.botapi_fake import BotApiFake, SentMessage
 from tests.feedserver import FeedServer, Item, rss
 
@@ -75,6 +76,22 @@ class BotHarness:
         await self.stop()
         await self.start()
 
+    async def settle(self, feeds: "Feeds", *paths: str) -> None:
+        """Let every feed be polled twice more, so anything it would send has been queued,
+        then wait until no outbox row is pending: all of it was sent (or refused)."""
+        for path in paths:
+            await feeds.wait_polled(path, times=2)
+        storage = await Storage.open(self.database)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + POLL_TIMEOUT
+            while pending := (await storage.outbox_counts()).get("pending", 0):
+                if loop.time() > deadline:
+                    raise AssertionError(f"{pending} outbox rows still pending")
+                await asyncio.sleep(0.02)
+        finally:
+            await storage.close()
+
     async def ask(self, user_id: int, text: str, *, first_name: str = "Ann") -> SentMessage:
         """Send a message as the user and return the bot's next message to them."""
         already = len(self.fake.sent(user_id))
@@ -127,12 +144,6 @@ class Feeds:
         """Wait until the feed was fetched `times` more times than now."""
         target = self.server.hits(path) + times
         await eventually(lambda: self.server.hits(path) >= target, POLL_TIMEOUT)
-
-    async def settle(self, *paths: str) -> None:
-        """Let every feed be polled twice more, so anything it would send has been queued."""
-        for path in paths:
-            await self.wait_polled(path, times=2)
-        await asyncio.sleep(0.5)
 
 
 @contextlib.asynccontextmanager
