@@ -81,6 +81,10 @@ class BotHarness:
         then wait until no outbox row is pending: all of it was sent (or refused)."""
         for path in paths:
             await feeds.wait_polled(path, times=2)
+        await self.drained()
+
+    async def drained(self) -> None:
+        """Wait until no outbox row is pending: whatever was queued was sent (or refused)."""
         storage = await Storage.open(self.database)
         try:
             loop = asyncio.get_running_loop()
