@@ -2,8 +2,9 @@
 
 Stories: a corpus item's title plus about 300 words of text, continued with the following
 items of the same corpus when the item itself is short. Without the corpus, words are drawn
-from a generated Zipf-distributed language with a fixed seed, in a bounded amount: about as
-many words as the real corpus holds, so the same figures come out of either.
+from a generated Zipf-distributed language with a fixed seed (its most frequent words are
+function words, as in news), in a bounded amount: about as many words as the real corpus
+holds, so the same figures come out of either.
 
 Subscriptions: every term comes from a vocabulary of content words (the corpus's most
 widespread words, function words excluded). How many users pick a term follows Zipf's law
@@ -29,7 +30,7 @@ from bot.query import parse_query
 from bot.text import html_to_paragraphs, tokenize
 
 # Function words of the corpus's main languages: nobody subscribes to them.
-_STOPWORD_TEXT = """
+_ENGLISH_STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
     even ever every few for from further had has have having he her here hers herself him
@@ -41,13 +42,17 @@ _STOPWORD_TEXT = """
     while who whom whose why will with within without would yet you your yours told
     according among around back came come get got made make next three took use used way
     well went year years day days week time first last
+"""
+_OTHER_STOPWORD_TEXT = """
     der die das und ein eine einer eines den dem des ist sind war nicht mit von auf für
     zu im sich auch als wie bei nach aus um wird werden hat haben noch nur
     le la les un une du et est sont pas pour sur dans par avec qui que au aux ce
     el los las y en por con para una del al es se lo como más pero sus su
 """
 _RUSSIAN_STOPWORD_TEXT = "для что как это был была были при после также"
-STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_RUSSIAN_STOPWORD_TEXT.split())
+STOPWORDS = frozenset(
+    (_ENGLISH_STOPWORD_TEXT + _OTHER_STOPWORD_TEXT + _RUSSIAN_STOPWORD_TEXT).split()
+)
 MIN_TERM_LENGTH = 3
 MIN_ITEM_WORDS = 5
 PREFIX_LENGTH = 5
@@ -134,7 +139,11 @@ def generated_corpus(min_words: int) -> Corpus:
     """
     min_words = min(max(min_words, GENERATED_MIN_WORDS), GENERATED_MAX_WORDS)
     rng = random.Random(SEED)
-    language = _made_up_words(rng, GENERATED_LANGUAGE_WORDS)
+    # As in news, the most frequent words are function words: without them the made-up
+    # content words, subscription terms, would crowd every story (5x the matching cost).
+    function_words = _ENGLISH_STOPWORD_TEXT.split()
+    made_up = _made_up_words(rng, GENERATED_LANGUAGE_WORDS - len(function_words))
+    language = function_words + [word for word in made_up if word not in STOPWORDS]
     cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.1 for rank in range(len(language))))
     items: list[CorpusItem] = []
     words = 0
