@@ -168,16 +168,23 @@ def test_any_text_parses_or_raises_query_error(text: str) -> None:
     assert parse_query(query.normalised).normalised == query.normalised
 
 
-@given(st.text(max_size=150), st.text(max_size=150), st.text(max_size=150), st.booleans())
+@given(st.text(max_size=150), st.text(max_size=150), st.text(max_size=150), st.data())
 def test_matching_never_raises_and_agrees_with_the_index(
-    query_text: str, before: str, after: str, quoted: bool
+    query_text: str, before: str, after: str, data: st.DataObject
 ) -> None:
     try:
         query = parse_query(query_text)
     except QueryError:
         return
-    # Quoting the query's own text makes a match likely, so both answers occur.
-    story = f"{before} {query_text if quoted else ''} {after}"
+    # The query's own words in the story, as written, shuffled or left out: matches and
+    # near misses (a phrase out of order) both occur.
+    words = tokenize(query_text)
+    middle = data.draw(
+        st.sampled_from(["", query_text])
+        | st.permutations(words).map(" ".join)
+        | st.lists(st.sampled_from(words or [""]), max_size=8).map(" ".join)
+    )
+    story = f"{before} {middle} {after}"
     index = SubscriptionIndex()
     index.add(1, query.normalised, query_text)
     assert matches_text(query, story) is (1 in index.match(tokenize(story)))
