@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import delivery, latency, matching, memory, poll_cycle, responsiveness, storage
 from bench.common import (
+    CORPUS_DIR,
     DEFAULT_REPEAT,
     FULL,
     RESULTS_PATH,
@@ -80,6 +81,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"repetitions per figure (median reported; default {DEFAULT_REPEAT}, smoke 1)",
     )
     parser.add_argument("--output", type=Path, help="where to write the results JSON")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS_DIR,
+        metavar="DIR",
+        help=f"real feeds (*.xml) to build the workload from (default {CORPUS_DIR}); "
+        "without any, the workload is generated",
+    )
     return parser.parse_args(argv)
 
 
@@ -93,6 +102,13 @@ def run_scenario(scenario: Scenario, run: Run) -> list[Figure]:
 
 async def _awaited(result: Awaitable[list[Figure]]) -> list[Figure]:
     return await result
+
+
+def corpus_line(corpus: dict[str, object] | None) -> str:
+    """Say which corpus the figures come from, for the line under the table."""
+    if corpus is None:
+        return "none (no scenario run needed one)"
+    return f"{corpus['kind']}, {corpus['source']}, {corpus['words']:,} words"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeat=repeat,
             workdir=Path(workdir),
             log=lambda text: print(text, flush=True),
+            corpus_dir=args.corpus,
         )
         for name in names:
             print(f"== {name}", flush=True)
@@ -130,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print()
     print(table(figures, smoke))
+    print(f"\ncorpus: {corpus_line(run.corpus)}")
     print(
         f"\n{len(figures)} figures from {len(names)} scenarios in {elapsed:.0f} s "
         f"({'smoke' if smoke else 'full'} mode, {repeat} repetition(s)); wrote {output}"
@@ -142,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeat": repeat,
         "duration_seconds": round(elapsed, 1),
         "scenario_seconds": {name: round(seconds, 1) for name, seconds in durations.items()},
+        "corpus": run.corpus,
         "figures": [figure.as_json(smoke) for figure in figures],
     }
     temporary = output.with_name(output.name + ".tmp")

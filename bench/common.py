@@ -18,7 +18,17 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 RESULTS_PATH = Path(__file__).with_name("results.json")
 SMOKE_RESULTS_PATH = Path(__file__).with_name("results-smoke.json")
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "real"
+# The real-feed corpus: ../shared/corpus/feeds/real beside the checkout, or under
+# $NEWSHOUND_CORPUS as for the tests (tests/corpus.py). A fresh clone has neither: the
+# workload is then generated (bench/workload.py).
+CORPUS_DIR = (
+    Path(
+        os.environ.get(
+            "NEWSHOUND_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
+        )
+    )
+    / "real"
+)
 SEED = 20240501
 DEFAULT_REPEAT = 3
 
@@ -153,6 +163,9 @@ class Run:
     workdir: Path
     log: Callable[[str], None] = print
     cache: dict[str, Any] = field(default_factory=dict)
+    corpus_dir: Path = CORPUS_DIR
+    # Which corpus the workload came from (kind, source, size), once a scenario built it.
+    corpus: dict[str, object] | None = None
 
     def scratch(self, name: str) -> Path:
         """Return a fresh subdirectory of the scratch directory."""

@@ -2,7 +2,9 @@
 
 Stories: a corpus item's title plus about 300 words of text, continued with the following
 items of the same corpus when the item itself is short. Without the corpus, words are drawn
-from a generated Zipf-distributed language with a fixed seed.
+from a generated Zipf-distributed language with a fixed seed (its most frequent words are
+function words, as in news), in a bounded amount: about as many words as the real corpus
+holds, so the same figures come out of either.
 
 Subscriptions: every term comes from a vocabulary of content words (the corpus's most
 widespread words, function words excluded). How many users pick a term follows Zipf's law
@@ -28,7 +30,7 @@ from bot.query import parse_query
 from bot.text import html_to_paragraphs, tokenize
 
 # Function words of the corpus's main languages: nobody subscribes to them.
-_STOPWORD_TEXT = """
+_ENGLISH_STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
     even ever every few for from further had has have having he her here hers herself him
@@ -40,18 +42,26 @@ _STOPWORD_TEXT = """
     while who whom whose why will with within without would yet you your yours told
     according among around back came come get got made make next three took use used way
     well went year years day days week time first last
+"""
+_OTHER_STOPWORD_TEXT = """
     der die das und ein eine einer eines den dem des ist sind war nicht mit von auf für
     zu im sich auch als wie bei nach aus um wird werden hat haben noch nur
     le la les un une du et est sont pas pour sur dans par avec qui que au aux ce
     el los las y en por con para una del al es se lo como más pero sus su
 """
 _RUSSIAN_STOPWORD_TEXT = "для что как это был была были при после также"
-STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_RUSSIAN_STOPWORD_TEXT.split())
+STOPWORDS = frozenset(
+    (_ENGLISH_STOPWORD_TEXT + _OTHER_STOPWORD_TEXT + _RUSSIAN_STOPWORD_TEXT).split()
+)
 MIN_TERM_LENGTH = 3
 MIN_ITEM_WORDS = 5
 PREFIX_LENGTH = 5
 GENERATED_LANGUAGE_WORDS = 30_000
 GENERATED_ITEMS = 3_000
+# Bounds of a generated corpus. The real one holds ~270k words; a generated one as large gives
+# the full workload its 5,000-word vocabulary and 1,000 phrases in ~100 MB, whatever is asked.
+GENERATED_MIN_WORDS = 30_000
+GENERATED_MAX_WORDS = 300_000
 # The subscription mix: kind and cumulative share.
 MIX = (("word", 0.70), ("phrase", 0.85), ("and", 0.95), ("exclude", 0.975), ("prefix", 1.0))
 
@@ -80,10 +90,29 @@ class Corpus:
 
     items: tuple[CorpusItem, ...]
     source: str
+    kind: str  # "real" (feeds read from a directory) or "generated"
+
+    @property
+    def words(self) -> int:
+        """Count the words of every item."""
+        return sum(len(item.tokens) for item in self.items)
+
+    def describe(self) -> dict[str, object]:
+        """Say which corpus this is, as results.json records it."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "items": len(self.items),
+            "words": self.words,
+        }
 
 
-def load_corpus(min_words: int, directory: Path = CORPUS_DIR) -> Corpus:
-    """Read real feed items until there are min_words words; else generate them."""
+def load_corpus(min_words: int | None, directory: Path = CORPUS_DIR) -> Corpus:
+    """Read real feed items until there are min_words words (None: all); else generate them.
+
+    Without a readable feed in directory the corpus is generated, and then never holds more
+    than GENERATED_MAX_WORDS words, whatever min_words asks for.
+    """
     files = sorted(directory.glob("*.xml")) if directory.is_dir() else []
     items: list[CorpusItem] = []
     words = 0
@@ -96,17 +125,25 @@ def load_corpus(min_words: int, directory: Path = CORPUS_DIR) -> Corpus:
             if len(tokens) >= MIN_ITEM_WORDS and title:
                 items.append(CorpusItem(title, text, tokens))
                 words += len(tokens)
-        if words >= min_words:
+        if min_words is not None and words >= min_words:
             break
     if items:
-        return Corpus(tuple(items), f"{len(items)} real items from {directory}")
-    return generated_corpus(max(min_words, 30_000))
+        return Corpus(tuple(items), f"{len(items)} real items from {directory}", "real")
+    return generated_corpus(GENERATED_MAX_WORDS if min_words is None else min_words)
 
 
 def generated_corpus(min_words: int) -> Corpus:
-    """Return items written in a made-up Zipf-distributed language, with a fixed seed."""
+    """Return items written in a made-up Zipf-distributed language, with a fixed seed.
+
+    The word count is min_words clamped to [GENERATED_MIN_WORDS, GENERATED_MAX_WORDS].
+    """
+    min_words = min(max(min_words, GENERATED_MIN_WORDS), GENERATED_MAX_WORDS)
     rng = random.Random(SEED)
-    language = _made_up_words(rng, GENERATED_LANGUAGE_WORDS)
+    # As in news, the most frequent words are function words: without them the made-up
+    # content words, subscription terms, would crowd every story (5x the matching cost).
+    function_words = _ENGLISH_STOPWORD_TEXT.split()
+    made_up = _made_up_words(rng, GENERATED_LANGUAGE_WORDS - len(function_words))
+    language = function_words + [word for word in made_up if word not in STOPWORDS]
     cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.1 for rank in range(len(language))))
     items: list[CorpusItem] = []
     words = 0
@@ -117,7 +154,7 @@ def generated_corpus(min_words: int) -> Corpus:
         text = " ".join(drawn[8:]) + "."
         items.append(CorpusItem(title, text, tuple(tokenize(title + "\n" + text))))
         words += length
-    return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})")
+    return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})", "generated")
 
 
 def _made_up_words(rng: random.Random, count: int) -> list[str]:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -132,8 +133,14 @@ def _stop_if_crashed(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
         stop.set()
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot with long polling, the feed poller and the delivery worker until stop."""
+async def run_bot(
+    settings: Settings, stop: asyncio.Event, *, clock: Callable[[], float] | None = None
+) -> None:
+    """Run the bot with long polling, the feed poller and the delivery worker until stop.
+
+    clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
+    Telegram's pauses) and the throttle's: tests move it instead of waiting.
+    """
     storage = await Storage.open(settings.database_path)
     fetcher = Fetcher(
         concurrency=settings.fetch_concurrency,
@@ -147,14 +154,16 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
         app = build_application(settings)
         app.bot_data.attach(services)
         async with app:
-            await _serve(app, services, stop)
+            await _serve(app, services, stop, clock or time.time)
     finally:
         parsers.close()
         await fetcher.aclose()
         await storage.close()
 
 
-async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -> None:
+async def _serve(
+    app: BotApplication, services: Services, stop: asyncio.Event, clock: Callable[[], float]
+) -> None:
     """Start polling Telegram, the feed poller, the delivery worker and the maintenance
     task; stop them cleanly."""
     settings = services.settings
@@ -165,6 +174,7 @@ async def _serve(app: BotApplication, services: Services, stop: asyncio.Event) -
         services.storage,
         concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.move_chat,
+        clock=clock,
     )
     services.delivery = worker
     poller = Poller(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.app import run_bot
 from bot.config import Settings, load_settings
+from bot.storage import Storage
 from tests.botapi_fake import BotApiFake, SentMessage
 from tests.feedserver import FeedServer, Item, rss
 
@@ -33,6 +34,7 @@ class BotHarness:
     fake: BotApiFake
     database: Path
     overrides: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] | None = None
     _stop: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -51,7 +53,7 @@ class BotHarness:
         """Start the bot and wait until it long-polls for updates."""
         polls_before = self.fake.count_requests("getUpdates")
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_bot(self.settings(), self._stop))
+        self._task = asyncio.create_task(run_bot(self.settings(), self._stop, clock=self.clock))
         task = self._task
 
         def polling() -> bool:
@@ -74,6 +76,26 @@ class BotHarness:
         await self.stop()
         await self.start()
 
+    async def settle(self, feeds: "Feeds", *paths: str) -> None:
+        """Let every feed be polled twice more, so anything it would send has been queued,
+        then wait until no outbox row is pending: all of it was sent (or refused)."""
+        for path in paths:
+            await feeds.wait_polled(path, times=2)
+        await self.drained()
+
+    async def drained(self) -> None:
+        """Wait until no outbox row is pending: whatever was queued was sent (or refused)."""
+        storage = await Storage.open(self.database)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + POLL_TIMEOUT
+            while pending := (await storage.outbox_counts()).get("pending", 0):
+                if loop.time() > deadline:
+                    raise AssertionError(f"{pending} outbox rows still pending")
+                await asyncio.sleep(0.02)
+        finally:
+            await storage.close()
+
     async def ask(self, user_id: int, text: str, *, first_name: str = "Ann") -> SentMessage:
         """Send a message as the user and return the bot's next message to them."""
         already = len(self.fake.sent(user_id))
@@ -84,11 +106,14 @@ class BotHarness:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, overrides: Mapping[str, str] | None = None
+    tmp_path: Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[BotHarness]:
-    """Start the Bot API fake and the bot; stop both afterwards."""
+    """Start the Bot API fake and the bot (on clock, if given); stop both afterwards."""
     with BotApiFake(TOKEN) as fake:
-        harness = BotHarness(fake, tmp_path / "newshound.sqlite3", dict(overrides or {}))
+        harness = BotHarness(fake, tmp_path / "newshound.sqlite3", dict(overrides or {}), clock)
         await harness.start()
         try:
             yield harness
@@ -124,16 +149,14 @@ class Feeds:
         target = self.server.hits(path) + times
         await eventually(lambda: self.server.hits(path) >= target, POLL_TIMEOUT)
 
-    async def settle(self, *paths: str) -> None:
-        """Let every feed be polled twice more, so anything it would send has been queued."""
-        for path in paths:
-            await self.wait_polled(path, times=2)
-        await asyncio.sleep(0.5)
-
 
 @contextlib.asynccontextmanager
 async def watching_bot(
-    tmp_path: Path, feeds: Feeds, *paths: str, overrides: Mapping[str, str] | None = None
+    tmp_path: Path,
+    feeds: Feeds,
+    *paths: str,
+    overrides: Mapping[str, str] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """Run the bot on feeds at paths (polled every second), once each has been polled."""
     for path in paths:
@@ -142,7 +165,7 @@ async def watching_bot(
     polled = {path: feeds.server.hits(path) + 1 for path in paths}
     urls = " ".join(feeds.server.url(path) for path in paths)
     settings = {"FEED_URLS": urls, "POLL_INTERVAL_SECONDS": "1", **(overrides or {})}
-    async with running_bot(tmp_path, settings) as bot:
+    async with running_bot(tmp_path, settings, clock=clock) as bot:
         await eventually(
             lambda: all(feeds.server.hits(path) >= hits for path, hits in polled.items()),
             POLL_TIMEOUT,

@@ -2,11 +2,16 @@
 
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bench.common import FULL
+from bench.workload import GENERATED_MAX_WORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {
@@ -19,6 +24,41 @@ SCENARIOS = {
     "7 storage",
 }
 TIMEOUT_SECONDS = 120
+MATCHING_FIGURES = {
+    "index build",
+    "match 30 stories incl. fan-out",
+    "speed-up vs regex-per-user loop",
+    "index memory",
+    "baseline, scaled to all users",
+    "(story, user) pairs matched",
+    "pairs differing from baseline (sample)",
+}
+# A fresh clone's bench must fit a small machine: the full workload's corpus is built under
+# this address-space limit (an unbounded generated corpus once grew to 24 GB).
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+# Builds the full-size workload (but for 50 users) in a child process; prints what it used.
+FULL_WORKLOAD_SCRIPT = """
+import dataclasses, json, pathlib, sys
+from bench import matching
+from bench.common import FULL, Run
+run = Run(dataclasses.replace(FULL, users=50), smoke=False, repeat=1, workdir=pathlib.Path("."))
+data = matching.workload(run)
+print(json.dumps({
+    "kind": data.corpus.kind,
+    "words": data.corpus.words,
+    "stories": len(data.stories),
+    "vocabulary": len(data.vocabulary.words),
+    "phrases": len(data.vocabulary.phrases),
+}))
+"""
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+
+
+def _without_corpus(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "NEWSHOUND_CORPUS": str(tmp_path / "no-corpus-here")}
 
 
 @pytest.mark.slow
@@ -45,3 +85,48 @@ def test_every_scenario_reports_finite_figures_in_smoke_mode(tmp_path: Path) -> 
     with_targets = [figure for figure in figures if figure["target"]]
     assert len(with_targets) >= len(SCENARIOS)
     assert "scenario" in finished.stdout and "figure" in finished.stdout, "the table is printed"
+
+
+@pytest.mark.slow
+def test_matching_runs_on_a_generated_corpus_when_the_real_one_is_absent(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "results.json"
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", "matching", "--output", str(output)],
+        cwd=ROOT,
+        env=_without_corpus(tmp_path),
+        preexec_fn=_limit_memory,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    results = json.loads(output.read_text(encoding="utf-8"))
+    assert results["corpus"]["kind"] == "generated"
+    assert "\ncorpus: generated, " in finished.stdout, "the table says which corpus"
+    figures = results["figures"]
+    assert {figure["name"] for figure in figures} == MATCHING_FIGURES
+    assert all(math.isfinite(figure["value"]) for figure in figures), figures
+
+
+def test_the_full_workload_without_the_corpus_is_bounded_and_complete(tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", FULL_WORKLOAD_SCRIPT],
+        cwd=ROOT,
+        env=_without_corpus(tmp_path),
+        preexec_fn=_limit_memory,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    built = json.loads(finished.stdout)
+    assert built["kind"] == "generated"
+    assert built["words"] <= GENERATED_MAX_WORDS + 200, "one item (<= 200 words) past it"
+    # The same workload as from the real corpus: every story, the whole vocabulary.
+    assert built["stories"] == FULL.stories
+    assert built["vocabulary"] == FULL.vocabulary
+    assert built["phrases"] == FULL.phrases

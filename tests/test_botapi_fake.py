@@ -2,7 +2,6 @@
 
 import asyncio
 import datetime as dtm
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -33,6 +32,9 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from tests.botapi_fake import BotApiFake, HtmlError, decode_params, parse_html, utf16_len
 
 USER = 42
+# A long poll no test waits out, and the bound within which something else must end it.
+LONG_POLL_SECONDS = 60
+SAFETY_NET_SECONDS = 20
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("Subscribe", callback_data="sub:1")]],
 )
@@ -245,13 +247,17 @@ async def test_unknown_method_is_not_found(bot: Bot) -> None:
         await bot.do_api_request("sendHologram")
 
 
+async def long_poll_arrived(fake: BotApiFake) -> None:
+    """Wait until the fake holds the test's getUpdates."""
+    await fake.wait_until(lambda: fake.count_requests("getUpdates") >= 1, SAFETY_NET_SECONDS)
+
+
 async def test_long_poll_returns_as_soon_as_an_update_arrives(bot: Bot, fake: BotApiFake) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
-    started = time.monotonic()
+    poll = asyncio.create_task(bot.get_updates(timeout=LONG_POLL_SECONDS))
+    await long_poll_arrived(fake)
     fake.user_sends(USER, "/news@newshound_test_bot rates")
-    [update] = await poll
-    assert time.monotonic() - started < 1.0
+    # Well before the poll's own timeout: only the update can have ended it.
+    [update] = await asyncio.wait_for(poll, SAFETY_NET_SECONDS)
     assert update.message is not None and update.message.text is not None
     assert update.message.parse_entities([MessageEntity.BOT_COMMAND]) == {
         update.message.entities[0]: "/news@newshound_test_bot"
@@ -270,17 +276,16 @@ async def test_offset_confirms_earlier_updates(bot: Bot, fake: BotApiFake) -> No
 
 
 async def test_stop_releases_a_pending_long_poll(bot: Bot, fake: BotApiFake) -> None:
-    poll = asyncio.create_task(bot.get_updates(timeout=30))
-    await asyncio.sleep(0.1)
-    started = time.monotonic()
-    await asyncio.to_thread(fake.stop)
-    assert await poll == ()
-    assert time.monotonic() - started < 1.0
+    poll = asyncio.create_task(bot.get_updates(timeout=LONG_POLL_SECONDS))
+    await long_poll_arrived(fake)
+    # Well before the poll's own timeout: only stop() can have ended it.
+    await asyncio.wait_for(asyncio.to_thread(fake.stop), SAFETY_NET_SECONDS)
+    assert await asyncio.wait_for(poll, SAFETY_NET_SECONDS) == ()
 
 
 async def test_second_poller_conflicts_with_the_first(bot: Bot, fake: BotApiFake) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    first = asyncio.create_task(bot.get_updates(timeout=LONG_POLL_SECONDS))
+    await long_poll_arrived(fake)
     async with Bot(fake.token, base_url=fake.base_url) as other:
         await other.get_updates(timeout=0)
     with pytest.raises(Conflict):

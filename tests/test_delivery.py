@@ -31,6 +31,7 @@ from bot.storage import (
 from bot.stories import story_from_entry
 from bot.text import tokenize
 from tests.botapi_fake import BotApiFake
+from tests.clocks import JumpClock, StoppedClock
 from tests.full_disk import FullDisk
 
 ANN = 3001
@@ -39,19 +40,6 @@ CAROL = 3003
 WAIT = 5.0
 STOP_TIMEOUT = 10.0
 _serial = itertools.count(1)
-
-
-class JumpClock:
-    """Real time plus an offset the test can push forward (to skip a retry's backoff)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def jump(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
@@ -197,6 +185,26 @@ def sent_titles(fake: BotApiFake, chat_id: int, titles: Sequence[str]) -> list[s
     return [title for text in texts(fake, chat_id) for title in titles if title in text]
 
 
+BARRIER = "Barrier story"
+
+
+async def barrier(env: Env, worker: DeliveryWorker, *chats: int) -> None:
+    """Queue one more alert per chat, wake the worker and wait until each is delivered.
+
+    The worker sends a chat's queued rows in order, one at a time: whatever it still had
+    queued for the chat (a duplicate, a retry due now) has been sent before the barrier.
+    This replaces sleeping "long enough for anything else to show".
+    """
+    for chat_id in chats:
+        [title] = await queue_alerts(env, [chat_id], 1, title=BARRIER)
+        worker.notify()
+        await eventually(lambda: any(title in text for text in texts(env.fake, chat_id)))  # noqa: B023
+
+
+def without_barriers(messages: Sequence[str]) -> list[str]:
+    return [text for text in messages if BARRIER not in text]
+
+
 # ---- delivering ----
 
 
@@ -205,19 +213,20 @@ async def test_every_pending_row_is_sent_once_and_marked_sent(env: Env) -> None:
     bob_titles = await queue_alerts(env, [BOB], 1)
     shared = await queue_alerts(env, [ANN, BOB, CAROL], 1, title="NATO summit")
 
-    async with running(env.worker()):
+    worker = env.worker()
+    async with running(worker):
         await env.fake.wait_for_sent(ANN, 3)
         await env.fake.wait_for_sent(BOB, 2)
         await env.fake.wait_for_sent(CAROL, 1)
         await eventually(lambda: set(statuses(env.path)) == {"sent"})
-        await asyncio.sleep(0.3)  # anything sent twice would show by now
+        await barrier(env, worker, ANN, BOB, CAROL)  # anything sent twice went before these
 
     assert sorted(sent_titles(env.fake, ANN, ann_titles + shared)) == sorted(ann_titles + shared)
     assert sorted(sent_titles(env.fake, BOB, bob_titles + shared)) == sorted(bob_titles + shared)
     assert sent_titles(env.fake, CAROL, shared) == shared
-    assert env.fake.count_requests("sendMessage") == 6
+    assert env.fake.count_requests("sendMessage") == 6 + 3, "each row once, and the barriers"
     rows = outbox(env.path)
-    assert len(rows) == 6
+    assert len(rows) == 6 + 3
     assert all(row["sent_at"] is not None and row["attempts"] == 1 for row in rows)
     alert = env.fake.sent(CAROL)[0]
     assert alert.parse_mode == "HTML"
@@ -239,20 +248,25 @@ async def test_rows_queued_while_running_are_sent_after_notify(env: Env) -> None
 
 async def test_retry_after_delays_only_that_chat_and_loses_nothing(env: Env) -> None:
     ann_titles = await queue_alerts(env, [ANN], 2)
-    bob_titles = await queue_alerts(env, [BOB], 2)
     env.fake.fail_next("sendMessage", status=429, retry_after=1, chat_id=ANN)
+    clock = StoppedClock()  # Ann's pause cannot end before the test moves the clock
+    pacer = ChatPacer()
+    worker = env.worker(clock=clock, pacer=pacer)
 
-    started = time.monotonic()
-    async with running(env.worker()):
+    async with running(worker):
+        await eventually(lambda: pacer.ready_at(ANN, clock()) > clock())
+        paused_until = pacer.ready_at(ANN, clock())
+        assert paused_until == pytest.approx(clock() + 1.0), "Telegram asked for a second's pause"
+        # Bob's alerts are queued only now, while Ann's chat waits: they must not wait.
+        bob_titles = await queue_alerts(env, [BOB], 2)
+        worker.notify()
         await env.fake.wait_for_sent(BOB, 2)
-        bob_done = time.monotonic() - started
         assert env.fake.sent(ANN) == [], "Ann's chat must wait out its retry_after"
+        clock.advance(paused_until - clock())
+        worker.notify()
         await env.fake.wait_for_sent(ANN, 2)
-        ann_done = time.monotonic() - started
-        await eventually(lambda: set(statuses(env.path)) == {"sent"})
 
-    assert bob_done < 0.9, "the other chat is served while Ann's waits"
-    assert ann_done >= 0.9, "Telegram asked for a second's pause"
+    assert set(statuses(env.path)) == {"sent"}
     assert sent_titles(env.fake, ANN, ann_titles) == ann_titles, "order kept, nothing lost"
     assert sent_titles(env.fake, BOB, bob_titles) == bob_titles
     assert env.fake.rate_limited_count == 1
@@ -263,10 +277,11 @@ async def test_forbidden_blocks_the_user_and_drops_their_other_rows(env: Env) ->
     bob_titles = await queue_alerts(env, [BOB], 1)
     env.fake.block_user(ANN)
 
-    async with running(env.worker()):
+    worker = env.worker()
+    async with running(worker):
         await env.fake.wait_for_sent(BOB, 1)
         await eventually(lambda: "pending" not in statuses(env.path))
-        await asyncio.sleep(0.3)
+        await barrier(env, worker, BOB)  # the worker went round again: nothing left for Ann
 
     user = await env.storage.get_user(ANN)
     assert user is not None
@@ -280,7 +295,7 @@ async def test_forbidden_blocks_the_user_and_drops_their_other_rows(env: Env) ->
     assert all(row["sent_at"] is None for row in ann_rows)
     assert any("blocked" in str(row["error"]).lower() for row in ann_rows)
     assert sent_titles(env.fake, BOB, bob_titles) == bob_titles
-    assert statuses(env.path, BOB) == ["sent"]
+    assert statuses(env.path, BOB) == ["sent", "sent"], "Bob's alert and the barrier"
 
 
 async def test_bad_request_fails_that_row_only_and_is_not_retried(env: Env) -> None:
@@ -289,19 +304,20 @@ async def test_bad_request_fails_that_row_only_and_is_not_retried(env: Env) -> N
         "sendMessage", status=400, description="Bad Request: chat not found", chat_id=ANN
     )
 
-    async with running(env.worker()):
+    worker = env.worker()
+    async with running(worker):
         await env.fake.wait_for_sent(ANN, 1)
         await eventually(lambda: "pending" not in statuses(env.path))
-        await asyncio.sleep(0.5)  # a retry would show up by now
+        await barrier(env, worker, ANN)  # a retry queued for Ann would have gone before it
 
-    first, second = rows_of(env.path, ANN)
+    first, second, _ = rows_of(env.path, ANN)
     assert first["status"] == "failed"
     assert "chat not found" in str(first["error"]).lower()
     assert first["attempts"] == 1
     assert first["sent_at"] is None
     assert second["status"] == "sent"
     assert sent_titles(env.fake, ANN, ann_titles) == ann_titles[1:]
-    assert len([c for c in env.fake.calls("sendMessage") if c["chat_id"] == ANN]) == 2
+    assert len([c for c in env.fake.calls("sendMessage") if c["chat_id"] == ANN]) == 2 + 1
     user = await env.storage.get_user(ANN)
     assert user is not None
     assert user.status is UserStatus.ACTIVE, "a bad message is not a blocked user"
@@ -326,7 +342,7 @@ async def test_server_errors_are_retried_with_growing_backoff_then_delivered(env
         assert "internal server error" in str(row["error"]).lower()
         first_delay = row["next_attempt_at"] - clock()
         assert 1.0 < first_delay <= 2.0
-        await asyncio.sleep(0.3)
+        await barrier(env, worker, BOB)  # the worker went round again while Ann's row waits
         assert env.fake.sent(ANN) == [], "nothing is resent before the backoff ends"
 
         clock.jump(2.0)
@@ -473,12 +489,13 @@ async def test_chat_pacing_holds_while_the_global_limiter_queues_sends(env: Env)
 async def test_alerts_past_the_burst_limit_arrive_as_one_digest(env: Env) -> None:
     titles = await queue_alerts(env, [ANN], 6, burst_limit=2)
 
-    async with running(env.worker()):
+    worker = env.worker()
+    async with running(worker):
         await env.fake.wait_for_sent(ANN, 3)
         await eventually(lambda: set(statuses(env.path)) == {"sent"})
-        await asyncio.sleep(0.3)
+        await barrier(env, worker, ANN)  # a fourth message would have gone before it
 
-    messages = texts(env.fake, ANN)
+    messages = without_barriers(texts(env.fake, ANN))
     assert len(messages) == 3
     assert messages[0].startswith(titles[0])
     assert messages[1].startswith(titles[1])
@@ -523,16 +540,17 @@ async def test_a_new_worker_never_resends_rows_marked_sent(env: Env) -> None:
     storage = await Storage.open(env.path)
     try:
         second_batch = await queue_alerts(env, [ANN], 1, storage=storage)
-        async with running(env.worker(storage=storage)):
+        worker = env.worker(storage=storage)
+        async with running(worker):
             await env.fake.wait_for_sent(ANN, 3)
             await eventually(lambda: "pending" not in statuses(env.path))
-            await asyncio.sleep(0.5)
+            await barrier(env, worker, ANN, BOB)  # a resent row would have gone before these
     finally:
         await storage.close()
 
-    assert env.fake.count_requests("sendMessage") == calls_before + 1
+    assert env.fake.count_requests("sendMessage") == calls_before + 1 + 2, "new row, barriers"
     assert sent_titles(env.fake, ANN, first_batch + second_batch) == first_batch + second_batch
-    assert len(env.fake.sent(BOB)) == 1, "a failed row is not retried by the next worker"
+    assert len(without_barriers(texts(env.fake, BOB))) == 1, "a failed row is not retried"
 
 
 async def test_a_stopped_worker_records_what_it_sent(env: Env) -> None:

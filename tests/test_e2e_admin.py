@@ -76,7 +76,7 @@ async def test_non_admins_are_refused_and_nothing_happens(tmp_path: Path) -> Non
             ):
                 reply = await bot.ask(user, command)
                 assert reply.plain_text == "Sorry, that command is for the bot's admins."
-            await asyncio.sleep(0.5)
+            await bot.drained()  # handlers run in order: each refusal came after its work
             assert server.hits("/f.xml") == 0
             assert len(bot.fake.sent()) == 5
     storage = await Storage.open(bot.database)
@@ -138,7 +138,7 @@ async def test_broadcast_preview_confirm_and_report(tmp_path: Path) -> None:
         sends_before = len(bot.fake.sent())
         bot.fake.user_presses(ADMIN, confirm.message_id, ok, require_button=False)
         await eventually(lambda: len(bot.fake.callback_answers) == 3, 5)
-        await asyncio.sleep(0.5)
+        await bot.drained()  # a second sending would be queued before the tap is answered
         assert len(bot.fake.sent()) == sends_before
     storage = await Storage.open(bot.database)
     try:
@@ -198,7 +198,7 @@ async def test_cancel_sends_nothing(tmp_path: Path) -> None:
         ok = cancel.replace("bc:no:", "bc:ok:")
         bot.fake.user_presses(ADMIN, confirm.message_id, ok, require_button=False)
         await eventually(lambda: len(bot.fake.callback_answers) == 2, 5)
-        await asyncio.sleep(1)
+        await bot.drained()  # a sending would be queued before the tap is answered
         assert _received(bot, "never mind") == {ADMIN: 1}
 
 

@@ -40,7 +40,7 @@ async def test_matching_story_reaches_the_subscriber(tmp_path: Path, feeds: Feed
         assert lines[-1] == "Matched: NATO, Ukraine"
         link = next(e for e in alert.entities if e["type"] == "text_link")
         assert link["url"] == "https://news.example/story/2?utm_source=rss"
-        await feeds.settle("/world.xml")
+        await bot.settle(feeds, "/world.xml")
         assert len(bot.fake.sent(ANN)) == 2, "one alert per story, not one per subscription"
         assert len(bot.fake.sent(BOB)) == 1, "a non-matching story sends nothing"
 
@@ -52,7 +52,7 @@ async def test_a_new_feed_floods_nobody(tmp_path: Path, feeds: Feeds) -> None:
         await bot.stop()
         bot.overrides["FEED_URLS"] = feeds.server.url("/a.xml")
         await bot.start()
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         assert len(bot.fake.sent(ANN)) == 1
 
 
@@ -62,7 +62,7 @@ async def test_old_entries_are_recorded_not_alerted(tmp_path: Path, feeds: Feeds
         old = story(2, "Ukraine archive piece")
         old["pub_date"] = datetime(2020, 1, 1, tzinfo=UTC)
         feeds.publish("/a.xml", old)
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         assert len(bot.fake.sent(ANN)) == 1
 
 
@@ -78,7 +78,7 @@ async def test_same_story_in_two_feeds_alerts_once(tmp_path: Path, feeds: Feeds)
         # Another guid and link, same title: the same story again.
         feeds.publish("/b.xml", story(201, "UKRAINE TALKS", link="https://y.example/other"))
         await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
-        await feeds.settle("/a.xml", "/b.xml")
+        await bot.settle(feeds, "/a.xml", "/b.xml")
         assert len(bot.fake.sent(ANN)) == 2
 
 
@@ -89,7 +89,7 @@ async def test_updated_entry_is_not_sent_again(tmp_path: Path, feeds: Feeds) -> 
         await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
         feeds.items["/a.xml"][0]["title"] = "Ukraine vote: results (updated)"
         feeds.publish("/a.xml")
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         assert len(bot.fake.sent(ANN)) == 2
 
 
@@ -105,7 +105,7 @@ async def test_blocked_user_is_marked_and_others_still_receive(
         await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
         feeds.publish("/a.xml", story(3, "Ukraine second"))
         await bot.fake.wait_for_sent(ANN, count=3, timeout=POLL_TIMEOUT)
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         assert len(bot.fake.sent(BOB)) == 1
         assert len(bot.fake.sent(CAROL)) == 2, "a paused user gets no alerts"
         forbidden = [e for e in bot.fake.errors if e[0] == "sendMessage" and e[1] == 403]
@@ -133,7 +133,7 @@ async def test_rate_limited_alerts_are_delayed_not_lost(tmp_path: Path, feeds: F
         feeds.publish("/a.xml", story(2, "Ukraine one"), story(3, "Ukraine two"))
         sent = await bot.fake.wait_for_sent(ANN, count=3, timeout=POLL_TIMEOUT)
         assert {m.plain_text.splitlines()[0] for m in sent[1:]} == {"Ukraine one", "Ukraine two"}
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         assert len(bot.fake.sent(ANN)) == 3
 
 
@@ -148,7 +148,7 @@ async def test_restart_mid_delivery_loses_and_repeats_nothing(tmp_path: Path, fe
         assert delivered_before < 9
         await bot.start()
         sent = await bot.fake.wait_for_sent(ANN, count=9, timeout=20)
-        await feeds.settle("/a.xml")
+        await bot.settle(feeds, "/a.xml")
         titles = [m.plain_text.splitlines()[0] for m in bot.fake.sent(ANN)[1:]]
         assert sorted(titles) == sorted(f"Ukraine item {n}" for n in range(2, 10))
         assert len(sent) == 9

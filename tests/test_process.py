@@ -483,13 +483,11 @@ async def test_revoked_token_at_info_level_has_no_traceback(tmp_path: Path) -> N
 async def test_conflict_exits_3_quickly_without_retrying(bot: BotProcess, fake: BotApiFake) -> None:
     fake.fail_next("getUpdates", status=409, description=CONFLICT, times=1000)
     bot.overrides["LOG_LEVEL"] = "INFO"
-    started = time.monotonic()
     await bot.start(wait_ready=False)
     status = await bot.wait_exit(SETUP_TIMEOUT)
-    elapsed = time.monotonic() - started
     stderr = bot.stderr()
     assert status == 3, stderr
-    assert elapsed < 10, f"took {elapsed:.1f} s"
+    # Quickly means after a handful of requests, not after a retry loop: counted, not timed.
     assert fake.count_requests("getUpdates") <= 3, "no polling loop against the conflict"
     assert "another instance is polling with this bot token (409 Conflict)" in stderr
     assert error_lines(stderr) == [

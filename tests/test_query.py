@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.matcher import SubscriptionIndex
 from bot.query import (
     MAX_QUERY_LENGTH,
     MAX_QUERY_TERMS,
@@ -12,6 +13,7 @@ from bot.query import (
     parse_query,
     split_queries,
 )
+from bot.text import tokenize
 
 MATCH_CASES = [
     ("word", "Ukraine", "Russia and Ukraine talk", True),
@@ -166,10 +168,23 @@ def test_any_text_parses_or_raises_query_error(text: str) -> None:
     assert parse_query(query.normalised).normalised == query.normalised
 
 
-@given(st.text(max_size=150), st.text(max_size=300))
-def test_matching_never_raises(query_text: str, story: str) -> None:
+@given(st.text(max_size=150), st.text(max_size=150), st.text(max_size=150), st.data())
+def test_matching_never_raises_and_agrees_with_the_index(
+    query_text: str, before: str, after: str, data: st.DataObject
+) -> None:
     try:
         query = parse_query(query_text)
     except QueryError:
         return
-    assert matches_text(query, story) in (True, False)
+    # The query's own words in the story, as written, shuffled or left out: matches and
+    # near misses (a phrase out of order) both occur.
+    words = tokenize(query_text)
+    middle = data.draw(
+        st.sampled_from(["", query_text])
+        | st.permutations(words).map(" ".join)
+        | st.lists(st.sampled_from(words or [""]), max_size=8).map(" ".join)
+    )
+    story = f"{before} {middle} {after}"
+    index = SubscriptionIndex()
+    index.add(1, query.normalised, query_text)
+    assert matches_text(query, story) is (1 in index.match(tokenize(story)))
