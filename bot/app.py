@@ -12,17 +12,17 @@ from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__, replies
-from bot.chat_traffic import ChatOrderedProcessor, RecordingRateLimiter
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher
-from bot.flood import FloodGate
 from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
 from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
+from bot.updates.flood import FloodGate
+from bot.updates.traffic import ChatOrderedProcessor, RecordingRateLimiter
 from handlers import admin, subscriber, throttle
 from handlers.reply import reply as send_reply
 

@@ -15,8 +15,8 @@ from telegram import (
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bot.chat_traffic import slot_released
 from bot.formatting import split_message
+from bot.updates.traffic import slot_released
 
 log = logging.getLogger(__name__)
 

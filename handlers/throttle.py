@@ -1,6 +1,6 @@
 """Slow down a chat that floods the bot, before any work is done, so others are not delayed.
 
-A chat is answered no faster than Telegram lets the bot write to it (bot/flood.py decides);
+A chat is answered no faster than Telegram lets the bot write to it (bot/updates/flood.py decides);
 over that, it gets one polite notice, sent as soon as Telegram allows it, then silence until
 it slows down. Updates that need no answer (the bot blocked or unblocked) always pass.
 """
@@ -14,9 +14,9 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from bot.chat_traffic import arrival_time
-from bot.flood import FloodGate, Verdict
 from bot.services import BotApplication, Context
+from bot.updates.flood import FloodGate, Verdict
+from bot.updates.traffic import arrival_time
 from handlers.reply import reply
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.flood import PRUNE_THRESHOLD, FloodGate, Verdict
+from bot.updates.flood import PRUNE_THRESHOLD, FloodGate, Verdict
 
 CHAT = 7
 GROUP = -100

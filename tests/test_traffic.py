@@ -6,7 +6,7 @@ from itertools import count
 
 from telegram import Chat, Message, Update
 
-from bot.chat_traffic import ChatOrderedProcessor, slot_released
+from bot.updates.traffic import ChatOrderedProcessor, slot_released
 
 WAIT = 30.0
 _ids = count(1)

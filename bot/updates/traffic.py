@@ -18,7 +18,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
-from bot.flood import FloodGate
+from bot.updates.flood import FloodGate
 
 # Updates admitted to their chat's queue at once; PTB creates one task per update anyway, so
 # this bounds only the waiting ones, generously: a flood is dropped cheaply by the throttle.
