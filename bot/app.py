@@ -15,11 +15,12 @@ from bot import __version__, replies
 from bot.chat_traffic import ChatOrderedProcessor, RecordingRateLimiter
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.feeds import FeedParserPool, Fetcher
 from bot.flood import FloodGate
-from bot.matcher import SubscriptionIndex
-from bot.netguard import check_public_url
-from bot.poller import Poller
+from bot.ingest.fetch import Fetcher
+from bot.ingest.netguard import check_public_url
+from bot.ingest.poller import Poller
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
 from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable

@@ -8,8 +8,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.feeds import FeedParserPool, Fetcher
-from bot.matcher import SubscriptionIndex
+from bot.ingest.fetch import Fetcher
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
 from bot.storage import Storage
 
 

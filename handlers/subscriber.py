@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import replies
-from bot.query import QueryError, parse_query, split_queries
+from bot.matching.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
 from handlers.reply import ReplyMarkup, reply
