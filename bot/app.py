@@ -174,7 +174,7 @@ async def _serve(
         app.bot,
         services.storage,
         concurrency=sends_in_flight(settings.max_messages_per_second),
-        on_chat_migrated=services.move_chat,
+        on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
     )
     services.delivery = worker
