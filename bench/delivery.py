@@ -20,9 +20,9 @@ from bench.common import Figure, Run, at_least, at_most, median
 from bench.harness import RemoteBotApi, bench_settings, create_database, populate, telegram_bot
 from bot.app import sends_in_flight
 from bot.delivery import DeliveryWorker
+from bot.ingest.stories import story_from_entry
 from bot.storage import PollToSave, Storage, StoryToSave
-from bot.stories import story_from_entry
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 
 SCENARIO = "3 delivery"
 FEED_URL = "https://bench.example/feed.xml"
@@ -75,7 +75,7 @@ async def queue_alerts(
             datetime.now(UTC),
             ALERT_SUMMARY,
         )
-        words = tuple(tokenize(story.title + "\n" + ALERT_SUMMARY))
+        words = tuple(analyze(story.title + "\n" + ALERT_SUMMARY))
         saved = await storage.save_poll(
             PollToSave(
                 feed_id=feed_id,

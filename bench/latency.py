@@ -34,9 +34,10 @@ from bench.harness import (
     telegram_bot,
 )
 from bot.delivery import DeliveryWorker
-from bot.feeds import FeedParserPool, Fetcher, FetchResult, FetchStatus
-from bot.matcher import SubscriptionIndex
-from bot.poller import Poller
+from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
+from bot.ingest.poller import Poller
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
 from bot.storage import PollToSave, SavedPoll, Storage, StoryMatcher
 from tests.feedserver import Item
 

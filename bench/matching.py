@@ -19,8 +19,8 @@ from bench.workload import (
     make_subscriptions,
     make_vocabulary,
 )
-from bot.matcher import SubscriptionIndex
-from bot.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query
+from bot.matching.index import SubscriptionIndex
+from bot.matching.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query
 
 SCENARIO = "1 matching"
 MB = 1024 * 1024

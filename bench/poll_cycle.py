@@ -37,8 +37,10 @@ from bench.harness import (
     populate,
     primer_body,
 )
-from bot.feeds import PARSER_HEADERS, FeedParserPool, Fetcher
-from bot.poller import Poller, PollReport, prepare_feed
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import PARSER_HEADERS
+from bot.ingest.poller import Poller, PollReport, prepare_feed
+from bot.ingest.pool import FeedParserPool
 from bot.storage import Storage
 
 SCENARIO = "2 poll cycle"

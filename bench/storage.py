@@ -17,9 +17,9 @@ from collections.abc import Mapping
 
 from bench.common import Figure, Run, Stopwatch, at_most, median
 from bench.harness import create_database, populate
+from bot.ingest.stories import story_from_entry
 from bot.storage import Delivery, PollToSave, Storage, StoryToSave
-from bot.stories import story_from_entry
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 
 SCENARIO = "7 storage"
 FEED_URL = "https://bench.example/storage.xml"
@@ -56,7 +56,7 @@ async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
                 None,
                 SUMMARY,
             )
-            words = tuple(tokenize(story.title + "\n" + SUMMARY))
+            words = tuple(analyze(story.title + "\n" + SUMMARY))
             polls.append(
                 PollToSave(
                     feed_id=feed.id,

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import CORPUS_DIR, SEED
-from bot.feeds import parse_feed
-from bot.query import parse_query
-from bot.text import html_to_paragraphs, tokenize
+from bot.ingest.parse import parse_feed
+from bot.matching.query import parse_query
+from bot.text.analyzer import analyze
+from bot.text.normalize import html_to_paragraphs
 
 # Function words of the corpus's main languages: nobody subscribes to them.
 _ENGLISH_STOPWORD_TEXT = """
@@ -121,7 +122,7 @@ def load_corpus(min_words: int | None, directory: Path = CORPUS_DIR) -> Corpus:
         for entry in parsed.entries:
             text = " ".join(html_to_paragraphs(max(entry.bodies, key=len, default="")))
             title = " ".join(html_to_paragraphs(entry.title)) or entry.title
-            tokens = tuple(tokenize(title + "\n" + text))
+            tokens = tuple(analyze(title + "\n" + text))
             if len(tokens) >= MIN_ITEM_WORDS and title:
                 items.append(CorpusItem(title, text, tokens))
                 words += len(tokens)
@@ -152,7 +153,7 @@ def generated_corpus(min_words: int) -> Corpus:
         drawn = rng.choices(language, cum_weights=cumulative, k=length)
         title = " ".join(drawn[:8]).capitalize()
         text = " ".join(drawn[8:]) + "."
-        items.append(CorpusItem(title, text, tuple(tokenize(title + "\n" + text))))
+        items.append(CorpusItem(title, text, tuple(analyze(title + "\n" + text))))
         words += length
     return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})", "generated")
 
@@ -179,7 +180,7 @@ def make_stories(corpus: Corpus, count: int, words_per_story: int) -> list[Story
                 break
         title = items[start].title
         text = " ".join(text_words[:words_per_story])
-        stories.append(Story(title, text, tuple(tokenize(title + "\n" + text))))
+        stories.append(Story(title, text, tuple(analyze(title + "\n" + text))))
     return stories
 
 

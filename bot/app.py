@@ -14,10 +14,11 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__, replies
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.feeds import FeedParserPool, Fetcher
-from bot.matcher import SubscriptionIndex
-from bot.netguard import check_public_url
-from bot.poller import Poller
+from bot.ingest.fetch import Fetcher
+from bot.ingest.netguard import check_public_url
+from bot.ingest.poller import Poller
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
 from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
@@ -173,7 +174,7 @@ async def _serve(
         app.bot,
         services.storage,
         concurrency=sends_in_flight(settings.max_messages_per_second),
-        on_chat_migrated=services.move_chat,
+        on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
     )
     services.delivery = worker

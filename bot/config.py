@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.stories import CROSS_FEED_DEDUP_WINDOW
+from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW
 
 # Telegram tokens are "<bot id>:<secret>"; the secret is 30+ URL-safe characters.
 _TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")

@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from html import escape
 
+from bot.matching.query import SYNTAX_HELP
 from bot.plural import counted
-from bot.query import SYNTAX_HELP
 
 EXAMPLE = '<code>/subscribe Ukraine, "Joe Biden" -football</code>'
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, MAX_STORY_AGE
 from bot.storage import PrunedPage, Storage, StorageUnavailable
-from bot.stories import CROSS_FEED_DEDUP_WINDOW, MAX_STORY_AGE
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,66 @@
 """The services handlers reach through a typed bot_data, and the handler context type."""
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.feeds import FeedParserPool, Fetcher
-from bot.matcher import SubscriptionIndex
-from bot.storage import Storage
+from bot.ingest.fetch import Fetcher
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
+from bot.storage import AddedSubscriptions, Storage, Subscription
+
+
+class Subscriptions:
+    """The one place a chat's subscriptions change: storage first, then the in-memory index.
+
+    The index is what the poller matches against, so a change stored but not indexed (or
+    indexed but not stored) would alert a chat wrongly until the next restart. Storage goes
+    first: if it fails, the index is left as it was.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        index: SubscriptionIndex,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._storage = storage
+        self._index = index
+        self._clock = clock
+
+    async def add(
+        self, chat_id: int, queries: Sequence[tuple[str, str]], limit: int
+    ) -> AddedSubscriptions:
+        """Store (normalised, display) queries up to the chat's limit and index those added."""
+        result = await self._storage.add_subscriptions(chat_id, queries, limit, self._clock())
+        for subscription in result.added:
+            self._index.add(chat_id, subscription.query, subscription.display)
+        return result
+
+    async def remove(self, chat_id: int, subscription_id: int) -> Subscription | None:
+        """Remove one of the chat's subscriptions by id; another chat's id removes nothing."""
+        deleted = await self._storage.remove_subscription_by_id(chat_id, subscription_id)
+        if deleted is not None:
+            self._index.remove(chat_id, deleted.query)
+        return deleted
+
+    async def remove_all(self, chat_id: int) -> list[Subscription]:
+        """Remove every subscription of the chat; return what was removed."""
+        deleted = await self._storage.remove_all_subscriptions(chat_id)
+        self._index.remove_user(chat_id, [subscription.query for subscription in deleted])
+        return deleted
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Follow a group that became a supergroup: its subscriptions move to the new id."""
+        moved = await self._storage.migrate_chat(old_chat_id, new_chat_id, self._clock())
+        for subscription in moved:
+            self._index.remove(old_chat_id, subscription.query)
+            self._index.add(new_chat_id, subscription.query, subscription.display)
 
 
 @dataclass
@@ -24,13 +74,11 @@ class Services:
     parsers: FeedParserPool
     started_at: float
     delivery: DeliveryWorker | None = None
+    # Handlers change subscriptions only through this, never storage and index by hand.
+    subscriptions: Subscriptions = field(init=False)
 
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """Follow a group that became a supergroup: its subscriptions move to the new id."""
-        moved = await self.storage.migrate_chat(old_chat_id, new_chat_id, time.time())
-        for subscription in moved:
-            self.index.remove(old_chat_id, subscription.query)
-            self.index.add(new_chat_id, subscription.query, subscription.display)
+    def __post_init__(self) -> None:
+        self.subscriptions = Subscriptions(self.storage, self.index)
 
 
 class BotData:

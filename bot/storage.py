@@ -17,8 +17,8 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import aiosqlite
 
 from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
+from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, Story
 from bot.storage_faults import is_unavailable
-from bot.stories import CROSS_FEED_DEDUP_WINDOW, Story
 
 log = logging.getLogger(__name__)
 

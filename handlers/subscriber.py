@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import replies
-from bot.query import QueryError, parse_query, split_queries
+from bot.matching.query import QueryError, parse_query, split_queries
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
 from handlers.reply import ReplyMarkup, reply
@@ -160,9 +160,7 @@ async def _subscribe_text(update: Update, context: Context, user: User, text: st
         if all(query.normalised != normalised for normalised, _ in valid):
             valid.append((query.normalised, query.display))
     limit = services.settings.max_subscriptions_per_user
-    result = await services.storage.add_subscriptions(user.id, valid, limit, time.time())
-    for subscription in result.added:
-        services.index.add(user.id, subscription.query, subscription.display)
+    result = await services.subscriptions.add(user.id, valid, limit)
     log.info("User %s subscribed to %d queries", user.id, len(result.added))
     report = replies.subscribe_report(
         [s.display for s in result.added], result.existing, result.over_limit, invalid, limit
@@ -221,13 +219,10 @@ async def _unsubscribe_named(
         return
     for raw in raw_queries:
         target = _find_subscription(subscriptions, raw)
-        deleted = (
-            await services.storage.remove_subscription_by_id(user.id, target.id) if target else None
-        )
+        deleted = await services.subscriptions.remove(user.id, target.id) if target else None
         if deleted is None:
             missing.append(raw)
             continue
-        services.index.remove(user.id, deleted.query)
         removed.append(deleted.display)
     await _reply(update, replies.unsubscribe_report(removed, missing))
 
@@ -274,14 +269,11 @@ async def unsubscribe_button(update: Update, context: Context) -> None:
     services = _services(context)
     _, _, raw_id = callback.data.partition(":")
     deleted = (
-        await services.storage.remove_subscription_by_id(chat.id, int(raw_id))
-        if raw_id.isdigit()
-        else None
+        await services.subscriptions.remove(chat.id, int(raw_id)) if raw_id.isdigit() else None
     )
     if deleted is None:
         await callback.answer(replies.STALE_BUTTON)
     else:
-        services.index.remove(chat.id, deleted.query)
         await callback.answer(f"Removed {_shorten(deleted.display)}")
     remaining = await services.storage.list_subscriptions(chat.id)
     if remaining:
@@ -305,8 +297,7 @@ async def remove_all_button(update: Update, context: Context) -> None:
         await callback.edit_message_text(replies.REMOVE_ALL_CANCELLED)
         return
     services = _services(context)
-    deleted = await services.storage.remove_all_subscriptions(chat.id)
-    services.index.remove_user(chat.id, [subscription.query for subscription in deleted])
+    deleted = await services.subscriptions.remove_all(chat.id)
     log.info("User %s removed all %d subscriptions", chat.id, len(deleted))
     await callback.edit_message_text(replies.removed_all(len(deleted)))
 
@@ -401,7 +392,7 @@ async def chat_migrated(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.migrate_to_chat_id is None:
         return
-    await _services(context).move_chat(message.chat.id, message.migrate_to_chat_id)
+    await _services(context).subscriptions.move_chat(message.chat.id, message.migrate_to_chat_id)
     log.info("Chat %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.charsets import decode_feed, feed_language, implausible_share, repair_charset
-from bot.feeds import parse_feed
+from bot.ingest.charsets import decode_feed, feed_language, implausible_share, repair_charset
+from bot.ingest.parse import parse_feed
 from tests import corpus
 
 RUSSIAN = (

@@ -19,6 +19,7 @@ from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.delivery import STORAGE_RETRY_SECONDS, ChatPacer, DeliveryWorker
+from bot.ingest.stories import story_from_entry
 from bot.storage import (
     Delivery,
     Feed,
@@ -28,8 +29,7 @@ from bot.storage import (
     StoryToSave,
     UserStatus,
 )
-from bot.stories import story_from_entry
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
 from tests.full_disk import FullDisk
@@ -120,7 +120,7 @@ async def queue_alerts(
             datetime.now(UTC),
             f"Summary of story {n}.",
         )
-        stories.append(StoryToSave(story, tuple(tokenize(story.title)), alertable=True))
+        stories.append(StoryToSave(story, tuple(analyze(story.title)), alertable=True))
     await (storage or env.storage).save_poll(
         PollToSave(
             feed_id=env.feed.id,

@@ -22,9 +22,9 @@ import httpcore
 import httpx
 import pytest
 
-from bot.feeds import Fetcher, FetchLimits, FetchStatus, UnsafeURLError
-from bot.netguard import IPAddress, check_public_url
-from bot.pinned_transport import PinnedBackend, PinnedTransport
+from bot.ingest.fetch import Fetcher, FetchLimits, FetchStatus, UnsafeURLError
+from bot.ingest.netguard import IPAddress, check_public_url
+from bot.ingest.pinned_transport import PinnedBackend, PinnedTransport
 from tests.hostserver import FEED_ADDRESS, TRAP_ADDRESS, Seen, staged
 
 LIMITS = FetchLimits(connect_timeout=5.0, total_timeout=20.0, max_redirects=3)

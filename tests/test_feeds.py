@@ -17,23 +17,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.feeds import (
+from bot.ingest.discovery import find_feed_links
+from bot.ingest.fetch import (
     DEFAULT_USER_AGENT,
-    MAX_ENTRIES,
-    FeedParserPool,
     Fetcher,
     FetchLimits,
     FetchResult,
     FetchStatus,
-    ParsedEntry,
-    ParsedFeed,
     UnsafeURLError,
-    find_feed_links,
-    parse_feed,
-    parse_max_age,
-    parse_retry_after,
 )
-from bot.pinned_transport import VettedAddress
+from bot.ingest.parse import MAX_ENTRIES, ParsedEntry, ParsedFeed, parse_feed
+from bot.ingest.pinned_transport import VettedAddress
+from bot.ingest.pool import FeedParserPool
+from bot.ingest.response import parse_max_age, parse_retry_after
 from tests import corpus
 from tests.feedserver import FeedServer, Item, atom, gzip_bomb, make_item, rss
 

@@ -17,10 +17,12 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from bot.feeds import MAX_ENTRIES, FeedParserPool, Fetcher, FetchLimits
-from bot.matcher import SubscriptionIndex
-from bot.poller import Poller, PollReport, prepare_feed
-from bot.query import parse_query
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.parse import MAX_ENTRIES
+from bot.ingest.poller import Poller, PollReport, prepare_feed
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
+from bot.matching.query import parse_query
 from bot.storage import Feed, OutboxItem, Storage
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.stories import story_from_entry
 from bot.storage import (
     Delivery,
     Feed,
@@ -21,8 +22,7 @@ from bot.storage import (
     StoryToSave,
     UserStatus,
 )
-from bot.stories import story_from_entry
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 
 HOUR = 3600.0
 T0 = 1_700_000_000.0
@@ -96,7 +96,7 @@ def candidate(
         datetime.fromtimestamp(T0, UTC),
         f"Summary of {title}.",
     )
-    return StoryToSave(story, tuple(tokenize(story.title)), alertable)
+    return StoryToSave(story, tuple(analyze(story.title)), alertable)
 
 
 def everyone(*users: int) -> StoryMatcher:

@@ -16,9 +16,9 @@ from typing import ParamSpec, TypeVar
 import pytest
 
 from bot.burst import BURST_WINDOW_SECONDS
-from bot.feeds import FeedParserPool, Fetcher, FetchLimits, parse_feed
-from bot.matcher import SubscriptionIndex
-from bot.poller import (
+from bot.ingest.fetch import Fetcher, FetchLimits
+from bot.ingest.parse import parse_feed
+from bot.ingest.poller import (
     MAX_BACKOFF_SECONDS,
     MAX_SERVER_DELAY_SECONDS,
     STORAGE_RETRY_SECONDS,
@@ -28,13 +28,16 @@ from bot.poller import (
     next_poll_at,
     prepare_feed,
 )
-from bot.query import parse_query
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
+from bot.matching.query import parse_query
 from bot.storage import (
     Feed,
     Storage,
     UserStatus,
 )
-from bot.text import html_to_paragraphs, tokenize
+from bot.text.analyzer import analyze
+from bot.text.normalize import html_to_paragraphs
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 from tests.full_disk import full_disk
@@ -298,7 +301,7 @@ def test_real_feeds_give_clean_stories(path: Path) -> None:
         if story.summary is not None:
             assert story.summary.strip()
             assert not HTML_TAG.search(story.summary), story.summary
-        assert set(tokenize(story.title)) <= set(prepared_story.words)
+        assert set(analyze(story.title)) <= set(prepared_story.words)
     if all(entry.title for entry in entries):
         assert all(s.story.title for s in prepared.stories)
     if all(entry.link for entry in entries):
@@ -320,7 +323,7 @@ def test_real_feed_bodies_reach_the_words() -> None:
         if entry is None or not entry.bodies:
             continue
         text = " ".join(html_to_paragraphs(max(entry.bodies, key=len)))
-        assert set(tokenize(text)) <= set(prepared_story.words)
+        assert set(analyze(text)) <= set(prepared_story.words)
         checked += 1
     assert checked > 0
 

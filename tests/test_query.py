@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.matcher import SubscriptionIndex
-from bot.query import (
+from bot.matching.index import SubscriptionIndex
+from bot.matching.query import (
     MAX_QUERY_LENGTH,
     MAX_QUERY_TERMS,
     QueryError,
@@ -13,7 +13,7 @@ from bot.query import (
     parse_query,
     split_queries,
 )
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 
 MATCH_CASES = [
     ("word", "Ukraine", "Russia and Ukraine talk", True),
@@ -178,7 +178,7 @@ def test_matching_never_raises_and_agrees_with_the_index(
         return
     # The query's own words in the story, as written, shuffled or left out: matches and
     # near misses (a phrase out of order) both occur.
-    words = tokenize(query_text)
+    words = analyze(query_text)
     middle = data.draw(
         st.sampled_from(["", query_text])
         | st.permutations(words).map(" ".join)
@@ -187,4 +187,4 @@ def test_matching_never_raises_and_agrees_with_the_index(
     story = f"{before} {middle} {after}"
     index = SubscriptionIndex()
     index.add(1, query.normalised, query_text)
-    assert matches_text(query, story) is (1 in index.match(tokenize(story)))
+    assert matches_text(query, story) is (1 in index.match(analyze(story)))

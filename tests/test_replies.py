@@ -11,10 +11,10 @@ from bot import admin_text, replies
 from bot.check import report as check_report
 from bot.delivery import render_all
 from bot.formatting import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
+from bot.ingest.poller import PreparedFeed
+from bot.ingest.stories import story_from_entry
 from bot.plural import counted
-from bot.poller import PreparedFeed
 from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
-from bot.stories import story_from_entry
 from tests.test_formatting import assert_valid_telegram_html
 
 _user_text = st.text(max_size=120)

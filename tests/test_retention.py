@@ -14,6 +14,7 @@ import pytest
 
 from bot import admin_text
 from bot.config import ConfigError, load_settings
+from bot.ingest.stories import story_from_entry
 from bot.retention import (
     DAY_SECONDS,
     MIN_STORY_KEEP,
@@ -23,8 +24,7 @@ from bot.retention import (
     retention_cutoffs,
 )
 from bot.storage import Delivery, Feed, PollToSave, Stats, Storage, StoryMatcher, StoryToSave
-from bot.stories import story_from_entry
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 from tests.feedserver import Item
 from tests.test_poller import ANN as POLLER_ANN
 from tests.test_poller import CountingPool, Harness, harness_for
@@ -173,7 +173,7 @@ def entry(
         datetime.fromtimestamp(published, UTC) if published is not None else None,
         summary or f"Summary of {title}.",
     )
-    return StoryToSave(story, tuple(tokenize(story.title)), alertable=True)
+    return StoryToSave(story, tuple(analyze(story.title)), alertable=True)
 
 
 OLD = NOW - 40 * DAY

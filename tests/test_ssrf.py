@@ -14,11 +14,12 @@ import pytest
 
 from bot.app import add_configured_feeds
 from bot.config import load_settings
-from bot.discovery import FeedRejected, discover_feed
-from bot.feeds import FeedParserPool, Fetcher, FetchLimits, FetchStatus, UnsafeURLError
-from bot.matcher import SubscriptionIndex
-from bot.netguard import IPAddress, check_public_url, denied_reason, resolve
-from bot.poller import Poller
+from bot.ingest.discovery import FeedRejected, discover_feed
+from bot.ingest.fetch import Fetcher, FetchLimits, FetchStatus, UnsafeURLError
+from bot.ingest.netguard import IPAddress, check_public_url, denied_reason, resolve
+from bot.ingest.poller import Poller
+from bot.ingest.pool import FeedParserPool
+from bot.matching.index import SubscriptionIndex
 from bot.storage import Storage
 from tests.feedserver import FeedServer, make_item, rss
 

@@ -1,4 +1,4 @@
-"""Tests for bot.stories: canonical links, story identity, age and title cleaning."""
+"""Tests for bot.ingest.stories: canonical links, story identity, age and title cleaning."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.stories import (
+from bot.ingest.stories import (
     HASH_KEY_PREFIX,
     Story,
     canonical_link,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary import ELLIPSIS, summarize
-from bot.text import html_to_paragraphs
+from bot.text.normalize import html_to_paragraphs
+from bot.text.summary import ELLIPSIS, summarize
 from tests import corpus
 
 CORPUS = corpus.FEEDS

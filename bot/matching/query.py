@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.text import tokenize
+from bot.text.analyzer import analyze
 
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
@@ -164,7 +164,7 @@ def _lex(text: str) -> list[_Token]:
 def _phrase_term(raw: str) -> Term | None:
     if "*" in raw:
         raise QueryError("* works at the end of a single word, not inside quotes")
-    words = tuple(tokenize(raw))
+    words = tuple(analyze(raw))
     if not words:
         return None
     return Term(TermKind.WORD if len(words) == 1 else TermKind.PHRASE, words)
@@ -173,7 +173,7 @@ def _phrase_term(raw: str) -> Term | None:
 def _bare_term(raw: str) -> Term | None:
     if raw.endswith("*"):
         stem = raw[:-1]
-        words = tuple(tokenize(stem))
+        words = tuple(analyze(stem))
         if "*" in stem or len(words) != 1:
             raise QueryError(f"{raw!r}: * works at the end of a single word, like Ukrain*")
         if len(words[0]) < MIN_PREFIX_LENGTH:
@@ -241,4 +241,4 @@ def query_matches(query: Query, story_words: Sequence[str]) -> bool:
 
 def matches_text(query: Query, text: str) -> bool:
     """Tell whether a story's text matches the query."""
-    return query_matches(query, tokenize(text))
+    return query_matches(query, analyze(text))

@@ -1,10 +1,16 @@
 """Check a URL an admin wants to watch: fetch it, parse it, or find the feed a page links."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
-from bot.feeds import FeedParserPool, Fetcher, FetchStatus, ParsedFeed, find_feed_links
+from bot.ingest.fetch import ALLOWED_SCHEMES, Fetcher, FetchStatus
+from bot.ingest.parse import ParsedFeed
+from bot.ingest.pool import FeedParserPool
+from bot.ingest.urls import join_url, url_scheme
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 
 
 class FeedRejected(Exception):
@@ -49,3 +55,42 @@ async def _fetch_and_parse(
     parsed = await parsers.parse(fetched.body, fetched.headers, url=fetched.url)
     content_type = fetched.headers.get("content-type", "").lower()
     return fetched.url, fetched.body, content_type, parsed
+
+
+class _FeedLinkParser(HTMLParser):
+    """Collect <link rel="alternate"> feed hrefs and the <base href> of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name.lower(): (value or "").strip() for name, value in attrs}
+        href = attributes.get("href", "")
+        if not href:
+            return
+        if tag == "base" and self.base is None:
+            self.base = href
+        elif tag == "link" and _is_feed_link(attributes):
+            self.hrefs.append(href)
+
+
+def _is_feed_link(attributes: Mapping[str, str]) -> bool:
+    rel = attributes.get("rel", "").lower().split()
+    media_type = attributes.get("type", "").partition(";")[0].strip().lower()
+    return "alternate" in rel and media_type in FEED_LINK_TYPES
+
+
+def find_feed_links(html: bytes, base_url: str) -> list[str]:
+    """Return the absolute RSS/Atom URLs a web page advertises, in page order."""
+    parser = _FeedLinkParser()
+    try:
+        parser.feed(html.decode("utf-8", errors="replace"))
+        parser.close()
+    except AssertionError:
+        # html.parser still asserts on some broken markup (`<![bogus[`); keep what was found.
+        pass
+    base = join_url(base_url, parser.base) if parser.base else base_url
+    links = (join_url(base, href) for href in parser.hrefs)
+    return list(dict.fromkeys(link for link in links if url_scheme(link) in ALLOWED_SCHEMES))

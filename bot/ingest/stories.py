@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
-from bot.text import tokenize
+from bot.text.normalize import tokenize
 
 # Query parameters that only say how a reader arrived (ad clicks, newsletters, share
 # buttons). Two links that differ only in these are the same story, so they are dropped

@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query, word_matches
+from bot.matching.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query, word_matches
 
 
 @dataclass

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from bot.feeds import UnsafeURLError
+from bot.ingest.fetch import UnsafeURLError
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.text import fold, html_to_paragraphs, tokenize
+from bot.text.normalize import fold, html_to_paragraphs, tokenize
 
 ELLIPSIS = "…"
 # A sentence cut shorter than this share of the limit throws away too much; a word cut

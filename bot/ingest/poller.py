@@ -10,20 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from bot.feeds import (
-    FeedParserPool,
-    Fetcher,
-    FetchResult,
-    FetchStatus,
-    ParsedEntry,
-    ParserDiedError,
-    parse_feed,
-)
-from bot.matcher import SubscriptionIndex
+from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
+from bot.ingest.parse import ParsedEntry, parse_feed
+from bot.ingest.pool import FeedParserPool, ParserDiedError
+from bot.ingest.stories import is_too_old, story_from_entry
+from bot.matching.index import SubscriptionIndex
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable, StoryToSave
-from bot.stories import is_too_old, story_from_entry
-from bot.summary import summarize
-from bot.text import html_to_paragraphs, tokenize
+from bot.text.analyzer import analyze
+from bot.text.normalize import html_to_paragraphs
+from bot.text.summary import summarize
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +106,7 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    words = tuple(tokenize(story.title + "\n" + text)) if with_text else ()
+    words = tuple(analyze(story.title + "\n" + text)) if with_text else ()
     return StoryToSave(story=story, words=words, alertable=alertable)
 
 

@@ -1,0 +1,105 @@
+"""Run feed parsing in worker processes, so a long or crashing parse never stalls the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, Protocol, TypeVar
+
+from bot.ingest.parse import ParsedFeed, failed_parse, parse_feed
+
+DEFAULT_PARSER_WORKERS = 2
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class ParserDiedError(Exception):
+    """A worker process died mid-parse (the pool has been replaced)."""
+
+
+class ParseFunction(Protocol):
+    """The shape of parse_feed, so a pool can run another top-level parser (tests do)."""
+
+    def __call__(
+        self, body: bytes, headers: Mapping[str, str], *, url: str | None = None
+    ) -> ParsedFeed: ...
+
+
+def exit_with_parent() -> None:
+    """Make a parser process exit as soon as the bot process is gone (it may be SIGKILLed).
+
+    A pool worker otherwise waits forever on its task queue, keeping the forkserver and the
+    resource tracker alive with it: every crash of the bot would leak processes.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the sentinel pipe closes
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+class FeedParserPool:
+    """Run parse_feed in worker processes so a long parse never stalls the event loop."""
+
+    def __init__(
+        self,
+        max_workers: int = DEFAULT_PARSER_WORKERS,
+        *,
+        parse_function: ParseFunction = parse_feed,
+    ) -> None:
+        self._max_workers = max_workers
+        self._parse_function = parse_function
+        # forkserver: workers fork from a small single-threaded server, not from the bot,
+        # whose threads (aiosqlite, the job queue, httpx) may hold locks that a plain fork
+        # would copy into the child locked forever. Each worker is still a cheap fork, not
+        # spawn's fresh interpreter; like spawn, it imports the parent's __main__ (as
+        # __mp_main__), so the entry point must do its work under `if __name__ == ...`.
+        self._context = multiprocessing.get_context("forkserver")
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._max_workers, mp_context=self._context, initializer=exit_with_parent
+        )
+
+    async def run(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run a top-level function in a worker; raise ParserDiedError if the worker died."""
+        loop = asyncio.get_running_loop()
+        executor = self._executor
+        try:
+            return await loop.run_in_executor(
+                executor, functools.partial(function, *args, **kwargs)
+            )
+        except BrokenProcessPool:
+            self._replace(executor)
+            raise ParserDiedError("parser process died") from None
+
+    async def parse(
+        self, body: bytes, headers: Mapping[str, str], *, url: str | None = None
+    ) -> ParsedFeed:
+        """Parse in a worker; a worker that dies yields an error result and a fresh pool."""
+        try:
+            return await self.run(self._parse_function, body, dict(headers), url=url)
+        except ParserDiedError as error:
+            return failed_parse(str(error))
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        # Several parses fail together when a pool breaks; only the first replaces it.
+        if self._executor is broken:
+            self._executor = self._new_executor()
+            broken.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the workers, dropping parses not yet started."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
