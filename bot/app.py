@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 
-from bot import __version__, replies
+from bot import __version__
 from bot.chat_traffic import ChatOrderedProcessor, RecordingRateLimiter
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -20,6 +20,7 @@ from bot.flood import FloodGate
 from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
+from bot.render import replies
 from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable

@@ -19,9 +19,10 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import __version__, admin_text
+from bot import __version__
 from bot.discovery import FeedRejected, discover_feed
 from bot.formatting import TELEGRAM_TEXT_LIMIT, utf16_len
+from bot.render import admin as admin_text
 from bot.services import BotApplication, Context, Services
 from bot.storage import Broadcast, BroadcastStatus
 from handlers.reply import reply

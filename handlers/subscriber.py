@@ -19,8 +19,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import replies
 from bot.query import QueryError, parse_query, split_queries
+from bot.render import replies
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
 from handlers.reply import ReplyMarkup, reply

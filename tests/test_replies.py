@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import admin_text, replies
 from bot.check import report as check_report
 from bot.delivery import render_all
 from bot.formatting import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
 from bot.plural import counted
 from bot.poller import PreparedFeed
+from bot.render import admin as admin_text
+from bot.render import replies
 from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
 from bot.stories import story_from_entry
 from tests.test_formatting import assert_valid_telegram_html
