@@ -16,12 +16,13 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.chat_traffic import arrival_time
 from bot.flood import FloodGate, Verdict
+from bot.i18n import t
 from bot.services import BotApplication, Context
 from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
-NOTICE = (
+NOTICE = t(
     "You're sending messages faster than I can sensibly answer. "
     "I'll respond again in a few seconds."
 )

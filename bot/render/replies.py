@@ -3,12 +3,22 @@
 from collections.abc import Sequence
 from html import escape
 
-from bot.plural import counted
-from bot.query import SYNTAX_HELP
+from bot.i18n import t, tn
 
-EXAMPLE = '<code>/subscribe Ukraine, "Joe Biden" -football</code>'
+EXAMPLE = t('<code>/subscribe Ukraine, "Joe Biden" -football</code>')
 
-HELP = (
+SYNTAX_HELP = t(
+    "How to write a subscription:\n"
+    "• <code>Ukraine</code>: the whole word, any case\n"
+    "• <code>Putin Xi</code>: both words, anywhere in the story\n"
+    '• <code>"Joe Biden"</code>: the exact phrase\n'
+    "• <code>Kyiv OR Kiev</code>: either word\n"
+    "• <code>Ukrain*</code>: any word starting with Ukrain\n"
+    "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
+    "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
+)
+
+HELP = t(
     "<b>Newshound</b> watches news feeds and sends you new stories that match "
     "your subscriptions, with a short summary and the link.\n\n"
     "<b>Commands</b>\n"
@@ -18,57 +28,71 @@ HELP = (
     "/list — your subscriptions\n"
     "/pause — stop alerts for now (subscriptions are kept)\n"
     "/resume — alerts back on\n"
-    "/help — this message\n\n" + SYNTAX_HELP
+    "/help — this message\n\n"
+    "{syntax_help}",
+    syntax_help=SYNTAX_HELP,
 )
 
-ASK_FOR_QUERY = (
+ASK_FOR_QUERY = t(
     "What should I watch for? Send a word or phrase, for example "
     '<code>Ukraine</code> or <code>"Joe Biden" -football</code>. '
     "Several at once: separate them with commas."
 )
-UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
-FREE_TEXT_HINT = (
+UNKNOWN_COMMAND = t("I don't know that command. Send /help to see what I can do.")
+FREE_TEXT_HINT = t(
     "To watch for news, send /subscribe followed by words, for example "
     "<code>/subscribe Ukraine</code>. Send /help for everything I can do."
 )
-NOTHING_TO_UNSUBSCRIBE = "You have no subscriptions. Add one with /subscribe, e.g. " + EXAMPLE
-REMOVE_ALL_CANCELLED = "Nothing removed. Your subscriptions are unchanged."
-ALREADY_PAUSED = "Alerts are already paused. Send /resume to turn them back on."
-NOT_PAUSED = "Alerts are already on."
-RESUMED = "Alerts are back on. You'll get new stories that match your subscriptions."
-INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
-STORAGE_UNAVAILABLE = (
+NOTHING_TO_UNSUBSCRIBE = t(
+    "You have no subscriptions. Add one with /subscribe, e.g. {example}", example=EXAMPLE
+)
+REMOVE_ALL_CANCELLED = t("Nothing removed. Your subscriptions are unchanged.")
+ALREADY_PAUSED = t("Alerts are already paused. Send /resume to turn them back on.")
+NOT_PAUSED = t("Alerts are already on.")
+RESUMED = t("Alerts are back on. You'll get new stories that match your subscriptions.")
+INTERNAL_ERROR = t("Sorry, something went wrong on my side. Please try again in a moment.")
+STORAGE_UNAVAILABLE = t(
     "Sorry, I can't save anything right now (a storage problem on my side). "
     "Nothing was changed; please try again later."
 )
-STALE_BUTTON = "That subscription was already removed."
-TAP_TO_REMOVE = "Tap a subscription to remove it:"
+STALE_BUTTON = t("That subscription was already removed.")
+TAP_TO_REMOVE = t("Tap a subscription to remove it:")
 
 
 def tap_to_remove(total: int, shown: int) -> str:
     """Introduce the removal buttons, saying so when not all subscriptions have one."""
     if total <= shown:
         return TAP_TO_REMOVE
-    return (
-        f"{TAP_TO_REMOVE}\n(The first {shown} of {total} are shown; remove others with "
-        "/unsubscribe &lt;number from /list&gt;.)"
+    return t(
+        "{tap_to_remove}\n(The first {shown} of {total} are shown; remove others with "
+        "/unsubscribe &lt;number from /list&gt;.)",
+        tap_to_remove=TAP_TO_REMOVE,
+        shown=shown,
+        total=total,
     )
 
 
 def welcome(first_name: str | None, subscription_count: int) -> str:
     """Greet a user who sent /start."""
-    name = f", {escape(first_name)}" if first_name else ""
+    greeting = t("Hello, {name}!", name=escape(first_name)) if first_name else t("Hello!")
     lines = [
-        f"Hello{name}! I'm Newshound: I watch news feeds and alert you to new stories "
-        "about what you care about, within minutes.",
+        t(
+            "{greeting} I'm Newshound: I watch news feeds and alert you to new stories "
+            "about what you care about, within minutes.",
+            greeting=greeting,
+        ),
         "",
-        f"Try {EXAMPLE}",
+        t("Try {example}", example=EXAMPLE),
     ]
     if subscription_count:
         lines.append(
-            f"You have {counted(subscription_count, 'subscription')}: see them with /list."
+            tn(
+                "You have {n} subscription: see them with /list.",
+                "You have {n} subscriptions: see them with /list.",
+                subscription_count,
+            )
         )
-    lines.append("Send /help for all commands and the query syntax.")
+    lines.append(t("Send /help for all commands and the query syntax."))
     return "\n".join(lines)
 
 
@@ -82,17 +106,28 @@ def subscribe_report(
     """Report what a /subscribe did with each query it was given."""
     parts: list[str] = []
     if added:
-        parts.append("✅ Subscribed: " + _joined(added))
+        parts.append(t("✅ Subscribed: {queries}", queries=_joined(added)))
     if existing:
-        parts.append("Already subscribed: " + _joined(existing))
+        parts.append(t("Already subscribed: {queries}", queries=_joined(existing)))
     if over_limit:
         parts.append(
-            f"Not added, you have reached the limit of {counted(limit, 'subscription')}: "
-            + _joined(over_limit)
-            + ". Remove some with /unsubscribe."
+            tn(
+                "Not added, you have reached the limit of {n} subscription: {queries}. "
+                "Remove some with /unsubscribe.",
+                "Not added, you have reached the limit of {n} subscriptions: {queries}. "
+                "Remove some with /unsubscribe.",
+                limit,
+                queries=_joined(over_limit),
+            )
         )
     for text, reason in invalid:
-        parts.append(f"❌ <code>{escape(text)}</code> was not added: {escape(reason)}.")
+        parts.append(
+            t(
+                "❌ <code>{query}</code> was not added: {reason}.",
+                query=escape(text),
+                reason=escape(reason),
+            )
+        )
     if invalid:
         parts.append(SYNTAX_HELP)
     return "\n\n".join(parts)
@@ -102,48 +137,67 @@ def unsubscribe_report(removed: Sequence[str], missing: Sequence[str]) -> str:
     """Report what an /unsubscribe removed and what it could not find."""
     parts: list[str] = []
     if removed:
-        parts.append("Removed: " + _joined(removed))
+        parts.append(t("Removed: {queries}", queries=_joined(removed)))
     if missing:
         parts.append(
-            "Not found among your subscriptions: " + _joined(missing) + ". See them with /list."
+            t(
+                "Not found among your subscriptions: {queries}. See them with /list.",
+                queries=_joined(missing),
+            )
         )
     return "\n\n".join(parts)
 
 
 def confirm_remove_all(count: int) -> str:
     """Ask before removing every subscription."""
-    return f"Remove all {counted(count, 'subscription')}? This cannot be undone."
+    return tn(
+        "Remove all {n} subscription? This cannot be undone.",
+        "Remove all {n} subscriptions? This cannot be undone.",
+        count,
+    )
 
 
 def removed_all(count: int) -> str:
     """Confirm that every subscription was removed."""
     if count == 0:
-        return "You had no subscriptions."
-    return f"Removed all {counted(count, 'subscription')}. Add new ones with /subscribe."
+        return t("You had no subscriptions.")
+    return tn(
+        "Removed all {n} subscription. Add new ones with /subscribe.",
+        "Removed all {n} subscriptions. Add new ones with /subscribe.",
+        count,
+    )
 
 
 def subscription_list(displays: Sequence[str], paused: bool) -> str:
     """List the user's subscriptions, numbered."""
     if not displays:
         return NOTHING_TO_UNSUBSCRIBE
-    lines = [f"<b>Your subscriptions ({len(displays)})</b>"]
+    lines = [t("<b>Your subscriptions ({count})</b>", count=len(displays))]
     lines += [f"{number}. {escape(display)}" for number, display in enumerate(displays, 1)]
     if paused:
-        lines += ["", "⏸ Alerts are paused: send /resume to get them again."]
+        lines += ["", t("⏸ Alerts are paused: send /resume to get them again.")]
     return "\n".join(lines)
 
 
 def paused(count: int) -> str:
     """Confirm /pause."""
-    return (
-        f"⏸ Alerts paused. Your {counted(count, 'subscription')} will be kept; "
-        "stories published while paused will not be sent later. Send /resume to turn alerts on."
+    return tn(
+        "⏸ Alerts paused. Your {n} subscription will be kept; stories published while "
+        "paused will not be sent later. Send /resume to turn alerts on.",
+        "⏸ Alerts paused. Your {n} subscriptions will be kept; stories published while "
+        "paused will not be sent later. Send /resume to turn alerts on.",
+        count,
     )
 
 
 def too_many_at_once(count: int, limit: int) -> str:
     """Refuse a command listing too many queries."""
-    return f"That is {counted(count, 'subscription')} at once; send at most {limit} per command."
+    return tn(
+        "That is {n} subscription at once; send at most {limit} per command.",
+        "That is {n} subscriptions at once; send at most {limit} per command.",
+        count,
+        limit=limit,
+    )
 
 
 def _joined(displays: Sequence[str]) -> str:
