@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 
-from bot import __version__, replies
+from bot import __version__
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.ingest.fetch import Fetcher
@@ -19,6 +19,7 @@ from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
+from bot.render import replies
 from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable

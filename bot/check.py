@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.formatting import Alert, format_alert_plain
+from bot.i18n import t, tn
 from bot.ingest.fetch import Fetcher, FetchStatus
 from bot.ingest.poller import PreparedFeed, prepare_feed
 from bot.matching.query import Query, parse_query, query_matches
-from bot.plural import counted
 
 CHECK_FEED_ID = 0
 
@@ -69,9 +69,15 @@ def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:
         story = candidate.story
         alert = Alert(story.title, story.link, feed.title, story.published, story.summary, matched)
         blocks.append(format_alert_plain(alert))
-    title = feed.title or "untitled feed"
-    entries = counted(len(feed.stories), "entry", "entries")
-    blocks.append(f"{len(blocks)} of {entries} in {title} matched.")
+    blocks.append(
+        tn(
+            "{matched} of {n} entry in {title} matched.",
+            "{matched} of {n} entries in {title} matched.",
+            len(feed.stories),
+            matched=len(blocks),
+            title=feed.title or t("untitled feed"),
+        )
+    )
     return "\n\n---\n\n".join(blocks)
 
 

@@ -27,8 +27,8 @@ from telegram.error import (
 )
 
 from bot.formatting import Alert, format_alert, format_digest
+from bot.i18n import tn
 from bot.outcomes import OutcomeLog
-from bot.plural import counted
 from bot.ratelimit import KeyedTokenBuckets
 from bot.storage import (
     Delivery,
@@ -414,8 +414,11 @@ def render_all(rows: list[OutboxItem]) -> list[str]:
     """Return the messages that carry these rows: one alert, or a digest split to fit."""
     if rows[0].kind != "digest":
         return [render(rows[0])]
-    more = counted(len(rows), "more new story", "more new stories")
-    header = f"…and {more} matching your subscriptions:"
+    header = tn(
+        "…and {n} more new story matching your subscriptions:",
+        "…and {n} more new stories matching your subscriptions:",
+        len(rows),
+    )
     return format_digest([(row.title, row.link) for row in rows], header=header)
 
 

@@ -8,13 +8,15 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from bot.html_split import split_line
+from bot.i18n import t, tn, translator
 
 # Telegram counts a message's length after entity parsing, in UTF-16 code units.
 TELEGRAM_TEXT_LIMIT = 4096
 ELLIPSIS = "…"
-UNTITLED = "(no title)"
+UNTITLED = t("(no title)")
 META_SEPARATOR = " · "
-MATCHED_LABEL = "Matched: "
+# What "Matched: {queries}" shows before the queries; _fit needs its length.
+MATCHED_LABEL = t("Matched: {queries}", queries="")
 MATCH_SEPARATOR = ", "
 # A feed's name or a subscription longer than this is junk; capping them up front keeps
 # the fixed part of an alert small, so shortening the summary, the matched list and the
@@ -31,8 +33,6 @@ MAX_DIGEST_HEADER_LENGTH = 256
 # Below this many units a summary is not worth keeping: drop it rather than show "A…".
 MIN_SUMMARY_LENGTH = 40
 LINKABLE_SCHEMES = frozenset({"http", "https"})
-# Month names spelled out so the output does not depend on the process locale (%b does).
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Only the four named entities Telegram knows are produced; a single quote needs no
 # escaping because attributes are always double-quoted.
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
@@ -203,7 +203,10 @@ def format_time(moment: datetime, tz: tzinfo = UTC) -> str:
     except OverflowError:  # a junk date at the edge of the calendar: show it as given
         local = aware
     zone = local.tzname() or local.strftime("%z")
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M} {zone}"
+    # Babel spells the month in the catalogue's locale, whatever the process locale is.
+    # Translators: a CLDR date pattern, as in "25 Nov 2026, 09:14" (the zone follows).
+    shown = translator().datetime(local, t("d MMM y, HH:mm"))
+    return t("{date_time} {zone}", date_time=shown, zone=zone)
 
 
 def _alert_text(alert: Alert, tz: tzinfo) -> _AlertText:
@@ -257,8 +260,10 @@ def _matched_line(matched: Sequence[str]) -> str:
         return ""
     shown = names[:MAX_MATCHES_SHOWN]
     hidden = len(names) - len(shown)
-    suffix = f" and {hidden} more" if hidden else ""
-    return MATCHED_LABEL + MATCH_SEPARATOR.join(shown) + suffix
+    queries = MATCH_SEPARATOR.join(shown)
+    if hidden:
+        queries = tn("{queries} and {n} more", "{queries} and {n} more", hidden, queries=queries)
+    return t("Matched: {queries}", queries=queries)
 
 
 def _anchor(text: str, href: str | None) -> str:

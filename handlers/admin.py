@@ -19,9 +19,11 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import __version__, admin_text
+from bot import __version__
 from bot.formatting import TELEGRAM_TEXT_LIMIT, utf16_len
+from bot.i18n import t
 from bot.ingest.discovery import FeedRejected, discover_feed
+from bot.render import admin as admin_text
 from bot.services import BotApplication, Context, Services
 from bot.storage import Broadcast, BroadcastStatus
 from handlers.reply import reply
@@ -37,11 +39,11 @@ PROGRESS_INTERVAL_SECONDS = 3.0
 ALLOWED_SCHEMES = ("http", "https")
 
 ADMIN_COMMANDS = (
-    BotCommand("broadcast", "Announce something to every subscriber"),
-    BotCommand("addfeed", "Watch a new feed: /addfeed URL"),
-    BotCommand("removefeed", "Stop watching a feed: /removefeed URL or number"),
-    BotCommand("feeds", "All feeds and their health"),
-    BotCommand("stats", "Users, subscriptions, feeds and delivery figures"),
+    BotCommand("broadcast", t("Announce something to every subscriber")),
+    BotCommand("addfeed", t("Watch a new feed: /addfeed URL")),
+    BotCommand("removefeed", t("Stop watching a feed: /removefeed URL or number")),
+    BotCommand("feeds", t("All feeds and their health")),
+    BotCommand("stats", t("Users, subscriptions, feeds and delivery figures")),
 )
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -140,13 +142,14 @@ async def broadcast(update: Update, context: Context) -> None:
     await reply(message, html)
     recipients = await storage.count_active_users()
     buttons = [
-        InlineKeyboardButton("Cancel", callback_data=f"{CALLBACK_BROADCAST}:{CANCEL}:{draft.id}")
+        InlineKeyboardButton(t("Cancel"), callback_data=f"{CALLBACK_BROADCAST}:{CANCEL}:{draft.id}")
     ]
     if recipients:
         buttons.insert(
             0,
             InlineKeyboardButton(
-                f"Send to {recipients}", callback_data=f"{CALLBACK_BROADCAST}:{CONFIRM}:{draft.id}"
+                t("Send to {count}", count=recipients),
+                callback_data=f"{CALLBACK_BROADCAST}:{CONFIRM}:{draft.id}",
             ),
         )
     await reply(
@@ -188,14 +191,14 @@ async def broadcast_button(update: Update, context: Context) -> None:
     services = _services(context)
     draft = await services.storage.get_broadcast(int(raw_id)) if raw_id.isdigit() else None
     if draft is None or draft.admin_id != callback.from_user.id:
-        await callback.answer("Only the admin who wrote this broadcast can send or cancel it.")
+        await callback.answer(t("Only the admin who wrote this broadcast can send or cancel it."))
         return
     if draft.status is not BroadcastStatus.DRAFT:
-        await callback.answer(f"This broadcast is already {draft.status.value}.")
+        await callback.answer(admin_text.broadcast_already(draft.status))
         return
     if action == CANCEL:
         if await services.storage.cancel_broadcast(draft.id, draft.admin_id):
-            await callback.answer("Cancelled")
+            await callback.answer(t("Cancelled"))
             await callback.edit_message_text(admin_text.BROADCAST_CANCELLED)
         return
     status = callback.message
@@ -207,10 +210,10 @@ async def broadcast_button(update: Update, context: Context) -> None:
         status_message_id=status.message_id,
     )
     if recipients is None:  # a second tap raced the first
-        await callback.answer("This broadcast is already on its way.")
+        await callback.answer(t("This broadcast is already on its way."))
         return
     log.info("Admin %s confirmed broadcast %s to %d users", draft.admin_id, draft.id, recipients)
-    await callback.answer(f"Sending to {recipients}")
+    await callback.answer(t("Sending to {count}", count=recipients))
     await callback.edit_message_text(admin_text.broadcast_progress(recipients, {}, finished=False))
     if services.delivery is not None:
         services.delivery.notify()
@@ -262,9 +265,9 @@ async def add_feed(update: Update, context: Context) -> None:
         await reply(message, admin_text.ADDFEED_USAGE)
         return
     if urlsplit(url).scheme.lower() not in ALLOWED_SCHEMES or not urlsplit(url).hostname:
-        await reply(message, "Only http:// and https:// feed URLs can be added.")
+        await reply(message, t("Only http:// and https:// feed URLs can be added."))
         return
-    status = await reply(message, f"Checking {url} …")
+    status = await reply(message, t("Checking {url} …", url=url))
     context.application.create_task(_check_and_add(url, status, context), update=update)
 
 
@@ -273,7 +276,7 @@ async def _check_and_add(url: str, status: Message, context: Context) -> None:
     try:
         found = await discover_feed(url, services.fetcher, services.parsers)
     except FeedRejected as rejection:
-        await status.edit_text(f"❌ Not added: {escape(str(rejection))}")
+        await status.edit_text(t("❌ Not added: {reason}", reason=escape(str(rejection))))
         return
     feeds = await services.storage.list_feeds()
     for number, feed in enumerate(feeds, 1):
@@ -302,7 +305,7 @@ async def remove_feed(update: Update, context: Context) -> None:
     if chosen is None and target.isdigit() and 1 <= int(target) <= len(feeds):
         chosen = feeds[int(target) - 1]
     if chosen is None:
-        await reply(message, f"No feed {escape(target)}. See the numbers with /feeds.")
+        await reply(message, t("No feed {feed}. See the numbers with /feeds.", feed=escape(target)))
         return
     await storage.remove_feed(chosen.id)
     log.info("Admin removed feed %s", chosen.url)

@@ -19,8 +19,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import replies
+from bot.i18n import t
 from bot.matching.query import QueryError, parse_query, split_queries
+from bot.render import replies
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
 from handlers.reply import ReplyMarkup, reply
@@ -39,12 +40,12 @@ MAX_BUTTONS = 50
 BUTTON_LABEL_LIMIT = 40
 
 SUBSCRIBER_COMMANDS = (
-    BotCommand("subscribe", "Watch for stories: /subscribe Ukraine"),
-    BotCommand("unsubscribe", "Stop watching a query"),
-    BotCommand("list", "Your subscriptions"),
-    BotCommand("pause", "Pause alerts"),
-    BotCommand("resume", "Resume alerts"),
-    BotCommand("help", "Commands and query syntax"),
+    BotCommand("subscribe", t("Watch for stories: /subscribe Ukraine")),
+    BotCommand("unsubscribe", t("Stop watching a query")),
+    BotCommand("list", t("Your subscriptions")),
+    BotCommand("pause", t("Pause alerts")),
+    BotCommand("resume", t("Resume alerts")),
+    BotCommand("help", t("Commands and query syntax")),
 )
 
 
@@ -136,7 +137,7 @@ async def subscribe(update: Update, context: Context) -> None:
         await _reply(
             update,
             replies.ASK_FOR_QUERY,
-            reply_markup=ForceReply(input_field_placeholder='Ukraine, "Joe Biden" -football'),
+            reply_markup=ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
         )
         return
     _stop_waiting(context)
@@ -166,7 +167,7 @@ async def _subscribe_text(update: Update, context: Context, user: User, text: st
         [s.display for s in result.added], result.existing, result.over_limit, invalid, limit
     )
     if user.status is UserStatus.PAUSED and result.added:
-        report += "\n\n⏸ Alerts are paused: send /resume to get them."
+        report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")
     await _reply(update, report)
 
 
@@ -192,9 +193,11 @@ async def unsubscribe(update: Update, context: Context) -> None:
             [
                 [
                     InlineKeyboardButton(
-                        "Yes, remove all", callback_data=f"{CALLBACK_REMOVE_ALL}:{CONFIRM}"
+                        t("Yes, remove all"), callback_data=f"{CALLBACK_REMOVE_ALL}:{CONFIRM}"
                     ),
-                    InlineKeyboardButton("Cancel", callback_data=f"{CALLBACK_REMOVE_ALL}:{CANCEL}"),
+                    InlineKeyboardButton(
+                        t("Cancel"), callback_data=f"{CALLBACK_REMOVE_ALL}:{CANCEL}"
+                    ),
                 ]
             ]
         )
@@ -274,14 +277,14 @@ async def unsubscribe_button(update: Update, context: Context) -> None:
     if deleted is None:
         await callback.answer(replies.STALE_BUTTON)
     else:
-        await callback.answer(f"Removed {_shorten(deleted.display)}")
+        await callback.answer(t("Removed {query}", query=_shorten(deleted.display)))
     remaining = await services.storage.list_subscriptions(chat.id)
     if remaining:
         text = replies.unsubscribe_report([deleted.display] if deleted else [], [])
         text = (text + "\n\n" if text else "") + replies.tap_to_remove(len(remaining), MAX_BUTTONS)
         markup: InlineKeyboardMarkup | None = _removal_keyboard(remaining)
     else:
-        text = replies.removed_all(0) if deleted is None else "Removed the last subscription."
+        text = replies.removed_all(0) if deleted is None else t("Removed the last subscription.")
         markup = None
     await callback.edit_message_text(text, reply_markup=markup)
 

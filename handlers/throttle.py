@@ -14,6 +14,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.i18n import t
 from bot.services import BotApplication, Context
 from bot.updates.flood import FloodGate, Verdict
 from bot.updates.traffic import arrival_time
@@ -21,7 +22,7 @@ from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
-NOTICE = (
+NOTICE = t(
     "You're sending messages faster than I can sensibly answer. "
     "I'll respond again in a few seconds."
 )

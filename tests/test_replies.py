@@ -7,13 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import admin_text, replies
 from bot.check import report as check_report
 from bot.delivery import render_all
 from bot.formatting import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
+from bot.i18n import tn
 from bot.ingest.poller import PreparedFeed
 from bot.ingest.stories import story_from_entry
-from bot.plural import counted
+from bot.render import admin as admin_text
+from bot.render import replies
 from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
 from tests.test_formatting import assert_valid_telegram_html
 
@@ -177,10 +178,13 @@ def test_counts_agree_with_their_nouns(count: int, expected: list[str], wrong: l
         assert re.search(pattern, texts) is None, re.search(pattern, texts)
 
 
-@pytest.mark.parametrize(("count", "text"), [(0, "0 feeds"), (1, "1 feed"), (2, "2 feeds")])
-def test_counted_uses_the_singular_only_for_one(count: int, text: str) -> None:
-    assert counted(count, "feed") == text
-    assert counted(count, "entry", "entries").endswith("entry" if count == 1 else "entries")
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 alerts sent"), (1, "1 alert sent"), (2, "2 alerts sent")]
+)
+def test_plurals_use_the_singular_only_for_one(count: int, text: str) -> None:
+    assert tn("{n} alert sent", "{n} alerts sent", count) == text
+    seen = tn("{n} story seen", "{n} stories seen", count)
+    assert seen.endswith("story seen" if count == 1 else "stories seen")
 
 
 def _visible_text(html: str) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot import admin_text
 from bot.config import ConfigError, load_settings
 from bot.ingest.stories import story_from_entry
+from bot.render import admin as admin_text
 from bot.retention import (
     DAY_SECONDS,
     MIN_STORY_KEEP,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import replies
+from bot.render import replies
 from bot.storage import Storage, StorageUnavailable, UserStatus
 from bot.storage_faults import is_unavailable
 from tests.e2e import running_bot

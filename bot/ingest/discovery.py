@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from bot.i18n import N_, t
 from bot.ingest.fetch import ALLOWED_SCHEMES, Fetcher, FetchStatus
 from bot.ingest.parse import ParsedFeed
 from bot.ingest.pool import FeedParserPool
@@ -14,7 +15,16 @@ FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 
 
 class FeedRejected(Exception):
-    """The URL is not a usable feed; the message says why, for the admin."""
+    """The URL is not a usable feed; the message says why, for the admin.
+
+    The reason is a catalogue msgid and its parameters (the fetch or parse error inside
+    stays as the fetcher wrote it: a diagnostic, not prose).
+    """
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        super().__init__(t(msgid, **params))
+        self.msgid = msgid
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -33,16 +43,23 @@ async def discover_feed(url: str, fetcher: Fetcher, parsers: FeedParserPool) -> 
     if parsed.entries or parsed.error is None:
         return FoundFeed(page_url, parsed.title, len(parsed.entries))
     if not content_type.startswith(HTML_TYPES) and "html" not in (parsed.error or ""):
-        raise FeedRejected(f"{url} is not a feed: {parsed.error}")
+        raise FeedRejected(N_("{url} is not a feed: {error}"), url=url, error=parsed.error)
     candidates = find_feed_links(body, page_url)
     if not candidates:
         raise FeedRejected(
-            f"{url} is a web page that does not link to an RSS or Atom feed; "
-            "paste the feed's own URL"
+            N_(
+                "{url} is a web page that does not link to an RSS or Atom feed; "
+                "paste the feed's own URL"
+            ),
+            url=url,
         )
     feed_url, _, _, feed = await _fetch_and_parse(candidates[0], fetcher, parsers)
     if feed.error is not None and not feed.entries:
-        raise FeedRejected(f"the page links to {feed_url}, which is not a feed: {feed.error}")
+        raise FeedRejected(
+            N_("the page links to {url}, which is not a feed: {error}"),
+            url=feed_url,
+            error=feed.error,
+        )
     return FoundFeed(feed_url, feed.title, len(feed.entries), found_on_page=page_url)
 
 
@@ -51,7 +68,7 @@ async def _fetch_and_parse(
 ) -> tuple[str, bytes, str, ParsedFeed]:
     fetched = await fetcher.fetch(url)
     if fetched.status is not FetchStatus.OK:
-        raise FeedRejected(f"could not fetch {url}: {fetched.error}")
+        raise FeedRejected(N_("could not fetch {url}: {error}"), url=url, error=fetched.error)
     parsed = await parsers.parse(fetched.body, fetched.headers, url=fetched.url)
     content_type = fetched.headers.get("content-type", "").lower()
     return fetched.url, fetched.body, content_type, parsed

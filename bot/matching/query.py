@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.i18n import N_, t
 from bot.text.analyzer import analyze
 
 MAX_QUERY_LENGTH = 100
@@ -13,20 +14,17 @@ OR_OPERATOR = "OR"
 # A story word matches a query word when it is the word itself or its plural.
 PLURAL_SUFFIXES = ("s", "es")
 
-SYNTAX_HELP = (
-    "How to write a subscription:\n"
-    "• <code>Ukraine</code>: the whole word, any case\n"
-    "• <code>Putin Xi</code>: both words, anywhere in the story\n"
-    '• <code>"Joe Biden"</code>: the exact phrase\n'
-    "• <code>Kyiv OR Kiev</code>: either word\n"
-    "• <code>Ukrain*</code>: any word starting with Ukrain\n"
-    "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
-    "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
-)
-
 
 class QueryError(ValueError):
-    """The text is not a valid query; str(error) explains why in plain words."""
+    """The text is not a valid query; str(error) explains why in plain words.
+
+    The reason is a catalogue msgid and its parameters, so it can be shown in any locale.
+    """
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        super().__init__(t(msgid, **params))
+        self.msgid = msgid
+        self.params = params
 
 
 class TermKind(Enum):
@@ -113,20 +111,28 @@ def parse_query(text: str) -> Query:
     """Parse one query; raise QueryError with a friendly reason when it is not valid."""
     display = " ".join(text.split())
     if not display:
-        raise QueryError("the subscription is empty")
+        raise QueryError(N_("the subscription is empty"))
     if len(display) > MAX_QUERY_LENGTH:
-        raise QueryError(f"it is {len(display)} characters long; the limit is {MAX_QUERY_LENGTH}")
+        raise QueryError(
+            N_("it is {length} characters long; the limit is {limit}"),
+            length=len(display),
+            limit=MAX_QUERY_LENGTH,
+        )
     groups, excluded = _group(_lex(display))
     if not groups and not excluded:
-        raise QueryError("it has no letters or digits to look for")
+        raise QueryError(N_("it has no letters or digits to look for"))
     if not groups:
-        raise QueryError("it only excludes words; say what stories you want too")
+        raise QueryError(N_("it only excludes words; say what stories you want too"))
     term_count = sum(len(group) for group in groups) + len(excluded)
     if term_count > MAX_QUERY_TERMS:
-        raise QueryError(f"it has {term_count} terms; the limit is {MAX_QUERY_TERMS}")
+        raise QueryError(
+            N_("it has {count} terms; the limit is {limit}"),
+            count=term_count,
+            limit=MAX_QUERY_TERMS,
+        )
     for group in groups:
         if len(group) == 1 and group[0] in excluded:
-            raise QueryError(f"it both requires and excludes {group[0].canonical}")
+            raise QueryError(N_("it both requires and excludes {term}"), term=group[0].canonical)
     return Query(groups=groups, excluded=excluded, display=display)
 
 
@@ -143,7 +149,7 @@ def _lex(text: str) -> list[_Token]:
         if position < len(text) and text[position] == '"':
             closing = text.find('"', position + 1)
             if closing < 0:
-                raise QueryError('a quote is not closed; put phrases between two " marks')
+                raise QueryError(N_('a quote is not closed; put phrases between two " marks'))
             term = _phrase_term(text[position + 1 : closing])
             position = closing + 1
         else:
@@ -163,7 +169,7 @@ def _lex(text: str) -> list[_Token]:
 
 def _phrase_term(raw: str) -> Term | None:
     if "*" in raw:
-        raise QueryError("* works at the end of a single word, not inside quotes")
+        raise QueryError(N_("* works at the end of a single word, not inside quotes"))
     words = tuple(analyze(raw))
     if not words:
         return None
@@ -175,14 +181,18 @@ def _bare_term(raw: str) -> Term | None:
         stem = raw[:-1]
         words = tuple(analyze(stem))
         if "*" in stem or len(words) != 1:
-            raise QueryError(f"{raw!r}: * works at the end of a single word, like Ukrain*")
+            raise QueryError(
+                N_("{raw!r}: * works at the end of a single word, like Ukrain*"), raw=raw
+            )
         if len(words[0]) < MIN_PREFIX_LENGTH:
             raise QueryError(
-                f"{raw!r} is too short: put at least {MIN_PREFIX_LENGTH} letters before *"
+                N_("{raw!r} is too short: put at least {length} letters before *"),
+                raw=raw,
+                length=MIN_PREFIX_LENGTH,
             )
         return Term(TermKind.PREFIX, words)
     if "*" in raw:
-        raise QueryError(f"{raw!r}: * works at the end of a single word, like Ukrain*")
+        raise QueryError(N_("{raw!r}: * works at the end of a single word, like Ukrain*"), raw=raw)
     return _phrase_term(raw)
 
 
@@ -194,13 +204,13 @@ def _group(tokens: list[_Token]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Te
         if token.is_or:
             previous_ok = index > 0 and not tokens[index - 1].is_or
             if not previous_ok or index == len(tokens) - 1 or tokens[index - 1].negated:
-                raise QueryError("OR must stand between two words, like Kyiv OR Kiev")
+                raise QueryError(N_("OR must stand between two words, like Kyiv OR Kiev"))
             joining = True
             continue
         assert token.term is not None
         if token.negated:
             if joining:
-                raise QueryError("OR cannot join an excluded -word")
+                raise QueryError(N_("OR cannot join an excluded -word"))
             excluded.add(token.term)
         elif joining:
             groups[-1].add(token.term)

@@ -1,0 +1,204 @@
+"""Telegram HTML texts of the bot's replies to subscribers, built from plain data."""
+
+from collections.abc import Sequence
+from html import escape
+
+from bot.i18n import t, tn
+
+EXAMPLE = t('<code>/subscribe Ukraine, "Joe Biden" -football</code>')
+
+SYNTAX_HELP = t(
+    "How to write a subscription:\n"
+    "• <code>Ukraine</code>: the whole word, any case\n"
+    "• <code>Putin Xi</code>: both words, anywhere in the story\n"
+    '• <code>"Joe Biden"</code>: the exact phrase\n'
+    "• <code>Kyiv OR Kiev</code>: either word\n"
+    "• <code>Ukrain*</code>: any word starting with Ukrain\n"
+    "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
+    "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
+)
+
+HELP = t(
+    "<b>Newshound</b> watches news feeds and sends you new stories that match "
+    "your subscriptions, with a short summary and the link.\n\n"
+    "<b>Commands</b>\n"
+    "/subscribe &lt;query&gt; — watch for stories (several at once with commas)\n"
+    "/unsubscribe &lt;query or number&gt; — stop watching; without a query, tap to remove\n"
+    "/unsubscribe all — remove every subscription\n"
+    "/list — your subscriptions\n"
+    "/pause — stop alerts for now (subscriptions are kept)\n"
+    "/resume — alerts back on\n"
+    "/help — this message\n\n"
+    "{syntax_help}",
+    syntax_help=SYNTAX_HELP,
+)
+
+ASK_FOR_QUERY = t(
+    "What should I watch for? Send a word or phrase, for example "
+    '<code>Ukraine</code> or <code>"Joe Biden" -football</code>. '
+    "Several at once: separate them with commas."
+)
+UNKNOWN_COMMAND = t("I don't know that command. Send /help to see what I can do.")
+FREE_TEXT_HINT = t(
+    "To watch for news, send /subscribe followed by words, for example "
+    "<code>/subscribe Ukraine</code>. Send /help for everything I can do."
+)
+NOTHING_TO_UNSUBSCRIBE = t(
+    "You have no subscriptions. Add one with /subscribe, e.g. {example}", example=EXAMPLE
+)
+REMOVE_ALL_CANCELLED = t("Nothing removed. Your subscriptions are unchanged.")
+ALREADY_PAUSED = t("Alerts are already paused. Send /resume to turn them back on.")
+NOT_PAUSED = t("Alerts are already on.")
+RESUMED = t("Alerts are back on. You'll get new stories that match your subscriptions.")
+INTERNAL_ERROR = t("Sorry, something went wrong on my side. Please try again in a moment.")
+STORAGE_UNAVAILABLE = t(
+    "Sorry, I can't save anything right now (a storage problem on my side). "
+    "Nothing was changed; please try again later."
+)
+STALE_BUTTON = t("That subscription was already removed.")
+TAP_TO_REMOVE = t("Tap a subscription to remove it:")
+
+
+def tap_to_remove(total: int, shown: int) -> str:
+    """Introduce the removal buttons, saying so when not all subscriptions have one."""
+    if total <= shown:
+        return TAP_TO_REMOVE
+    return t(
+        "{tap_to_remove}\n(The first {shown} of {total} are shown; remove others with "
+        "/unsubscribe &lt;number from /list&gt;.)",
+        tap_to_remove=TAP_TO_REMOVE,
+        shown=shown,
+        total=total,
+    )
+
+
+def welcome(first_name: str | None, subscription_count: int) -> str:
+    """Greet a user who sent /start."""
+    greeting = t("Hello, {name}!", name=escape(first_name)) if first_name else t("Hello!")
+    lines = [
+        t(
+            "{greeting} I'm Newshound: I watch news feeds and alert you to new stories "
+            "about what you care about, within minutes.",
+            greeting=greeting,
+        ),
+        "",
+        t("Try {example}", example=EXAMPLE),
+    ]
+    if subscription_count:
+        lines.append(
+            tn(
+                "You have {n} subscription: see them with /list.",
+                "You have {n} subscriptions: see them with /list.",
+                subscription_count,
+            )
+        )
+    lines.append(t("Send /help for all commands and the query syntax."))
+    return "\n".join(lines)
+
+
+def subscribe_report(
+    added: Sequence[str],
+    existing: Sequence[str],
+    over_limit: Sequence[str],
+    invalid: Sequence[tuple[str, str]],
+    limit: int,
+) -> str:
+    """Report what a /subscribe did with each query it was given."""
+    parts: list[str] = []
+    if added:
+        parts.append(t("✅ Subscribed: {queries}", queries=_joined(added)))
+    if existing:
+        parts.append(t("Already subscribed: {queries}", queries=_joined(existing)))
+    if over_limit:
+        parts.append(
+            tn(
+                "Not added, you have reached the limit of {n} subscription: {queries}. "
+                "Remove some with /unsubscribe.",
+                "Not added, you have reached the limit of {n} subscriptions: {queries}. "
+                "Remove some with /unsubscribe.",
+                limit,
+                queries=_joined(over_limit),
+            )
+        )
+    for text, reason in invalid:
+        parts.append(
+            t(
+                "❌ <code>{query}</code> was not added: {reason}.",
+                query=escape(text),
+                reason=escape(reason),
+            )
+        )
+    if invalid:
+        parts.append(SYNTAX_HELP)
+    return "\n\n".join(parts)
+
+
+def unsubscribe_report(removed: Sequence[str], missing: Sequence[str]) -> str:
+    """Report what an /unsubscribe removed and what it could not find."""
+    parts: list[str] = []
+    if removed:
+        parts.append(t("Removed: {queries}", queries=_joined(removed)))
+    if missing:
+        parts.append(
+            t(
+                "Not found among your subscriptions: {queries}. See them with /list.",
+                queries=_joined(missing),
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def confirm_remove_all(count: int) -> str:
+    """Ask before removing every subscription."""
+    return tn(
+        "Remove all {n} subscription? This cannot be undone.",
+        "Remove all {n} subscriptions? This cannot be undone.",
+        count,
+    )
+
+
+def removed_all(count: int) -> str:
+    """Confirm that every subscription was removed."""
+    if count == 0:
+        return t("You had no subscriptions.")
+    return tn(
+        "Removed all {n} subscription. Add new ones with /subscribe.",
+        "Removed all {n} subscriptions. Add new ones with /subscribe.",
+        count,
+    )
+
+
+def subscription_list(displays: Sequence[str], paused: bool) -> str:
+    """List the user's subscriptions, numbered."""
+    if not displays:
+        return NOTHING_TO_UNSUBSCRIBE
+    lines = [t("<b>Your subscriptions ({count})</b>", count=len(displays))]
+    lines += [f"{number}. {escape(display)}" for number, display in enumerate(displays, 1)]
+    if paused:
+        lines += ["", t("⏸ Alerts are paused: send /resume to get them again.")]
+    return "\n".join(lines)
+
+
+def paused(count: int) -> str:
+    """Confirm /pause."""
+    return tn(
+        "⏸ Alerts paused. Your {n} subscription will be kept; stories published while "
+        "paused will not be sent later. Send /resume to turn alerts on.",
+        "⏸ Alerts paused. Your {n} subscriptions will be kept; stories published while "
+        "paused will not be sent later. Send /resume to turn alerts on.",
+        count,
+    )
+
+
+def too_many_at_once(count: int, limit: int) -> str:
+    """Refuse a command listing too many queries."""
+    return tn(
+        "That is {n} subscription at once; send at most {limit} per command.",
+        "That is {n} subscriptions at once; send at most {limit} per command.",
+        count,
+        limit=limit,
+    )
+
+
+def _joined(displays: Sequence[str]) -> str:
+    return ", ".join(f"<b>{escape(display)}</b>" for display in displays)
