@@ -37,7 +37,8 @@ from bot.delivery import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher, FetchResult, FetchStatus
 from bot.matcher import SubscriptionIndex
 from bot.poller import Poller
-from bot.storage import PollToSave, SavedPoll, Storage, StoryMatcher
+from bot.storage import PollToSave, SavedPoll, StoryMatcher
+from bot.storage.sqlite import SqliteStorage
 from tests.feedserver import Item
 
 SCENARIO = "4 latency"
@@ -71,7 +72,7 @@ class TimedFetcher(Fetcher):
         return result
 
 
-class TimedStorage(Storage):
+class TimedStorage(SqliteStorage):
     """The production Storage, noting when a poll's stories and outbox rows were committed."""
 
     fetcher: TimedFetcher | None = None

@@ -39,7 +39,7 @@ from bench.harness import (
 )
 from bot.feeds import PARSER_HEADERS, FeedParserPool, Fetcher
 from bot.poller import Poller, PollReport, prepare_feed
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 
 SCENARIO = "2 poll cycle"
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
@@ -127,7 +127,7 @@ async def one_repetition(run: Run, feeds: RemoteFeeds, number: int) -> dict[str,
     bodies = await asyncio.to_thread(make_bodies, run, f"g{number}")
     await feeds.acall("set_feeds", bodies)
     settings = bench_settings("http://127.0.0.1:9", database)
-    storage = await Storage.open(database)
+    storage = await SqliteStorage.open(database)
     fetcher = Fetcher(concurrency=settings.fetch_concurrency, user_agent="Newshound/bench")
     parsers = FeedParserPool(settings.parse_workers)
     clock = Clock()

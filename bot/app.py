@@ -20,9 +20,10 @@ from bot.flood import FloodGate
 from bot.matcher import SubscriptionIndex
 from bot.netguard import check_public_url
 from bot.poller import Poller
-from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
+from bot.storage.retention import Maintenance
+from bot.storage.sqlite import SqliteStorage
 from handlers import admin, subscriber, throttle
 from handlers.reply import reply as send_reply
 
@@ -141,7 +142,7 @@ async def run_bot(
     clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
     Telegram's pauses) and the throttle's: tests move it instead of waiting.
     """
-    storage = await Storage.open(settings.database_path)
+    storage: Storage = await SqliteStorage.open(settings.database_path)
     fetcher = Fetcher(
         concurrency=settings.fetch_concurrency,
         user_agent=f"Newshound/{__version__}",

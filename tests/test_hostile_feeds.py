@@ -22,6 +22,7 @@ from bot.matcher import SubscriptionIndex
 from bot.poller import Poller, PollReport, prepare_feed
 from bot.query import parse_query
 from bot.storage import Feed, OutboxItem, Storage
+from bot.storage.sqlite import SqliteStorage
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
@@ -279,7 +280,7 @@ def good_item(n: int, title: str) -> Item:
 @pytest.fixture
 async def harness(tmp_path: Path, parsers: FeedParserPool) -> AsyncIterator[Harness]:
     clock = Clock(time.time())
-    storage = await Storage.open(tmp_path / "newshound.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
     fetcher = Fetcher(limits=LIMITS, url_check=None)
     try:
         with FeedServer() as server:

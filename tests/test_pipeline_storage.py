@@ -21,6 +21,7 @@ from bot.storage import (
     StoryToSave,
     UserStatus,
 )
+from bot.storage.sqlite import SqliteStorage
 from bot.stories import story_from_entry
 from bot.text import tokenize
 
@@ -65,7 +66,7 @@ class Db:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Db]:
     path = tmp_path / "newshound.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         for user_id in (ANN, BOB, CAROL):
             await storage.register_user(user_id, None, None, now=T0)

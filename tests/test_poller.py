@@ -31,9 +31,9 @@ from bot.poller import (
 from bot.query import parse_query
 from bot.storage import (
     Feed,
-    Storage,
     UserStatus,
 )
+from bot.storage.sqlite import SqliteStorage
 from bot.text import html_to_paragraphs, tokenize
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
@@ -367,7 +367,7 @@ class Harness:
     """A feed server, a database with three users, and a poller on a hand-moved clock."""
 
     server: FeedServer
-    storage: Storage
+    storage: SqliteStorage
     parsers: CountingPool
     poller: Poller
     clock: Clock
@@ -432,7 +432,7 @@ async def harness_for(
     tmp_path: Path, parsers: CountingPool, limits: FetchLimits = LIMITS
 ) -> AsyncIterator[Harness]:
     path = tmp_path / "newshound.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     fetcher = Fetcher(limits=limits)
     clock = Clock()
     index = SubscriptionIndex()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import SCHEMA_VERSION, Storage, StorageError, UserStatus
+from bot.storage import StorageError, UserStatus
+from bot.storage.sqlite import SCHEMA_VERSION, SqliteStorage
 
 
 async def test_new_database_is_migrated_private_and_healthy(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         assert await storage.schema_version() == SCHEMA_VERSION
         assert await storage.integrity_check() == "ok"
@@ -28,7 +29,7 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="newer"):
-        await Storage.open(path)
+        await SqliteStorage.open(path)
 
 
 async def test_old_schema_upgrades_in_place(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ async def test_old_schema_upgrades_in_place(tmp_path: Path) -> None:
                INSERT INTO subscriptions VALUES (1, 7, 'ukraine', 'Ukraine', 1);
                PRAGMA user_version = 1;"""
         )
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         assert await storage.schema_version() == SCHEMA_VERSION
         assert [s.display for s in await storage.list_subscriptions(7)] == ["Ukraine"]
@@ -57,7 +58,7 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="not a usable SQLite database"):
-        await Storage.open(path)
+        await SqliteStorage.open(path)
 
 
 @pytest.mark.parametrize(
@@ -67,11 +68,11 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 )
 async def test_unusable_path_is_a_clear_error(tmp_path: Path, relative: str, message: str) -> None:
     with pytest.raises(StorageError, match=message):
-        await Storage.open(tmp_path / relative)
+        await SqliteStorage.open(tmp_path / relative)
 
 
 async def test_users_and_statuses(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "db.sqlite3")
     try:
         assert await storage.get_user(1) is None
         await storage.register_user(1, "ann", "Ann", now=1.0)
@@ -89,7 +90,7 @@ async def test_users_and_statuses(tmp_path: Path) -> None:
 
 
 async def test_subscriptions_unique_per_user_and_limited(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "db.sqlite3")
     try:
         await storage.register_user(1, None, None, now=1.0)
         await storage.register_user(2, None, None, now=1.0)
@@ -111,7 +112,7 @@ async def test_subscriptions_unique_per_user_and_limited(tmp_path: Path) -> None
 
 
 async def test_removal_only_touches_the_owner(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "db.sqlite3")
     try:
         for user_id in (1, 2):
             await storage.register_user(user_id, None, None, now=1.0)
@@ -131,7 +132,7 @@ async def test_removal_only_touches_the_owner(tmp_path: Path) -> None:
 
 async def test_scheduler_reads_do_not_wait_for_a_write_transaction(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         feed, _ = await storage.add_feed("https://a.example/rss", now=1.0, trusted=True)
