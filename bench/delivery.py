@@ -22,6 +22,7 @@ from bot.app import sends_in_flight
 from bot.delivery import DeliveryWorker
 from bot.ingest.stories import story_from_entry
 from bot.storage import PollToSave, Storage, StoryToSave
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 
 SCENARIO = "3 delivery"
@@ -105,7 +106,7 @@ async def deliver(directory: Path, *, stories: int, chats: Sequence[int], rate: 
             "enforce_limits", global_per_second=rate, per_chat_per_second=1.0, per_chat_burst=3
         )
         settings = bench_settings(api.url, database, MAX_MESSAGES_PER_SECOND=str(rate))
-        storage = await Storage.open(database)
+        storage = await SqliteStorage.open(database)
         try:
             feed = await storage.get_feed_by_url(FEED_URL)
             assert feed is not None

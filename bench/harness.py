@@ -29,7 +29,7 @@ from bench.common import percentile
 from bench.workload import Story, Subscription
 from bot.app import build_application
 from bot.config import Settings, load_settings
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 from tests import botapi_fake
 from tests.botapi_fake import JSON, BotApiFake
 from tests.feedserver import FeedServer, Item, rss
@@ -316,7 +316,7 @@ def primer_body(feed: int) -> bytes:
 
 async def create_database(path: Path) -> None:
     """Create and migrate the database with the production code, then close it."""
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     await storage.close()
 
 

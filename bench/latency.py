@@ -38,7 +38,8 @@ from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
-from bot.storage import PollToSave, SavedPoll, Storage, StoryMatcher
+from bot.storage import PollToSave, SavedPoll, StoryMatcher
+from bot.storage.sqlite import SqliteStorage
 from tests.feedserver import Item
 
 SCENARIO = "4 latency"
@@ -72,7 +73,7 @@ class TimedFetcher(Fetcher):
         return result
 
 
-class TimedStorage(Storage):
+class TimedStorage(SqliteStorage):
     """The production Storage, noting when a poll's stories and outbox rows were committed."""
 
     fetcher: TimedFetcher | None = None

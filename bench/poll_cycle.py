@@ -41,7 +41,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import PARSER_HEADERS
 from bot.ingest.poller import Poller, PollReport, prepare_feed
 from bot.ingest.pool import FeedParserPool
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 
 SCENARIO = "2 poll cycle"
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
@@ -129,7 +129,7 @@ async def one_repetition(run: Run, feeds: RemoteFeeds, number: int) -> dict[str,
     bodies = await asyncio.to_thread(make_bodies, run, f"g{number}")
     await feeds.acall("set_feeds", bodies)
     settings = bench_settings("http://127.0.0.1:9", database)
-    storage = await Storage.open(database)
+    storage = await SqliteStorage.open(database)
     fetcher = Fetcher(concurrency=settings.fetch_concurrency, user_agent="Newshound/bench")
     parsers = FeedParserPool(settings.parse_workers)
     clock = Clock()

@@ -29,7 +29,7 @@ from bench.harness import (
     populate,
 )
 from bot.app import run_bot
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 
 SCENARIO = "5 responsiveness"
 ADMIN = 9_000_001
@@ -80,7 +80,7 @@ async def _prepare(run: Run, database: Path, urls: list[str], *, broadcast: bool
     )
     if not broadcast:
         return 0
-    storage = await Storage.open(database)
+    storage = await SqliteStorage.open(database)
     try:
         now = time.time()
         draft = await storage.create_broadcast(ADMIN, BROADCAST_TEXT, now)

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from bench.common import Figure, Run, Stopwatch, at_most, median
 from bench.harness import create_database, populate
 from bot.ingest.stories import story_from_entry
-from bot.storage import Delivery, PollToSave, Storage, StoryToSave
+from bot.storage import Delivery, PollToSave, StoryToSave
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 
 SCENARIO = "7 storage"
@@ -38,7 +39,7 @@ async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
     await asyncio.to_thread(
         populate, database, user_ids=range(1, users_per_poll + 1), feed_urls=[FEED_URL]
     )
-    storage = await Storage.open(database)
+    storage = await SqliteStorage.open(database)
     try:
         feed = await storage.get_feed_by_url(FEED_URL)
         assert feed is not None

@@ -20,9 +20,10 @@ from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
 from bot.render import replies
-from bot.retention import Maintenance
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
+from bot.storage.retention import Maintenance
+from bot.storage.sqlite import SqliteStorage
 from bot.updates.flood import FloodGate
 from bot.updates.traffic import ChatOrderedProcessor, RecordingRateLimiter
 from handlers import admin, subscriber, throttle
@@ -143,7 +144,7 @@ async def run_bot(
     clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
     Telegram's pauses) and the throttle's: tests move it instead of waiting.
     """
-    storage = await Storage.open(settings.database_path)
+    storage: Storage = await SqliteStorage.open(settings.database_path)
     fetcher = Fetcher(
         concurrency=settings.fetch_concurrency,
         user_agent=f"Newshound/{__version__}",

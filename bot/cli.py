@@ -15,7 +15,8 @@ from bot import __version__
 from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
 from bot.check import CheckError, run_check
 from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
-from bot.storage import StorageError, backup_database
+from bot.storage import StorageError
+from bot.storage.sqlite import backup_database
 
 EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:

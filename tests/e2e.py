@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.app import run_bot
 from bot.config import Settings, load_settings
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 from tests.botapi_fake import BotApiFake, SentMessage
 from tests.feedserver import FeedServer, Item, rss
 
@@ -85,7 +85,7 @@ class BotHarness:
 
     async def drained(self) -> None:
         """Wait until no outbox row is pending: whatever was queued was sent (or refused)."""
-        storage = await Storage.open(self.database)
+        storage = await SqliteStorage.open(self.database)
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + POLL_TIMEOUT

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import aiosqlite
 
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 
 
 async def _pragma(db: aiosqlite.Connection, pragma: str) -> int:
@@ -22,7 +22,7 @@ class FullDisk:
     writes with (its private `_db`: production code has no business changing it).
     """
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: SqliteStorage) -> None:
         self._db = storage._db
         self._unlimited: int | None = None
 
@@ -41,7 +41,7 @@ class FullDisk:
 
 
 @contextlib.asynccontextmanager
-async def full_disk(storage: Storage) -> AsyncIterator[None]:
+async def full_disk(storage: SqliteStorage) -> AsyncIterator[None]:
     """Keep the storage's disk full for the duration of the block."""
     disk = FullDisk(storage)
     await disk.fill()

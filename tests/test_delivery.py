@@ -29,6 +29,7 @@ from bot.storage import (
     StoryToSave,
     UserStatus,
 )
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
@@ -48,7 +49,7 @@ class Env:
 
     fake: BotApiFake
     bot: ExtBot[Any]
-    storage: Storage
+    storage: SqliteStorage
     path: Path
     feed: Feed
 
@@ -86,7 +87,7 @@ def make_bot(fake: BotApiFake, limiter: AIORateLimiter | None = None) -> ExtBot[
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     path = tmp_path / "newshound.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         for user_id, name in ((ANN, "Ann"), (BOB, "Bob"), (CAROL, "Carol")):
             await storage.register_user(user_id, None, name, now=time.time())
@@ -537,7 +538,7 @@ async def test_a_new_worker_never_resends_rows_marked_sent(env: Env) -> None:
     calls_before = env.fake.count_requests("sendMessage")
 
     # A restart: a new connection to the same file, a new worker, a few new rows.
-    storage = await Storage.open(env.path)
+    storage = await SqliteStorage.open(env.path)
     try:
         second_batch = await queue_alerts(env, [ANN], 1, storage=storage)
         worker = env.worker(storage=storage)
@@ -672,7 +673,7 @@ async def test_a_sql_bug_recording_outcomes_stops_the_worker_instead_of_pausing_
 # ---- a send stays in flight until its outcome is committed ----
 
 
-class WatchedWrites(Storage):
+class WatchedWrites(SqliteStorage):
     """Storage that notes, at each outcome write, how many messages Telegram has taken.
 
     Its first write can be held until the test releases it, and digest reads wait for that

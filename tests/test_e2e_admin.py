@@ -4,7 +4,8 @@ import asyncio
 import re
 from pathlib import Path
 
-from bot.storage import Storage, UserStatus
+from bot.storage import UserStatus
+from bot.storage.sqlite import SqliteStorage
 from tests.botapi_fake import SentMessage
 from tests.e2e import BotHarness, eventually, running_bot
 from tests.feedserver import FeedServer, make_item, rss
@@ -79,7 +80,7 @@ async def test_non_admins_are_refused_and_nothing_happens(tmp_path: Path) -> Non
             await bot.drained()  # handlers run in order: each refusal came after its work
             assert server.hits("/f.xml") == 0
             assert len(bot.fake.sent()) == 5
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         assert await storage.list_feeds() == []
         assert await storage.broadcasts_in_progress() == []
@@ -105,7 +106,7 @@ async def test_broadcast_preview_confirm_and_report(tmp_path: Path) -> None:
         for user in paused:
             await bot.ask(user, "/pause")
         await bot.stop()
-        storage = await Storage.open(bot.database)
+        storage = await SqliteStorage.open(bot.database)
         for user in blocked_before:
             await storage.set_user_status(user, UserStatus.BLOCKED, now=0)
         await storage.close()
@@ -140,7 +141,7 @@ async def test_broadcast_preview_confirm_and_report(tmp_path: Path) -> None:
         await eventually(lambda: len(bot.fake.callback_answers) == 3, 5)
         await bot.drained()  # a second sending would be queued before the tap is answered
         assert len(bot.fake.sent()) == sends_before
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         for user in blocks_during:
             stored = await storage.get_user(user)
@@ -255,7 +256,7 @@ async def test_feed_management(tmp_path: Path) -> None:
 
 
 async def _wait_feed_primed(bot: BotHarness) -> None:
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         for _ in range(200):
             if all(feed.primed for feed in await storage.list_feeds()):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import Storage, UserStatus
+from bot.storage import UserStatus
+from bot.storage.sqlite import SqliteStorage
 from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watching_bot
 
 ANN = 2001
@@ -110,7 +111,7 @@ async def test_blocked_user_is_marked_and_others_still_receive(
         assert len(bot.fake.sent(CAROL)) == 2, "a paused user gets no alerts"
         forbidden = [e for e in bot.fake.errors if e[0] == "sendMessage" and e[1] == 403]
         assert len(forbidden) == 1, "a blocked user is tried once, then skipped"
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         bob = await storage.get_user(BOB)
         assert bob is not None
@@ -163,7 +164,7 @@ async def test_broken_feed_changes_nothing_for_good_ones(tmp_path: Path, feeds: 
         await bot.ask(ANN, "/subscribe Ukraine")
         feeds.publish("/good.xml", story(2, "Ukraine good news"))
         await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         by_url = {feed.url.rsplit("/", 1)[1]: feed for feed in await storage.list_feeds()}
     finally:

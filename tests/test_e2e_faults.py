@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 from tests.clocks import JumpClock
 from tests.e2e import Feeds, eventually, story, watching_bot
 
@@ -62,7 +62,7 @@ async def test_group_migrated_to_supergroup_keeps_its_subscriptions(
         feeds.publish("/a.xml", story(2, "Ukraine in the group"))
         sent = await bot.fake.wait_for_sent(SUPERGROUP, count=1, timeout=WAIT)
         assert sent[0].plain_text.startswith("Ukraine in the group")
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         assert [s.display for s in await storage.list_subscriptions(SUPERGROUP)] == ["Ukraine"]
         assert await storage.list_subscriptions(GROUP) == []

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from bot.storage import Storage, UserStatus
+from bot.storage import UserStatus
+from bot.storage.sqlite import SqliteStorage
 from tests.e2e import BotHarness, running_bot
 
 ANN = 1001
@@ -10,7 +11,7 @@ BOB = 1002
 
 
 async def _stored_queries(harness: BotHarness, user_id: int) -> list[str]:
-    storage = await Storage.open(harness.database)
+    storage = await SqliteStorage.open(harness.database)
     try:
         return [s.query for s in await storage.list_subscriptions(user_id)]
     finally:
@@ -167,7 +168,7 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
         assert "back on" in (await bot.ask(ANN, "/resume")).plain_text
         assert "already on" in (await bot.ask(ANN, "/resume")).plain_text
         await bot.ask(ANN, "/pause")
-    storage = await Storage.open(bot.database)
+    storage = await SqliteStorage.open(bot.database)
     try:
         user = await storage.get_user(ANN)
         assert user is not None

@@ -24,6 +24,7 @@ from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.storage import Feed, OutboxItem, Storage
+from bot.storage.sqlite import SqliteStorage
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
@@ -281,7 +282,7 @@ def good_item(n: int, title: str) -> Item:
 @pytest.fixture
 async def harness(tmp_path: Path, parsers: FeedParserPool) -> AsyncIterator[Harness]:
     clock = Clock(time.time())
-    storage = await Storage.open(tmp_path / "newshound.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
     fetcher = Fetcher(limits=LIMITS, url_check=None)
     try:
         with FeedServer() as server:

@@ -33,9 +33,9 @@ from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.storage import (
     Feed,
-    Storage,
     UserStatus,
 )
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from bot.text.normalize import html_to_paragraphs
 from tests import corpus
@@ -370,7 +370,7 @@ class Harness:
     """A feed server, a database with three users, and a poller on a hand-moved clock."""
 
     server: FeedServer
-    storage: Storage
+    storage: SqliteStorage
     parsers: CountingPool
     poller: Poller
     clock: Clock
@@ -435,7 +435,7 @@ async def harness_for(
     tmp_path: Path, parsers: CountingPool, limits: FetchLimits = LIMITS
 ) -> AsyncIterator[Harness]:
     path = tmp_path / "newshound.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     fetcher = Fetcher(limits=limits)
     clock = Clock()
     index = SubscriptionIndex()

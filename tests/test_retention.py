@@ -15,7 +15,8 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.ingest.stories import story_from_entry
 from bot.render import admin as admin_text
-from bot.retention import (
+from bot.storage import Delivery, Feed, PollToSave, Stats, Storage, StoryMatcher, StoryToSave
+from bot.storage.retention import (
     DAY_SECONDS,
     MIN_STORY_KEEP,
     Cutoffs,
@@ -23,7 +24,7 @@ from bot.retention import (
     MaintenanceReport,
     retention_cutoffs,
 )
-from bot.storage import Delivery, Feed, PollToSave, Stats, Storage, StoryMatcher, StoryToSave
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.feedserver import Item
 from tests.test_poller import ANN as POLLER_ANN
@@ -224,7 +225,7 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
 @pytest.fixture
 async def aged(tmp_path: Path) -> AsyncIterator[Aged]:
     path = tmp_path / "newshound.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         yield await build_aged(storage, path)
     finally:
@@ -296,7 +297,7 @@ async def test_dedup_still_works_after_pruning(aged: Aged) -> None:
 
 async def test_an_old_database_file_is_switched_to_incremental_vacuum(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     await build_aged(storage, path)
     await storage.close()
     # What every file made before retention looks like: no auto-vacuum.
@@ -306,7 +307,7 @@ async def test_an_old_database_file_is_switched_to_incremental_vacuum(tmp_path: 
         assert db.execute("PRAGMA auto_vacuum").fetchone() == (0,)
         stories = db.execute("SELECT count(*) FROM stories").fetchone()
 
-    reopened = await Storage.open(path)
+    reopened = await SqliteStorage.open(path)
     try:
         aged = Aged(reopened, path)
         assert aged.pragma("auto_vacuum") == 2  # incremental
@@ -323,7 +324,7 @@ async def test_an_old_database_file_is_switched_to_incremental_vacuum(tmp_path: 
 
 async def test_a_new_database_starts_in_incremental_vacuum(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     await storage.close()
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA auto_vacuum").fetchone() == (2,)

@@ -20,7 +20,7 @@ from bot.ingest.netguard import IPAddress, check_public_url, denied_reason, reso
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
-from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 from tests.feedserver import FeedServer, make_item, rss
 
 LIMITS = FetchLimits(connect_timeout=1.0, total_timeout=3.0, max_redirects=3)
@@ -438,7 +438,7 @@ async def test_poller_trusts_feed_urls_and_refuses_added_private_feeds(
     tmp_path: Path, server: FeedServer, parsers: FeedParserPool
 ) -> None:
     settings = load_settings({"BOT_TOKEN": TOKEN, "FEED_URLS": server.url("/feed.xml")})
-    storage = await Storage.open(tmp_path / "newshound.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
     # As the bot runs without ALLOW_PRIVATE_FEEDS: every untrusted hop is checked.
     fetcher = Fetcher(limits=LIMITS, url_check=check_public_url)
     try:

@@ -1,18 +1,23 @@
-"""Tests of the storage module on a real SQLite file: schema, migrations, queries."""
+"""The SQLite backend itself: the file, schema and migrations, its connections, constraints."""
 
 import asyncio
+import contextlib
 import sqlite3
 import stat
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from bot.storage import SCHEMA_VERSION, Storage, StorageError, UserStatus
+from bot.storage import SavedPoll, StorageError, StoryToSave
+from bot.storage.sqlite import SCHEMA_VERSION, SqliteStorage
+from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, save
+from tests.storage_contract.sqlite_peek import SqlitePeek
 
 
 async def test_new_database_is_migrated_private_and_healthy(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         assert await storage.schema_version() == SCHEMA_VERSION
         assert await storage.integrity_check() == "ok"
@@ -28,7 +33,7 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="newer"):
-        await Storage.open(path)
+        await SqliteStorage.open(path)
 
 
 async def test_old_schema_upgrades_in_place(tmp_path: Path) -> None:
@@ -45,7 +50,7 @@ async def test_old_schema_upgrades_in_place(tmp_path: Path) -> None:
                INSERT INTO subscriptions VALUES (1, 7, 'ukraine', 'Ukraine', 1);
                PRAGMA user_version = 1;"""
         )
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     try:
         assert await storage.schema_version() == SCHEMA_VERSION
         assert [s.display for s in await storage.list_subscriptions(7)] == ["Ukraine"]
@@ -57,7 +62,7 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="not a usable SQLite database"):
-        await Storage.open(path)
+        await SqliteStorage.open(path)
 
 
 @pytest.mark.parametrize(
@@ -67,71 +72,12 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 )
 async def test_unusable_path_is_a_clear_error(tmp_path: Path, relative: str, message: str) -> None:
     with pytest.raises(StorageError, match=message):
-        await Storage.open(tmp_path / relative)
-
-
-async def test_users_and_statuses(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
-    try:
-        assert await storage.get_user(1) is None
-        await storage.register_user(1, "ann", "Ann", now=1.0)
-        assert await storage.set_user_status(1, UserStatus.PAUSED, now=2.0)
-        user = await storage.get_user(1)
-        assert user is not None
-        assert user.status is UserStatus.PAUSED
-        await storage.register_user(1, "ann2", "Ann", now=3.0)
-        user = await storage.get_user(1)
-        assert user is not None
-        assert (user.status, user.username) == (UserStatus.ACTIVE, "ann2")
-        assert not await storage.set_user_status(99, UserStatus.PAUSED, now=4.0)
-    finally:
-        await storage.close()
-
-
-async def test_subscriptions_unique_per_user_and_limited(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
-    try:
-        await storage.register_user(1, None, None, now=1.0)
-        await storage.register_user(2, None, None, now=1.0)
-        first = await storage.add_subscriptions(
-            1, [("ukraine", "Ukraine"), ("nato", "NATO")], limit=3, now=1.0
-        )
-        assert [s.display for s in first.added] == ["Ukraine", "NATO"]
-        second = await storage.add_subscriptions(
-            1, [("ukraine", "ukraine"), ("xi", "Xi"), ("kyiv", "Kyiv")], limit=3, now=2.0
-        )
-        assert [s.display for s in second.added] == ["Xi"]
-        assert second.existing == ("ukraine",)
-        assert second.over_limit == ("Kyiv",)
-        other = await storage.add_subscriptions(2, [("ukraine", "UKRAINE")], limit=3, now=2.0)
-        assert [s.display for s in other.added] == ["UKRAINE"]
-        assert [s.display for s in await storage.list_subscriptions(1)] == ["Ukraine", "NATO", "Xi"]
-    finally:
-        await storage.close()
-
-
-async def test_removal_only_touches_the_owner(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
-    try:
-        for user_id in (1, 2):
-            await storage.register_user(user_id, None, None, now=1.0)
-        mine = await storage.add_subscriptions(1, [("ukraine", "Ukraine")], limit=5, now=1.0)
-        await storage.add_subscriptions(2, [("nato", "NATO"), ("xi", "Xi")], limit=5, now=1.0)
-        assert await storage.remove_subscription_by_id(2, mine.added[0].id) is None
-        assert [s.display for s in await storage.list_subscriptions(1)] == ["Ukraine"]
-        removed = await storage.remove_subscription(1, "ukraine")
-        assert removed is not None
-        assert removed.display == "Ukraine"
-        assert await storage.remove_subscription(1, "ukraine") is None
-        assert len(await storage.remove_all_subscriptions(2)) == 2
-        assert await storage.all_subscriptions() == []
-    finally:
-        await storage.close()
+        await SqliteStorage.open(tmp_path / relative)
 
 
 async def test_scheduler_reads_do_not_wait_for_a_write_transaction(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    storage = await Storage.open(path)
+    storage = await SqliteStorage.open(path)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         feed, _ = await storage.add_feed("https://a.example/rss", now=1.0, trusted=True)
@@ -152,4 +98,55 @@ async def test_scheduler_reads_do_not_wait_for_a_write_transaction(tmp_path: Pat
         assert created and added.url == "https://b.example/rss"
     finally:
         other.close()
+        await storage.close()
+
+
+async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    storage = await SqliteStorage.open(path)
+    try:
+        await storage.register_user(ANN, None, None, now=T0)
+        db = Db(storage, SqlitePeek(path))
+        feed = await add_feed(db)
+        await save(db, feed, candidate(feed, "Ukraine talks"))
+        story_id = db.outbox()[0]["story_id"]
+        with (
+            contextlib.closing(sqlite3.connect(path)) as raw,
+            pytest.raises(sqlite3.IntegrityError),
+        ):
+            raw.execute(
+                "INSERT INTO outbox (kind, story_id, user_id, created_at) "
+                "VALUES ('alert', ?, ?, ?)",
+                (story_id, ANN, T0),
+            )
+    finally:
+        await storage.close()
+
+
+class StaleReader(SqliteStorage):
+    """A reader that saw every story as stored already (as if one was pruned meanwhile)."""
+
+    async def _known_keys_now(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        return set(keys)
+
+
+@pytest.mark.parametrize("backend", [SqliteStorage, StaleReader], ids=["fresh", "stale reader"])
+async def test_matching_runs_outside_the_write_transaction_unless_the_reader_was_stale(
+    tmp_path: Path, backend: type[SqliteStorage]
+) -> None:
+    storage = await backend.open(tmp_path / "db.sqlite3")
+    try:
+        await storage.register_user(ANN, None, None, now=T0)
+        db = Db(storage, SqlitePeek(tmp_path / "db.sqlite3"))
+        feed = await add_feed(db)
+        writer_held: list[bool] = []
+
+        def match(_: StoryToSave) -> Mapping[int, tuple[str, ...]]:
+            writer_held.append(storage._lock.locked())
+            return {ANN: ("Ukraine",)}
+
+        saved = await save(db, feed, candidate(feed, "Ukraine talks"), match=match)
+        assert saved == SavedPoll(new_stories=1, alerts=1)
+        assert writer_held == [backend is StaleReader]
+    finally:
         await storage.close()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.render import replies
-from bot.storage import Storage, StorageUnavailable, UserStatus
-from bot.storage_faults import is_unavailable
+from bot.storage import StorageUnavailable, UserStatus
+from bot.storage.faults import is_unavailable
+from bot.storage.sqlite import SqliteStorage
 from tests.e2e import running_bot
 
 ANN = 7001
@@ -127,8 +128,8 @@ def test_real_sqlite_errors_are_classified_by_their_code(
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    storage = await Storage.open(tmp_path / "newshound.sqlite3")
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
     try:
         await storage.register_user(ANN, None, "Ann", now=1.0)
         yield storage
@@ -143,7 +144,7 @@ def committed(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 async def test_a_failed_commit_is_rolled_back_and_later_writes_are_committed(
-    tmp_path: Path, storage: Storage
+    tmp_path: Path, storage: SqliteStorage
 ) -> None:
     path = tmp_path / "newshound.sqlite3"
     # A deferred constraint is checked at COMMIT, and SQLite keeps the transaction open when
@@ -167,7 +168,7 @@ async def test_a_failed_commit_is_rolled_back_and_later_writes_are_committed(
 
 
 async def test_a_sql_bug_is_raised_as_itself_not_as_storage_unavailable(
-    tmp_path: Path, storage: Storage
+    tmp_path: Path, storage: SqliteStorage
 ) -> None:
     path = tmp_path / "newshound.sqlite3"
     # Queries and schema that disagree, as after a faulty migration.

@@ -11,7 +11,9 @@ from bot.ingest.stories import (
     Story,
     canonical_link,
     clean_title,
+    find_repeats,
     is_too_old,
+    new_to_feed,
     normalised_title,
     story_from_entry,
     story_key,
@@ -250,3 +252,41 @@ def test_story_from_entry_with_nothing() -> None:
 def test_story_from_entry_keys_by_canonical_link_without_guid() -> None:
     story = story_from_entry(1, None, "https://example.com/a#x", "T", None, None)
     assert story.key == "https://example.com/a"
+
+
+def _story(n: int, title: str, link: str | None = None) -> Story:
+    return story_from_entry(1, f"urn:{n}", link, title, NOON, None)
+
+
+def test_new_to_feed_is_what_the_feed_has_not_stored() -> None:
+    stories = [_story(1, "One"), _story(2, "Two"), _story(3, "Three")]
+    assert new_to_feed(stories, {stories[1].key}) == [True, False, True]
+    assert new_to_feed(stories, set()) == [True, True, True]
+
+
+def test_find_repeats_sorts_copies_of_stored_stories_and_of_the_poll() -> None:
+    stored_link = _story(1, "Talks resume", "https://news.example/talks?utm_source=x")
+    stored_title = _story(2, "UKRAINE: ceasefire holds!")
+    first = _story(3, "Grain deal signed", "https://a.example/grain")
+    same_link = _story(4, "Grain deal is signed", "https://a.example/grain?fbclid=1")
+    same_title = _story(5, "grain deal signed")
+    fresh = [stored_link, stored_title, first, same_link, same_title]
+    repeats = find_repeats(
+        fresh,
+        {"https://news.example/talks": 7},
+        {normalised_title("Ukraine ceasefire holds"): 9},
+    )
+    assert repeats.stored == (7, 9, None, None, None)
+    assert repeats.in_poll == ((same_link.key, first.key), (same_title.key, first.key))
+    assert repeats.original == (False, False, True, False, False)
+
+
+def test_find_repeats_takes_the_earliest_stored_story_and_ignores_empty_titles() -> None:
+    both = _story(1, "Talks", "https://news.example/talks")
+    untitled = [_story(2, ""), _story(3, "")]
+    repeats = find_repeats(
+        [both, *untitled], {"https://news.example/talks": 12}, {normalised_title("Talks"): 5}
+    )
+    assert repeats.stored == (5, None, None)
+    assert repeats.in_poll == ()
+    assert repeats.original == (False, True, True)

@@ -10,6 +10,7 @@ from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.services import Subscriptions
 from bot.storage import Storage
+from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ SERVICE = ROOT / "bot" / "services.py"
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    storage = await Storage.open(tmp_path / "db.sqlite3")
+    storage = await SqliteStorage.open(tmp_path / "db.sqlite3")
     try:
         for chat_id in (ANN, BOB):
             await storage.register_user(chat_id, None, None, now=1.0)

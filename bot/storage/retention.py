@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, MAX_STORY_AGE
-from bot.storage import PrunedPage, Storage, StorageUnavailable
+from bot.storage.errors import StorageUnavailable
+from bot.storage.models import PrunedPage
+from bot.storage.protocols import Retention
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class Maintenance:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Retention,
         *,
         outbox_days: int,
         story_days: int,

@@ -1,0 +1,70 @@
+"""Storage: what the bot keeps, behind typed protocols.
+
+models.py holds the values storage takes and returns; protocols.py one protocol per entity
+and Storage, their union, which the rest of the bot depends on; errors.py the errors every
+backend raises; retention.py what is old enough to prune and the task that prunes it.
+sqlite/ is the one backend today (faults.py: which of its errors may pass). Which stories
+are new and who gets an alert or a digest are pure rules elsewhere (bot.stories,
+bot.burst) that a backend applies and persists.
+"""
+
+from bot.storage.errors import StorageError, StorageUnavailable
+from bot.storage.models import (
+    AddedSubscriptions,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    Feed,
+    OutboxItem,
+    PendingRow,
+    PollToSave,
+    PrunedPage,
+    SavedPoll,
+    Stats,
+    StoryMatcher,
+    StoryToSave,
+    Subscription,
+    User,
+    UserStatus,
+)
+from bot.storage.protocols import (
+    Broadcasts,
+    Feeds,
+    Outbox,
+    Retention,
+    StatsSource,
+    Storage,
+    Subscriptions,
+    UnitOfWork,
+    Users,
+)
+
+__all__ = [
+    "AddedSubscriptions",
+    "Broadcast",
+    "BroadcastStatus",
+    "Broadcasts",
+    "Delivery",
+    "Feed",
+    "Feeds",
+    "Outbox",
+    "OutboxItem",
+    "PendingRow",
+    "PollToSave",
+    "PrunedPage",
+    "Retention",
+    "SavedPoll",
+    "Stats",
+    "StatsSource",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "StoryMatcher",
+    "StoryToSave",
+    "Subscription",
+    "Subscriptions",
+    "UnitOfWork",
+    "User",
+    "UserStatus",
+    "Users",
+]

@@ -1,0 +1,198 @@
+"""What the storage protocols take and return: plain frozen values, no database in sight."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, Story
+
+
+class UserStatus(StrEnum):
+    """Whether a subscriber gets alerts."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class User:
+    """A subscriber: a Telegram chat that talks to the bot."""
+
+    id: int
+    username: str | None
+    first_name: str | None
+    status: UserStatus
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One stored query of one user."""
+
+    id: int
+    user_id: int
+    query: str
+    display: str
+
+
+@dataclass(frozen=True)
+class AddedSubscriptions:
+    """What happened to each query asked for in one /subscribe."""
+
+    added: tuple[Subscription, ...]
+    existing: tuple[str, ...]
+    over_limit: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A watched feed and its polling state."""
+
+    id: int
+    url: str
+    title: str
+    trusted: bool
+    primed: bool
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: float
+    last_polled_at: float | None
+    last_ok_at: float | None
+    failures: int
+    last_error: str | None
+    entries_seen: int
+
+
+@dataclass(frozen=True)
+class StoryToSave:
+    """A story from a poll, the words it is matched on, and whether it may alert anyone."""
+
+    story: Story
+    words: tuple[str, ...]
+    alertable: bool
+
+
+StoryMatcher = Callable[[StoryToSave], Mapping[int, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class PollToSave:
+    """Everything one successful poll of a feed writes."""
+
+    feed_id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: float
+    now: float
+    alerts_enabled: bool
+    stories: tuple[StoryToSave, ...]
+    warning: str | None = None
+    title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
+    # Alerts one user gets within the burst window (bot.burst) before the rest are
+    # combined into a digest.
+    burst_limit: int = 10
+
+
+@dataclass(frozen=True)
+class SavedPoll:
+    """What a saved poll added."""
+
+    new_stories: int
+    alerts: int
+    # The feed was removed while it was being polled: nothing was written.
+    feed_removed: bool = False
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """An outbox row waiting to be sent, as the delivery worker queues it."""
+
+    id: int
+    user_id: int
+    kind: str
+    next_attempt_at: float
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An outbox row with what is needed to format and send it."""
+
+    id: int
+    kind: str
+    user_id: int
+    user_status: UserStatus
+    matched: tuple[str, ...]
+    attempts: int
+    status: str
+    title: str
+    link: str | None
+    summary: str | None
+    published: datetime | None
+    source: str
+    broadcast_id: int | None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one send attempt, to record."""
+
+    outbox_id: int
+    user_id: int
+    status: str
+    attempts: int
+    next_attempt_at: float = 0.0
+    error: str | None = None
+    user_blocked: bool = False
+    # The chat became a supergroup with this id; the row is retried there.
+    migrated_to: int | None = None
+
+
+class BroadcastStatus(StrEnum):
+    """Where an admin broadcast is in its life."""
+
+    DRAFT = "draft"
+    CANCELLED = "cancelled"
+    SENDING = "sending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """An admin's announcement to every active subscriber."""
+
+    id: int
+    admin_id: int
+    text: str
+    status: BroadcastStatus
+    recipients: int
+    status_chat_id: int | None
+    status_message_id: int | None
+
+
+@dataclass(frozen=True)
+class PrunedPage:
+    """What one pruning batch deleted, and where the next batch starts (None: done)."""
+
+    deleted: int
+    resume_after: tuple[float, int] | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The bot's health figures for /stats."""
+
+    users: dict[str, int]
+    subscriptions: int
+    top_queries: list[tuple[str, int]]
+    feeds: int
+    failing_feeds: int
+    stories_24h: int
+    alerts_24h: int
+    pending: int
+    oldest_pending_at: float | None
+    database_bytes: int = 0
+    free_bytes: int = 0

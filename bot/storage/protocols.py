@@ -1,0 +1,227 @@
+"""What the bot asks of its database, one protocol per entity, and Storage: all of them.
+
+A backend implements Storage (bot/storage/sqlite is the one today); everything else in the
+bot depends on these protocols only, and tests/storage_contract runs a backend through them.
+Writes that span entities (UnitOfWork) are each one transaction: all of it or nothing.
+"""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.storage.models import (
+    AddedSubscriptions,
+    Broadcast,
+    Delivery,
+    Feed,
+    OutboxItem,
+    PendingRow,
+    PollToSave,
+    PrunedPage,
+    SavedPoll,
+    Stats,
+    StoryMatcher,
+    Subscription,
+    User,
+    UserStatus,
+)
+
+
+class Users(Protocol):
+    """Subscribers (chats) and whether they get alerts."""
+
+    async def register_user(
+        self, user_id: int, username: str | None, first_name: str | None, now: float
+    ) -> User:
+        """Create or refresh a user and make them active again."""
+
+    async def get_user(self, user_id: int) -> User | None:
+        """Return the user, or None if they never started the bot."""
+
+    async def set_user_status(self, user_id: int, status: UserStatus, now: float) -> bool:
+        """Set a user's status; return False when the user is unknown."""
+
+    async def change_user_status(
+        self, user_id: int, status: UserStatus, now: float, *, only_from: Sequence[UserStatus]
+    ) -> bool:
+        """Set a user's status if it is now one of only_from; return whether it changed."""
+
+    async def count_active_users(self) -> int:
+        """Return how many users would receive a broadcast now."""
+
+
+class Subscriptions(Protocol):
+    """Each user's stored queries."""
+
+    async def add_subscriptions(
+        self, user_id: int, queries: Sequence[tuple[str, str]], limit: int, now: float
+    ) -> AddedSubscriptions:
+        """Store (normalised, display) queries up to the user's limit, all or nothing."""
+
+    async def list_subscriptions(self, user_id: int) -> list[Subscription]:
+        """Return the user's subscriptions, oldest first."""
+
+    async def remove_subscription(self, user_id: int, normalised: str) -> Subscription | None:
+        """Delete the user's subscription with this normalised query; return it if it existed."""
+
+    async def remove_subscription_by_id(
+        self, user_id: int, subscription_id: int
+    ) -> Subscription | None:
+        """Delete one of the user's subscriptions by id; someone else's id deletes nothing."""
+
+    async def remove_all_subscriptions(self, user_id: int) -> list[Subscription]:
+        """Delete every subscription of the user; return what was deleted."""
+
+    async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
+        """Return (id, user, query, display) of up to limit subscriptions after after_id."""
+
+    async def all_subscriptions(self) -> list[Subscription]:
+        """Return every subscription of every user, oldest first."""
+
+
+class Feeds(Protocol):
+    """Watched feeds and their polling state."""
+
+    async def add_feed(
+        self, url: str, now: float, *, trusted: bool, title: str = ""
+    ) -> tuple[Feed, bool]:
+        """Add a feed unless its URL is known; return it and whether it was new."""
+
+    async def get_feed_by_url(self, url: str) -> Feed | None:
+        """Return the feed with this URL, if any."""
+
+    async def list_feeds(self) -> list[Feed]:
+        """Return every feed in the order they were added."""
+
+    async def remove_feed(self, feed_id: int) -> bool:
+        """Delete a feed; its stories stay (unlinked) so they still deduplicate."""
+
+    async def due_feeds(self, now: float) -> list[Feed]:
+        """Return feeds whose next poll time has come, most overdue first."""
+
+    async def next_poll_time(self) -> float | None:
+        """Return the earliest next poll time of any feed."""
+
+    async def record_poll_failure(
+        self, feed_id: int, error: str, next_poll_at: float, now: float
+    ) -> None:
+        """Count one more consecutive failure and keep its reason."""
+
+    async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
+        """Note a successful poll that found the feed unchanged (HTTP 304)."""
+
+
+class Outbox(Protocol):
+    """Messages waiting to be sent, and what sending them needs."""
+
+    async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
+        """Return pending rows with id > after_id, oldest first."""
+
+    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
+        """Return what is needed to send each of these outbox rows."""
+
+    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
+        """Return every pending digest row of a user, oldest first."""
+
+    async def drop_pending_for_user(self, user_id: int, reason: str) -> int:
+        """Drop a user's pending rows (they paused); return how many."""
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Return the number of outbox rows by status."""
+
+
+class Broadcasts(Protocol):
+    """Admins' announcements, from draft to done."""
+
+    async def create_broadcast(self, admin_id: int, text: str, now: float) -> Broadcast:
+        """Store a draft broadcast awaiting its admin's confirmation."""
+
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        """Return the broadcast, if it exists."""
+
+    async def broadcasts_in_progress(self) -> list[Broadcast]:
+        """Return confirmed broadcasts not yet reported as finished."""
+
+    async def cancel_broadcast(self, broadcast_id: int, admin_id: int) -> bool:
+        """Cancel this admin's draft; False if it was not a draft of theirs."""
+
+    async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
+        """Return the broadcast's outbox rows counted by status."""
+
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
+        """Mark a broadcast as fully processed and reported."""
+
+
+class StatsSource(Protocol):
+    """The figures /stats shows."""
+
+    async def stats(self, now: float, top: int = 10) -> Stats:
+        """Return the figures /stats shows."""
+
+
+class Retention(Protocol):
+    """Pruning what bot.storage.retention says is past keeping, a small batch at a time."""
+
+    async def prune_outbox(self, before: float, after: tuple[float, int], limit: int) -> PrunedPage:
+        """Delete finished outbox rows created (and sent) before `before`, looking at the
+        `limit` rows after `after` (created_at, id); pending rows are never touched."""
+
+    async def prune_stories(
+        self, before: float, after: tuple[float, int], limit: int
+    ) -> PrunedPage:
+        """Delete stories first seen before `before` that can never alert again, looking at
+        the `limit` stories after `after` (seen_at, id)."""
+
+    async def release_free_pages(self, pages: int) -> int:
+        """Give up to `pages` free pages back to the file system; return how many stay free."""
+
+
+class UnitOfWork(Protocol):
+    """Writes that span entities, each one transaction."""
+
+    async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
+        """Store a poll's new stories, their outbox rows (alerts and digest lines for the
+        active users `match` names) and the feed's state, together.
+
+        Stories come into the database only this way."""
+
+    async def confirm_broadcast(
+        self,
+        broadcast_id: int,
+        admin_id: int,
+        now: float,
+        *,
+        status_chat_id: int | None = None,
+        status_message_id: int | None = None,
+    ) -> int | None:
+        """Queue a draft for every active user, once; None unless it was this admin's draft."""
+
+    async def migrate_chat(
+        self, old_chat_id: int, new_chat_id: int, now: float
+    ) -> list[Subscription]:
+        """Move a group that became a supergroup to its new id; return its subscriptions."""
+
+    async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
+        """Write the outcome of a batch of sends; a blocked user's pending rows go too."""
+
+
+class Storage(
+    Users,
+    Subscriptions,
+    Feeds,
+    Outbox,
+    Broadcasts,
+    StatsSource,
+    Retention,
+    UnitOfWork,
+    Protocol,
+):
+    """The whole database, as the bot uses it."""
+
+    async def schema_version(self) -> int:
+        """Return the version of the schema the database is at."""
+
+    async def integrity_check(self) -> str:
+        """Return the database's own health verdict ("ok" when healthy)."""
+
+    async def close(self) -> None:
+        """Release the connections."""

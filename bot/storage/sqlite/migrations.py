@@ -1,0 +1,195 @@
+"""The SQLite schema as forward-only migrations, and the one-off switch to incremental vacuum."""
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from bot.storage.errors import StorageError
+from bot.storage.sqlite.connection import SqliteBase, serialized
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward-only schema step, applied in the transaction that records it."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "users and subscriptions",
+        (
+            """CREATE TABLE users (
+                id INTEGER PRIMARY KEY,
+                username TEXT,
+                first_name TEXT,
+                status TEXT NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('active', 'paused', 'blocked')),
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )""",
+            """CREATE TABLE subscriptions (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                query TEXT NOT NULL,
+                display TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                UNIQUE (user_id, query)
+            )""",
+        ),
+    ),
+    Migration(
+        "feeds, stories and the outbox",
+        (
+            """CREATE TABLE feeds (
+                id INTEGER PRIMARY KEY,
+                url TEXT NOT NULL UNIQUE,
+                title TEXT NOT NULL DEFAULT '',
+                trusted INTEGER NOT NULL DEFAULT 0,
+                primed INTEGER NOT NULL DEFAULT 0,
+                etag TEXT,
+                last_modified TEXT,
+                added_at REAL NOT NULL,
+                next_poll_at REAL NOT NULL DEFAULT 0,
+                last_polled_at REAL,
+                last_ok_at REAL,
+                failures INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                entries_seen INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE stories (
+                id INTEGER PRIMARY KEY,
+                feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+                key TEXT NOT NULL,
+                link TEXT,
+                canonical_link TEXT,
+                title TEXT NOT NULL,
+                normalised_title TEXT NOT NULL,
+                summary TEXT,
+                published_at REAL,
+                seen_at REAL NOT NULL,
+                duplicate_of INTEGER REFERENCES stories(id),
+                UNIQUE (feed_id, key)
+            )""",
+            "CREATE INDEX stories_by_link ON stories (canonical_link)",
+            "CREATE INDEX stories_by_title ON stories (normalised_title, seen_at)",
+            "CREATE INDEX stories_by_seen ON stories (seen_at)",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'broadcast')),
+                story_id INTEGER REFERENCES stories(id),
+                broadcast_id INTEGER,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE ON UPDATE CASCADE,
+                matched TEXT NOT NULL DEFAULT '[]',
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'blocked', 'failed', 'dropped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                error TEXT,
+                created_at REAL NOT NULL,
+                sent_at REAL,
+                UNIQUE (story_id, user_id),
+                UNIQUE (broadcast_id, user_id)
+            )""",
+            "CREATE INDEX outbox_pending ON outbox (status, id)",
+            "CREATE INDEX outbox_sent ON outbox (sent_at)",
+        ),
+    ),
+    Migration(
+        "admin broadcasts",
+        (
+            """CREATE TABLE broadcasts (
+                id INTEGER PRIMARY KEY,
+                admin_id INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'draft'
+                    CHECK (status IN ('draft', 'cancelled', 'sending', 'done')),
+                recipients INTEGER NOT NULL DEFAULT 0,
+                status_chat_id INTEGER,
+                status_message_id INTEGER,
+                created_at REAL NOT NULL,
+                confirmed_at REAL,
+                finished_at REAL
+            )""",
+            "CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status)",
+        ),
+    ),
+    Migration(
+        "retention: find a story's copies",
+        # Deleting a story makes SQLite look for stories naming it in duplicate_of (a foreign
+        # key); without an index each delete scans the whole table.
+        (
+            """CREATE INDEX stories_by_duplicate ON stories (duplicate_of)
+               WHERE duplicate_of IS NOT NULL""",
+        ),
+    ),
+    Migration(
+        # The burst rule counts each chat's recent alerts on every poll that matches them.
+        "outbox by chat and time",
+        ("CREATE INDEX outbox_by_user ON outbox (user_id, created_at)",),
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+AUTO_VACUUM_INCREMENTAL = 2
+
+
+class MigrationsMixin(SqliteBase):
+    """Bring the file to the current schema; report its version and health."""
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database has schema version {version}, newer than this Newshound "
+                f"understands ({SCHEMA_VERSION}): upgrade Newshound or use another DATABASE_PATH"
+            )
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("Applying database migration %d: %s", number, migration.name)
+            async with self._transaction():
+                for statement in migration.statements:
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {number}")
+
+    @serialized
+    async def schema_version(self) -> int:
+        """Return PRAGMA user_version."""
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @serialized
+    async def integrity_check(self) -> str:
+        """Return SQLite's integrity check verdict ("ok" when healthy)."""
+        async with self._db.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else "no answer"
+
+    async def _use_incremental_vacuum(self) -> None:
+        """Switch the file to incremental auto-vacuum, once, so pruning can shrink it.
+
+        The mode only changes on an empty database or through a VACUUM, which cannot run
+        inside a transaction: so it is done here, at open, outside the migrations. A file
+        that cannot be rewritten now (disk full, busy) still works; freed pages are reused
+        and the switch is tried again at the next start.
+        """
+        if await self._pragma("auto_vacuum") == AUTO_VACUUM_INCREMENTAL:
+            return
+        await self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if await self._pragma("auto_vacuum") == AUTO_VACUUM_INCREMENTAL:
+            return
+        size = await self._pragma("page_count") * await self._pragma("page_size")
+        log.info("Rewriting the database once (%d bytes) to enable incremental vacuum", size)
+        try:
+            await self._db.execute("VACUUM")
+        except sqlite3.OperationalError as error:
+            log.warning(
+                "Could not rewrite the database for incremental vacuum, will retry at the "
+                "next start (freed space is still reused meanwhile): %s",
+                error,
+            )

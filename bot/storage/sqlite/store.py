@@ -1,0 +1,54 @@
+"""SqliteStorage: the SQLite backend, one class composed of the per-entity modules."""
+
+import sqlite3
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.storage.errors import StorageError
+from bot.storage.protocols import Storage
+from bot.storage.sqlite.broadcasts import BroadcastsMixin
+from bot.storage.sqlite.feeds import FeedsMixin
+from bot.storage.sqlite.files import prepare_database_file
+from bot.storage.sqlite.migrations import MigrationsMixin
+from bot.storage.sqlite.outbox import OutboxMixin
+from bot.storage.sqlite.retention import RetentionMixin
+from bot.storage.sqlite.stats import StatsMixin
+from bot.storage.sqlite.stories import StoriesMixin
+from bot.storage.sqlite.subscriptions import SubscriptionsMixin
+from bot.storage.sqlite.users import UsersMixin
+
+
+class SqliteStorage(
+    UsersMixin,
+    SubscriptionsMixin,
+    FeedsMixin,
+    StoriesMixin,
+    OutboxMixin,
+    BroadcastsMixin,
+    StatsMixin,
+    RetentionMixin,
+    MigrationsMixin,
+    Storage,
+):
+    """The bot's Storage on one SQLite file (naming the protocol makes mypy check it)."""
+
+    @classmethod
+    async def open(cls, path: Path) -> Self:
+        """Open (creating if needed) and migrate the database at path."""
+        prepare_database_file(path)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(f"DATABASE_PATH {path} cannot be opened: {error}") from None
+        storage = cls(connection)
+        try:
+            await storage._configure()
+            await storage._use_incremental_vacuum()
+            await storage._migrate()
+            await storage._open_reader(path)
+        except BaseException:
+            await storage.close()
+            raise
+        return storage

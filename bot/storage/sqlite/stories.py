@@ -1,0 +1,220 @@
+"""Stories and a poll's save: the stories, their outbox rows and the feed's state together.
+
+Which stories are new and which repeat another (bot.stories) and who gets an alert or a
+digest line (bot.burst) are decided by pure functions; this module reads their inputs and
+writes what they return.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+import aiosqlite
+
+from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
+from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
+from bot.storage.sqlite.connection import SqliteBase, chunks, marks, reading, serialized
+
+Matches = Mapping[int, tuple[str, ...]]
+
+
+class StoriesMixin(SqliteBase):
+    """The stories table, and save_poll: the unit of work of one successful poll."""
+
+    async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
+        """Store a poll's stories and their outbox rows in one transaction.
+
+        Only stories new to the feed and not already known from another feed (same canonical
+        link, or same title within the dedup window) are matched; `match` gives the users to
+        alert for each, and only active users get an outbox row.
+        """
+        # Matching runs before the write transaction, on the stories the feed had not stored
+        # as the reader saw it, so the writer is not held while the index is searched. What
+        # is new is decided again inside the transaction; a story only it finds new (one
+        # pruned meanwhile) is matched there.
+        matched: dict[int, Matches] = {}
+        if poll.alerts_enabled and any(c.alertable for c in poll.stories):
+            known = await self._known_keys_now(poll.feed_id, [c.story.key for c in poll.stories])
+            for position, (candidate, new) in enumerate(
+                zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+            ):
+                if new and candidate.alertable:
+                    matched[position] = match(candidate)
+        return await self._save_poll(poll, matched, match)
+
+    @reading
+    async def _known_keys_now(
+        self, db: aiosqlite.Connection, feed_id: int, keys: Sequence[str]
+    ) -> set[str]:
+        return await _known_keys(db, feed_id, keys)
+
+    @serialized
+    async def _save_poll(
+        self, poll: PollToSave, matched: Mapping[int, Matches], match: StoryMatcher
+    ) -> SavedPoll:
+        async with self._transaction():
+            if not await self._feed_exists(poll.feed_id):
+                return SavedPoll(new_stories=0, alerts=0, feed_removed=True)
+            known = await _known_keys(self._db, poll.feed_id, [c.story.key for c in poll.stories])
+            fresh = [
+                (position, candidate)
+                for position, (candidate, new) in enumerate(
+                    zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+                )
+                if new
+            ]
+            originals = await self._insert_stories(poll, fresh)
+            alerts = 0
+            if poll.alerts_enabled:
+                alerts = await self._queue_alerts(
+                    [
+                        (story_id, matched[position] if position in matched else match(c))
+                        for story_id, position, c in originals
+                        if c.alertable
+                    ],
+                    poll,
+                )
+            await self._db.execute(
+                """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
+                       next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
+                       last_error = ?, primed = TRUE, entries_seen = entries_seen + ?
+                   WHERE id = ?""",
+                (
+                    poll.url,
+                    poll.title,
+                    poll.etag,
+                    poll.last_modified,
+                    poll.next_poll_at,
+                    poll.now,
+                    poll.now,
+                    poll.warning,
+                    len(fresh),
+                    poll.feed_id,
+                ),
+            )
+        return SavedPoll(new_stories=len(fresh), alerts=alerts)
+
+    async def _feed_exists(self, feed_id: int) -> bool:
+        async with self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def _insert_stories(
+        self, poll: PollToSave, fresh: list[tuple[int, StoryToSave]]
+    ) -> list[tuple[int, int, StoryToSave]]:
+        """Insert new stories; return (id, position in the poll, story) of the originals."""
+        stories = _stories(c for _, c in fresh)
+        links = {story.canonical_link for story in stories if story.canonical_link}
+        titles = {story.normalised_title for story in stories if story.normalised_title}
+        by_link = await self._first_ids("canonical_link", links, since=None)
+        since = poll.now - poll.title_dedup_seconds
+        by_title = await self._first_ids("normalised_title", titles, since=since)
+        repeats = find_repeats(stories, by_link, by_title)
+        await self._db.executemany(
+            """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
+                   summary, published_at, seen_at, duplicate_of)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (feed_id, key) DO NOTHING""",
+            [
+                _story_row(poll, story, earlier)
+                for story, earlier in zip(stories, repeats.stored, strict=True)
+            ],
+        )
+        ids = await self._story_ids(poll.feed_id, [story.key for story in stories])
+        if repeats.in_poll:
+            await self._db.executemany(
+                "UPDATE stories SET duplicate_of = ? WHERE id = ?",
+                [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
+            )
+        return [
+            (ids[c.story.key], position, c)
+            for (position, c), original in zip(fresh, repeats.original, strict=True)
+            if original
+        ]
+
+    async def _first_ids(
+        self, column: str, values: set[str], since: float | None
+    ) -> dict[str, int]:
+        """Return, per value, the id of the earliest story with that value in column."""
+        first: dict[str, int] = {}
+        window = "" if since is None else " AND seen_at >= ?"
+        for chunk in chunks(sorted(values)):
+            async with self._db.execute(
+                f"""SELECT {column}, min(id) FROM stories
+                    WHERE {column} IN ({marks(chunk)}){window} GROUP BY {column}""",
+                (*chunk, *([] if since is None else [since])),
+            ) as cursor:
+                first.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return first
+
+    async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in chunks(keys):
+            async with self._db.execute(
+                f"SELECT key, id FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
+                (feed_id, *chunk),
+            ) as cursor:
+                ids.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return ids
+
+    async def _queue_alerts(self, matches: list[tuple[int, Matches]], poll: PollToSave) -> int:
+        """Queue one row per (story, matching active user), alert or digest line as
+        bot.burst decides from the alerts each user had in the last burst window."""
+        users = sorted({user_id for _, matched in matches for user_id in matched})
+        recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
+        rows = [
+            (q.lane.value, q.story_id, json.dumps(q.matched), poll.now, q.chat_id)
+            for q in plan_alerts(matches, recent, poll.burst_limit)
+        ]
+        if not rows:
+            return 0
+        before = self._db.total_changes
+        await self._db.executemany(
+            """INSERT INTO outbox (kind, story_id, user_id, matched, created_at)
+               SELECT ?, ?, id, ?, ? FROM users WHERE id = ? AND status = 'active'
+               ON CONFLICT DO NOTHING""",
+            rows,
+        )
+        return self._db.total_changes - before
+
+    async def _recent_alerts(self, users: Sequence[int], since: float) -> dict[int, int]:
+        """Return how many alerts were queued to each of these users since then."""
+        counts: dict[int, int] = {}
+        for chunk in chunks(users):
+            async with self._db.execute(
+                f"""SELECT user_id, count(*) FROM outbox WHERE user_id IN ({marks(chunk)})
+                    AND kind = 'alert' AND created_at >= ? GROUP BY user_id""",
+                (*chunk, since),
+            ) as cursor:
+                counts.update((int(row[0]), int(row[1])) for row in await cursor.fetchall())
+        return counts
+
+
+async def _known_keys(db: aiosqlite.Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
+    """Return which of these keys the feed has stored."""
+    known: set[str] = set()
+    for chunk in chunks(keys):
+        async with db.execute(
+            f"SELECT key FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
+            (feed_id, *chunk),
+        ) as cursor:
+            known.update(str(row[0]) for row in await cursor.fetchall())
+    return known
+
+
+def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
+    return [candidate.story for candidate in candidates]
+
+
+def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
+    return (
+        poll.feed_id,
+        story.key,
+        story.link,
+        story.canonical_link,
+        story.title,
+        story.normalised_title,
+        story.summary,
+        story.published.timestamp() if story.published else None,
+        poll.now,
+        duplicate_of,
+    )

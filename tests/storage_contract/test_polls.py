@@ -1,0 +1,179 @@
+"""The contract of save_poll: new vs known stories, cross-feed dedup, outbox rows, bursts."""
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+from bot.ingest.stories import story_from_entry
+from bot.storage import Delivery, SavedPoll, StoryToSave, UserStatus
+from tests.storage_contract.helpers import (
+    ANN,
+    BOB,
+    CAROL,
+    HOUR,
+    T0,
+    Db,
+    add_feed,
+    candidate,
+    everyone,
+    save,
+)
+
+
+async def test_save_poll_stores_stories_and_one_row_per_matching_user(db: Db) -> None:
+    feed = await add_feed(db)
+    saved = await save(db, feed, candidate(feed, "Ukraine talks"), match=everyone(ANN, BOB))
+    assert saved == SavedPoll(new_stories=1, alerts=2)
+    assert db.alerts() == [(ANN, "Ukraine talks"), (BOB, "Ukraine talks")]
+    rows = db.outbox()
+    assert all(row["status"] == "pending" and row["kind"] == "alert" for row in rows)
+    assert all(row["created_at"] == T0 for row in rows)
+
+
+async def test_a_user_matched_by_several_subscriptions_gets_one_row(db: Db) -> None:
+    feed = await add_feed(db)
+    saved = await save(
+        db, feed, candidate(feed, "Ukraine and NATO"), match=lambda _: {ANN: ("NATO", "Ukraine")}
+    )
+    assert saved.alerts == 1
+    [item] = await db.storage.load_outbox([db.outbox()[0]["id"]])
+    assert item.matched == ("NATO", "Ukraine")
+
+
+async def test_a_story_already_seen_is_not_stored_or_alerted_again(db: Db) -> None:
+    feed = await add_feed(db)
+    story = candidate(feed, "Ukraine talks")
+    assert await save(db, feed, story) == SavedPoll(new_stories=1, alerts=1)
+    assert await save(db, feed, story, now=T0 + 300) == SavedPoll(new_stories=0, alerts=0)
+    retitled = StoryToSave(
+        story_from_entry(
+            feed.id, story.story.key, story.story.link, "Ukraine talks (updated)", None, None
+        ),
+        ("ukraine",),
+        alertable=True,
+    )
+    assert await save(db, feed, retitled, now=T0 + 600) == SavedPoll(0, 0)
+    assert db.story_titles() == ["Ukraine talks"]
+    assert len(db.outbox()) == 1
+
+
+async def test_alerts_go_to_active_users_only(db: Db) -> None:
+    feed = await add_feed(db)
+    await db.storage.set_user_status(BOB, UserStatus.PAUSED, now=T0)
+    await db.storage.set_user_status(CAROL, UserStatus.BLOCKED, now=T0)
+    stranger = 6999  # matched by the index but never registered
+    saved = await save(
+        db, feed, candidate(feed, "Ukraine talks"), match=everyone(ANN, BOB, CAROL, stranger)
+    )
+    assert saved.alerts == 1
+    assert [user for user, _ in db.alerts()] == [ANN]
+
+
+async def test_alerts_disabled_records_stories_without_rows(db: Db) -> None:
+    feed = await add_feed(db)
+    stories = [candidate(feed, f"Ukraine update {n}") for n in range(3)]
+    saved = await save(db, feed, *stories, alerts_enabled=False)
+    assert saved == SavedPoll(new_stories=3, alerts=0)
+    assert db.outbox() == []
+    assert (await db.feed(feed.id)).primed
+    again = await save(db, feed, *stories, candidate(feed, "Ukraine fresh"), now=T0 + 300)
+    assert again == SavedPoll(new_stories=1, alerts=1), "the recorded ones stay seen"
+    assert db.alerts() == [(ANN, "Ukraine fresh")]
+
+
+async def test_stories_that_may_not_alert_are_recorded_only(db: Db) -> None:
+    feed = await add_feed(db)
+    saved = await save(db, feed, candidate(feed, "Old Ukraine piece", alertable=False))
+    assert saved == SavedPoll(new_stories=1, alerts=0)
+    assert db.story_titles() == ["Old Ukraine piece"]
+
+
+async def test_stories_are_deduplicated_across_feeds_by_canonical_link(db: Db) -> None:
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    link = "https://news.example/ukraine-talks"
+    await save(db, a, candidate(a, "Ukraine talks resume", link=f"{link}?utm_source=a"))
+    saved = await save(
+        db,
+        b,
+        candidate(b, "Talks on Ukraine to resume", link=f"{link}?fbclid=x&utm_medium=b"),
+        now=T0 + 10 * 24 * HOUR,
+    )
+    assert saved == SavedPoll(new_stories=1, alerts=0), "recorded for feed b, not alerted"
+    assert db.alerts() == [(ANN, "Ukraine talks resume")]
+
+
+@pytest.mark.parametrize(
+    ("later", "alerted"),
+    [(1 * HOUR, False), (47 * HOUR, False), (49 * HOUR, True)],
+    ids=["an hour later", "47 h later", "49 h later"],
+)
+async def test_stories_are_deduplicated_by_normalised_title_within_48_hours(
+    db: Db, later: float, alerted: bool
+) -> None:
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    await save(db, a, candidate(a, "Ukraine talks resume in Geneva"))
+    saved = await save(db, b, candidate(b, "UKRAINE: talks resume in Geneva!"), now=T0 + later)
+    assert saved.new_stories == 1
+    assert saved.alerts == (1 if alerted else 0)
+
+
+async def test_empty_titles_do_not_deduplicate(db: Db) -> None:
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    await save(db, a, candidate(a, ""))
+    saved = await save(db, b, candidate(b, ""))
+    assert saved.alerts == 1
+
+
+async def test_a_burst_past_the_limit_becomes_digest_rows(db: Db) -> None:
+    feed = await add_feed(db)
+    stories = [candidate(feed, f"Ukraine update {n}") for n in range(5)]
+    saved = await save(db, feed, *stories, match=everyone(ANN, BOB), burst_limit=2)
+    assert saved.alerts == 10
+    for user in (ANN, BOB):
+        kinds = [row["kind"] for row in db.outbox() if row["user_id"] == user]
+        assert kinds == ["alert", "alert", "digest", "digest", "digest"]
+
+
+async def test_save_poll_updates_the_feed_state(db: Db) -> None:
+    feed = await add_feed(db)
+    await db.storage.record_poll_failure(feed.id, "HTTP 500", T0 + 60, T0)
+    await save(db, feed, candidate(feed, "Ukraine talks"), candidate(feed, "More"), now=T0 + 60)
+    stored = await db.feed(feed.id)
+    assert stored.failures == 0
+    assert stored.last_error is None
+    assert stored.primed
+    assert stored.etag == '"v1"'
+    assert stored.title == f"Feed {feed.id}"
+    assert stored.next_poll_at == T0 + 60 + 300
+    assert stored.last_ok_at == T0 + 60
+    assert stored.entries_seen == 2
+
+
+async def test_a_failing_matcher_leaves_nothing_half_written(db: Db) -> None:
+    feed = await add_feed(db)
+
+    def broken(_: StoryToSave) -> Mapping[int, tuple[str, ...]]:
+        raise RuntimeError("index bug")
+
+    with pytest.raises(RuntimeError):
+        await save(db, feed, candidate(feed, "Ukraine talks"), match=broken)
+    assert db.story_titles() == []
+    assert not (await db.feed(feed.id)).primed
+    assert await save(db, feed, candidate(feed, "Ukraine talks")) == SavedPoll(1, 1)
+
+
+async def test_concurrent_writers_share_the_connection_safely(db: Db) -> None:
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    await save(db, a, candidate(a, "Ukraine primer"))
+    [first] = await db.storage.pending_outbox()
+    results = await asyncio.gather(
+        save(db, a, *[candidate(a, f"Ukraine a{n}") for n in range(20)], now=T0 + 1),
+        save(db, b, *[candidate(b, f"Ukraine b{n}") for n in range(20)], now=T0 + 1),
+        db.storage.record_deliveries([Delivery(first.id, ANN, "sent", 1)], T0 + 1),
+        db.storage.record_poll_failure(b.id, "HTTP 500", T0 + 60, T0 + 1),
+        return_exceptions=True,
+    )
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert len(db.outbox()) == 41
+    assert [row["status"] for row in db.outbox()].count("sent") == 1

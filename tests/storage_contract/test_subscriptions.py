@@ -1,0 +1,53 @@
+"""The contract of subscriptions: per-user uniqueness and limit, removal, paging."""
+
+from bot.storage import Storage
+
+
+async def test_subscriptions_unique_per_user_and_limited(storage: Storage) -> None:
+    await storage.register_user(1, None, None, now=1.0)
+    await storage.register_user(2, None, None, now=1.0)
+    first = await storage.add_subscriptions(
+        1, [("ukraine", "Ukraine"), ("nato", "NATO")], limit=3, now=1.0
+    )
+    assert [s.display for s in first.added] == ["Ukraine", "NATO"]
+    second = await storage.add_subscriptions(
+        1, [("ukraine", "ukraine"), ("xi", "Xi"), ("kyiv", "Kyiv")], limit=3, now=2.0
+    )
+    assert [s.display for s in second.added] == ["Xi"]
+    assert second.existing == ("ukraine",)
+    assert second.over_limit == ("Kyiv",)
+    other = await storage.add_subscriptions(2, [("ukraine", "UKRAINE")], limit=3, now=2.0)
+    assert [s.display for s in other.added] == ["UKRAINE"]
+    assert [s.display for s in await storage.list_subscriptions(1)] == ["Ukraine", "NATO", "Xi"]
+
+
+async def test_removal_only_touches_the_owner(storage: Storage) -> None:
+    for user_id in (1, 2):
+        await storage.register_user(user_id, None, None, now=1.0)
+    mine = await storage.add_subscriptions(1, [("ukraine", "Ukraine")], limit=5, now=1.0)
+    await storage.add_subscriptions(2, [("nato", "NATO"), ("xi", "Xi")], limit=5, now=1.0)
+    assert await storage.remove_subscription_by_id(2, mine.added[0].id) is None
+    assert [s.display for s in await storage.list_subscriptions(1)] == ["Ukraine"]
+    removed = await storage.remove_subscription(1, "ukraine")
+    assert removed is not None
+    assert removed.display == "Ukraine"
+    assert await storage.remove_subscription(1, "ukraine") is None
+    assert len(await storage.remove_all_subscriptions(2)) == 2
+    assert await storage.all_subscriptions() == []
+
+
+async def test_subscriptions_are_paged_in_the_order_they_were_added(storage: Storage) -> None:
+    for user_id in (1, 2):
+        await storage.register_user(user_id, None, None, now=1.0)
+    await storage.add_subscriptions(1, [("a", "A"), ("b", "B")], limit=5, now=1.0)
+    await storage.add_subscriptions(2, [("c", "C")], limit=5, now=2.0)
+    first = await storage.subscription_page(0, 2)
+    assert [(user, query, display) for _, user, query, display in first] == [
+        (1, "a", "A"),
+        (1, "b", "B"),
+    ]
+    rest = await storage.subscription_page(first[-1][0], 2)
+    assert [(user, query) for _, user, query, _ in rest] == [(2, "c")]
+    assert await storage.subscription_page(rest[-1][0], 2) == []
+    assert [s.query for s in await storage.all_subscriptions()] == ["a", "b", "c"]
+    assert [s.id for s in await storage.all_subscriptions()] == [row[0] for row in first + rest]
