@@ -33,7 +33,7 @@ from bench.harness import (
     populate,
     telegram_bot,
 )
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher, FetchResult, FetchStatus
 from bot.matcher import SubscriptionIndex
 from bot.poller import Poller

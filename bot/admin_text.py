@@ -4,8 +4,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from bot.formatting import TELEGRAM_TEXT_LIMIT, split_message
 from bot.plural import counted
+from bot.render.html import TELEGRAM_TEXT_LIMIT, split_message
 from bot.storage import Feed, Stats
 
 NOT_ALLOWED = "Sorry, that command is for the bot's admins."

@@ -14,7 +14,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__, replies
 from bot.chat_traffic import ChatOrderedProcessor, RecordingRateLimiter
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher
 from bot.flood import FloodGate
 from bot.matcher import SubscriptionIndex

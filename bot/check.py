@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.feeds import Fetcher, FetchStatus
-from bot.formatting import Alert, format_alert_plain
 from bot.plural import counted
 from bot.poller import PreparedFeed, prepare_feed
 from bot.query import Query, parse_query, query_matches
+from bot.render.alerts import Alert, format_alert_plain
 
 CHECK_FEED_ID = 0
 

@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.feeds import FeedParserPool, Fetcher
 from bot.matcher import SubscriptionIndex
 from bot.storage import Storage

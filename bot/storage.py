@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
-from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
+from bot.delivery.burst import BURST_WINDOW_SECONDS, plan_alerts
 from bot.storage_faults import is_unavailable
 from bot.stories import CROSS_FEED_DEDUP_WINDOW, Story
 
@@ -284,7 +284,7 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
-    # Alerts one user gets within the burst window (bot.burst) before the rest are
+    # Alerts one user gets within the burst window (bot.delivery.burst) before the rest are
     # combined into a digest.
     burst_limit: int = 10
 
@@ -893,7 +893,7 @@ class Storage:
         self, matches: list[tuple[int, Mapping[int, tuple[str, ...]]]], poll: PollToSave
     ) -> int:
         """Queue one row per (story, matching active user), alert or digest line as
-        bot.burst decides from the alerts each user had in the last burst window."""
+        bot.delivery.burst decides from the alerts each user had in the last burst window."""
         users = sorted({user_id for _, matched in matches for user_id in matched})
         recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
         rows = [

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 
 import pytest
 
-from bot.burst import BURST_WINDOW_SECONDS
+from bot.delivery.burst import BURST_WINDOW_SECONDS
 from bot.feeds import FeedParserPool, Fetcher, FetchLimits, parse_feed
 from bot.matcher import SubscriptionIndex
 from bot.poller import (

@@ -1,0 +1,255 @@
+"""The outbox worker: send pending rows fairly and within Telegram's limits, then mark them.
+
+A send is in flight from the moment its row is picked until its outcome is committed (see
+bot/delivery/outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash
+at any instant can repeat at most that many messages. Which chat is served next is decided by
+bot/delivery/pacing.py; what a refused send becomes, by bot/delivery/worker_errors.py.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.delivery.markup import inline_markup
+from bot.delivery.outcomes import OutcomeLog
+from bot.delivery.pacing import ChatPacer, ChatQueues
+from bot.delivery.worker_errors import Attempt, attempt_after
+from bot.plural import counted
+from bot.render.alerts import Alert, alert_message, digest_messages
+from bot.render.message import OutgoingMessage
+from bot.storage import (
+    Delivery,
+    OutboxItem,
+    Storage,
+    StorageUnavailable,
+    UserStatus,
+)
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT_SECONDS = 1.0
+STORAGE_RETRY_SECONDS = 5.0
+
+
+class DeliveryWorker:
+    """Claims pending outbox rows, sends them, and records the outcome of each."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        storage: Storage,
+        *,
+        concurrency: int = 30,
+        pacer: ChatPacer | None = None,
+        clock: Callable[[], float] = time.time,
+        on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> None:
+        self._bot = bot
+        self._on_chat_migrated = on_chat_migrated
+        self._storage = storage
+        self._concurrency = concurrency
+        self._pacer = pacer or ChatPacer()
+        self._clock = clock
+        self._queues = ChatQueues(self._pacer, clock)
+        self._last_loaded_id = 0
+        # One task per send in flight; it ends once the send's outcome is committed.
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes = OutcomeLog(self._write_outcomes)
+        self._paused_until = 0.0
+        self._wake = asyncio.Event()
+        self._wake.set()
+
+    def notify(self) -> None:
+        """Tell the worker new rows were committed to the outbox."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until stop is set, then finish the sends in flight and record them."""
+        try:
+            while not stop.is_set():
+                try:
+                    if await self._step():
+                        continue
+                except StorageUnavailable as error:
+                    self._pause(error)
+                await self._wait(stop)
+        finally:
+            await self._finish_sends()
+
+    async def _step(self) -> bool:
+        """Record answered sends, load new rows, start sends; tell whether any started."""
+        if self._clock() < self._paused_until:
+            return False
+        # Every outcome answered so far, in one transaction: their sends wait for it.
+        await self._outcomes.write_queued()
+        if self._wake.is_set():
+            await self._load_new_rows()
+            self._wake.clear()
+        return await self._start_sends()
+
+    async def _finish_sends(self) -> None:
+        """Let the sends in flight end and record their outcomes (the worker is stopping)."""
+        while self._tasks:
+            answered = asyncio.create_task(self._outcomes.ready.wait())
+            await asyncio.wait([answered, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            answered.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await answered
+            try:
+                await self._outcomes.write_queued()
+            except StorageUnavailable as error:
+                lost = self._outcomes.give_up()
+                log.error(
+                    "%d sends could not be recorded and may be repeated after restart: %s",
+                    lost,
+                    error,
+                )
+
+    async def _write_outcomes(self, outcomes: Sequence[Delivery]) -> None:
+        await self._storage.record_deliveries(outcomes, self._clock())
+
+    def _pause(self, error: StorageUnavailable) -> None:
+        self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
+        log.error(
+            "Storage unavailable, pausing delivery for %.0f s: %s", STORAGE_RETRY_SECONDS, error
+        )
+
+    async def _load_new_rows(self) -> None:
+        for row in await self._storage.pending_outbox(after_id=self._last_loaded_id):
+            self._queues.add(row.id, row.user_id, row.kind, row.next_attempt_at)
+            self._last_loaded_id = max(self._last_loaded_id, row.id)
+
+    async def _start_sends(self) -> bool:
+        free = self._concurrency - len(self._tasks)
+        if free <= 0:
+            return False
+        picked = self._queues.pick(free)
+        if not picked:
+            return False
+        items = await self._storage.load_outbox(list(picked))
+        for missing in picked.keys() - {item.id for item in items}:
+            # The row is gone (its chat migrated or was deleted): free the chat it held.
+            self._queues.release(picked[missing])
+        unrecorded = self._outcomes.unrecorded()
+        for item in items:
+            if item.status != "pending" or item.id in unrecorded:
+                # Already handled, e.g. as a line of a digest sent with an earlier row.
+                self._queues.release(item.user_id)
+                continue
+            task = asyncio.create_task(self._deliver(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        now = self._clock()
+        next_ready = self._queues.next_ready()
+        timeout = IDLE_WAIT_SECONDS if next_ready is None else max(next_ready - now, 0.001)
+        events = [stop.wait()]
+        if now < self._paused_until:
+            # New rows and outcomes that could not be written wait for the retry.
+            timeout = max(timeout, self._paused_until - now)
+        else:
+            events += [self._wake.wait(), self._outcomes.ready.wait()]
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(event) for event in events]
+        await asyncio.wait(
+            [*waiters, *self._tasks],
+            timeout=min(timeout, IDLE_WAIT_SECONDS),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        try:
+            outcomes = await self._send(item)
+        except Exception:  # a bug must cost one message, not the chat's whole queue
+            log.exception("Unexpected error sending outbox row %s", item.id)
+            outcomes = [Delivery(item.id, item.user_id, "failed", item.attempts + 1, error="bug")]
+        # The send keeps its place in flight and its chat until the outcome is committed: a
+        # crash before then may repeat it, and a crash after it cannot. Nothing else of this
+        # chat is sent meanwhile, so no row it carried can be picked and sent again.
+        if not await self._outcomes.record(outcomes):
+            return  # the worker stopped without recording it: a restart sends it again
+        outcome = outcomes[0]
+        if outcome.migrated_to is not None:
+            self._queues.move_chat(item.user_id, outcome.migrated_to)
+        if outcome.status == "pending":
+            self._queues.requeue(item.id, item.kind, outcome.user_id, outcome.next_attempt_at)
+        elif outcome.user_blocked:
+            self._queues.forget_chat(item.user_id)
+        self._queues.release(item.user_id)
+        self._queues.release(outcome.user_id)
+
+    async def _send(self, item: OutboxItem) -> list[Delivery]:
+        """Send one row (or, for a digest row, every pending digest line of the chat)."""
+        if item.user_status is not UserStatus.ACTIVE:
+            reason = f"user is {item.user_status.value}"
+            return [Delivery(item.id, item.user_id, "dropped", item.attempts, error=reason)]
+        rows = [item]
+        if item.kind == "digest":
+            pending = await self._storage.pending_digest(item.user_id)
+            unrecorded = self._outcomes.unrecorded()
+            others = [row for row in pending if row.id not in unrecorded]
+            rows = [item, *(row for row in others if row.id != item.id)]
+        messages = render_all(rows)
+        if len(messages) > 1:
+            # One message per attempt: each is paced, and a failure repeats only itself.
+            rows = rows[: messages[0].text.count("\n")]  # the header line, then one per row
+            messages = render_all(rows)
+        attempt = await self._attempt(item, messages)
+        if attempt.migrated_to is not None and self._on_chat_migrated is not None:
+            await self._on_chat_migrated(item.user_id, attempt.migrated_to)
+        return [attempt.delivery(row) for row in rows]
+
+    async def _attempt(self, item: OutboxItem, messages: list[OutgoingMessage]) -> Attempt:
+        attempts = item.attempts + 1
+        chat_id = item.user_id
+        try:
+            for message in messages:
+                # Sent exactly as rendered: text, buttons and forum topic.
+                await self._bot.send_message(
+                    chat_id=chat_id,
+                    text=message.text,
+                    reply_markup=inline_markup(message.keyboard),
+                    message_thread_id=message.thread_id,
+                )
+                # Spend the chat's allowance once Telegram has answered: the message reached
+                # it no later than now, however long PTB's global limiter held it back.
+                self._pacer.take(chat_id, self._clock())
+        except TelegramError as error:
+            return attempt_after(error, item, self._clock())
+        return Attempt("sent", chat_id, attempts)
+
+
+def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
+    """Return the messages that carry these rows: one alert, or a digest split to fit."""
+    if rows[0].kind != "digest":
+        return [render(rows[0])]
+    more = counted(len(rows), "more new story", "more new stories")
+    header = f"…and {more} matching your subscriptions:"
+    return digest_messages([(row.title, row.link) for row in rows], header=header)
+
+
+def render(item: OutboxItem) -> OutgoingMessage:
+    """Return the message of an outbox row."""
+    if item.kind == "broadcast":
+        return OutgoingMessage(item.text or "")
+    return alert_message(
+        Alert(
+            title=item.title,
+            link=item.link,
+            source=item.source,
+            published=item.published,
+            summary=item.summary,
+            matched=item.matched,
+        )
+    )

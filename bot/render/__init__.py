@@ -1,0 +1,7 @@
+"""Render: turn what the bot has to say into Telegram messages; pure, no I/O, no telegram.
+
+html.py escapes, measures (UTF-16, as Telegram counts) and cuts Telegram HTML, and splits long
+replies (html_split.py cuts one over-long line); alerts.py lays out alerts and digests;
+message.py is the outgoing message (text, inline keyboard, forum topic) that delivery and
+replies send as given; callbacks.py is the one registry of button callback data.
+"""
