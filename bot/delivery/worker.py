@@ -1,9 +1,9 @@
 """The outbox worker: send pending rows fairly and within Telegram's limits, then mark them.
 
 A send is in flight from the moment its row is picked until its outcome is committed (see
-bot/delivery/outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash
-at any instant can repeat at most that many messages. Which chat is served next is decided by
-bot/delivery/pacing.py; what a refused send becomes, by bot/delivery/worker_errors.py.
+outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash at any
+instant can repeat at most that many messages.
+Which chat is served next: pacing.py; what a send Telegram refused becomes: worker_errors.py.
 """
 
 import asyncio
@@ -33,6 +33,8 @@ from bot.storage import (
 
 log = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 2.0
 IDLE_WAIT_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 5.0
 
@@ -226,8 +228,31 @@ class DeliveryWorker:
                 # it no later than now, however long PTB's global limiter held it back.
                 self._pacer.take(chat_id, self._clock())
         except TelegramError as error:
-            return attempt_after(error, item, self._clock())
+            attempt = attempt_after(error, item, self._clock())
+            return attempt or self._retry_later(item, attempts, error)
         return Attempt("sent", chat_id, attempts)
+
+    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> Attempt:
+        if attempts >= MAX_ATTEMPTS:
+            log.warning(
+                "Giving up on %s to %s after %d attempts: %s",
+                item.id,
+                item.user_id,
+                attempts,
+                error,
+            )
+            return Attempt("failed", item.user_id, attempts, error=error.message)
+        delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+        log.info(
+            "Network error sending %s (attempt %d), retrying in %.0f s: %s",
+            item.id,
+            attempts,
+            delay,
+            error,
+        )
+        return Attempt(
+            "pending", item.user_id, attempts, self._clock() + delay, error=error.message
+        )
 
 
 def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:

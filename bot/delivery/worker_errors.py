@@ -19,9 +19,6 @@ from bot.storage import Delivery, OutboxItem
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-RETRY_BASE_SECONDS = 2.0
-
 
 @dataclass(frozen=True)
 class Attempt:
@@ -48,8 +45,11 @@ class Attempt:
         )
 
 
-def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt:
-    """Return how the attempt to send item ends, Telegram having answered with error."""
+def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt | None:
+    """Return how the attempt to send item ends, Telegram having answered with error.
+
+    None for a network error: the worker retries it on its own schedule (_retry_later).
+    """
     attempts = item.attempts + 1
     chat_id = item.user_id
     # Most specific first: BadRequest and TimedOut are both NetworkErrors.
@@ -69,27 +69,6 @@ def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt
         log.warning("Telegram refused message %s to %s: %s", item.id, chat_id, error)
         return Attempt("failed", chat_id, attempts, error=error.message)
     if isinstance(error, NetworkError):  # includes TimedOut: the message may have gone through
-        return _retry_later(item, attempts, error, now)
+        return None
     log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
     return Attempt("failed", chat_id, attempts, error=error.message)
-
-
-def _retry_later(item: OutboxItem, attempts: int, error: TelegramError, now: float) -> Attempt:
-    if attempts >= MAX_ATTEMPTS:
-        log.warning(
-            "Giving up on %s to %s after %d attempts: %s",
-            item.id,
-            item.user_id,
-            attempts,
-            error,
-        )
-        return Attempt("failed", item.user_id, attempts, error=error.message)
-    delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
-    log.info(
-        "Network error sending %s (attempt %d), retrying in %.0f s: %s",
-        item.id,
-        attempts,
-        delay,
-        error,
-    )
-    return Attempt("pending", item.user_id, attempts, now + delay, error=error.message)
