@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import Figure, Run, at_least, at_most, median
 from bench.harness import RemoteBotApi, bench_settings, create_database, populate, telegram_bot
 from bot.app import sends_in_flight
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.ingest.stories import story_from_entry
 from bot.storage import PollToSave, Storage, StoryToSave
 from bot.storage.sqlite import SqliteStorage

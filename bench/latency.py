@@ -33,7 +33,7 @@ from bench.harness import (
     populate,
     telegram_bot,
 )
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool

@@ -13,7 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller

@@ -7,11 +7,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.formatting import Alert, format_alert_plain
 from bot.i18n import t, tn
 from bot.ingest.fetch import Fetcher, FetchStatus
 from bot.ingest.poller import PreparedFeed, prepare_feed
 from bot.matching.query import Query, parse_query, query_matches
+from bot.render.alerts import Alert, format_alert_plain
 
 CHECK_FEED_ID = 0
 

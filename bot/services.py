@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.ingest.fetch import Fetcher
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex

@@ -20,10 +20,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import __version__
-from bot.formatting import TELEGRAM_TEXT_LIMIT, utf16_len
 from bot.i18n import t
 from bot.ingest.discovery import FeedRejected, discover_feed
 from bot.render import admin as admin_text
+from bot.render.callbacks import BROADCAST, BroadcastAction
+from bot.render.html import TELEGRAM_TEXT_LIMIT, utf16_len
 from bot.services import BotApplication, Context, Services
 from bot.storage import Broadcast, BroadcastStatus
 from handlers.reply import reply
@@ -31,9 +32,6 @@ from handlers.subscriber import SUBSCRIBER_COMMANDS
 
 log = logging.getLogger(__name__)
 
-CALLBACK_BROADCAST = "bc"
-CONFIRM = "ok"
-CANCEL = "no"
 # Progress edits: often enough to reassure, rarely enough for Telegram's edit limits.
 PROGRESS_INTERVAL_SECONDS = 3.0
 ALLOWED_SCHEMES = ("http", "https")
@@ -56,9 +54,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("removefeed", admin_only(remove_feed)))
     app.add_handler(CommandHandler("feeds", admin_only(list_feeds)))
     app.add_handler(CommandHandler("stats", admin_only(show_stats)))
-    app.add_handler(
-        CallbackQueryHandler(admin_only(broadcast_button), pattern=rf"^{CALLBACK_BROADCAST}:")
-    )
+    app.add_handler(CallbackQueryHandler(admin_only(broadcast_button), pattern=BROADCAST.pattern))
     progress = BroadcastProgress()
     assert app.job_queue is not None
     app.job_queue.run_repeating(
@@ -142,14 +138,16 @@ async def broadcast(update: Update, context: Context) -> None:
     await reply(message, html)
     recipients = await storage.count_active_users()
     buttons = [
-        InlineKeyboardButton(t("Cancel"), callback_data=f"{CALLBACK_BROADCAST}:{CANCEL}:{draft.id}")
+        InlineKeyboardButton(
+            t("Cancel"), callback_data=BROADCAST.encode((BroadcastAction.CANCEL, draft.id))
+        )
     ]
     if recipients:
         buttons.insert(
             0,
             InlineKeyboardButton(
                 t("Send to {count}", count=recipients),
-                callback_data=f"{CALLBACK_BROADCAST}:{CONFIRM}:{draft.id}",
+                callback_data=BROADCAST.encode((BroadcastAction.CONFIRM, draft.id)),
             ),
         )
     await reply(
@@ -187,16 +185,17 @@ async def broadcast_button(update: Update, context: Context) -> None:
     callback = update.callback_query
     if callback is None or callback.data is None or callback.message is None:
         return
-    _, action, raw_id = [*callback.data.split(":"), "", ""][:3]
+    pressed = BROADCAST.decode(callback.data)
+    action = pressed[0] if pressed else None
     services = _services(context)
-    draft = await services.storage.get_broadcast(int(raw_id)) if raw_id.isdigit() else None
+    draft = await services.storage.get_broadcast(pressed[1]) if pressed else None
     if draft is None or draft.admin_id != callback.from_user.id:
         await callback.answer(t("Only the admin who wrote this broadcast can send or cancel it."))
         return
     if draft.status is not BroadcastStatus.DRAFT:
         await callback.answer(admin_text.broadcast_already(draft.status))
         return
-    if action == CANCEL:
+    if action is BroadcastAction.CANCEL:
         if await services.storage.cancel_broadcast(draft.id, draft.admin_id):
             await callback.answer(t("Cancelled"))
             await callback.edit_message_text(admin_text.BROADCAST_CANCELLED)

@@ -15,7 +15,9 @@ from telegram import (
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bot.formatting import split_message
+from bot.delivery.markup import inline_markup
+from bot.render.html import split_message
+from bot.render.message import OutgoingMessage
 from bot.updates.traffic import slot_released
 
 log = logging.getLogger(__name__)
@@ -29,18 +31,33 @@ REPLY_RETRIES = 2
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
-async def reply(message: Message, text: str, reply_markup: ReplyMarkup | None = None) -> Message:
-    """Reply in HTML (the default parse mode), split if long; buttons go on the last part."""
+async def reply(
+    message: Message, text: str | OutgoingMessage, reply_markup: ReplyMarkup | None = None
+) -> Message:
+    """Reply in HTML (the default parse mode), split if long; buttons go on the last part.
+
+    An OutgoingMessage brings its own keyboard (used when reply_markup is not given) and
+    forum topic; every part goes to that topic.
+    """
     bot = message.get_bot()
     assert isinstance(bot, ExtBot)
+    thread_id = None
+    if isinstance(text, OutgoingMessage):
+        reply_markup = reply_markup or inline_markup(text.keyboard)
+        thread_id = text.thread_id
+        text = text.text
     parts = split_message(text)
     for part in parts[:-1]:
-        await _send(bot, message.chat_id, part, None)
-    return await _send(bot, message.chat_id, parts[-1], reply_markup)
+        await _send(bot, message.chat_id, part, None, thread_id)
+    return await _send(bot, message.chat_id, parts[-1], reply_markup, thread_id)
 
 
 async def _send(
-    bot: ExtBot[Any], chat_id: int, text: str, reply_markup: ReplyMarkup | None
+    bot: ExtBot[Any],
+    chat_id: int,
+    text: str,
+    reply_markup: ReplyMarkup | None,
+    thread_id: int | None = None,
 ) -> Message:
     """Send one part, sitting out 429s here rather than in PTB's limiter.
 
@@ -49,7 +66,9 @@ async def _send(
     """
     for attempt in range(REPLY_RETRIES + 1):
         try:
-            return await bot.send_message(chat_id, text, reply_markup=reply_markup)
+            return await bot.send_message(
+                chat_id, text, reply_markup=reply_markup, message_thread_id=thread_id
+            )
         except RetryAfter as error:
             if attempt == REPLY_RETRIES:
                 raise

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.i18n import t
 from bot.matching.query import QueryError, parse_query, split_queries
 from bot.render import replies
+from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import BotApplication, Context, Services
 from bot.storage import Subscription, User, UserStatus
 from handlers.reply import ReplyMarkup, reply
@@ -29,10 +30,6 @@ from handlers.reply import ReplyMarkup, reply
 log = logging.getLogger(__name__)
 
 AWAITING_QUERY = "awaiting_query"
-CALLBACK_UNSUBSCRIBE = "unsub"
-CALLBACK_REMOVE_ALL = "unsuball"
-CONFIRM = "yes"
-CANCEL = "no"
 # Keeps one command's report readable (and its work small).
 MAX_QUERIES_PER_COMMAND = 20
 # Telegram shows long keyboards badly; beyond this the user removes by name or number.
@@ -58,8 +55,8 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("list", list_subscriptions))
     app.add_handler(CommandHandler("pause", pause))
     app.add_handler(CommandHandler("resume", resume))
-    app.add_handler(CallbackQueryHandler(unsubscribe_button, pattern=rf"^{CALLBACK_UNSUBSCRIBE}:"))
-    app.add_handler(CallbackQueryHandler(remove_all_button, pattern=rf"^{CALLBACK_REMOVE_ALL}:"))
+    app.add_handler(CallbackQueryHandler(unsubscribe_button, pattern=UNSUBSCRIBE.pattern))
+    app.add_handler(CallbackQueryHandler(remove_all_button, pattern=REMOVE_ALL.pattern))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
 
@@ -193,11 +190,9 @@ async def unsubscribe(update: Update, context: Context) -> None:
             [
                 [
                     InlineKeyboardButton(
-                        t("Yes, remove all"), callback_data=f"{CALLBACK_REMOVE_ALL}:{CONFIRM}"
+                        t("Yes, remove all"), callback_data=REMOVE_ALL.encode(True)
                     ),
-                    InlineKeyboardButton(
-                        t("Cancel"), callback_data=f"{CALLBACK_REMOVE_ALL}:{CANCEL}"
-                    ),
+                    InlineKeyboardButton(t("Cancel"), callback_data=REMOVE_ALL.encode(False)),
                 ]
             ]
         )
@@ -249,7 +244,7 @@ def _removal_keyboard(subscriptions: list[Subscription]) -> InlineKeyboardMarkup
         [
             InlineKeyboardButton(
                 "✖ " + _shorten(subscription.display),
-                callback_data=f"{CALLBACK_UNSUBSCRIBE}:{subscription.id}",
+                callback_data=UNSUBSCRIBE.encode(subscription.id),
             )
         ]
         for subscription in subscriptions[:MAX_BUTTONS]
@@ -270,9 +265,11 @@ async def unsubscribe_button(update: Update, context: Context) -> None:
     if callback is None or chat is None or callback.data is None:
         return
     services = _services(context)
-    _, _, raw_id = callback.data.partition(":")
+    subscription_id = UNSUBSCRIBE.decode(callback.data)
     deleted = (
-        await services.subscriptions.remove(chat.id, int(raw_id)) if raw_id.isdigit() else None
+        await services.subscriptions.remove(chat.id, subscription_id)
+        if subscription_id is not None
+        else None
     )
     if deleted is None:
         await callback.answer(replies.STALE_BUTTON)
@@ -296,7 +293,7 @@ async def remove_all_button(update: Update, context: Context) -> None:
     if callback is None or chat is None or callback.data is None:
         return
     await callback.answer()
-    if callback.data != f"{CALLBACK_REMOVE_ALL}:{CONFIRM}":
+    if REMOVE_ALL.decode(callback.data) is not True:  # "no", or anything garbled
         await callback.edit_message_text(replies.REMOVE_ALL_CANCELLED)
         return
     services = _services(context)

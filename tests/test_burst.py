@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.burst import Lane, Queued, plan_alerts
+from bot.delivery.burst import Lane, Queued, plan_alerts
 
 ANN, BOB = 1, 2
 A, D = Lane.ALERT, Lane.DIGEST

@@ -18,8 +18,11 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import STORAGE_RETRY_SECONDS, ChatPacer, DeliveryWorker
+from bot.delivery import worker as worker_module
+from bot.delivery.pacing import ChatPacer
+from bot.delivery.worker import STORAGE_RETRY_SECONDS, DeliveryWorker
 from bot.ingest.stories import story_from_entry
+from bot.render.message import Button, OutgoingMessage
 from bot.storage import (
     Delivery,
     Feed,
@@ -233,6 +236,27 @@ async def test_every_pending_row_is_sent_once_and_marked_sent(env: Env) -> None:
     assert alert.parse_mode == "HTML"
     assert "World Desk" in alert.plain_text
     assert "Matched: Ukraine" in alert.plain_text
+
+
+async def test_the_worker_sends_the_rendered_message_as_given(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyboard = ((Button("More", callback_data="t:1"), Button("Read", url="https://x.example/")),)
+    message = OutgoingMessage("<b>Rendered</b>", keyboard=keyboard, thread_id=77)
+    monkeypatch.setattr(worker_module, "render_all", lambda rows: [message])
+    await queue_alerts(env, [ANN], 1)
+    async with running(env.worker()):
+        [sent] = await env.fake.wait_for_sent(ANN, 1)
+        await eventually(lambda: statuses(env.path, ANN) == ["sent"])
+    assert (sent.text, sent.params["message_thread_id"]) == ("<b>Rendered</b>", 77)
+    assert sent.reply_markup == {
+        "inline_keyboard": [
+            [
+                {"text": "More", "callback_data": "t:1"},
+                {"text": "Read", "url": "https://x.example/"},
+            ]
+        ]
+    }
 
 
 async def test_rows_queued_while_running_are_sent_after_notify(env: Env) -> None:

@@ -1,4 +1,4 @@
-"""Tests for bot.formatting: escaping, layout and Telegram's length limit."""
+"""Tests for bot.render.alerts and bot.render.html: escaping, layout and Telegram's length limit."""
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -7,18 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.formatting import (
-    TELEGRAM_TEXT_LIMIT,
+from bot.render.alerts import (
     Alert,
-    escape,
     format_alert,
     format_alert_plain,
     format_digest,
     format_time,
-    shorten,
-    utf16_len,
-    visible_length,
 )
+from bot.render.html import TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len, visible_length
 
 PUBLISHED = datetime(2026, 11, 25, 9, 14, tzinfo=UTC)
 LINK = "https://example.com/a?x=1&y=2"

@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 
 import pytest
 
-from bot.burst import BURST_WINDOW_SECONDS
+from bot.delivery.burst import BURST_WINDOW_SECONDS
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import parse_feed
 from bot.ingest.poller import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.ratelimit import KeyedTokenBuckets
+from bot.delivery.ratelimit import KeyedTokenBuckets
 from bot.storage import Subscription
 from handlers.subscriber import MAX_BUTTONS, _removal_keyboard
 

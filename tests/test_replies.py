@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.check import report as check_report
-from bot.delivery import render_all
-from bot.formatting import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
+from bot.delivery.worker import render_all
 from bot.i18n import tn
 from bot.ingest.poller import PreparedFeed
 from bot.ingest.stories import story_from_entry
 from bot.render import admin as admin_text
 from bot.render import replies
+from bot.render.html import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
 from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
 from tests.test_formatting import assert_valid_telegram_html
 
@@ -120,7 +120,7 @@ def _counted_texts(count: int) -> list[str]:
         admin_text.feed_added("X", feed.url, count, None),
         "\n".join(admin_text.feed_list([feed], now=0.0)) if count else "",
         admin_text.stats(figures, now=0.0, started_at=0.0, version="1"),
-        "\n".join(render_all([digest_row] * max(count, 1))),
+        "\n".join(message.text for message in render_all([digest_row] * max(count, 1))),
         check_report(stories if count else PreparedFeed("Local", None, None, ()), []),
     ]
 

@@ -1,5 +1,9 @@
-"""Rendering: what a person reads, as Telegram HTML messages built from plain data.
+"""Render: turn what the bot has to say into Telegram messages; pure, no I/O, no telegram.
 
-Every text comes from the message catalogue (bot.i18n); nothing here does I/O or knows
-Telegram's API. replies.py: answers to subscribers; admin.py: the admin commands' texts.
+Every text comes from the message catalogue (bot.i18n). html.py escapes, measures (UTF-16,
+as Telegram counts) and cuts Telegram HTML, and splits long replies (html_split.py cuts one
+over-long line); alerts.py lays out alerts and digests; replies.py answers subscribers;
+admin.py holds the admin commands' texts; message.py is the outgoing message (text, inline
+keyboard, forum topic) that delivery and replies send as given; callbacks.py is the one
+registry of button callback data.
 """

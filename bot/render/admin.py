@@ -4,8 +4,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from bot.formatting import TELEGRAM_TEXT_LIMIT, split_message
 from bot.i18n import N_, t, tn, translator
+from bot.render.html import TELEGRAM_TEXT_LIMIT, split_message
 from bot.storage import BroadcastStatus, Feed, Stats
 
 NOT_ALLOWED = t("Sorry, that command is for the bot's admins.")

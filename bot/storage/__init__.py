@@ -5,7 +5,7 @@ and Storage, their union, which the rest of the bot depends on; errors.py the er
 backend raises; retention.py what is old enough to prune and the task that prunes it.
 sqlite/ is the one backend today (faults.py: which of its errors may pass). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.stories,
-bot.burst) that a backend applies and persists.
+bot.delivery.burst) that a backend applies and persists.
 """
 
 from bot.storage.errors import StorageError, StorageUnavailable

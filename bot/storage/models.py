@@ -91,7 +91,7 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
-    # Alerts one user gets within the burst window (bot.burst) before the rest are
+    # Alerts one user gets within the burst window (bot.delivery.burst) before the rest are
     # combined into a digest.
     burst_limit: int = 10
 

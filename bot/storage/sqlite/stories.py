@@ -1,7 +1,7 @@
 """Stories and a poll's save: the stories, their outbox rows and the feed's state together.
 
 Which stories are new and which repeat another (bot.stories) and who gets an alert or a
-digest line (bot.burst) are decided by pure functions; this module reads their inputs and
+digest line (bot.delivery.burst) are decided by pure functions; this module reads their inputs and
 writes what they return.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from bot.burst import BURST_WINDOW_SECONDS, plan_alerts
+from bot.delivery.burst import BURST_WINDOW_SECONDS, plan_alerts
 from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.sqlite.connection import SqliteBase, chunks, marks, reading, serialized
@@ -158,7 +158,7 @@ class StoriesMixin(SqliteBase):
 
     async def _queue_alerts(self, matches: list[tuple[int, Matches]], poll: PollToSave) -> int:
         """Queue one row per (story, matching active user), alert or digest line as
-        bot.burst decides from the alerts each user had in the last burst window."""
+        bot.delivery.burst decides from the alerts each user had in the last burst window."""
         users = sorted({user_id for _, matched in matches for user_id in matched})
         recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
         rows = [

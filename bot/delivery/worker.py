@@ -1,39 +1,31 @@
 """The outbox worker: send pending rows fairly and within Telegram's limits, then mark them.
 
 A send is in flight from the moment its row is picked until its outcome is committed (see
-bot/outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash at any
+outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash at any
 instant can repeat at most that many messages.
+Which chat is served next: pacing.py; what a send Telegram refused becomes: worker_errors.py.
 """
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import TelegramError
 
-from bot.formatting import Alert, format_alert, format_digest
+from bot.delivery.markup import inline_markup
+from bot.delivery.outcomes import OutcomeLog
+from bot.delivery.pacing import ChatPacer, ChatQueues
+from bot.delivery.worker_errors import Attempt, attempt_after
 from bot.i18n import tn
-from bot.outcomes import OutcomeLog
-from bot.ratelimit import KeyedTokenBuckets
+from bot.render.alerts import Alert, alert_message, digest_messages
+from bot.render.message import OutgoingMessage
 from bot.storage import (
     Delivery,
     OutboxItem,
-    PendingRow,
     Storage,
     StorageUnavailable,
     UserStatus,
@@ -41,43 +33,10 @@ from bot.storage import (
 
 log = logging.getLogger(__name__)
 
-# Telegram allows about one message per second to a private chat, with short bursts.
-CHAT_RATE_PER_SECOND = 1.0
-CHAT_BURST = 3
-# Groups are limited to 20 messages a minute.
-GROUP_RATE_PER_SECOND = 20 / 60
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 2.0
 IDLE_WAIT_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 5.0
-ALERT_LANE = "alert"
-BROADCAST_LANE = "broadcast"
-LANES = (ALERT_LANE, BROADCAST_LANE)
-
-
-def lane_of(kind: str) -> str:
-    """Alerts and digests share a lane; broadcasts interleave with them in their own."""
-    return BROADCAST_LANE if kind == "broadcast" else ALERT_LANE
-
-
-class ChatPacer(KeyedTokenBuckets):
-    """Per-chat pacing: a short burst, then about one message a second (groups: 20/min)."""
-
-    def __init__(self, rate: float = CHAT_RATE_PER_SECOND, burst: int = CHAT_BURST) -> None:
-        super().__init__(rate_of=self._chat_rate, burst=burst)
-        self._private_rate = rate
-
-    def _chat_rate(self, chat_id: int) -> float:
-        return GROUP_RATE_PER_SECOND if chat_id < 0 else self._private_rate
-
-
-@dataclass
-class _Lane:
-    """Pending row ids per chat, and a heap of chats by the time they may be served."""
-
-    rows: dict[int, deque[int]] = field(default_factory=dict)
-    heap: list[tuple[float, int, int]] = field(default_factory=list)
-    scheduled: set[int] = field(default_factory=set)
 
 
 class DeliveryWorker:
@@ -99,10 +58,8 @@ class DeliveryWorker:
         self._concurrency = concurrency
         self._pacer = pacer or ChatPacer()
         self._clock = clock
-        self._lanes = {lane: _Lane() for lane in LANES}
-        self._sequence = itertools.count()
+        self._queues = ChatQueues(self._pacer, clock)
         self._last_loaded_id = 0
-        self._busy_chats: set[int] = set()
         # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes = OutcomeLog(self._write_outcomes)
@@ -167,76 +124,25 @@ class DeliveryWorker:
 
     async def _load_new_rows(self) -> None:
         for row in await self._storage.pending_outbox(after_id=self._last_loaded_id):
-            self._enqueue(row)
+            self._queues.add(row.id, row.user_id, row.kind, row.next_attempt_at)
             self._last_loaded_id = max(self._last_loaded_id, row.id)
-
-    def _enqueue(self, row: PendingRow) -> None:
-        now = self._clock()
-        if row.next_attempt_at > now:
-            self._pacer.hold(row.user_id, row.next_attempt_at, now)
-        lane = self._lanes[lane_of(row.kind)]
-        lane.rows.setdefault(row.user_id, deque()).append(row.id)
-        self._schedule(lane, row.user_id)
-
-    def _schedule(self, lane: _Lane, chat_id: int) -> None:
-        if chat_id in lane.scheduled or chat_id not in lane.rows:
-            return
-        ready = self._pacer.ready_at(chat_id, self._clock())
-        heapq.heappush(lane.heap, (ready, next(self._sequence), chat_id))
-        lane.scheduled.add(chat_id)
-
-    def _pick(self, limit: int) -> dict[int, int]:
-        """Take up to limit rows, one per ready chat, alternating lanes: {row id: chat}."""
-        picked: dict[int, int] = {}
-        now = self._clock()
-        exhausted: set[str] = set()
-        for lane_name in itertools.cycle(LANES):
-            if len(picked) >= limit or len(exhausted) == len(LANES):
-                break
-            if lane_name in exhausted:
-                continue
-            taken = self._pick_from(self._lanes[lane_name], now)
-            if taken is None:
-                exhausted.add(lane_name)
-            else:
-                picked[taken[0]] = taken[1]
-        return picked
-
-    def _pick_from(self, lane: _Lane, now: float) -> tuple[int, int] | None:
-        while lane.heap and lane.heap[0][0] <= now:
-            _, _, chat_id = heapq.heappop(lane.heap)
-            lane.scheduled.discard(chat_id)
-            queue = lane.rows.get(chat_id)
-            if not queue or chat_id in self._busy_chats:
-                continue  # rescheduled when its send in flight finishes
-            ready = self._pacer.ready_at(chat_id, now)
-            if ready > now:
-                heapq.heappush(lane.heap, (ready, next(self._sequence), chat_id))
-                lane.scheduled.add(chat_id)
-                continue
-            row_id = queue.popleft()
-            if not queue:
-                del lane.rows[chat_id]
-            self._busy_chats.add(chat_id)
-            return row_id, chat_id
-        return None
 
     async def _start_sends(self) -> bool:
         free = self._concurrency - len(self._tasks)
         if free <= 0:
             return False
-        picked = self._pick(free)
+        picked = self._queues.pick(free)
         if not picked:
             return False
         items = await self._storage.load_outbox(list(picked))
         for missing in picked.keys() - {item.id for item in items}:
             # The row is gone (its chat migrated or was deleted): free the chat it held.
-            self._release(picked[missing])
+            self._queues.release(picked[missing])
         unrecorded = self._outcomes.unrecorded()
         for item in items:
             if item.status != "pending" or item.id in unrecorded:
                 # Already handled, e.g. as a line of a digest sent with an earlier row.
-                self._release(item.user_id)
+                self._queues.release(item.user_id)
                 continue
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
@@ -245,9 +151,7 @@ class DeliveryWorker:
 
     async def _wait(self, stop: asyncio.Event) -> None:
         now = self._clock()
-        next_ready = min(
-            (lane.heap[0][0] for lane in self._lanes.values() if lane.heap), default=None
-        )
+        next_ready = self._queues.next_ready()
         timeout = IDLE_WAIT_SECONDS if next_ready is None else max(next_ready - now, 0.001)
         events = [stop.wait()]
         if now < self._paused_until:
@@ -279,34 +183,13 @@ class DeliveryWorker:
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
         if outcome.migrated_to is not None:
-            self._move_chat(item.user_id, outcome.migrated_to)
+            self._queues.move_chat(item.user_id, outcome.migrated_to)
         if outcome.status == "pending":
-            self._requeue(item, outcome.user_id, outcome.next_attempt_at)
+            self._queues.requeue(item.id, item.kind, outcome.user_id, outcome.next_attempt_at)
         elif outcome.user_blocked:
-            self._forget_chat(item.user_id)
-        self._release(item.user_id)
-        self._release(outcome.user_id)
-
-    def _release(self, chat_id: int) -> None:
-        """Let the chat be served again once its pacing allows."""
-        self._busy_chats.discard(chat_id)
-        for lane in self._lanes.values():
-            self._schedule(lane, chat_id)
-
-    def _requeue(self, item: OutboxItem, chat_id: int, retry_at: float) -> None:
-        self._pacer.hold(chat_id, retry_at, self._clock())
-        lane = self._lanes[lane_of(item.kind)]
-        lane.rows.setdefault(chat_id, deque()).appendleft(item.id)
-
-    def _forget_chat(self, chat_id: int) -> None:
-        for lane in self._lanes.values():
-            lane.rows.pop(chat_id, None)
-
-    def _move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        for lane in self._lanes.values():
-            moved = lane.rows.pop(old_chat_id, None)
-            if moved:
-                lane.rows.setdefault(new_chat_id, deque()).extend(moved)
+            self._queues.forget_chat(item.user_id)
+        self._queues.release(item.user_id)
+        self._queues.release(outcome.user_id)
 
     async def _send(self, item: OutboxItem) -> list[Delivery]:
         """Send one row (or, for a digest row, every pending digest line of the chat)."""
@@ -319,50 +202,37 @@ class DeliveryWorker:
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
-        texts = render_all(rows)
-        if len(texts) > 1:
+        messages = render_all(rows)
+        if len(messages) > 1:
             # One message per attempt: each is paced, and a failure repeats only itself.
-            rows = rows[: texts[0].count("\n")]  # the header line, then one line per row
-            texts = render_all(rows)
-        attempt = await self._attempt(item, texts)
+            rows = rows[: messages[0].text.count("\n")]  # the header line, then one per row
+            messages = render_all(rows)
+        attempt = await self._attempt(item, messages)
         if attempt.migrated_to is not None and self._on_chat_migrated is not None:
             await self._on_chat_migrated(item.user_id, attempt.migrated_to)
         return [attempt.delivery(row) for row in rows]
 
-    async def _attempt(self, item: OutboxItem, texts: list[str]) -> "_Attempt":
+    async def _attempt(self, item: OutboxItem, messages: list[OutgoingMessage]) -> Attempt:
         attempts = item.attempts + 1
         chat_id = item.user_id
         try:
-            for text in texts:
-                await self._bot.send_message(chat_id=chat_id, text=text)
+            for message in messages:
+                # Sent exactly as rendered: text, buttons and forum topic.
+                await self._bot.send_message(
+                    chat_id=chat_id,
+                    text=message.text,
+                    reply_markup=inline_markup(message.keyboard),
+                    message_thread_id=message.thread_id,
+                )
                 # Spend the chat's allowance once Telegram has answered: the message reached
                 # it no later than now, however long PTB's global limiter held it back.
                 self._pacer.take(chat_id, self._clock())
-        except RetryAfter as error:
-            wait = error.retry_after
-            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
-            log.info("Telegram asked to wait %.0f s before writing to %s", seconds, chat_id)
-            return _Attempt("pending", chat_id, item.attempts, self._clock() + seconds)
-        except Forbidden as error:
-            log.info("Chat %s blocked the bot or is gone: %s", chat_id, error.message)
-            return _Attempt("blocked", chat_id, attempts, error=error.message, blocked=True)
-        except ChatMigrated as error:
-            new_chat_id = int(error.new_chat_id)
-            log.info("Chat %s became supergroup %s; moving its subscriptions", chat_id, new_chat_id)
-            return _Attempt(
-                "pending", new_chat_id, item.attempts, self._clock(), migrated_to=new_chat_id
-            )
-        except BadRequest as error:
-            log.warning("Telegram refused message %s to %s: %s", item.id, chat_id, error)
-            return _Attempt("failed", chat_id, attempts, error=error.message)
-        except NetworkError as error:  # includes TimedOut: the message may have gone through
-            return self._retry_later(item, attempts, error)
         except TelegramError as error:
-            log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
-            return _Attempt("failed", chat_id, attempts, error=error.message)
-        return _Attempt("sent", chat_id, attempts)
+            attempt = attempt_after(error, item, self._clock())
+            return attempt or self._retry_later(item, attempts, error)
+        return Attempt("sent", chat_id, attempts)
 
-    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> "_Attempt":
+    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> Attempt:
         if attempts >= MAX_ATTEMPTS:
             log.warning(
                 "Giving up on %s to %s after %d attempts: %s",
@@ -371,7 +241,7 @@ class DeliveryWorker:
                 attempts,
                 error,
             )
-            return _Attempt("failed", item.user_id, attempts, error=error.message)
+            return Attempt("failed", item.user_id, attempts, error=error.message)
         delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
         log.info(
             "Network error sending %s (attempt %d), retrying in %.0f s: %s",
@@ -380,37 +250,12 @@ class DeliveryWorker:
             delay,
             error,
         )
-        return _Attempt(
+        return Attempt(
             "pending", item.user_id, attempts, self._clock() + delay, error=error.message
         )
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    """How one send attempt ended, to apply to every row it carried."""
-
-    status: str
-    chat_id: int
-    attempts: int
-    next_attempt_at: float = 0.0
-    error: str | None = None
-    blocked: bool = False
-    migrated_to: int | None = None
-
-    def delivery(self, row: OutboxItem) -> Delivery:
-        return Delivery(
-            outbox_id=row.id,
-            user_id=self.chat_id,
-            status=self.status,
-            attempts=self.attempts,
-            next_attempt_at=self.next_attempt_at,
-            error=self.error,
-            user_blocked=self.blocked,
-            migrated_to=self.migrated_to,
-        )
-
-
-def render_all(rows: list[OutboxItem]) -> list[str]:
+def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
     """Return the messages that carry these rows: one alert, or a digest split to fit."""
     if rows[0].kind != "digest":
         return [render(rows[0])]
@@ -419,14 +264,14 @@ def render_all(rows: list[OutboxItem]) -> list[str]:
         "…and {n} more new stories matching your subscriptions:",
         len(rows),
     )
-    return format_digest([(row.title, row.link) for row in rows], header=header)
+    return digest_messages([(row.title, row.link) for row in rows], header=header)
 
 
-def render(item: OutboxItem) -> str:
-    """Return the Telegram HTML of an outbox row."""
+def render(item: OutboxItem) -> OutgoingMessage:
+    """Return the message of an outbox row."""
     if item.kind == "broadcast":
-        return item.text or ""
-    return format_alert(
+        return OutgoingMessage(item.text or "")
+    return alert_message(
         Alert(
             title=item.title,
             link=item.link,

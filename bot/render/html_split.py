@@ -1,6 +1,6 @@
 """Cut one over-long line of Telegram HTML into pieces that each fit in a message.
 
-A reply is split at line breaks first (bot.formatting.split_message); only a single line
+A reply is split at line breaks first (bot.render.html.split_message); only a single line
 longer than a whole message (a huge feed URL in /feeds, a feed's long error) comes here.
 """
 

@@ -1,0 +1,74 @@
+"""How a send that Telegram refused ends: retried later, the chat blocked or moved, or failed.
+
+The worker (bot/delivery/worker.py) applies the Attempt to every outbox row the send carried.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.storage import Delivery, OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one send attempt ended, to apply to every row it carried."""
+
+    status: str
+    chat_id: int
+    attempts: int
+    next_attempt_at: float = 0.0
+    error: str | None = None
+    blocked: bool = False
+    migrated_to: int | None = None
+
+    def delivery(self, row: OutboxItem) -> Delivery:
+        return Delivery(
+            outbox_id=row.id,
+            user_id=self.chat_id,
+            status=self.status,
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            error=self.error,
+            user_blocked=self.blocked,
+            migrated_to=self.migrated_to,
+        )
+
+
+def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt | None:
+    """Return how the attempt to send item ends, Telegram having answered with error.
+
+    None for a network error: the worker retries it on its own schedule (_retry_later).
+    """
+    attempts = item.attempts + 1
+    chat_id = item.user_id
+    # Most specific first: BadRequest and TimedOut are both NetworkErrors.
+    if isinstance(error, RetryAfter):
+        wait = error.retry_after
+        seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+        log.info("Telegram asked to wait %.0f s before writing to %s", seconds, chat_id)
+        return Attempt("pending", chat_id, item.attempts, now + seconds)
+    if isinstance(error, Forbidden):
+        log.info("Chat %s blocked the bot or is gone: %s", chat_id, error.message)
+        return Attempt("blocked", chat_id, attempts, error=error.message, blocked=True)
+    if isinstance(error, ChatMigrated):
+        new_chat_id = int(error.new_chat_id)
+        log.info("Chat %s became supergroup %s; moving its subscriptions", chat_id, new_chat_id)
+        return Attempt("pending", new_chat_id, item.attempts, now, migrated_to=new_chat_id)
+    if isinstance(error, BadRequest):
+        log.warning("Telegram refused message %s to %s: %s", item.id, chat_id, error)
+        return Attempt("failed", chat_id, attempts, error=error.message)
+    if isinstance(error, NetworkError):  # includes TimedOut: the message may have gone through
+        return None
+    log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
+    return Attempt("failed", chat_id, attempts, error=error.message)

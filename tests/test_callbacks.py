@@ -1,0 +1,147 @@
+"""The callback data registry: every button kind round-trips, and nothing else decodes."""
+
+import re
+from typing import Any
+
+import pytest
+
+from bot.render.callbacks import (
+    BROADCAST,
+    CALLBACK_DATA_LIMIT,
+    CALLBACKS,
+    REMOVE_ALL,
+    UNSUBSCRIBE,
+    BroadcastAction,
+    CallbackDataTooLong,
+    CallbackKind,
+    CallbackRegistry,
+    check_callback_data,
+)
+
+
+def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str]:
+    return registry.register(prefix, lambda text: text, lambda raw: raw or None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "data"),
+    [
+        (UNSUBSCRIBE, 0, "unsub:0"),
+        (UNSUBSCRIBE, 42, "unsub:42"),
+        (REMOVE_ALL, True, "unsuball:yes"),
+        (REMOVE_ALL, False, "unsuball:no"),
+        (BROADCAST, (BroadcastAction.CONFIRM, 7), "bc:ok:7"),
+        (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
+    ],
+)
+def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
+    kind: CallbackKind[Any], payload: object, data: str
+) -> None:
+    assert kind.encode(payload) == data
+    assert kind.decode(data) == payload
+    assert CALLBACKS.kind_of(data) is kind
+
+
+def test_the_registry_knows_every_kind_the_handlers_use() -> None:
+    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "bc"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        (UNSUBSCRIBE, "unsub:"),
+        (UNSUBSCRIBE, "unsub:not-a-number"),
+        (UNSUBSCRIBE, "unsub:-1"),
+        (UNSUBSCRIBE, "unsub:+1"),
+        (UNSUBSCRIBE, "unsub: 1"),
+        (UNSUBSCRIBE, "unsub:²"),  # a digit to str.isdigit, not to int()
+        (UNSUBSCRIBE, "unsub:١٢"),  # Arabic-Indic digits: int() reads them, we do not
+        (UNSUBSCRIBE, "unsub:" + "9" * 19),  # beyond any SQLite id
+        (UNSUBSCRIBE, "unsuball:yes"),  # another kind whose prefix starts the same
+        (UNSUBSCRIBE, "unsub"),
+        (UNSUBSCRIBE, None),
+        (REMOVE_ALL, "unsuball:"),
+        (REMOVE_ALL, "unsuball:YES"),
+        (REMOVE_ALL, "unsuball:yes:1"),
+        (REMOVE_ALL, "unsub:1"),
+        (BROADCAST, "bc:ok"),
+        (BROADCAST, "bc:ok:"),
+        (BROADCAST, "bc:go:7"),
+        (BROADCAST, "bc::7"),
+        (BROADCAST, "bc:ok:7:8"),
+        (BROADCAST, "bc:ok:x"),
+        (BROADCAST, "bcx:ok:7"),
+    ],
+)
+def test_garbled_or_foreign_data_decodes_to_none_and_never_raises(
+    kind: CallbackKind[Any], data: str | None
+) -> None:
+    assert kind.decode(data) is None
+
+
+@pytest.mark.parametrize("data", ["forged", "", ":1", "nope:1", "UNSUB:1", None])
+def test_an_unknown_prefix_has_no_kind(data: str | None) -> None:
+    assert CALLBACKS.kind_of(data) is None
+
+
+def test_the_longest_id_a_button_can_carry_fits_telegrams_limit() -> None:
+    longest = int("9" * 18)
+    assert len(BROADCAST.encode((BroadcastAction.CONFIRM, longest))) <= CALLBACK_DATA_LIMIT
+    assert BROADCAST.decode(BROADCAST.encode((BroadcastAction.CANCEL, longest))) == (
+        BroadcastAction.CANCEL,
+        longest,
+    )
+
+
+def test_negative_ids_are_refused_when_encoding() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        UNSUBSCRIBE.encode(-1)
+
+
+@pytest.mark.parametrize(
+    ("char", "size"), [("a", 1), ("é", 2), ("€", 3), ("😀", 4)], ids=["1", "2", "3", "4"]
+)
+def test_64_bytes_of_utf8_encode_and_one_byte_more_is_refused(char: str, size: int) -> None:
+    kind = text_kind(CallbackRegistry())
+    room = CALLBACK_DATA_LIMIT - len("t:")
+    fits = char * (room // size) + "a" * (room % size)  # exactly 64 bytes in all
+    assert len(kind.encode(fits).encode()) == CALLBACK_DATA_LIMIT
+    assert kind.decode(kind.encode(fits)) == fits
+    over = "a" * (room - size + 1) + char  # 65 bytes, the last character multi-byte
+    assert len(("t:" + over).encode()) == CALLBACK_DATA_LIMIT + 1
+    with pytest.raises(CallbackDataTooLong, match="65 bytes"):
+        kind.encode(over)
+
+
+def test_the_limit_counts_bytes_not_characters() -> None:
+    assert check_callback_data("€" * 21) == "€" * 21  # 21 characters, 63 bytes
+    with pytest.raises(CallbackDataTooLong):
+        check_callback_data("€" * 22)  # 22 characters, 66 bytes
+
+
+def test_a_prefix_is_registered_only_once() -> None:
+    registry = CallbackRegistry()
+    text_kind(registry, "dup")
+    with pytest.raises(ValueError, match="already registered"):
+        text_kind(registry, "dup")
+    assert registry.prefixes() == ["dup"]
+
+
+@pytest.mark.parametrize("prefix", ["", "a:b", ":"])
+def test_a_prefix_must_be_non_empty_and_without_the_separator(prefix: str) -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        text_kind(CallbackRegistry(), prefix)
+
+
+def test_a_payload_codec_raising_value_error_decodes_to_none() -> None:
+    kind = CallbackRegistry().register("n", str, int)
+    assert kind.decode("n:12") == 12
+    assert kind.decode("n:twelve") is None
+
+
+def test_the_handler_pattern_matches_only_its_own_kind() -> None:
+    assert re.match(UNSUBSCRIBE.pattern, "unsub:1")
+    assert not re.match(UNSUBSCRIBE.pattern, "unsuball:yes")
+    assert re.match(REMOVE_ALL.pattern, "unsuball:no")
+    assert re.match(BROADCAST.pattern, "bc:ok:1")
+    assert not re.match(BROADCAST.pattern, "bcx:ok:1")

@@ -1,0 +1,82 @@
+"""The outgoing message: plain data from rendering, turned into Telegram's markup at the edge."""
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from telegram import InlineKeyboardMarkup
+
+from bot.delivery.markup import inline_markup
+from bot.delivery.worker import render, render_all
+from bot.render.alerts import Alert, alert_message, digest_messages, format_alert, format_digest
+from bot.render.callbacks import CallbackDataTooLong
+from bot.render.message import Button, OutgoingMessage
+from bot.storage import OutboxItem, UserStatus
+
+ALERT = Alert(
+    "Talks resume", "https://example.com/a", "BBC", datetime(2026, 1, 2, tzinfo=UTC), None, ("x",)
+)
+
+
+def outbox_row(kind: str, **changes: object) -> OutboxItem:
+    row = OutboxItem(
+        1, kind, 7, UserStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
+    )
+    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+
+
+def test_a_message_is_frozen_plain_data_with_no_keyboard_and_no_topic_by_default() -> None:
+    message = OutgoingMessage("<b>hi</b>")
+    assert (message.keyboard, message.thread_id) == ((), None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.text = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"callback_data": "a:1", "url": "https://example.com"}],
+    ids=["neither", "both"],
+)
+def test_a_button_has_callback_data_or_a_url(fields: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="either callback data or a URL"):
+        Button("label", **fields)
+
+
+def test_a_button_refuses_callback_data_over_64_bytes() -> None:
+    assert Button("ok", callback_data="x" * 64).callback_data == "x" * 64
+    with pytest.raises(CallbackDataTooLong):
+        Button("too long", callback_data="x" * 65)
+
+
+def test_the_keyboard_becomes_telegrams_inline_markup_row_by_row() -> None:
+    keyboard = (
+        (Button("Yes", callback_data="t:yes"), Button("No", callback_data="t:no")),
+        (Button("Read", url="https://example.com/a"),),
+    )
+    markup = inline_markup(keyboard)
+    assert isinstance(markup, InlineKeyboardMarkup)
+    rows = markup.inline_keyboard
+    assert [[button.text for button in row] for row in rows] == [["Yes", "No"], ["Read"]]
+    assert [rows[0][0].callback_data, rows[0][1].callback_data] == ["t:yes", "t:no"]
+    assert (rows[1][0].url, rows[1][0].callback_data) == ("https://example.com/a", None)
+
+
+def test_no_buttons_means_no_markup() -> None:
+    assert inline_markup(()) is None
+    assert inline_markup(((),)) is None
+
+
+def test_alerts_and_digests_render_as_messages_of_the_same_text() -> None:
+    assert alert_message(ALERT) == OutgoingMessage(format_alert(ALERT))
+    items = [(f"Story {n}", None) for n in range(400)]
+    texts = format_digest(items, header="Header")
+    assert len(texts) > 1
+    assert digest_messages(items, header="Header") == [OutgoingMessage(text) for text in texts]
+
+
+def test_outbox_rows_render_as_messages() -> None:
+    assert render(outbox_row("broadcast", text="<b>News</b>")) == OutgoingMessage("<b>News</b>")
+    [alert] = render_all([outbox_row("alert")])
+    assert isinstance(alert, OutgoingMessage) and "T" in alert.text
+    [digest] = render_all([outbox_row("digest")] * 2)
+    assert digest.keyboard == () and digest.thread_id is None
