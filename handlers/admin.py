@@ -11,29 +11,30 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import __version__
 from bot.i18n import t
 from bot.ingest.discovery import FeedRejected, discover_feed
 from bot.render import admin as admin_text
-from bot.render.callbacks import BROADCAST, BroadcastAction
-from bot.render.html import TELEGRAM_TEXT_LIMIT, utf16_len
-from bot.services import BotApplication, Context, Services
-from bot.storage import Broadcast, BroadcastStatus
+from bot.render.callbacks import BROADCAST
+from bot.services import BotApplication, Context
+from handlers.broadcast import (
+    PROGRESS_INTERVAL_SECONDS,
+    BroadcastProgress,
+    broadcast,
+    broadcast_button,
+)
+from handlers.common import services_of
 from handlers.reply import reply
 from handlers.subscriber import SUBSCRIBER_COMMANDS
 
 log = logging.getLogger(__name__)
 
-# Progress edits: often enough to reassure, rarely enough for Telegram's edit limits.
-PROGRESS_INTERVAL_SECONDS = 3.0
 ALLOWED_SCHEMES = ("http", "https")
 
 ADMIN_COMMANDS = (
@@ -102,10 +103,6 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
-def _services(context: Context) -> Services:
-    return context.bot_data.services
-
-
 def _text(update: Update) -> str:
     message = update.effective_message
     return message.text or "" if message else ""
@@ -114,141 +111,6 @@ def _text(update: Update) -> str:
 def _argument(update: Update) -> str:
     parts = _text(update).split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
-
-
-# Broadcasts
-
-
-async def broadcast(update: Update, context: Context) -> None:
-    """Preview an announcement with its recipient count and Confirm / Cancel buttons."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    content = _broadcast_content(message, user.id)
-    if isinstance(content, str):
-        await reply(message, content)
-        return
-    html, plain = content
-    if utf16_len(plain) > TELEGRAM_TEXT_LIMIT:
-        await reply(message, admin_text.broadcast_too_long(utf16_len(plain)))
-        return
-    storage = _services(context).storage
-    draft = await storage.create_broadcast(user.id, html, time.time())
-    await reply(message, html)
-    recipients = await storage.count_active_users()
-    buttons = [
-        InlineKeyboardButton(
-            t("Cancel"), callback_data=BROADCAST.encode((BroadcastAction.CANCEL, draft.id))
-        )
-    ]
-    if recipients:
-        buttons.insert(
-            0,
-            InlineKeyboardButton(
-                t("Send to {count}", count=recipients),
-                callback_data=BROADCAST.encode((BroadcastAction.CONFIRM, draft.id)),
-            ),
-        )
-    await reply(
-        message,
-        admin_text.broadcast_confirmation(recipients),
-        reply_markup=InlineKeyboardMarkup([buttons]),
-    )
-
-
-def _broadcast_content(message: Message, admin_id: int) -> tuple[str, str] | str:
-    """Return (html, plain text) to broadcast, or the reply explaining what is wrong."""
-    reply = message.reply_to_message
-    if reply is not None and not _argument_of(message):
-        if reply.from_user is None or reply.from_user.id != admin_id:
-            return admin_text.BROADCAST_NOT_YOURS
-        if reply.text:
-            return reply.text_html, reply.text
-        if reply.caption:
-            return reply.caption_html, reply.caption
-        return admin_text.BROADCAST_USAGE
-    plain = _argument_of(message)
-    if not plain:
-        return admin_text.BROADCAST_USAGE
-    html_parts = message.text_html.split(maxsplit=1)
-    return html_parts[1].strip(), plain
-
-
-def _argument_of(message: Message) -> str:
-    parts = (message.text or "").split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
-async def broadcast_button(update: Update, context: Context) -> None:
-    """Send (only for the admin who wrote it, only once) or cancel a previewed broadcast."""
-    callback = update.callback_query
-    if callback is None or callback.data is None or callback.message is None:
-        return
-    pressed = BROADCAST.decode(callback.data)
-    action = pressed[0] if pressed else None
-    services = _services(context)
-    draft = await services.storage.get_broadcast(pressed[1]) if pressed else None
-    if draft is None or draft.admin_id != callback.from_user.id:
-        await callback.answer(t("Only the admin who wrote this broadcast can send or cancel it."))
-        return
-    if draft.status is not BroadcastStatus.DRAFT:
-        await callback.answer(admin_text.broadcast_already(draft.status))
-        return
-    if action is BroadcastAction.CANCEL:
-        if await services.storage.cancel_broadcast(draft.id, draft.admin_id):
-            await callback.answer(t("Cancelled"))
-            await callback.edit_message_text(admin_text.BROADCAST_CANCELLED)
-        return
-    status = callback.message
-    recipients = await services.storage.confirm_broadcast(
-        draft.id,
-        draft.admin_id,
-        time.time(),
-        status_chat_id=status.chat.id,
-        status_message_id=status.message_id,
-    )
-    if recipients is None:  # a second tap raced the first
-        await callback.answer(t("This broadcast is already on its way."))
-        return
-    log.info("Admin %s confirmed broadcast %s to %d users", draft.admin_id, draft.id, recipients)
-    await callback.answer(t("Sending to {count}", count=recipients))
-    await callback.edit_message_text(admin_text.broadcast_progress(recipients, {}, finished=False))
-    if services.delivery is not None:
-        services.delivery.notify()
-
-
-class BroadcastProgress:
-    """Edits each running broadcast's status message until its final report."""
-
-    def __init__(self) -> None:
-        self._shown: dict[int, str] = {}
-
-    async def tick(self, context: Context) -> None:
-        """Update every broadcast in progress (a JobQueue callback)."""
-        storage = _services(context).storage
-        for running in await storage.broadcasts_in_progress():
-            counts = await storage.broadcast_progress(running.id)
-            finished = counts.get("pending", 0) == 0
-            text = admin_text.broadcast_progress(running.recipients, counts, finished=finished)
-            await self._show(context.bot, running, text)
-            if finished:
-                await storage.finish_broadcast(running.id, time.time())
-                self._shown.pop(running.id, None)
-                log.info("Broadcast %s finished: %s", running.id, counts)
-
-    async def _show(self, bot: Bot, running: Broadcast, text: str) -> None:
-        if running.status_chat_id is None or running.status_message_id is None:
-            return
-        if self._shown.get(running.id) == text:
-            return
-        try:
-            await bot.edit_message_text(
-                text, chat_id=running.status_chat_id, message_id=running.status_message_id
-            )
-        except TelegramError as error:  # progress is informative; delivery goes on regardless
-            log.warning("Cannot update broadcast %s status: %s", running.id, error)
-        self._shown[running.id] = text
 
 
 # Feeds
@@ -271,7 +133,7 @@ async def add_feed(update: Update, context: Context) -> None:
 
 
 async def _check_and_add(url: str, status: Message, context: Context) -> None:
-    services = _services(context)
+    services = services_of(context)
     try:
         found = await discover_feed(url, services.fetcher, services.parsers)
     except FeedRejected as rejection:
@@ -298,7 +160,7 @@ async def remove_feed(update: Update, context: Context) -> None:
     if not target:
         await reply(message, admin_text.REMOVEFEED_USAGE)
         return
-    storage = _services(context).storage
+    storage = services_of(context).storage
     feeds = await storage.list_feeds()
     chosen = next((feed for feed in feeds if feed.url == target), None)
     if chosen is None and target.isdigit() and 1 <= int(target) <= len(feeds):
@@ -316,7 +178,7 @@ async def list_feeds(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    feeds = await _services(context).storage.list_feeds()
+    feeds = await services_of(context).storage.list_feeds()
     for text in admin_text.feed_list(feeds, time.time()):
         await reply(message, text)
 
@@ -326,7 +188,7 @@ async def show_stats(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = _services(context)
+    services = services_of(context)
     now = time.time()
     figures = await services.storage.stats(now)
     await reply(message, admin_text.stats(figures, now, services.started_at, __version__))

@@ -85,13 +85,19 @@ def inline_prose(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         exempt: list[ast.AST] = []
         if isinstance(node, ast.Call) and (
-            _name(node.func) in CATALOGUE_FUNCTIONS or _receiver(node.func) in LOGGERS
+            _name(node.func) in CATALOGUE_FUNCTIONS
+            or _receiver(node.func) in LOGGERS
+            or _receiver(node.func) == "re"  # regular expressions
         ):
             exempt.append(node)
         elif isinstance(node, ast.Raise | ast.Assert):
             exempt.append(node)  # exceptions and assertions are for developers
         elif isinstance(node, ast.keyword) and node.arg == "name":
             exempt.append(node)  # task and job names
+        elif isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            exempt.append(node.annotation)  # quoted type annotations
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+            exempt.append(node.returns)
         for root in exempt:
             skipped.update(id(child) for child in ast.walk(root))
     return [

@@ -4,7 +4,7 @@ import pytest
 
 from bot.delivery.ratelimit import KeyedTokenBuckets
 from bot.storage import Subscription
-from handlers.subscriber import MAX_BUTTONS, _removal_keyboard
+from handlers.subscriptions import MAX_BUTTONS, _removal_keyboard
 
 
 def test_burst_boundary_then_steady_rate() -> None:

@@ -1,0 +1,213 @@
+"""Subscribing and unsubscribing: commands, the removal buttons and the remove-all confirm."""
+
+import logging
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.i18n import t
+from bot.matching.query import QueryError, parse_query, split_queries
+from bot.render import replies
+from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
+from bot.services import Context
+from bot.storage import Subscription, User, UserStatus
+from handlers.common import (
+    AWAITING_QUERY,
+    answer,
+    command_argument,
+    known_user,
+    services_of,
+    stop_waiting,
+)
+
+log = logging.getLogger(__name__)
+
+
+# Keeps one command's report readable (and its work small).
+MAX_QUERIES_PER_COMMAND = 20
+
+
+# Telegram shows long keyboards badly; beyond this the user removes by name or number.
+MAX_BUTTONS = 50
+
+
+BUTTON_LABEL_LIMIT = 40
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    """Add the comma-separated queries, or ask for them when none were given."""
+    user = await known_user(update, context)
+    if user is None:
+        return
+    text = command_argument(update)
+    if not text:
+        if context.chat_data is not None:
+            context.chat_data[AWAITING_QUERY] = True
+        await answer(
+            update,
+            replies.ASK_FOR_QUERY,
+            reply_markup=ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
+        )
+        return
+    stop_waiting(context)
+    await subscribe_text(update, context, user, text)
+
+
+async def subscribe_text(update: Update, context: Context, user: User, text: str) -> None:
+    services = services_of(context)
+    valid: list[tuple[str, str]] = []
+    invalid: list[tuple[str, str]] = []
+    raw_queries = split_queries(text) or [text]
+    if len(raw_queries) > MAX_QUERIES_PER_COMMAND:
+        await answer(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
+        return
+    for raw in raw_queries:
+        try:
+            query = parse_query(raw)
+        except QueryError as error:
+            invalid.append((raw, str(error)))
+            continue
+        if all(query.normalised != normalised for normalised, _ in valid):
+            valid.append((query.normalised, query.display))
+    limit = services.settings.max_subscriptions_per_user
+    result = await services.subscriptions.add(user.id, valid, limit)
+    log.info("User %s subscribed to %d queries", user.id, len(result.added))
+    report = replies.subscribe_report(
+        [s.display for s in result.added], result.existing, result.over_limit, invalid, limit
+    )
+    if user.status is UserStatus.PAUSED and result.added:
+        report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")
+    await answer(update, report)
+
+
+async def unsubscribe(update: Update, context: Context) -> None:
+    """Remove the named queries; without one, offer buttons; "all" asks to confirm."""
+    stop_waiting(context)
+    user = await known_user(update, context)
+    if user is None:
+        return
+    storage = services_of(context).storage
+    subscriptions = await storage.list_subscriptions(user.id)
+    text = command_argument(update)
+    if not subscriptions:
+        await answer(update, replies.NOTHING_TO_UNSUBSCRIBE)
+    elif not text:
+        await answer(
+            update,
+            replies.tap_to_remove(len(subscriptions), MAX_BUTTONS),
+            reply_markup=_removal_keyboard(subscriptions),
+        )
+    elif text.casefold() == "all":
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t("Yes, remove all"), callback_data=REMOVE_ALL.encode(True)
+                    ),
+                    InlineKeyboardButton(t("Cancel"), callback_data=REMOVE_ALL.encode(False)),
+                ]
+            ]
+        )
+        await answer(
+            update,
+            replies.confirm_remove_all(len(subscriptions)),
+            reply_markup=keyboard,
+        )
+    else:
+        await _unsubscribe_named(update, context, user, subscriptions, text)
+
+
+async def _unsubscribe_named(
+    update: Update, context: Context, user: User, subscriptions: list[Subscription], text: str
+) -> None:
+    services = services_of(context)
+    removed: list[str] = []
+    missing: list[str] = []
+    raw_queries = split_queries(text) or [text]
+    if len(raw_queries) > MAX_QUERIES_PER_COMMAND:
+        await answer(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
+        return
+    for raw in raw_queries:
+        target = _find_subscription(subscriptions, raw)
+        deleted = await services.subscriptions.remove(user.id, target.id) if target else None
+        if deleted is None:
+            missing.append(raw)
+            continue
+        removed.append(deleted.display)
+    await answer(update, replies.unsubscribe_report(removed, missing))
+
+
+def _find_subscription(subscriptions: list[Subscription], raw: str) -> Subscription | None:
+    """Find a subscription by its query (any spelling of it) or its number in /list."""
+    try:
+        normalised = parse_query(raw).normalised
+    except QueryError:
+        normalised = None
+    for subscription in subscriptions:
+        if subscription.query == normalised:
+            return subscription
+    if raw.isdigit() and 1 <= int(raw) <= len(subscriptions):
+        return subscriptions[int(raw) - 1]
+    return None
+
+
+def _removal_keyboard(subscriptions: list[Subscription]) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                "✖ " + _shorten(subscription.display),
+                callback_data=UNSUBSCRIBE.encode(subscription.id),
+            )
+        ]
+        for subscription in subscriptions[:MAX_BUTTONS]
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= BUTTON_LABEL_LIMIT:
+        return text
+    return text[: BUTTON_LABEL_LIMIT - 1] + "…"
+
+
+async def unsubscribe_button(update: Update, context: Context) -> None:
+    """Remove the tapped subscription of this chat and refresh the list of buttons."""
+    callback = update.callback_query
+    chat = update.effective_chat
+    if callback is None or chat is None or callback.data is None:
+        return
+    services = services_of(context)
+    subscription_id = UNSUBSCRIBE.decode(callback.data)
+    deleted = (
+        await services.subscriptions.remove(chat.id, subscription_id)
+        if subscription_id is not None
+        else None
+    )
+    if deleted is None:
+        await callback.answer(replies.STALE_BUTTON)
+    else:
+        await callback.answer(t("Removed {query}", query=_shorten(deleted.display)))
+    remaining = await services.storage.list_subscriptions(chat.id)
+    if remaining:
+        text = replies.unsubscribe_report([deleted.display] if deleted else [], [])
+        text = (text + "\n\n" if text else "") + replies.tap_to_remove(len(remaining), MAX_BUTTONS)
+        markup: InlineKeyboardMarkup | None = _removal_keyboard(remaining)
+    else:
+        text = replies.removed_all(0) if deleted is None else t("Removed the last subscription.")
+        markup = None
+    await callback.edit_message_text(text, reply_markup=markup)
+
+
+async def remove_all_button(update: Update, context: Context) -> None:
+    """Remove every subscription of this chat after the confirm button, or cancel."""
+    callback = update.callback_query
+    chat = update.effective_chat
+    if callback is None or chat is None or callback.data is None:
+        return
+    await callback.answer()
+    if REMOVE_ALL.decode(callback.data) is not True:  # "no", or anything garbled
+        await callback.edit_message_text(replies.REMOVE_ALL_CANCELLED)
+        return
+    services = services_of(context)
+    deleted = await services.subscriptions.remove_all(chat.id)
+    log.info("User %s removed all %d subscriptions", chat.id, len(deleted))
+    await callback.edit_message_text(replies.removed_all(len(deleted)))
