@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import UserStatus
+from bot.storage import ChatStatus
 from bot.storage.sqlite import SqliteStorage
 from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watching_bot
 
@@ -113,9 +113,9 @@ async def test_blocked_user_is_marked_and_others_still_receive(
         assert len(forbidden) == 1, "a blocked user is tried once, then skipped"
     storage = await SqliteStorage.open(bot.database)
     try:
-        bob = await storage.get_user(BOB)
+        bob = await storage.get_chat(BOB)
         assert bob is not None
-        assert bob.status is UserStatus.BLOCKED
+        assert bob.status is ChatStatus.BLOCKED
     finally:
         await storage.close()
 
@@ -182,7 +182,7 @@ def _query(database: Path, sql: str, *params: object) -> list[tuple[object, ...]
 
 
 def _status(database: Path, user_id: int) -> str:
-    [(status,)] = _query(database, "SELECT status FROM users WHERE id = ?", user_id)
+    [(status,)] = _query(database, "SELECT status FROM chats WHERE id = ?", user_id)
     return str(status)
 
 
@@ -204,7 +204,7 @@ async def test_unblocking_the_bot_resumes_alerts_and_a_pause_outlasts_a_block(
         feeds.publish("/a.xml", story(2, "Ukraine while blocked"))
         stored = "SELECT 1 FROM stories WHERE title = 'Ukraine while blocked'"
         await eventually(lambda: bool(_query(db, stored)), POLL_TIMEOUT)
-        assert _query(db, "SELECT user_id FROM outbox") == [], (
+        assert _query(db, "SELECT chat_id FROM outbox") == [], (
             "nobody gets a row while blocked or paused"
         )
 
@@ -220,4 +220,4 @@ async def test_unblocking_the_bot_resumes_alerts_and_a_pause_outlasts_a_block(
             already:
         ]
         assert "Ukraine after unblocking" in alert.plain_text
-        assert _query(db, "SELECT user_id FROM outbox") == [(ANN,)]
+        assert _query(db, "SELECT chat_id FROM outbox") == [(ANN,)]

@@ -11,7 +11,7 @@ import pytest
 
 from bot.storage import SavedPoll, StorageError, StoryToSave
 from bot.storage.sqlite import SCHEMA_VERSION, SqliteStorage
-from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, save
+from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, private, save
 from tests.storage_contract.sqlite_peek import SqlitePeek
 
 
@@ -105,7 +105,7 @@ async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     storage = await SqliteStorage.open(path)
     try:
-        await storage.register_user(ANN, None, None, now=T0)
+        await storage.register_chat(private(ANN), now=T0)
         db = Db(storage, SqlitePeek(path))
         feed = await add_feed(db)
         await save(db, feed, candidate(feed, "Ukraine talks"))
@@ -115,7 +115,7 @@ async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
             pytest.raises(sqlite3.IntegrityError),
         ):
             raw.execute(
-                "INSERT INTO outbox (kind, story_id, user_id, created_at) "
+                "INSERT INTO outbox (kind, story_id, chat_id, created_at) "
                 "VALUES ('alert', ?, ?, ?)",
                 (story_id, ANN, T0),
             )
@@ -136,7 +136,7 @@ async def test_matching_runs_outside_the_write_transaction_unless_the_reader_was
 ) -> None:
     storage = await backend.open(tmp_path / "db.sqlite3")
     try:
-        await storage.register_user(ANN, None, None, now=T0)
+        await storage.register_chat(private(ANN), now=T0)
         db = Db(storage, SqlitePeek(tmp_path / "db.sqlite3"))
         feed = await add_feed(db)
         writer_held: list[bool] = []
