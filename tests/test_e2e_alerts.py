@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import ChatStatus
+from bot.storage import ChatStatus, ChatType
 from bot.storage.sqlite import SqliteStorage
 from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watching_bot
 
 ANN = 2001
 BOB = 2002
 CAROL = 2003
+FORUM = -1_000_000_002_001
+TOPIC = 7
 
 
 async def test_matching_story_reaches_the_subscriber(tmp_path: Path, feeds: Feeds) -> None:
@@ -44,6 +46,30 @@ async def test_matching_story_reaches_the_subscriber(tmp_path: Path, feeds: Feed
         await bot.settle(feeds, "/world.xml")
         assert len(bot.fake.sent(ANN)) == 2, "one alert per story, not one per subscription"
         assert len(bot.fake.sent(BOB)) == 1, "a non-matching story sends nothing"
+
+
+async def test_a_subscription_made_in_a_forum_topic_alerts_into_that_topic(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        bot.fake.user_sends(
+            ANN, "/subscribe Ukraine", chat_id=FORUM, chat_type="supergroup", thread_id=TOPIC
+        )
+        await bot.fake.wait_for_sent(FORUM, count=1)
+        feeds.publish("/a.xml", story(2, "Ukraine in the topic"))
+        sent = await bot.fake.wait_for_sent(FORUM, count=2, timeout=POLL_TIMEOUT)
+        assert sent[1].plain_text.startswith("Ukraine in the topic")
+        assert sent[1].thread_id == TOPIC
+        assert sent[1].params["message_thread_id"] == TOPIC
+    storage = await SqliteStorage.open(bot.database)
+    try:
+        [subscription] = await storage.list_subscriptions(FORUM)
+        assert subscription.thread_id == TOPIC
+        chat = await storage.get_chat(FORUM)
+        assert chat is not None
+        assert (chat.type, chat.title) == (ChatType.SUPERGROUP, f"Chat {FORUM}")
+    finally:
+        await storage.close()
 
 
 async def test_a_new_feed_floods_nobody(tmp_path: Path, feeds: Feeds) -> None:
