@@ -341,12 +341,12 @@ def populate(
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("BEGIN")
         connection.executemany(
-            """INSERT INTO users (id, username, first_name, status, created_at, updated_at)
-               VALUES (?, NULL, 'Bench', 'active', ?, ?) ON CONFLICT DO NOTHING""",
+            """INSERT INTO chats (id, type, username, title, status, created_at, updated_at)
+               VALUES (?, 'private', NULL, 'Bench', 'active', ?, ?) ON CONFLICT DO NOTHING""",
             ((user_id, now, now) for user_id in user_ids),
         )
         connection.executemany(
-            """INSERT INTO subscriptions (user_id, query, display, created_at)
+            """INSERT INTO subscriptions (chat_id, query, display, created_at)
                VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING""",
             ((user_id, query, display, now) for user_id, query, display in subscriptions),
         )

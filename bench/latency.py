@@ -158,7 +158,7 @@ async def run(run: Run) -> list[Figure]:
         try:
             index = SubscriptionIndex()
             index.add_many(
-                (s.user_id, s.query, s.display) for s in await storage.all_subscriptions()
+                (s.chat_id, s.query, s.display) for s in await storage.all_subscriptions()
             )
             async with telegram_bot(settings) as bot:
                 worker = DeliveryWorker(bot, storage, concurrency=settings.max_messages_per_second)

@@ -81,7 +81,7 @@ async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
             for start in range(0, len(pending), CLAIM_BATCH):
                 ids = [row.id for row in pending[start : start + CLAIM_BATCH]]
                 outcomes = [
-                    Delivery(item.id, item.user_id, "sent", item.attempts + 1)
+                    Delivery(item.id, item.chat_id, "sent", item.attempts + 1)
                     for item in await storage.load_outbox(ids)
                 ]
                 await storage.record_deliveries(outcomes, time.time())

@@ -105,7 +105,7 @@ async def build_services(
     index = SubscriptionIndex()
     last_id = 0
     while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
-        index.add_many((user_id, query, display) for _, user_id, query, display in page)
+        index.add_many((chat_id, query, display) for _, chat_id, query, display in page)
         last_id = page[-1][0]
     log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
     return Services(

@@ -34,10 +34,17 @@ class Subscriptions:
         self._clock = clock
 
     async def add(
-        self, chat_id: int, queries: Sequence[tuple[str, str]], limit: int
+        self,
+        chat_id: int,
+        queries: Sequence[tuple[str, str]],
+        limit: int,
+        thread_id: int | None = None,
     ) -> AddedSubscriptions:
-        """Store (normalised, display) queries up to the chat's limit and index those added."""
-        result = await self._storage.add_subscriptions(chat_id, queries, limit, self._clock())
+        """Store (normalised, display) queries up to the chat's limit and index those added;
+        alerts for them go to the forum topic thread_id (None: the chat itself)."""
+        result = await self._storage.add_subscriptions(
+            chat_id, queries, limit, self._clock(), thread_id=thread_id
+        )
         for subscription in result.added:
             self._index.add(chat_id, subscription.query, subscription.display)
         return result
@@ -52,7 +59,7 @@ class Subscriptions:
     async def remove_all(self, chat_id: int) -> list[Subscription]:
         """Remove every subscription of the chat; return what was removed."""
         deleted = await self._storage.remove_all_subscriptions(chat_id)
-        self._index.remove_user(chat_id, [subscription.query for subscription in deleted])
+        self._index.remove_chat(chat_id, [subscription.query for subscription in deleted])
         return deleted
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:

@@ -39,7 +39,7 @@ async def broadcast(update: Update, context: Context) -> None:
     storage = services_of(context).storage
     draft = await storage.create_broadcast(user.id, html, time.time())
     await reply(message, html)
-    recipients = await storage.count_active_users()
+    recipients = await storage.count_active_chats()
     buttons = [
         InlineKeyboardButton(
             t("Cancel"), callback_data=BROADCAST.encode((BroadcastAction.CANCEL, draft.id))

@@ -1,11 +1,12 @@
 """What the subscriber-facing handler modules share: services, replies, the chat's record."""
 
 import time
+from dataclasses import replace
 
 from telegram import Update
 
 from bot.services import Context, Services
-from bot.storage import User, UserStatus
+from bot.storage import Chat, ChatSeen, ChatStatus, ChatType
 from handlers.reply import ReplyMarkup, reply
 
 AWAITING_QUERY = "awaiting_query"
@@ -22,26 +23,48 @@ async def answer(update: Update, text: str, reply_markup: ReplyMarkup | None = N
         await reply(update.effective_message, text, reply_markup)
 
 
-async def known_user(update: Update, context: Context) -> User | None:
-    """Return the chat's user record, creating it on first contact.
+def topic_of(update: Update) -> int | None:
+    """Return the forum topic (message_thread_id) the update's message was sent in, if any."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
 
-    A user marked blocked who writes to us has evidently unblocked the bot, so they are
-    active again; a paused user stays paused until /resume.
-    """
+
+def chat_seen(update: Update) -> ChatSeen | None:
+    """Return what the update says about its chat: type, title, username, language."""
     chat = update.effective_chat
     if chat is None:
         return None
+    sender = update.effective_user
+    chat_type = ChatType.of(chat.type)
+    if chat_type is ChatType.PRIVATE:
+        title = sender.first_name if sender else chat.first_name
+        username = sender.username if sender else chat.username
+    else:
+        title, username = chat.title, chat.username
+    language = sender.language_code if sender else None
+    return ChatSeen(chat.id, chat_type, title, username, language)
+
+
+async def known_chat(update: Update, context: Context) -> Chat | None:
+    """Return the chat's record, creating it on first contact and keeping it current.
+
+    A chat marked blocked that writes to us has evidently unblocked the bot, so it is
+    active again; a paused chat stays paused until /resume.
+    """
+    seen = chat_seen(update)
+    if seen is None:
+        return None
     storage = services_of(context).storage
-    user = await storage.get_user(chat.id)
-    if user is None or user.status is UserStatus.BLOCKED:
-        sender = update.effective_user
-        user = await storage.register_user(
-            chat.id,
-            sender.username if sender else None,
-            sender.first_name if sender else chat.title,
-            time.time(),
-        )
-    return user
+    chat = await storage.get_chat(seen.id)
+    if chat is None or chat.status is ChatStatus.BLOCKED:
+        return await storage.register_chat(seen, time.time())
+    if (chat.type, chat.title, chat.username) != (seen.type, seen.title, seen.username):
+        # Renamed, or a group that became a supergroup: written only when it changed.
+        await storage.update_chat(seen, time.time())
+        chat = replace(chat, type=seen.type, title=seen.title, username=seen.username)
+    return chat
 
 
 def command_argument(update: Update) -> str:

@@ -6,17 +6,18 @@ import time
 from telegram import ChatMember, Update
 
 from bot.services import Context
-from bot.storage import UserStatus
-from handlers.common import services_of
+from bot.storage import ChatStatus
+from handlers.common import chat_seen, services_of
 
 log = logging.getLogger(__name__)
 
 
 async def membership_changed(update: Update, context: Context) -> None:
-    """Mark the user blocked when they block the bot, active again when they unblock it.
+    """Mark the chat blocked when it blocks or removes the bot, active again when it unblocks
+    or re-adds it.
 
-    A pause is the user's own choice and outlasts a block: a paused user who blocks and
-    unblocks the bot stays paused until /resume (nothing is sent to them meanwhile anyway).
+    A pause is the chat's own choice and outlasts a block: a paused chat that blocks and
+    unblocks the bot stays paused until /resume (nothing is sent to it meanwhile anyway).
     """
     change = update.my_chat_member
     if change is None:
@@ -25,15 +26,22 @@ async def membership_changed(update: Update, context: Context) -> None:
     gone = (ChatMember.BANNED, ChatMember.LEFT)
     storage = services_of(context).storage
     if change.new_chat_member.status in gone:
-        changed = await storage.change_user_status(
-            chat_id, UserStatus.BLOCKED, time.time(), only_from=[UserStatus.ACTIVE]
+        changed = await storage.change_chat_status(
+            chat_id, ChatStatus.BLOCKED, time.time(), only_from=[ChatStatus.ACTIVE]
         )
         log.info("Chat %s blocked or removed the bot (marked blocked: %s)", chat_id, changed)
     elif change.old_chat_member.status in gone:
-        changed = await storage.change_user_status(
-            chat_id, UserStatus.ACTIVE, time.time(), only_from=[UserStatus.BLOCKED]
+        changed = await storage.change_chat_status(
+            chat_id, ChatStatus.ACTIVE, time.time(), only_from=[ChatStatus.BLOCKED]
         )
         log.info("Chat %s unblocked or re-added the bot (alerts resume: %s)", chat_id, changed)
+
+
+async def chat_renamed(update: Update, context: Context) -> None:
+    """Keep a known group's or channel's stored title current when it is renamed."""
+    seen = chat_seen(update)
+    if seen is not None and await services_of(context).storage.update_chat(seen, time.time()):
+        log.info("Chat %s renamed", seen.id)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:

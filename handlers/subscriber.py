@@ -19,15 +19,16 @@ from bot.i18n import t
 from bot.render import replies
 from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import BotApplication, Context
-from bot.storage import UserStatus
+from bot.storage import ChatStatus
 from handlers.common import (
     AWAITING_QUERY,
     answer,
-    known_user,
+    chat_seen,
+    known_chat,
     services_of,
     stop_waiting,
 )
-from handlers.membership import chat_migrated, membership_changed
+from handlers.membership import chat_migrated, chat_renamed, membership_changed
 from handlers.subscriptions import (
     remove_all_button,
     subscribe,
@@ -62,6 +63,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(remove_all_button, pattern=REMOVE_ALL.pattern))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
+    app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_TITLE, chat_renamed))
 
 
 def register_fallbacks(app: BotApplication) -> None:
@@ -71,20 +73,15 @@ def register_fallbacks(app: BotApplication) -> None:
 
 
 async def start(update: Update, context: Context) -> None:
-    """Register the user (active again if paused or blocked) and greet them."""
-    chat = update.effective_chat
-    if chat is None:
+    """Register the chat (active again if paused or blocked) and greet the sender."""
+    seen = chat_seen(update)
+    if seen is None:
         return
     stop_waiting(context)
     sender = update.effective_user
     storage = services_of(context).storage
-    await storage.register_user(
-        chat.id,
-        sender.username if sender else None,
-        sender.first_name if sender else chat.title,
-        time.time(),
-    )
-    count = len(await storage.list_subscriptions(chat.id))
+    await storage.register_chat(seen, time.time())
+    count = len(await storage.list_subscriptions(seen.id))
     await answer(update, replies.welcome(sender.first_name if sender else None, count))
 
 
@@ -95,16 +92,16 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def list_subscriptions(update: Update, context: Context) -> None:
-    """List the user's subscriptions, numbered."""
+    """List the chat's subscriptions, numbered."""
     stop_waiting(context)
-    user = await known_user(update, context)
-    if user is None:
+    chat = await known_chat(update, context)
+    if chat is None:
         return
-    subscriptions = await services_of(context).storage.list_subscriptions(user.id)
+    subscriptions = await services_of(context).storage.list_subscriptions(chat.id)
     await answer(
         update,
         replies.subscription_list(
-            [s.display for s in subscriptions], user.status is UserStatus.PAUSED
+            [s.display for s in subscriptions], chat.status is ChatStatus.PAUSED
         ),
     )
 
@@ -112,28 +109,28 @@ async def list_subscriptions(update: Update, context: Context) -> None:
 async def pause(update: Update, context: Context) -> None:
     """Turn alerts off, keeping subscriptions."""
     stop_waiting(context)
-    user = await known_user(update, context)
-    if user is None:
+    chat = await known_chat(update, context)
+    if chat is None:
         return
-    if user.status is UserStatus.PAUSED:
+    if chat.status is ChatStatus.PAUSED:
         await answer(update, replies.ALREADY_PAUSED)
         return
     storage = services_of(context).storage
-    await storage.set_user_status(user.id, UserStatus.PAUSED, time.time())
-    count = len(await storage.list_subscriptions(user.id))
+    await storage.set_chat_status(chat.id, ChatStatus.PAUSED, time.time())
+    count = len(await storage.list_subscriptions(chat.id))
     await answer(update, replies.paused(count))
 
 
 async def resume(update: Update, context: Context) -> None:
     """Turn alerts back on."""
     stop_waiting(context)
-    user = await known_user(update, context)
-    if user is None:
+    chat = await known_chat(update, context)
+    if chat is None:
         return
-    if user.status is UserStatus.ACTIVE:
+    if chat.status is ChatStatus.ACTIVE:
         await answer(update, replies.NOT_PAUSED)
         return
-    await services_of(context).storage.set_user_status(user.id, UserStatus.ACTIVE, time.time())
+    await services_of(context).storage.set_chat_status(chat.id, ChatStatus.ACTIVE, time.time())
     await answer(update, replies.RESUMED)
 
 
@@ -150,6 +147,6 @@ async def free_text(update: Update, context: Context) -> None:
     if not waiting or message is None or not message.text:
         await answer(update, replies.FREE_TEXT_HINT)
         return
-    user = await known_user(update, context)
-    if user is not None:
-        await subscribe_text(update, context, user, message.text)
+    chat = await known_chat(update, context)
+    if chat is not None:
+        await subscribe_text(update, context, chat, message.text)

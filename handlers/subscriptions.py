@@ -9,14 +9,15 @@ from bot.matching.query import QueryError, parse_query, split_queries
 from bot.render import replies
 from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import Context
-from bot.storage import Subscription, User, UserStatus
+from bot.storage import Chat, ChatStatus, Subscription
 from handlers.common import (
     AWAITING_QUERY,
     answer,
     command_argument,
-    known_user,
+    known_chat,
     services_of,
     stop_waiting,
+    topic_of,
 )
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ BUTTON_LABEL_LIMIT = 40
 
 async def subscribe(update: Update, context: Context) -> None:
     """Add the comma-separated queries, or ask for them when none were given."""
-    user = await known_user(update, context)
-    if user is None:
+    chat = await known_chat(update, context)
+    if chat is None:
         return
     text = command_argument(update)
     if not text:
@@ -49,10 +50,10 @@ async def subscribe(update: Update, context: Context) -> None:
         )
         return
     stop_waiting(context)
-    await subscribe_text(update, context, user, text)
+    await subscribe_text(update, context, chat, text)
 
 
-async def subscribe_text(update: Update, context: Context, user: User, text: str) -> None:
+async def subscribe_text(update: Update, context: Context, chat: Chat, text: str) -> None:
     services = services_of(context)
     valid: list[tuple[str, str]] = []
     invalid: list[tuple[str, str]] = []
@@ -69,12 +70,12 @@ async def subscribe_text(update: Update, context: Context, user: User, text: str
         if all(query.normalised != normalised for normalised, _ in valid):
             valid.append((query.normalised, query.display))
     limit = services.settings.max_subscriptions_per_user
-    result = await services.subscriptions.add(user.id, valid, limit)
-    log.info("User %s subscribed to %d queries", user.id, len(result.added))
+    result = await services.subscriptions.add(chat.id, valid, limit, topic_of(update))
+    log.info("Chat %s subscribed to %d queries", chat.id, len(result.added))
     report = replies.subscribe_report(
         [s.display for s in result.added], result.existing, result.over_limit, invalid, limit
     )
-    if user.status is UserStatus.PAUSED and result.added:
+    if chat.status is ChatStatus.PAUSED and result.added:
         report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")
     await answer(update, report)
 
@@ -82,11 +83,11 @@ async def subscribe_text(update: Update, context: Context, user: User, text: str
 async def unsubscribe(update: Update, context: Context) -> None:
     """Remove the named queries; without one, offer buttons; "all" asks to confirm."""
     stop_waiting(context)
-    user = await known_user(update, context)
-    if user is None:
+    chat = await known_chat(update, context)
+    if chat is None:
         return
     storage = services_of(context).storage
-    subscriptions = await storage.list_subscriptions(user.id)
+    subscriptions = await storage.list_subscriptions(chat.id)
     text = command_argument(update)
     if not subscriptions:
         await answer(update, replies.NOTHING_TO_UNSUBSCRIBE)
@@ -113,11 +114,11 @@ async def unsubscribe(update: Update, context: Context) -> None:
             reply_markup=keyboard,
         )
     else:
-        await _unsubscribe_named(update, context, user, subscriptions, text)
+        await _unsubscribe_named(update, context, chat, subscriptions, text)
 
 
 async def _unsubscribe_named(
-    update: Update, context: Context, user: User, subscriptions: list[Subscription], text: str
+    update: Update, context: Context, chat: Chat, subscriptions: list[Subscription], text: str
 ) -> None:
     services = services_of(context)
     removed: list[str] = []
@@ -128,7 +129,7 @@ async def _unsubscribe_named(
         return
     for raw in raw_queries:
         target = _find_subscription(subscriptions, raw)
-        deleted = await services.subscriptions.remove(user.id, target.id) if target else None
+        deleted = await services.subscriptions.remove(chat.id, target.id) if target else None
         if deleted is None:
             missing.append(raw)
             continue

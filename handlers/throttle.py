@@ -16,6 +16,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import t
 from bot.services import BotApplication, Context
+from bot.storage import ChatType
 from bot.updates.flood import FloodGate, Verdict
 from bot.updates.traffic import arrival_time
 from handlers.reply import reply
@@ -42,7 +43,7 @@ class Throttle:
             return
         if user is not None and user.id in context.bot_data.services.settings.admin_ids:
             return
-        admission = self._gate.admit(chat.id, arrival_time(self._clock()))
+        admission = self._gate.admit(chat.id, arrival_time(self._clock()), ChatType.of(chat.type))
         if admission.verdict is Verdict.ANSWER:
             return
         if admission.verdict is Verdict.NOTIFY:

@@ -556,6 +556,12 @@ def _default_chat(chat_id: int) -> JSON:
     return {"id": chat_id, "type": kind, "title": f"Chat {chat_id}"}
 
 
+def _thread_of(params: JSON) -> int | None:
+    """The forum topic a send names (message_thread_id), or None for the chat itself."""
+    thread = params.get("message_thread_id")
+    return thread if isinstance(thread, int) and not isinstance(thread, bool) else None
+
+
 def _user_json(user_id: int, first_name: str, username: str | None) -> JSON:
     user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
     if username is not None:
@@ -646,7 +652,8 @@ class SentMessage:
     ``text`` is the raw text of the last send or edit (HTML tags included) and
     ``plain_text`` what the user sees; ``edits`` holds the earlier raw texts, oldest first;
     ``params`` the raw parameters of the last sendMessage or editMessageText, for options
-    such as ``link_preview_options``.
+    such as ``link_preview_options``; ``thread_id`` the forum topic it was sent to (None:
+    the chat itself).
     """
 
     chat_id: int
@@ -661,6 +668,7 @@ class SentMessage:
     edits: list[str] = field(default_factory=list)
     edit_date: int | None = None
     deleted: bool = False
+    thread_id: int | None = None
 
     @property
     def buttons(self) -> list[JSON]:
@@ -914,27 +922,37 @@ class BotApiFake:
         chat_type: str = "private",
         reply_to_message_id: int | None = None,
         entities: list[JSON] | None = None,
+        thread_id: int | None = None,
     ) -> JSON:
         """Queue a message update from a user; return the update.
 
         ``entities`` adds formatting (bold, links...) as Telegram would send it.
+        ``thread_id`` sends it in that forum topic of a supergroup (the chat becomes a forum):
+        the message carries message_thread_id and is_topic_message, as Telegram's do.
 
         A leading ``/command`` (or ``/command@bot``) gets its bot_command entity. A user who
         writes has unblocked the bot, so a block_user for the chat is lifted.
         """
         if chat_id is None and chat_type != "private":
             raise ValueError(f"a {chat_type} message needs a chat_id")
+        if thread_id is not None and chat_type != "supergroup":
+            raise ValueError("only a supergroup has forum topics")
         chat_id = user_id if chat_id is None else chat_id
         user = _user_json(user_id, first_name, username)
         with self._cond:
             chat = self._register_chat(chat_id, chat_type, user)
+            if thread_id is not None:
+                chat["is_forum"] = True
             message: JSON = {
                 "message_id": self._next_message_id(chat_id),
                 "from": user,
-                "chat": chat,
+                "chat": copy.deepcopy(chat),
                 "date": int(time.time()),
                 "text": text,
             }
+            if thread_id is not None:
+                message["message_thread_id"] = thread_id
+                message["is_topic_message"] = True
             command = _COMMAND_RE.match(text)
             if command:
                 entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
@@ -1249,6 +1267,9 @@ class BotApiFake:
         }
         if message.entities:
             data["entities"] = message.entities
+        if message.thread_id is not None:
+            data["message_thread_id"] = message.thread_id
+            data["is_topic_message"] = True
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
         # Telegram echoes only inline keyboards in the Message; other markups stay with the chat.
@@ -1384,6 +1405,7 @@ class BotApiFake:
             entities=entities,
             params=copy.deepcopy(params),
             date=int(time.time()),
+            thread_id=_thread_of(params),
         )
         self._messages[(chat_id, message.message_id)] = message
         data = self._message_json(message)

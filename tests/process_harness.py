@@ -463,7 +463,7 @@ def outbox_by_status(database: Path) -> dict[str, set[Pair]]:
     """Return (story title, user) alert pairs of the outbox grouped by row status."""
     with contextlib.closing(read_only(database)) as connection:
         rows = connection.execute(
-            """SELECT o.status, s.title, o.user_id FROM outbox o
+            """SELECT o.status, s.title, o.chat_id FROM outbox o
                JOIN stories s ON s.id = o.story_id WHERE o.kind != 'broadcast'"""
         ).fetchall()
     grouped: dict[str, set[Pair]] = {}
@@ -492,7 +492,7 @@ def pending_broadcast_users(database: Path) -> set[int]:
     """Return the users whose broadcast row is still pending."""
     with contextlib.closing(read_only(database)) as connection:
         rows = connection.execute(
-            "SELECT user_id FROM outbox WHERE kind = 'broadcast' AND status = 'pending'"
+            "SELECT chat_id FROM outbox WHERE kind = 'broadcast' AND status = 'pending'"
         ).fetchall()
     return {int(row[0]) for row in rows}
 

@@ -155,6 +155,21 @@ async def test_send_valid_html_returns_the_parsed_message(bot: Bot, fake: BotApi
     assert sent.params["link_preview_options"] == {"is_disabled": True}
 
 
+async def test_forum_topics_on_incoming_messages_and_sends(bot: Bot, fake: BotApiFake) -> None:
+    forum = -1_000_000_000_042
+    fake.user_sends(USER, "hello", chat_id=forum, chat_type="supergroup", thread_id=9)
+    [update] = await bot.get_updates(timeout=0)
+    assert update.message is not None
+    assert (update.message.message_thread_id, update.message.is_topic_message) == (9, True)
+    assert update.message.chat.is_forum
+    message = await bot.send_message(forum, "in the topic", message_thread_id=9)
+    assert message.message_thread_id == 9
+    [sent] = fake.sent(forum)
+    assert sent.thread_id == 9
+    with pytest.raises(ValueError, match="supergroup"):
+        fake.user_sends(USER, "hello", chat_id=-5, chat_type="group", thread_id=9)
+
+
 @pytest.mark.parametrize("text", ["<p>story</p>", "1 < 2", "caf&eacute;", "<b>unclosed", ""])
 async def test_invalid_html_is_a_bad_request(bot: Bot, fake: BotApiFake, text: str) -> None:
     with pytest.raises(BadRequest):

@@ -24,19 +24,21 @@ from bot.delivery.worker import STORAGE_RETRY_SECONDS, DeliveryWorker
 from bot.ingest.stories import story_from_entry
 from bot.render.message import Button, OutgoingMessage
 from bot.storage import (
+    ChatStatus,
+    ChatType,
     Delivery,
     Feed,
     OutboxItem,
     PollToSave,
     Storage,
     StoryToSave,
-    UserStatus,
 )
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
 from tests.full_disk import FullDisk
+from tests.storage_contract.helpers import private
 
 ANN = 3001
 BOB = 3002
@@ -93,7 +95,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     storage = await SqliteStorage.open(path)
     try:
         for user_id, name in ((ANN, "Ann"), (BOB, "Bob"), (CAROL, "Carol")):
-            await storage.register_user(user_id, None, name, now=time.time())
+            await storage.register_chat(private(user_id, name, None), now=time.time())
         feed, _ = await storage.add_feed("https://news.example/feed", time.time(), trusted=True)
         async with BotApiFake() as fake, make_bot(fake) as bot:
             yield Env(fake, bot, storage, path, feed)
@@ -151,7 +153,7 @@ def outbox(path: Path) -> list[sqlite3.Row]:
 
 
 def rows_of(path: Path, user_id: int) -> list[sqlite3.Row]:
-    return [row for row in outbox(path) if row["user_id"] == user_id]
+    return [row for row in outbox(path) if row["chat_id"] == user_id]
 
 
 def statuses(path: Path, user_id: int | None = None) -> list[str]:
@@ -308,9 +310,9 @@ async def test_forbidden_blocks_the_user_and_drops_their_other_rows(env: Env) ->
         await eventually(lambda: "pending" not in statuses(env.path))
         await barrier(env, worker, BOB)  # the worker went round again: nothing left for Ann
 
-    user = await env.storage.get_user(ANN)
+    user = await env.storage.get_chat(ANN)
     assert user is not None
-    assert user.status is UserStatus.BLOCKED
+    assert user.status is ChatStatus.BLOCKED
     assert env.fake.sent(ANN) == []
     attempts_to_ann = [c for c in env.fake.calls("sendMessage") if c["chat_id"] == ANN]
     assert len(attempts_to_ann) == 1, "one refusal is enough; the rest are not tried"
@@ -343,9 +345,9 @@ async def test_bad_request_fails_that_row_only_and_is_not_retried(env: Env) -> N
     assert second["status"] == "sent"
     assert sent_titles(env.fake, ANN, ann_titles) == ann_titles[1:]
     assert len([c for c in env.fake.calls("sendMessage") if c["chat_id"] == ANN]) == 2 + 1
-    user = await env.storage.get_user(ANN)
+    user = await env.storage.get_chat(ANN)
     assert user is not None
-    assert user.status is UserStatus.ACTIVE, "a bad message is not a blocked user"
+    assert user.status is ChatStatus.ACTIVE, "a bad message is not a blocked user"
 
 
 async def test_server_errors_are_retried_with_growing_backoff_then_delivered(env: Env) -> None:
@@ -445,7 +447,7 @@ async def test_repeated_server_errors_give_up_after_a_few_attempts(env: Env) -> 
 
 async def test_paused_users_rows_are_dropped_not_sent(env: Env) -> None:
     await queue_alerts(env, [ANN, BOB], 2)
-    await env.storage.set_user_status(ANN, UserStatus.PAUSED, now=time.time())
+    await env.storage.set_chat_status(ANN, ChatStatus.PAUSED, now=time.time())
 
     async with running(env.worker()):
         await env.fake.wait_for_sent(BOB, 2)
@@ -496,7 +498,7 @@ async def test_chat_pacing_holds_while_the_global_limiter_queues_sends(env: Env)
     # Nine other chats fill the limiter, so Ann's first message waits in its queue.
     filler = list(range(4001, 4010))
     for user_id in filler:
-        await env.storage.register_user(user_id, None, None, now=time.time())
+        await env.storage.register_chat(private(user_id), now=time.time())
     await queue_alerts(env, filler, 1)
     await queue_alerts(env, [ANN], 4)
     env.fake.enforce_limits()  # Telegram's: about 1 message a second per chat, bursts of 3
@@ -622,6 +624,7 @@ def test_pacer_keeps_chats_apart_and_paces_groups_slower() -> None:
     pacer.take(ANN, now)
     assert pacer.ready_at(BOB, now) == now
     group = -100_123
+    pacer.note_chat(group, ChatType.GROUP)
     pacer.take(group, now)
     assert pacer.ready_at(group, now) == pytest.approx(now + 3.0), "20 messages a minute"
 
@@ -750,7 +753,7 @@ class AnswerWatch(ChatPacer):
 async def test_unrecorded_sends_never_exceed_the_sends_in_flight(env: Env) -> None:
     users = list(range(5001, 5041))
     for user_id in users:
-        await env.storage.register_user(user_id, None, None, now=time.time())
+        await env.storage.register_chat(private(user_id), now=time.time())
     await queue_alerts(env, users, 1)
     storage = await WatchedWrites.open(env.path)
     storage.fake = env.fake

@@ -4,7 +4,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from bot.storage import UserStatus
+from bot.storage import ChatStatus
 from bot.storage.sqlite import SqliteStorage
 from tests.botapi_fake import SentMessage
 from tests.e2e import BotHarness, eventually, running_bot
@@ -108,7 +108,7 @@ async def test_broadcast_preview_confirm_and_report(tmp_path: Path) -> None:
         await bot.stop()
         storage = await SqliteStorage.open(bot.database)
         for user in blocked_before:
-            await storage.set_user_status(user, UserStatus.BLOCKED, now=0)
+            await storage.set_chat_status(user, ChatStatus.BLOCKED, now=0)
         await storage.close()
         await bot.start()
         blocks_during = SUBSCRIBERS[5:8]
@@ -144,9 +144,9 @@ async def test_broadcast_preview_confirm_and_report(tmp_path: Path) -> None:
     storage = await SqliteStorage.open(bot.database)
     try:
         for user in blocks_during:
-            stored = await storage.get_user(user)
+            stored = await storage.get_chat(user)
             assert stored is not None
-            assert stored.status is UserStatus.BLOCKED
+            assert stored.status is ChatStatus.BLOCKED
     finally:
         await storage.close()
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import UserStatus
+from bot.storage import ChatStatus, ChatType
 from bot.storage.sqlite import SqliteStorage
 from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watching_bot
 
 ANN = 2001
 BOB = 2002
 CAROL = 2003
+FORUM = -1_000_000_002_001
+TOPIC = 7
 
 
 async def test_matching_story_reaches_the_subscriber(tmp_path: Path, feeds: Feeds) -> None:
@@ -44,6 +46,30 @@ async def test_matching_story_reaches_the_subscriber(tmp_path: Path, feeds: Feed
         await bot.settle(feeds, "/world.xml")
         assert len(bot.fake.sent(ANN)) == 2, "one alert per story, not one per subscription"
         assert len(bot.fake.sent(BOB)) == 1, "a non-matching story sends nothing"
+
+
+async def test_a_subscription_made_in_a_forum_topic_alerts_into_that_topic(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        bot.fake.user_sends(
+            ANN, "/subscribe Ukraine", chat_id=FORUM, chat_type="supergroup", thread_id=TOPIC
+        )
+        await bot.fake.wait_for_sent(FORUM, count=1)
+        feeds.publish("/a.xml", story(2, "Ukraine in the topic"))
+        sent = await bot.fake.wait_for_sent(FORUM, count=2, timeout=POLL_TIMEOUT)
+        assert sent[1].plain_text.startswith("Ukraine in the topic")
+        assert sent[1].thread_id == TOPIC
+        assert sent[1].params["message_thread_id"] == TOPIC
+    storage = await SqliteStorage.open(bot.database)
+    try:
+        [subscription] = await storage.list_subscriptions(FORUM)
+        assert subscription.thread_id == TOPIC
+        chat = await storage.get_chat(FORUM)
+        assert chat is not None
+        assert (chat.type, chat.title) == (ChatType.SUPERGROUP, f"Chat {FORUM}")
+    finally:
+        await storage.close()
 
 
 async def test_a_new_feed_floods_nobody(tmp_path: Path, feeds: Feeds) -> None:
@@ -113,9 +139,9 @@ async def test_blocked_user_is_marked_and_others_still_receive(
         assert len(forbidden) == 1, "a blocked user is tried once, then skipped"
     storage = await SqliteStorage.open(bot.database)
     try:
-        bob = await storage.get_user(BOB)
+        bob = await storage.get_chat(BOB)
         assert bob is not None
-        assert bob.status is UserStatus.BLOCKED
+        assert bob.status is ChatStatus.BLOCKED
     finally:
         await storage.close()
 
@@ -182,7 +208,7 @@ def _query(database: Path, sql: str, *params: object) -> list[tuple[object, ...]
 
 
 def _status(database: Path, user_id: int) -> str:
-    [(status,)] = _query(database, "SELECT status FROM users WHERE id = ?", user_id)
+    [(status,)] = _query(database, "SELECT status FROM chats WHERE id = ?", user_id)
     return str(status)
 
 
@@ -204,7 +230,7 @@ async def test_unblocking_the_bot_resumes_alerts_and_a_pause_outlasts_a_block(
         feeds.publish("/a.xml", story(2, "Ukraine while blocked"))
         stored = "SELECT 1 FROM stories WHERE title = 'Ukraine while blocked'"
         await eventually(lambda: bool(_query(db, stored)), POLL_TIMEOUT)
-        assert _query(db, "SELECT user_id FROM outbox") == [], (
+        assert _query(db, "SELECT chat_id FROM outbox") == [], (
             "nobody gets a row while blocked or paused"
         )
 
@@ -220,4 +246,4 @@ async def test_unblocking_the_bot_resumes_alerts_and_a_pause_outlasts_a_block(
             already:
         ]
         assert "Ukraine after unblocking" in alert.plain_text
-        assert _query(db, "SELECT user_id FROM outbox") == [(ANN,)]
+        assert _query(db, "SELECT chat_id FROM outbox") == [(ANN,)]

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from bot.storage import ChatType
 from bot.storage.sqlite import SqliteStorage
 from tests.clocks import JumpClock
 from tests.e2e import Feeds, eventually, story, watching_bot
@@ -66,6 +67,9 @@ async def test_group_migrated_to_supergroup_keeps_its_subscriptions(
     try:
         assert [s.display for s in await storage.list_subscriptions(SUPERGROUP)] == ["Ukraine"]
         assert await storage.list_subscriptions(GROUP) == []
+        moved = await storage.get_chat(SUPERGROUP)
+        assert moved is not None
+        assert moved.type is ChatType.SUPERGROUP
     finally:
         await storage.close()
 

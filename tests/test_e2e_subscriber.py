@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.storage import UserStatus
+from bot.storage import ChatStatus
 from bot.storage.sqlite import SqliteStorage
 from tests.e2e import BotHarness, running_bot
 
@@ -170,9 +170,9 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
         await bot.ask(ANN, "/pause")
     storage = await SqliteStorage.open(bot.database)
     try:
-        user = await storage.get_user(ANN)
+        user = await storage.get_chat(ANN)
         assert user is not None
-        assert user.status is UserStatus.PAUSED
+        assert user.status is ChatStatus.PAUSED
     finally:
         await storage.close()
 

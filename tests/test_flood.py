@@ -2,15 +2,18 @@
 
 import pytest
 
+from bot.storage import ChatType
 from bot.updates.flood import PRUNE_THRESHOLD, FloodGate, Verdict
 
 CHAT = 7
 GROUP = -100
 
 
-def answer(gate: FloodGate, chat: int, now: float) -> Verdict:
+def answer(
+    gate: FloodGate, chat: int, now: float, chat_type: ChatType = ChatType.PRIVATE
+) -> Verdict:
     """Admit one update; if answered, write its one reply at the same instant."""
-    verdict = gate.admit(chat, now).verdict
+    verdict = gate.admit(chat, now, chat_type).verdict
     if verdict is Verdict.ANSWER:
         gate.wrote(chat, now)
     return verdict
@@ -119,10 +122,22 @@ def test_chats_do_not_share_an_allowance_and_groups_get_twenty_a_minute() -> Non
         answer(gate, CHAT, 0.0)
     assert answer(gate, CHAT + 1, 0.0) is Verdict.ANSWER
     for _ in range(3):
-        answer(gate, GROUP, 0.0)
-    admission = gate.admit(GROUP, 0.0)
+        answer(gate, GROUP, 0.0, ChatType.GROUP)
+    admission = gate.admit(GROUP, 0.0, ChatType.GROUP)
     assert admission.verdict is Verdict.NOTIFY, "a group's next message is 3 s away: too long"
     assert admission.notice_at == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("chat_type", list(ChatType))
+def test_a_chats_pace_follows_the_type_its_updates_name_never_the_sign_of_its_id(
+    chat_type: ChatType,
+) -> None:
+    gate = FloodGate()
+    for chat in (CHAT, GROUP):
+        for _ in range(3):
+            answer(gate, chat, 0.0, chat_type)
+        expected = 3.0 if chat_type is not ChatType.PRIVATE else 1.0
+        assert gate.ready_at(chat, 0.0) == pytest.approx(expected), (chat, chat_type)
 
 
 def test_idle_chats_are_forgotten_when_many_are_known() -> None:

@@ -27,6 +27,7 @@ from bot.storage import Feed, OutboxItem, Storage
 from bot.storage.sqlite import SqliteStorage
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
+from tests.storage_contract.helpers import private
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ async def harness(tmp_path: Path, parsers: FeedParserPool) -> AsyncIterator[Harn
     try:
         with FeedServer() as server:
             index = SubscriptionIndex()
-            await storage.register_user(USER, "reader", "Reader", clock.now)
+            await storage.register_chat(private(USER, "Reader", "reader"), clock.now)
             queries = [(parse_query(text).normalised, text) for text in SUBSCRIPTIONS]
             await storage.add_subscriptions(USER, queries, 10, clock.now)
             index.add_many((USER, normalised, display) for normalised, display in queries)
@@ -637,7 +638,7 @@ async def test_hostile_feed_fails_alone(
     )
     # The good feed's new story reached its subscriber whatever the hostile feed did.
     assert (outcome.good.status, outcome.good.new_stories, outcome.good.alerts) == ("ok", 1, 1)
-    assert [(a.title, a.user_id, a.matched) for a in outcome.good_alerts] == [
+    assert [(a.title, a.chat_id, a.matched) for a in outcome.good_alerts] == [
         (GOOD_STORY, USER, ("zeppelin",))
     ]
     assert harness.signals

@@ -39,7 +39,7 @@ def test_removing_subscriptions_forgets_them() -> None:
     index = _index([(1, "Ukraine"), (2, "Ukraine"), (2, "Ukrain*")])
     index.remove(1, "ukraine")
     assert index.match(analyze("Ukraine")) == {2: ("Ukrain*", "Ukraine")}
-    index.remove_user(2, ["ukraine", "ukrain*"])
+    index.remove_chat(2, ["ukraine", "ukrain*"])
     assert index.match(analyze("Ukraine")) == {}
     assert len(index) == 0
     assert index.distinct_queries == 0

@@ -11,7 +11,7 @@ from bot.delivery.worker import render, render_all
 from bot.render.alerts import Alert, alert_message, digest_messages, format_alert, format_digest
 from bot.render.callbacks import CallbackDataTooLong
 from bot.render.message import Button, OutgoingMessage
-from bot.storage import OutboxItem, UserStatus
+from bot.storage import ChatStatus, OutboxItem
 
 ALERT = Alert(
     "Talks resume", "https://example.com/a", "BBC", datetime(2026, 1, 2, tzinfo=UTC), None, ("x",)
@@ -20,7 +20,7 @@ ALERT = Alert(
 
 def outbox_row(kind: str, **changes: object) -> OutboxItem:
     row = OutboxItem(
-        1, kind, 7, UserStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
+        1, kind, 7, ChatStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
     )
     return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
 

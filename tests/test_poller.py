@@ -32,8 +32,8 @@ from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.storage import (
+    ChatStatus,
     Feed,
-    UserStatus,
 )
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
@@ -41,6 +41,7 @@ from bot.text.normalize import html_to_paragraphs
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 from tests.full_disk import full_disk
+from tests.storage_contract.helpers import private
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -411,7 +412,7 @@ class Harness:
         """(user, kind, story title) of every outbox row, oldest first."""
         with contextlib.closing(sqlite3.connect(self.path)) as db:
             rows = db.execute(
-                """SELECT o.user_id, o.kind, s.title FROM outbox o
+                """SELECT o.chat_id, o.kind, s.title FROM outbox o
                    JOIN stories s ON s.id = o.story_id ORDER BY o.id"""
             )
             return [(int(user), str(kind), str(title)) for user, kind, title in rows]
@@ -420,7 +421,7 @@ class Harness:
         """(user, story link) of every outbox row, oldest first."""
         with contextlib.closing(sqlite3.connect(self.path)) as db:
             rows = db.execute(
-                "SELECT o.user_id, s.link FROM outbox o JOIN stories s ON s.id = o.story_id"
+                "SELECT o.chat_id, s.link FROM outbox o JOIN stories s ON s.id = o.story_id"
                 " ORDER BY o.id"
             )
             return [(int(user), link) for user, link in rows]
@@ -440,11 +441,11 @@ async def harness_for(
     clock = Clock()
     index = SubscriptionIndex()
     for user_id, text in ((ANN, "Ukraine"), (BOB, "Ukraine"), (CAROL, "football")):
-        await storage.register_user(user_id, None, None, now=clock())
+        await storage.register_chat(private(user_id), now=clock())
         query = parse_query(text)
         await storage.add_subscriptions(user_id, [(query.normalised, text)], limit=10, now=clock())
         index.add(user_id, query.normalised, text)
-    await storage.set_user_status(BOB, UserStatus.PAUSED, now=clock())
+    await storage.set_chat_status(BOB, ChatStatus.PAUSED, now=clock())
     signals: list[float] = []
     poller = Poller(
         storage,

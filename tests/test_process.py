@@ -560,7 +560,7 @@ async def test_backup_while_the_bot_delivers(
     for copy in copies:
         assert stat.S_IMODE(copy.stat().st_mode) == OWNER_ONLY, copy
         assert integrity(copy) == "ok"
-        assert count_rows(copy, "users") == len(USERS)
+        assert count_rows(copy, "chats") == len(USERS)
         assert count_rows(copy, "subscriptions") == sum(len(queries_of(u)) for u in USERS)
         rows = outbox_by_status(copy)
         assert set[Pair]().union(*rows.values()) == expected, "the poll's rows are all in the copy"

@@ -15,7 +15,7 @@ from bot.ingest.stories import story_from_entry
 from bot.render import admin as admin_text
 from bot.render import replies
 from bot.render.html import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
-from bot.storage import Feed, OutboxItem, Stats, StoryToSave, UserStatus
+from bot.storage import ChatStatus, Feed, OutboxItem, Stats, StoryToSave
 from tests.test_formatting import assert_valid_telegram_html
 
 _user_text = st.text(max_size=120)
@@ -106,7 +106,7 @@ def _counted_texts(count: int) -> list[str]:
     )
     figures = Stats({"active": count}, count, [], count, 0, count, count, 0, None)
     digest_row = OutboxItem(
-        1, "digest", 7, UserStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
+        1, "digest", 7, ChatStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
     )
     story = StoryToSave(story_from_entry(0, "g", None, "Ukraine", None, None), ("ukraine",), True)
     stories = PreparedFeed("Local", None, None, (story,) * max(count, 1))

@@ -27,6 +27,7 @@ from bot.storage.retention import (
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.feedserver import Item
+from tests.storage_contract.helpers import private
 from tests.test_poller import ANN as POLLER_ANN
 from tests.test_poller import CountingPool, Harness, harness_for
 
@@ -111,7 +112,7 @@ class Aged:
     def outbox(self) -> list[tuple[Any, ...]]:
         """(id, user, status, attempts, story title) of every outbox row."""
         return self.rows(
-            """SELECT o.id, o.user_id, o.status, o.attempts, s.title FROM outbox o
+            """SELECT o.id, o.chat_id, o.status, o.attempts, s.title FROM outbox o
                JOIN stories s ON s.id = o.story_id ORDER BY o.id"""
         )
 
@@ -151,7 +152,7 @@ class Aged:
     async def deliver(self, title: str, user: int, status: str, now: float) -> None:
         [(row_id,)] = self.rows(
             "SELECT o.id FROM outbox o JOIN stories s ON s.id = o.story_id "
-            "WHERE s.title = ? AND o.user_id = ?",
+            "WHERE s.title = ? AND o.chat_id = ?",
             (title, user),
         )
         await self.storage.record_deliveries([Delivery(int(row_id), user, status, 1)], now)
@@ -187,7 +188,7 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
     """Forty days of history: finished and pending rows, dated and undated stories."""
     aged = Aged(storage, path)
     for user in (ANN, BOB, CAROL):
-        await storage.register_user(user, None, None, now=OLD)
+        await storage.register_chat(private(user), now=OLD)
     for name in ("a", "b", "gone"):
         aged.feeds[name], _ = await storage.add_feed(
             f"https://{name}.example/feed.xml", OLD, trusted=True
@@ -212,7 +213,7 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
     )
     await aged.deliver("old sent", ANN, "sent", OLD + 60)
     await aged.deliver("old failed", BOB, "failed", OLD + 60)
-    await storage.drop_pending_for_user(CAROL, "paused")
+    await storage.drop_pending_for_chat(CAROL, "paused")
     await aged.poll("gone", OLD, entry(gone, "undated of a removed feed", None))
     assert await storage.remove_feed(gone.id)
     await aged.poll("a", MID, entry(a, "mid", MID, link=MID_LINK), match={"mid": (ANN,)})

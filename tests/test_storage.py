@@ -9,10 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import SavedPoll, StorageError, StoryToSave
-from bot.storage.sqlite import SCHEMA_VERSION, SqliteStorage
-from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, save
+from bot.delivery.worker import DeliveryWorker
+from bot.storage import (
+    BroadcastStatus,
+    ChatStatus,
+    ChatType,
+    SavedPoll,
+    StorageError,
+    StoryToSave,
+    Subscription,
+)
+from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStorage
+from tests.botapi_fake import BotApiFake
+from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, private, save
 from tests.storage_contract.sqlite_peek import SqlitePeek
+from tests.test_delivery import eventually, make_bot, running
 
 
 async def test_new_database_is_migrated_private_and_healthy(tmp_path: Path) -> None:
@@ -105,7 +116,7 @@ async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     storage = await SqliteStorage.open(path)
     try:
-        await storage.register_user(ANN, None, None, now=T0)
+        await storage.register_chat(private(ANN), now=T0)
         db = Db(storage, SqlitePeek(path))
         feed = await add_feed(db)
         await save(db, feed, candidate(feed, "Ukraine talks"))
@@ -115,7 +126,7 @@ async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
             pytest.raises(sqlite3.IntegrityError),
         ):
             raw.execute(
-                "INSERT INTO outbox (kind, story_id, user_id, created_at) "
+                "INSERT INTO outbox (kind, story_id, chat_id, created_at) "
                 "VALUES ('alert', ?, ?, ?)",
                 (story_id, ANN, T0),
             )
@@ -136,7 +147,7 @@ async def test_matching_runs_outside_the_write_transaction_unless_the_reader_was
 ) -> None:
     storage = await backend.open(tmp_path / "db.sqlite3")
     try:
-        await storage.register_user(ANN, None, None, now=T0)
+        await storage.register_chat(private(ANN), now=T0)
         db = Db(storage, SqlitePeek(tmp_path / "db.sqlite3"))
         feed = await add_feed(db)
         writer_held: list[bool] = []
@@ -150,3 +161,84 @@ async def test_matching_runs_outside_the_write_transaction_unless_the_reader_was
         assert writer_held == [backend is StaleReader]
     finally:
         await storage.close()
+
+
+OLD_VERSION = 5  # the schema before chats: users, user_id, no forum topics
+GROUP, SUPERGROUP = -4001, -1_000_000_004_001
+OLD_ROWS = f"""
+    INSERT INTO users VALUES (7, 'ann', 'Ann', 'active', 1, 1), ({GROUP}, NULL, 'Bob', 'active',
+        1, 1), ({SUPERGROUP}, NULL, 'Carol', 'active', 1, 1), (8, NULL, 'Dan', 'paused', 1, 1);
+    INSERT INTO subscriptions VALUES (1, 7, 'ukraine', 'Ukraine', 1),
+        (2, {GROUP}, 'ukraine', 'Ukraine', 1), (3, {SUPERGROUP}, 'nato', 'NATO', 1),
+        (4, 8, 'nato', 'NATO', 1);
+    INSERT INTO feeds (id, url, title, trusted, primed, added_at)
+        VALUES (1, 'https://a.example/rss', 'World Desk', 1, 1, 1);
+    INSERT INTO stories (id, feed_id, key, link, title, normalised_title, seen_at)
+        VALUES (1, 1, 'k1', 'https://a.example/1', 'Ukraine talks', 'ukraine talks', 1),
+               (2, 1, 'k2', 'https://a.example/2', 'NATO meets', 'nato meets', 1);
+    INSERT INTO broadcasts (id, admin_id, text, status, recipients, created_at)
+        VALUES (1, 99, 'Hello all', 'sending', 2, 1);
+    INSERT INTO outbox (id, kind, story_id, broadcast_id, user_id, matched, status, created_at,
+                        sent_at)
+        VALUES (1, 'alert', 1, NULL, 7, '["Ukraine"]', 'sent', 1, 2),
+               (2, 'alert', 1, NULL, {GROUP}, '["Ukraine"]', 'pending', 1, NULL),
+               (3, 'alert', 2, NULL, {SUPERGROUP}, '["NATO"]', 'pending', 1, NULL),
+               (4, 'broadcast', NULL, 1, 7, '[]', 'pending', 1, NULL),
+               (5, 'broadcast', NULL, 1, {GROUP}, '[]', 'sent', 1, 2);
+    PRAGMA user_version = {OLD_VERSION};
+"""
+
+
+def build_old_database(path: Path) -> None:
+    """A file as the last Newshound before chats left it, through its own migrations."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        for migration in MIGRATIONS[:OLD_VERSION]:
+            for statement in migration.statements:
+                connection.execute(statement)
+        connection.executescript(OLD_ROWS)
+
+
+async def test_a_database_of_users_upgrades_in_place_to_chats_and_still_delivers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    build_old_database(path)
+    storage = await SqliteStorage.open(path)
+    try:
+        assert await storage.schema_version() == SCHEMA_VERSION
+        assert await storage.integrity_check() == "ok"
+        chats = [await storage.get_chat(chat_id) for chat_id in (7, GROUP, SUPERGROUP, 8)]
+        assert [(c.type, c.title, c.status) for c in chats if c is not None] == [
+            (ChatType.PRIVATE, "Ann", ChatStatus.ACTIVE),
+            (ChatType.GROUP, None, ChatStatus.ACTIVE),
+            (ChatType.SUPERGROUP, None, ChatStatus.ACTIVE),
+            (ChatType.PRIVATE, "Dan", ChatStatus.PAUSED),
+        ], "types backfilled from the id, once; a group's old first_name named a person"
+        assert await storage.all_subscriptions() == [
+            Subscription(1, 7, "ukraine", "Ukraine"),
+            Subscription(2, GROUP, "ukraine", "Ukraine"),
+            Subscription(3, SUPERGROUP, "nato", "NATO"),
+            Subscription(4, 8, "nato", "NATO"),
+        ]
+        assert SqlitePeek(path).story_titles() == ["Ukraine talks", "NATO meets"]
+        assert [(r.id, r.chat_id, r.kind, r.chat_type) for r in await storage.pending_outbox()] == [
+            (2, GROUP, "alert", ChatType.GROUP),
+            (3, SUPERGROUP, "alert", ChatType.SUPERGROUP),
+            (4, 7, "broadcast", ChatType.PRIVATE),
+        ]
+        broadcast = await storage.get_broadcast(1)
+        assert broadcast is not None
+        assert (broadcast.status, broadcast.recipients) == (BroadcastStatus.SENDING, 2)
+
+        async with BotApiFake() as fake, make_bot(fake) as bot:
+            async with running(DeliveryWorker(bot, storage)):
+                await eventually(lambda: all(fake.sent(c) for c in (7, GROUP, SUPERGROUP)))
+            assert await storage.outbox_counts() == {"sent": 5}
+        assert fake.sent(7)[0].plain_text == "Hello all"
+        assert fake.sent(GROUP)[0].plain_text.startswith("Ukraine talks")
+        assert fake.sent(SUPERGROUP)[0].plain_text.startswith("NATO meets")
+        assert await storage.broadcast_progress(1) == {"sent": 2}
+    finally:
+        await storage.close()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []

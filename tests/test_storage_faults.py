@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.render import replies
-from bot.storage import StorageUnavailable, UserStatus
+from bot.storage import ChatStatus, StorageUnavailable
 from bot.storage.faults import is_unavailable
 from bot.storage.sqlite import SqliteStorage
 from tests.e2e import running_bot
+from tests.storage_contract.helpers import private
 
 ANN = 7001
 NOBODY = 7999
@@ -131,7 +132,7 @@ def test_real_sqlite_errors_are_classified_by_their_code(
 async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
     storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
     try:
-        await storage.register_user(ANN, None, "Ann", now=1.0)
+        await storage.register_chat(private(ANN, "Ann"), now=1.0)
         yield storage
     finally:
         await storage.close()
@@ -153,18 +154,18 @@ async def test_a_failed_commit_is_rolled_back_and_later_writes_are_committed(
         async with storage._lock, storage._transaction():
             await storage._db.execute("PRAGMA defer_foreign_keys = ON")
             await storage._db.execute(
-                """INSERT INTO subscriptions (user_id, query, display, created_at)
+                """INSERT INTO subscriptions (chat_id, query, display, created_at)
                    VALUES (?, 'orphan', 'orphan', 2)""",
                 (NOBODY,),
             )
 
     added = await storage.add_subscriptions(ANN, [("ukraine", "Ukraine")], 10, now=3.0)
     assert [s.query for s in added.added] == ["ukraine"]
-    assert await storage.set_user_status(ANN, UserStatus.PAUSED, now=4.0)
+    assert await storage.set_chat_status(ANN, ChatStatus.PAUSED, now=4.0)
     # Seen from another connection while this one stays open: committed, not held in a
     # transaction left open by the failed COMMIT.
-    assert committed(path, "SELECT user_id, query FROM subscriptions") == [(ANN, "ukraine")]
-    assert committed(path, "SELECT status FROM users") == [("paused",)]
+    assert committed(path, "SELECT chat_id, query FROM subscriptions") == [(ANN, "ukraine")]
+    assert committed(path, "SELECT status FROM chats") == [("paused",)]
 
 
 async def test_a_sql_bug_is_raised_as_itself_not_as_storage_unavailable(

@@ -12,6 +12,7 @@ from bot.services import Subscriptions
 from bot.storage import Storage
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
+from tests.storage_contract.helpers import private
 
 ROOT = Path(__file__).resolve().parent.parent
 ANN, BOB, SUPERGROUP = 1, 2, -1001
@@ -25,7 +26,7 @@ STORAGE_CHANGES = frozenset(
         "migrate_chat",
     }
 )
-INDEX_CHANGES = frozenset({"add", "add_many", "remove", "remove_user"})
+INDEX_CHANGES = frozenset({"add", "add_many", "remove", "remove_chat"})
 SERVICE = ROOT / "bot" / "services.py"
 
 
@@ -34,7 +35,7 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
     storage = await SqliteStorage.open(tmp_path / "db.sqlite3")
     try:
         for chat_id in (ANN, BOB):
-            await storage.register_user(chat_id, None, None, now=1.0)
+            await storage.register_chat(private(chat_id), now=1.0)
         yield storage
     finally:
         await storage.close()
@@ -114,7 +115,7 @@ def _subscription_changes(path: Path) -> list[str]:
 def test_the_scan_sees_the_service_change_storage_and_index() -> None:
     found = set(_subscription_changes(SERVICE))
     assert {"add_subscriptions", "remove_subscription_by_id", "migrate_chat"} <= found
-    assert {"index.add", "index.remove", "index.remove_user"} <= found
+    assert {"index.add", "index.remove", "index.remove_chat"} <= found
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.delivery.ratelimit import KeyedTokenBuckets
+from bot.delivery.ratelimit import KeyedTokenBuckets, SharedChats
+from bot.storage.models import ChatType
 
 # Telegram allows about one message per second to a private chat, with short bursts.
 CHAT_RATE_PER_SECOND = 1.0
@@ -34,9 +35,14 @@ class ChatPacer(KeyedTokenBuckets):
     def __init__(self, rate: float = CHAT_RATE_PER_SECOND, burst: int = CHAT_BURST) -> None:
         super().__init__(rate_of=self._chat_rate, burst=burst)
         self._private_rate = rate
+        self._shared = SharedChats()
+
+    def note_chat(self, chat_id: int, chat_type: ChatType) -> None:
+        """Record the chat's type (its stored one): groups are paced slower."""
+        self._shared.note(chat_id, chat_type)
 
     def _chat_rate(self, chat_id: int) -> float:
-        return GROUP_RATE_PER_SECOND if chat_id < 0 else self._private_rate
+        return GROUP_RATE_PER_SECOND if chat_id in self._shared else self._private_rate
 
 
 @dataclass

@@ -1,7 +1,10 @@
-"""Token buckets per key (chat, user): a short burst, then a steady rate."""
+"""Token buckets per key (chat, user): a short burst, then a steady rate; which chats are
+groups, which Telegram paces slower."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.storage.models import ChatType
 
 # Buckets that refilled completely are forgotten once there are this many, to bound memory.
 PRUNE_THRESHOLD = 10_000
@@ -12,6 +15,27 @@ class _Bucket:
     tokens: float
     updated: float
     hold_until: float = 0.0
+
+
+class SharedChats:
+    """The chats known to be groups, supergroups or channels, as Telegram typed them.
+
+    Learnt from each update's chat and each stored chat record; never from the id itself.
+    A chat not (yet) known counts as private.
+    """
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    def note(self, chat_id: int, chat_type: ChatType) -> None:
+        """Record the chat's type."""
+        if chat_type.shared:
+            self._ids.add(chat_id)
+        else:
+            self._ids.discard(chat_id)
+
+    def __contains__(self, chat_id: int) -> bool:
+        return chat_id in self._ids
 
 
 class KeyedTokenBuckets:

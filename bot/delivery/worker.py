@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from telegram import Bot
@@ -24,11 +25,12 @@ from bot.i18n import tn
 from bot.render.alerts import Alert, alert_message, digest_messages
 from bot.render.message import OutgoingMessage
 from bot.storage import (
+    ChatStatus,
+    ChatType,
     Delivery,
     OutboxItem,
     Storage,
     StorageUnavailable,
-    UserStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,8 @@ class DeliveryWorker:
 
     async def _load_new_rows(self) -> None:
         for row in await self._storage.pending_outbox(after_id=self._last_loaded_id):
-            self._queues.add(row.id, row.user_id, row.kind, row.next_attempt_at)
+            self._pacer.note_chat(row.chat_id, row.chat_type)
+            self._queues.add(row.id, row.chat_id, row.kind, row.next_attempt_at)
             self._last_loaded_id = max(self._last_loaded_id, row.id)
 
     async def _start_sends(self) -> bool:
@@ -142,7 +145,7 @@ class DeliveryWorker:
         for item in items:
             if item.status != "pending" or item.id in unrecorded:
                 # Already handled, e.g. as a line of a digest sent with an earlier row.
-                self._queues.release(item.user_id)
+                self._queues.release(item.chat_id)
                 continue
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
@@ -175,7 +178,7 @@ class DeliveryWorker:
             outcomes = await self._send(item)
         except Exception:  # a bug must cost one message, not the chat's whole queue
             log.exception("Unexpected error sending outbox row %s", item.id)
-            outcomes = [Delivery(item.id, item.user_id, "failed", item.attempts + 1, error="bug")]
+            outcomes = [Delivery(item.id, item.chat_id, "failed", item.attempts + 1, error="bug")]
         # The send keeps its place in flight and its chat until the outcome is committed: a
         # crash before then may repeat it, and a crash after it cannot. Nothing else of this
         # chat is sent meanwhile, so no row it carried can be picked and sent again.
@@ -183,22 +186,23 @@ class DeliveryWorker:
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
         if outcome.migrated_to is not None:
-            self._queues.move_chat(item.user_id, outcome.migrated_to)
+            self._pacer.note_chat(outcome.migrated_to, ChatType.SUPERGROUP)
+            self._queues.move_chat(item.chat_id, outcome.migrated_to)
         if outcome.status == "pending":
-            self._queues.requeue(item.id, item.kind, outcome.user_id, outcome.next_attempt_at)
-        elif outcome.user_blocked:
-            self._queues.forget_chat(item.user_id)
-        self._queues.release(item.user_id)
-        self._queues.release(outcome.user_id)
+            self._queues.requeue(item.id, item.kind, outcome.chat_id, outcome.next_attempt_at)
+        elif outcome.chat_blocked:
+            self._queues.forget_chat(item.chat_id)
+        self._queues.release(item.chat_id)
+        self._queues.release(outcome.chat_id)
 
     async def _send(self, item: OutboxItem) -> list[Delivery]:
         """Send one row (or, for a digest row, every pending digest line of the chat)."""
-        if item.user_status is not UserStatus.ACTIVE:
-            reason = f"user is {item.user_status.value}"
-            return [Delivery(item.id, item.user_id, "dropped", item.attempts, error=reason)]
+        if item.chat_status is not ChatStatus.ACTIVE:
+            reason = f"user is {item.chat_status.value}"
+            return [Delivery(item.id, item.chat_id, "dropped", item.attempts, error=reason)]
         rows = [item]
         if item.kind == "digest":
-            pending = await self._storage.pending_digest(item.user_id)
+            pending = await self._storage.pending_digest(item.chat_id)
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
@@ -209,12 +213,12 @@ class DeliveryWorker:
             messages = render_all(rows)
         attempt = await self._attempt(item, messages)
         if attempt.migrated_to is not None and self._on_chat_migrated is not None:
-            await self._on_chat_migrated(item.user_id, attempt.migrated_to)
+            await self._on_chat_migrated(item.chat_id, attempt.migrated_to)
         return [attempt.delivery(row) for row in rows]
 
     async def _attempt(self, item: OutboxItem, messages: list[OutgoingMessage]) -> Attempt:
         attempts = item.attempts + 1
-        chat_id = item.user_id
+        chat_id = item.chat_id
         try:
             for message in messages:
                 # Sent exactly as rendered: text, buttons and forum topic.
@@ -237,11 +241,11 @@ class DeliveryWorker:
             log.warning(
                 "Giving up on %s to %s after %d attempts: %s",
                 item.id,
-                item.user_id,
+                item.chat_id,
                 attempts,
                 error,
             )
-            return Attempt("failed", item.user_id, attempts, error=error.message)
+            return Attempt("failed", item.chat_id, attempts, error=error.message)
         delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
         log.info(
             "Network error sending %s (attempt %d), retrying in %.0f s: %s",
@@ -251,12 +255,13 @@ class DeliveryWorker:
             error,
         )
         return Attempt(
-            "pending", item.user_id, attempts, self._clock() + delay, error=error.message
+            "pending", item.chat_id, attempts, self._clock() + delay, error=error.message
         )
 
 
 def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
-    """Return the messages that carry these rows: one alert, or a digest split to fit."""
+    """Return the messages that carry these rows: one alert, or a digest split to fit (sent
+    to the first row's forum topic)."""
     if rows[0].kind != "digest":
         return [render(rows[0])]
     header = tn(
@@ -264,14 +269,15 @@ def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
         "…and {n} more new stories matching your subscriptions:",
         len(rows),
     )
-    return digest_messages([(row.title, row.link) for row in rows], header=header)
+    messages = digest_messages([(row.title, row.link) for row in rows], header=header)
+    return [replace(message, thread_id=rows[0].thread_id) for message in messages]
 
 
 def render(item: OutboxItem) -> OutgoingMessage:
-    """Return the message of an outbox row."""
+    """Return the message of an outbox row, to the forum topic it was queued for."""
     if item.kind == "broadcast":
-        return OutgoingMessage(item.text or "")
-    return alert_message(
+        return OutgoingMessage(item.text or "", thread_id=item.thread_id)
+    message = alert_message(
         Alert(
             title=item.title,
             link=item.link,
@@ -281,3 +287,4 @@ def render(item: OutboxItem) -> OutgoingMessage:
             matched=item.matched,
         )
     )
+    return replace(message, thread_id=item.thread_id)

@@ -35,12 +35,12 @@ class Attempt:
     def delivery(self, row: OutboxItem) -> Delivery:
         return Delivery(
             outbox_id=row.id,
-            user_id=self.chat_id,
+            chat_id=self.chat_id,
             status=self.status,
             attempts=self.attempts,
             next_attempt_at=self.next_attempt_at,
             error=self.error,
-            user_blocked=self.blocked,
+            chat_blocked=self.blocked,
             migrated_to=self.migrated_to,
         )
 
@@ -51,7 +51,7 @@ def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt
     None for a network error: the worker retries it on its own schedule (_retry_later).
     """
     attempts = item.attempts + 1
-    chat_id = item.user_id
+    chat_id = item.chat_id
     # Most specific first: BadRequest and TimedOut are both NetworkErrors.
     if isinstance(error, RetryAfter):
         wait = error.retry_after

@@ -1,4 +1,4 @@
-"""One index over every subscription: match a story once, get every user it concerns."""
+"""One index over every subscription: match a story once, get every chat it concerns."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -15,16 +15,16 @@ class _IndexedQuery:
     excluded: tuple[int, ...]
     # One required term and no exclusion (most queries): reached through its term = matched.
     single_term: bool
-    # user -> (display,): one-tuples, so a match result is built by dict.update (C speed).
+    # chat -> (display,): one-tuples, so a match result is built by dict.update (C speed).
     subscribers: dict[int, tuple[str]] = field(default_factory=dict)
 
 
 class SubscriptionIndex:
-    """Inverted index from story words to terms to queries to users.
+    """Inverted index from story words to terms to queries to chats.
 
     Matching a story costs a dictionary lookup per distinct word (plus one per prefix length
     in use), then work proportional to the terms and queries it hits: never a loop over
-    users or subscriptions.
+    chats or subscriptions.
     """
 
     def __init__(self) -> None:
@@ -41,7 +41,7 @@ class SubscriptionIndex:
         self._displays: dict[str, tuple[str]] = {}
 
     def __len__(self) -> int:
-        """Return the number of (user, query) subscriptions indexed."""
+        """Return the number of (chat, query) subscriptions indexed."""
         return sum(len(query.subscribers) for query in self._queries.values())
 
     @property
@@ -50,33 +50,33 @@ class SubscriptionIndex:
         return len(self._queries)
 
     def add_many(self, subscriptions: Iterable[tuple[int, str, str]]) -> None:
-        """Index (user_id, normalised query, display) triples, parsing each query once."""
-        for user_id, normalised, display in subscriptions:
-            self.add(user_id, normalised, display)
+        """Index (chat_id, normalised query, display) triples, parsing each query once."""
+        for chat_id, normalised, display in subscriptions:
+            self.add(chat_id, normalised, display)
 
-    def add(self, user_id: int, normalised: str, display: str) -> None:
-        """Index one user's subscription, given its stored normalised query."""
+    def add(self, chat_id: int, normalised: str, display: str) -> None:
+        """Index one chat's subscription, given its stored normalised query."""
         indexed = self._queries.get(normalised)
         if indexed is None:
             indexed = self._index_query(normalised, parse_query(normalised))
         # Most users type popular queries the same way: share one tuple per display text.
-        indexed.subscribers[user_id] = self._displays.setdefault(display, (display,))
+        indexed.subscribers[chat_id] = self._displays.setdefault(display, (display,))
 
-    def remove(self, user_id: int, normalised: str) -> None:
-        """Forget one user's subscription; unknown ones are ignored."""
+    def remove(self, chat_id: int, normalised: str) -> None:
+        """Forget one chat's subscription; unknown ones are ignored."""
         indexed = self._queries.get(normalised)
-        if indexed is None or indexed.subscribers.pop(user_id, None) is None:
+        if indexed is None or indexed.subscribers.pop(chat_id, None) is None:
             return
         if not indexed.subscribers:
             self._unindex_query(normalised, indexed)
 
-    def remove_user(self, user_id: int, normalised_queries: Iterable[str]) -> None:
-        """Forget several subscriptions of one user."""
+    def remove_chat(self, chat_id: int, normalised_queries: Iterable[str]) -> None:
+        """Forget several subscriptions of one chat."""
         for normalised in normalised_queries:
-            self.remove(user_id, normalised)
+            self.remove(chat_id, normalised)
 
     def match(self, words: Sequence[str]) -> dict[int, tuple[str, ...]]:
-        """Return {user_id: displays of their matching subscriptions} for a tokenised story."""
+        """Return {chat_id: displays of their matching subscriptions} for a tokenised story."""
         hits = self._hit_terms(words)
         candidates: set[str] = set()
         for term_id in hits:

@@ -152,14 +152,14 @@ def _feed_block(number: int, feed: Feed, now: float) -> str:
 
 def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
     """Show the bot's health."""
-    users = figures.users
+    chats = figures.chats
     lines = [
         t("<b>Newshound stats</b>"),
         t(
             "Users: {active} active, {paused} paused, {blocked} blocked",
-            active=users.get("active", 0),
-            paused=users.get("paused", 0),
-            blocked=users.get("blocked", 0),
+            active=chats.get("active", 0),
+            paused=chats.get("paused", 0),
+            blocked=chats.get("blocked", 0),
         ),
         t("Subscriptions: {count}", count=figures.subscriptions),
     ]

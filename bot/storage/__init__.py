@@ -13,6 +13,10 @@ from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
     BroadcastStatus,
+    Chat,
+    ChatSeen,
+    ChatStatus,
+    ChatType,
     Delivery,
     Feed,
     OutboxItem,
@@ -24,11 +28,10 @@ from bot.storage.models import (
     StoryMatcher,
     StoryToSave,
     Subscription,
-    User,
-    UserStatus,
 )
 from bot.storage.protocols import (
     Broadcasts,
+    Chats,
     Feeds,
     Outbox,
     Retention,
@@ -36,7 +39,6 @@ from bot.storage.protocols import (
     Storage,
     Subscriptions,
     UnitOfWork,
-    Users,
 )
 
 __all__ = [
@@ -44,6 +46,11 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Broadcasts",
+    "Chat",
+    "ChatSeen",
+    "ChatStatus",
+    "ChatType",
+    "Chats",
     "Delivery",
     "Feed",
     "Feeds",
@@ -64,7 +71,4 @@ __all__ = [
     "Subscription",
     "Subscriptions",
     "UnitOfWork",
-    "User",
-    "UserStatus",
-    "Users",
 ]

@@ -8,32 +8,71 @@ from enum import StrEnum
 from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, Story
 
 
-class UserStatus(StrEnum):
-    """Whether a subscriber gets alerts."""
+class ChatStatus(StrEnum):
+    """Whether a subscribing chat gets alerts."""
 
     ACTIVE = "active"
     PAUSED = "paused"
     BLOCKED = "blocked"
 
 
+class ChatType(StrEnum):
+    """Telegram's kind of chat, as its updates name it (Chat.type)."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+    @classmethod
+    def of(cls, telegram_type: str | None) -> "ChatType":
+        """Return the type Telegram named; an unknown or missing name counts as private."""
+        try:
+            return cls(telegram_type or cls.PRIVATE)
+        except ValueError:
+            return cls.PRIVATE
+
+    @property
+    def shared(self) -> bool:
+        """Whether several people read the chat (Telegram paces the bot slower there)."""
+        return self is not ChatType.PRIVATE
+
+
 @dataclass(frozen=True)
-class User:
-    """A subscriber: a Telegram chat that talks to the bot."""
+class Chat:
+    """A subscriber: a private chat, group, supergroup or channel that talks to the bot."""
 
     id: int
+    type: ChatType
+    # The group's or channel's title, or the person's first name in a private chat.
+    title: str | None
     username: str | None
-    first_name: str | None
-    status: UserStatus
+    # IETF tag from the first contact's language_code (None: unknown); later, a setting.
+    language: str | None
+    status: ChatStatus
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ChatSeen:
+    """What an update says about its chat: registered on first contact, kept current."""
+
+    id: int
+    type: ChatType
+    title: str | None
+    username: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One stored query of one user."""
+    """One stored query of one chat, and the forum topic it was made in (None: none)."""
 
     id: int
-    user_id: int
+    chat_id: int
     query: str
     display: str
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +130,7 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
-    # Alerts one user gets within the burst window (bot.delivery.burst) before the rest are
+    # Alerts one chat gets within the burst window (bot.delivery.burst) before the rest are
     # combined into a digest.
     burst_limit: int = 10
 
@@ -111,9 +150,11 @@ class PendingRow:
     """An outbox row waiting to be sent, as the delivery worker queues it."""
 
     id: int
-    user_id: int
+    chat_id: int
     kind: str
     next_attempt_at: float
+    # The chat's stored type: Telegram paces groups slower than private chats.
+    chat_type: ChatType = ChatType.PRIVATE
 
 
 @dataclass(frozen=True)
@@ -122,8 +163,8 @@ class OutboxItem:
 
     id: int
     kind: str
-    user_id: int
-    user_status: UserStatus
+    chat_id: int
+    chat_status: ChatStatus
     matched: tuple[str, ...]
     attempts: int
     status: str
@@ -134,6 +175,8 @@ class OutboxItem:
     source: str
     broadcast_id: int | None
     text: str | None = None
+    # The forum topic the alert goes to (its subscription's), None for the chat itself.
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,12 +184,12 @@ class Delivery:
     """The outcome of one send attempt, to record."""
 
     outbox_id: int
-    user_id: int
+    chat_id: int
     status: str
     attempts: int
     next_attempt_at: float = 0.0
     error: str | None = None
-    user_blocked: bool = False
+    chat_blocked: bool = False
     # The chat became a supergroup with this id; the row is retried there.
     migrated_to: int | None = None
 
@@ -185,7 +228,7 @@ class PrunedPage:
 class Stats:
     """The bot's health figures for /stats."""
 
-    users: dict[str, int]
+    chats: dict[str, int]
     subscriptions: int
     top_queries: list[tuple[str, int]]
     feeds: int

@@ -11,6 +11,9 @@ from typing import Protocol
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
+    Chat,
+    ChatSeen,
+    ChatStatus,
     Delivery,
     Feed,
     OutboxItem,
@@ -21,61 +24,72 @@ from bot.storage.models import (
     Stats,
     StoryMatcher,
     Subscription,
-    User,
-    UserStatus,
 )
 
 
-class Users(Protocol):
-    """Subscribers (chats) and whether they get alerts."""
+class Chats(Protocol):
+    """Subscribing chats (private, group, supergroup, channel) and whether they get alerts."""
 
-    async def register_user(
-        self, user_id: int, username: str | None, first_name: str | None, now: float
-    ) -> User:
-        """Create or refresh a user and make them active again."""
+    async def register_chat(self, chat: ChatSeen, now: float) -> Chat:
+        """Create or refresh a chat and make it active again.
 
-    async def get_user(self, user_id: int) -> User | None:
-        """Return the user, or None if they never started the bot."""
+        Type, title and username follow what Telegram says now; the language is kept once
+        known (it is set on first contact only)."""
 
-    async def set_user_status(self, user_id: int, status: UserStatus, now: float) -> bool:
-        """Set a user's status; return False when the user is unknown."""
+    async def update_chat(self, chat: ChatSeen, now: float) -> bool:
+        """Refresh a known chat's type, title and username, its status unchanged; return
+        False when the chat is unknown."""
 
-    async def change_user_status(
-        self, user_id: int, status: UserStatus, now: float, *, only_from: Sequence[UserStatus]
+    async def get_chat(self, chat_id: int) -> Chat | None:
+        """Return the chat, or None if it never talked to the bot."""
+
+    async def set_chat_status(self, chat_id: int, status: ChatStatus, now: float) -> bool:
+        """Set a chat's status; return False when the chat is unknown."""
+
+    async def change_chat_status(
+        self, chat_id: int, status: ChatStatus, now: float, *, only_from: Sequence[ChatStatus]
     ) -> bool:
-        """Set a user's status if it is now one of only_from; return whether it changed."""
+        """Set a chat's status if it is now one of only_from; return whether it changed."""
 
-    async def count_active_users(self) -> int:
-        """Return how many users would receive a broadcast now."""
+    async def count_active_chats(self) -> int:
+        """Return how many chats would receive a broadcast now."""
 
 
 class Subscriptions(Protocol):
-    """Each user's stored queries."""
+    """Each chat's stored queries."""
 
     async def add_subscriptions(
-        self, user_id: int, queries: Sequence[tuple[str, str]], limit: int, now: float
+        self,
+        chat_id: int,
+        queries: Sequence[tuple[str, str]],
+        limit: int,
+        now: float,
+        *,
+        thread_id: int | None = None,
     ) -> AddedSubscriptions:
-        """Store (normalised, display) queries up to the user's limit, all or nothing."""
+        """Store (normalised, display) queries up to the chat's limit, all or nothing.
 
-    async def list_subscriptions(self, user_id: int) -> list[Subscription]:
-        """Return the user's subscriptions, oldest first."""
+        A query is stored once per (chat, forum topic); the limit counts the whole chat."""
 
-    async def remove_subscription(self, user_id: int, normalised: str) -> Subscription | None:
-        """Delete the user's subscription with this normalised query; return it if it existed."""
+    async def list_subscriptions(self, chat_id: int) -> list[Subscription]:
+        """Return the chat's subscriptions, oldest first."""
+
+    async def remove_subscription(self, chat_id: int, normalised: str) -> Subscription | None:
+        """Delete the chat's subscription with this normalised query; return it if it existed."""
 
     async def remove_subscription_by_id(
-        self, user_id: int, subscription_id: int
+        self, chat_id: int, subscription_id: int
     ) -> Subscription | None:
-        """Delete one of the user's subscriptions by id; someone else's id deletes nothing."""
+        """Delete one of the chat's subscriptions by id; someone else's id deletes nothing."""
 
-    async def remove_all_subscriptions(self, user_id: int) -> list[Subscription]:
-        """Delete every subscription of the user; return what was deleted."""
+    async def remove_all_subscriptions(self, chat_id: int) -> list[Subscription]:
+        """Delete every subscription of the chat; return what was deleted."""
 
     async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
-        """Return (id, user, query, display) of up to limit subscriptions after after_id."""
+        """Return (id, chat, query, display) of up to limit subscriptions after after_id."""
 
     async def all_subscriptions(self) -> list[Subscription]:
-        """Return every subscription of every user, oldest first."""
+        """Return every subscription of every chat, oldest first."""
 
 
 class Feeds(Protocol):
@@ -119,11 +133,11 @@ class Outbox(Protocol):
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows."""
 
-    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
-        """Return every pending digest row of a user, oldest first."""
+    async def pending_digest(self, chat_id: int) -> list[OutboxItem]:
+        """Return every pending digest row of a chat, oldest first."""
 
-    async def drop_pending_for_user(self, user_id: int, reason: str) -> int:
-        """Drop a user's pending rows (they paused); return how many."""
+    async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
+        """Drop a chat's pending rows (it paused); return how many."""
 
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows by status."""
@@ -180,7 +194,8 @@ class UnitOfWork(Protocol):
 
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
         """Store a poll's new stories, their outbox rows (alerts and digest lines for the
-        active users `match` names) and the feed's state, together.
+        active chats `match` names, each to the forum topic of its subscription) and the
+        feed's state, together.
 
         Stories come into the database only this way."""
 
@@ -193,19 +208,20 @@ class UnitOfWork(Protocol):
         status_chat_id: int | None = None,
         status_message_id: int | None = None,
     ) -> int | None:
-        """Queue a draft for every active user, once; None unless it was this admin's draft."""
+        """Queue a draft for every active chat, once; None unless it was this admin's draft."""
 
     async def migrate_chat(
         self, old_chat_id: int, new_chat_id: int, now: float
     ) -> list[Subscription]:
-        """Move a group that became a supergroup to its new id; return its subscriptions."""
+        """Move a group that became a supergroup to its new id (its type becomes supergroup);
+        return its subscriptions."""
 
     async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
-        """Write the outcome of a batch of sends; a blocked user's pending rows go too."""
+        """Write the outcome of a batch of sends; a blocked chat's pending rows go too."""
 
 
 class Storage(
-    Users,
+    Chats,
     Subscriptions,
     Feeds,
     Outbox,

@@ -16,9 +16,11 @@ next holds a message; later updates are dropped, and each dropped update restart
 refill, so the chat is answered again only after a pause (a second, in a private chat).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from bot.delivery.ratelimit import SharedChats
+from bot.storage.models import ChatType
 
 PRIVATE_BURST = 3
 PRIVATE_RATE_PER_SECOND = 1.0
@@ -27,11 +29,6 @@ GROUP_RATE_PER_SECOND = 20 / 60
 PATIENCE_SECONDS = 1.0
 # Chats whose allowance refilled completely are forgotten once there are this many.
 PRUNE_THRESHOLD = 10_000
-
-
-def telegram_chat_rate(chat_id: int) -> float:
-    """Return the messages per second Telegram allows into a chat (groups have negative ids)."""
-    return GROUP_RATE_PER_SECOND if chat_id < 0 else PRIVATE_RATE_PER_SECOND
 
 
 class Verdict(Enum):
@@ -62,20 +59,22 @@ class _Chat:
 class FloodGate:
     """Per-chat allowance mirroring Telegram's send limit, debited by what was written."""
 
-    def __init__(
-        self,
-        burst: int = PRIVATE_BURST,
-        rate_of: Callable[[int], float] = telegram_chat_rate,
-    ) -> None:
+    def __init__(self, burst: int = PRIVATE_BURST) -> None:
         self._burst = burst
-        self._rate_of = rate_of
+        self._shared = SharedChats()
         self._chats: dict[int, _Chat] = {}
 
     def __len__(self) -> int:
         return len(self._chats)
 
-    def admit(self, chat_id: int, now: float) -> Admission:
-        """Decide whether an update from the chat is answered, earns the notice, or is dropped."""
+    def _rate_of(self, chat_id: int) -> float:
+        """Return the messages per second Telegram allows into the chat."""
+        return GROUP_RATE_PER_SECOND if chat_id in self._shared else PRIVATE_RATE_PER_SECOND
+
+    def admit(self, chat_id: int, now: float, chat_type: ChatType = ChatType.PRIVATE) -> Admission:
+        """Decide whether an update from the chat (of the type the update says) is answered,
+        earns the notice, or is dropped."""
+        self._shared.note(chat_id, chat_type)
         chat = self._refilled(chat_id, now)
         # Judged as of its arrival: what refilled since then (while earlier updates of the
         # chat were answered) was not there for it.

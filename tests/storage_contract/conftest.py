@@ -7,7 +7,7 @@ import pytest
 
 from bot.storage import Storage
 from bot.storage.sqlite import SqliteStorage
-from tests.storage_contract.helpers import ANN, BOB, CAROL, T0, Db, Peek
+from tests.storage_contract.helpers import ANN, BOB, CAROL, T0, Db, Peek, private
 from tests.storage_contract.sqlite_peek import SqlitePeek
 
 DATABASE = "contract.sqlite3"
@@ -33,5 +33,5 @@ def peek(tmp_path: Path) -> Peek:
 async def db(storage: Storage, peek: Peek) -> Db:
     """The storage with three active users registered."""
     for user_id in (ANN, BOB, CAROL):
-        await storage.register_user(user_id, None, None, now=T0)
+        await storage.register_chat(private(user_id), now=T0)
     return Db(storage, peek)

@@ -1,4 +1,4 @@
-"""What the contract tests share: users, a clock origin, stories and polls to save."""
+"""What the contract tests share: chats, a clock origin, stories and polls to save."""
 
 import itertools
 from collections.abc import Mapping
@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.ingest.stories import story_from_entry
-from bot.storage import Feed, PollToSave, SavedPoll, Storage, StoryMatcher, StoryToSave
+from bot.storage import (
+    ChatSeen,
+    ChatType,
+    Feed,
+    PollToSave,
+    SavedPoll,
+    Storage,
+    StoryMatcher,
+    StoryToSave,
+)
 from bot.text.normalize import tokenize
 
 HOUR = 3600.0
@@ -29,6 +38,11 @@ class Peek(Protocol):
 
     def story_titles(self) -> list[str]:
         """The title of every stored story, oldest first."""
+
+
+def private(chat_id: int, title: str | None = None, username: str | None = None) -> ChatSeen:
+    """A private chat as its first update describes it."""
+    return ChatSeen(chat_id, ChatType.PRIVATE, title, username)
 
 
 @dataclass

@@ -24,10 +24,10 @@ class SqlitePeek:
 
     def alerts(self) -> list[tuple[int, str]]:
         rows = self._rows(
-            "SELECT o.user_id, s.title FROM outbox o JOIN stories s ON s.id = o.story_id "
+            "SELECT o.chat_id, s.title FROM outbox o JOIN stories s ON s.id = o.story_id "
             "ORDER BY o.id"
         )
-        return [(int(row["user_id"]), str(row["title"])) for row in rows]
+        return [(int(row["chat_id"]), str(row["title"])) for row in rows]
 
     def story_titles(self) -> list[str]:
         return [str(row["title"]) for row in self._rows("SELECT title FROM stories ORDER BY id")]

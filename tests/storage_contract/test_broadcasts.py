@@ -1,6 +1,6 @@
 """The contract of broadcasts: a draft, confirmed once by its admin, progress, done."""
 
-from bot.storage import BroadcastStatus, Delivery, UserStatus
+from bot.storage import BroadcastStatus, ChatStatus, Delivery
 from tests.storage_contract.helpers import ANN, BOB, CAROL, T0, Db
 
 ADMIN = 42
@@ -10,14 +10,14 @@ OTHER_ADMIN = 43
 async def test_a_broadcast_is_confirmed_once_by_its_admin_and_reaches_active_users(
     db: Db,
 ) -> None:
-    await db.storage.set_user_status(CAROL, UserStatus.PAUSED, now=T0)
+    await db.storage.set_chat_status(CAROL, ChatStatus.PAUSED, now=T0)
     draft = await db.storage.create_broadcast(ADMIN, "Hello everyone", now=T0)
     assert (draft.status, draft.recipients, draft.text) == (
         BroadcastStatus.DRAFT,
         0,
         "Hello everyone",
     )
-    assert await db.storage.count_active_users() == 2
+    assert await db.storage.count_active_chats() == 2
     assert await db.storage.confirm_broadcast(draft.id, OTHER_ADMIN, now=T0 + 1) is None
 
     recipients = await db.storage.confirm_broadcast(
@@ -33,12 +33,12 @@ async def test_a_broadcast_is_confirmed_once_by_its_admin_and_reaches_active_use
     assert [b.id for b in await db.storage.broadcasts_in_progress()] == [draft.id]
     assert await db.storage.broadcast_progress(draft.id) == {"pending": 2}
     pending = await db.storage.pending_outbox()
-    assert [(row.user_id, row.kind) for row in pending] == [(ANN, "broadcast"), (BOB, "broadcast")]
+    assert [(row.chat_id, row.kind) for row in pending] == [(ANN, "broadcast"), (BOB, "broadcast")]
     items = await db.storage.load_outbox([row.id for row in pending])
     assert {(item.text, item.broadcast_id) for item in items} == {("Hello everyone", draft.id)}
 
     await db.storage.record_deliveries(
-        [Delivery(row.id, row.user_id, "sent", 1) for row in pending], now=T0 + 3
+        [Delivery(row.id, row.chat_id, "sent", 1) for row in pending], now=T0 + 3
     )
     assert await db.storage.broadcast_progress(draft.id) == {"sent": 2}
     await db.storage.finish_broadcast(draft.id, now=T0 + 4)

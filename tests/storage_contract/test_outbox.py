@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from bot.storage import Delivery, UserStatus
+from bot.storage import ChatStatus, Delivery
 from tests.storage_contract.helpers import (
     ANN,
     BOB,
@@ -22,7 +22,7 @@ async def test_pending_outbox_lists_pending_rows_after_an_id(db: Db) -> None:
     bob = await queue(db, feed, BOB, 2)
     every = await db.storage.pending_outbox()
     assert [row.id for row in every] == ann + bob
-    assert [row.user_id for row in every] == [ANN] * 3 + [BOB] * 2
+    assert [row.chat_id for row in every] == [ANN] * 3 + [BOB] * 2
     assert {row.kind for row in every} == {"alert"}
     assert all(row.next_attempt_at == 0 for row in every)
     assert [row.id for row in await db.storage.pending_outbox(after_id=ann[-1])] == bob
@@ -46,8 +46,8 @@ async def test_load_outbox_returns_what_a_message_needs(db: Db) -> None:
     [item] = await db.storage.load_outbox([row_id, 999_999])
     assert item.id == row_id
     assert item.kind == "alert"
-    assert item.user_id == ANN
-    assert item.user_status is UserStatus.ACTIVE
+    assert item.chat_id == ANN
+    assert item.chat_status is ChatStatus.ACTIVE
     assert item.status == "pending"
     assert item.attempts == 0
     assert item.title.startswith("Ukraine story for")
@@ -59,9 +59,9 @@ async def test_load_outbox_returns_what_a_message_needs(db: Db) -> None:
     assert item.source == f"Feed {feed.id}"
     assert item.matched == ("Ukraine",)
     assert await db.storage.load_outbox([]) == []
-    await db.storage.set_user_status(ANN, UserStatus.PAUSED, now=T0)
+    await db.storage.set_chat_status(ANN, ChatStatus.PAUSED, now=T0)
     [paused] = await db.storage.load_outbox([row_id])
-    assert paused.user_status is UserStatus.PAUSED
+    assert paused.chat_status is ChatStatus.PAUSED
 
 
 async def test_record_deliveries_writes_each_outcome(db: Db) -> None:
@@ -105,15 +105,15 @@ async def test_a_blocked_user_loses_their_pending_rows_only(db: Db) -> None:
                 "failed",
                 1,
                 error="Forbidden: bot was blocked by the user",
-                user_blocked=True,
+                chat_blocked=True,
             )
         ],
         now=T0 + 1,
     )
 
-    user = await db.storage.get_user(ANN)
+    user = await db.storage.get_chat(ANN)
     assert user is not None
-    assert user.status is UserStatus.BLOCKED
+    assert user.status is ChatStatus.BLOCKED
     rows = {row["id"]: row for row in db.outbox()}
     assert rows[ann_sent]["status"] == "sent", "history is kept"
     assert rows[ann_blocked]["error"] == "Forbidden: bot was blocked by the user"
@@ -121,9 +121,9 @@ async def test_a_blocked_user_loses_their_pending_rows_only(db: Db) -> None:
         assert rows[row_id]["status"] not in ("pending", "sent")
         assert rows[row_id]["sent_at"] is None
     assert [row.id for row in await db.storage.pending_outbox()] == bob
-    bob_user = await db.storage.get_user(BOB)
+    bob_user = await db.storage.get_chat(BOB)
     assert bob_user is not None
-    assert bob_user.status is UserStatus.ACTIVE
+    assert bob_user.status is ChatStatus.ACTIVE
 
 
 async def test_record_deliveries_of_nothing_is_a_no_op(db: Db) -> None:
@@ -136,7 +136,7 @@ async def test_drop_pending_for_user(db: Db) -> None:
     first, _ = await queue(db, feed, ANN, 2)
     bob = await queue(db, feed, BOB, 1)
     await db.storage.record_deliveries([Delivery(first, ANN, "sent", 1)], now=T0)
-    assert await db.storage.drop_pending_for_user(ANN, "user paused") == 1
+    assert await db.storage.drop_pending_for_chat(ANN, "user paused") == 1
     assert [row.id for row in await db.storage.pending_outbox()] == bob
     assert await db.storage.outbox_counts() == {"sent": 1, "dropped": 1, "pending": 1}
 
@@ -147,7 +147,7 @@ async def test_pending_digest_lists_a_users_digest_lines_oldest_first(db: Db) ->
     await save(db, feed, *stories, match=everyone(ANN, BOB), burst_limit=1)
     digest = await db.storage.pending_digest(ANN)
     assert [item.title for item in digest] == [f"Ukraine update {n}" for n in range(1, 4)]
-    assert {(item.kind, item.user_id, item.status) for item in digest} == {
+    assert {(item.kind, item.chat_id, item.status) for item in digest} == {
         ("digest", ANN, "pending")
     }
     await db.storage.record_deliveries(

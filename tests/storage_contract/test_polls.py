@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import pytest
 
 from bot.ingest.stories import story_from_entry
-from bot.storage import Delivery, SavedPoll, StoryToSave, UserStatus
+from bot.storage import ChatStatus, Delivery, SavedPoll, StoryToSave
 from tests.storage_contract.helpers import (
     ANN,
     BOB,
@@ -60,8 +60,8 @@ async def test_a_story_already_seen_is_not_stored_or_alerted_again(db: Db) -> No
 
 async def test_alerts_go_to_active_users_only(db: Db) -> None:
     feed = await add_feed(db)
-    await db.storage.set_user_status(BOB, UserStatus.PAUSED, now=T0)
-    await db.storage.set_user_status(CAROL, UserStatus.BLOCKED, now=T0)
+    await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)
+    await db.storage.set_chat_status(CAROL, ChatStatus.BLOCKED, now=T0)
     stranger = 6999  # matched by the index but never registered
     saved = await save(
         db, feed, candidate(feed, "Ukraine talks"), match=everyone(ANN, BOB, CAROL, stranger)
@@ -131,7 +131,7 @@ async def test_a_burst_past_the_limit_becomes_digest_rows(db: Db) -> None:
     saved = await save(db, feed, *stories, match=everyone(ANN, BOB), burst_limit=2)
     assert saved.alerts == 10
     for user in (ANN, BOB):
-        kinds = [row["kind"] for row in db.outbox() if row["user_id"] == user]
+        kinds = [row["kind"] for row in db.outbox() if row["chat_id"] == user]
         assert kinds == ["alert", "alert", "digest", "digest", "digest"]
 
 

@@ -1,11 +1,11 @@
 """The contract of /stats figures."""
 
-from bot.storage import Delivery, UserStatus
+from bot.storage import ChatStatus, Delivery
 from tests.storage_contract.helpers import ANN, BOB, HOUR, T0, Db, add_feed, queue
 
 
 async def test_stats_count_users_queries_feeds_stories_and_alerts(db: Db) -> None:
-    await db.storage.set_user_status(BOB, UserStatus.PAUSED, now=T0)
+    await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)
     await db.storage.add_subscriptions(
         ANN, [("ukraine", "Ukraine"), ("nato", "NATO")], limit=5, now=T0
     )
@@ -17,7 +17,7 @@ async def test_stats_count_users_queries_feeds_stories_and_alerts(db: Db) -> Non
 
     stats = await db.storage.stats(now=T0 + HOUR)
 
-    assert stats.users == {"active": 2, "paused": 1}
+    assert stats.chats == {"active": 2, "paused": 1}
     assert stats.subscriptions == 3
     assert stats.top_queries == [("Ukraine", 2), ("NATO", 1)]
     assert (stats.feeds, stats.failing_feeds) == (2, 1)

@@ -1,11 +1,12 @@
 """The contract of subscriptions: per-user uniqueness and limit, removal, paging."""
 
 from bot.storage import Storage
+from tests.storage_contract.helpers import private
 
 
 async def test_subscriptions_unique_per_user_and_limited(storage: Storage) -> None:
-    await storage.register_user(1, None, None, now=1.0)
-    await storage.register_user(2, None, None, now=1.0)
+    await storage.register_chat(private(1), now=1.0)
+    await storage.register_chat(private(2), now=1.0)
     first = await storage.add_subscriptions(
         1, [("ukraine", "Ukraine"), ("nato", "NATO")], limit=3, now=1.0
     )
@@ -23,7 +24,7 @@ async def test_subscriptions_unique_per_user_and_limited(storage: Storage) -> No
 
 async def test_removal_only_touches_the_owner(storage: Storage) -> None:
     for user_id in (1, 2):
-        await storage.register_user(user_id, None, None, now=1.0)
+        await storage.register_chat(private(user_id), now=1.0)
     mine = await storage.add_subscriptions(1, [("ukraine", "Ukraine")], limit=5, now=1.0)
     await storage.add_subscriptions(2, [("nato", "NATO"), ("xi", "Xi")], limit=5, now=1.0)
     assert await storage.remove_subscription_by_id(2, mine.added[0].id) is None
@@ -38,7 +39,7 @@ async def test_removal_only_touches_the_owner(storage: Storage) -> None:
 
 async def test_subscriptions_are_paged_in_the_order_they_were_added(storage: Storage) -> None:
     for user_id in (1, 2):
-        await storage.register_user(user_id, None, None, now=1.0)
+        await storage.register_chat(private(user_id), now=1.0)
     await storage.add_subscriptions(1, [("a", "A"), ("b", "B")], limit=5, now=1.0)
     await storage.add_subscriptions(2, [("c", "C")], limit=5, now=2.0)
     first = await storage.subscription_page(0, 2)

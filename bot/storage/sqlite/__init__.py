@@ -1,7 +1,7 @@
 """The SQLite backend of bot.storage: the only SQL in Newshound.
 
 connection.py holds the writer and reader connections and their transactions;
-migrations.py the schema; one module per entity (users, subscriptions, feeds, stories,
+migrations.py the schema; one module per entity (chats, subscriptions, feeds, stories,
 outbox, broadcasts, stats, retention) holds its queries as a mixin; store.py composes them
 into SqliteStorage; files.py creates and backs up the database file.
 """

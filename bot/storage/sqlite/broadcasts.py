@@ -49,7 +49,7 @@ class BroadcastsMixin(SqliteBase):
         status_chat_id: int | None = None,
         status_message_id: int | None = None,
     ) -> int | None:
-        """Queue a draft for every active user; None unless it was this admin's draft.
+        """Queue a draft for every active chat; None unless it was this admin's draft.
 
         The message that will show the progress is recorded in the same transaction: a
         crash right after confirming must still end with a report.
@@ -64,8 +64,8 @@ class BroadcastsMixin(SqliteBase):
             if cursor.rowcount == 0:
                 return None
             cursor = await self._db.execute(
-                """INSERT INTO outbox (kind, broadcast_id, user_id, created_at)
-                   SELECT 'broadcast', ?, id, ? FROM users WHERE status = 'active'
+                """INSERT INTO outbox (kind, broadcast_id, chat_id, created_at)
+                   SELECT 'broadcast', ?, id, ? FROM chats WHERE status = 'active'
                    ORDER BY id""",
                 (broadcast_id, now),
             )

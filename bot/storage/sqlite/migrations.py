@@ -131,6 +131,52 @@ MIGRATIONS: tuple[Migration, ...] = (
         "outbox by chat and time",
         ("CREATE INDEX outbox_by_user ON outbox (user_id, created_at)",),
     ),
+    Migration(
+        # A subscriber is a chat (private, group, supergroup or channel); a subscription and
+        # its alerts may belong to a forum topic (Telegram's message_thread_id).
+        "users become chats; forum topics",
+        (
+            # Renaming the table also renames it in the foreign keys that name it.
+            "ALTER TABLE users RENAME TO chats",
+            "ALTER TABLE chats RENAME COLUMN first_name TO title",
+            """ALTER TABLE chats ADD COLUMN type TEXT NOT NULL DEFAULT 'private'
+                   CHECK (type IN ('private', 'group', 'supergroup', 'channel'))""",
+            "ALTER TABLE chats ADD COLUMN language TEXT",
+            # The one place the sign of an id says what a chat is: rows stored before chat
+            # types were, once. Telegram gives private chats positive ids, basic groups
+            # negative ones above -10^12, and supergroups (and channels, which talk to the
+            # bot only as supergroups did here) ids at or below -10^12. From now on the type
+            # comes from Telegram's updates.
+            """UPDATE chats SET type = CASE
+                   WHEN id > 0 THEN 'private'
+                   WHEN id > -1000000000000 THEN 'group'
+                   ELSE 'supergroup' END""",
+            # first_name held the first sender's name, which names a person, not a group.
+            "UPDATE chats SET title = NULL WHERE type != 'private'",
+            # A query is unique per (chat, topic), so the old UNIQUE (user_id, query) goes:
+            # SQLite drops a table constraint only by rebuilding the table. NULLs are distinct
+            # in a UNIQUE index, hence coalesce(thread_id, 0) (0 is never a topic id).
+            """CREATE TABLE chat_subscriptions (
+                id INTEGER PRIMARY KEY,
+                chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+                thread_id INTEGER,
+                query TEXT NOT NULL,
+                display TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )""",
+            """INSERT INTO chat_subscriptions (id, chat_id, thread_id, query, display, created_at)
+               SELECT id, user_id, NULL, query, display, created_at FROM subscriptions""",
+            "DROP TABLE subscriptions",
+            "ALTER TABLE chat_subscriptions RENAME TO subscriptions",
+            """CREATE UNIQUE INDEX subscriptions_by_chat
+                   ON subscriptions (chat_id, coalesce(thread_id, 0), query)""",
+            # Renaming a column renames it in the table's UNIQUE constraints too.
+            "ALTER TABLE outbox RENAME COLUMN user_id TO chat_id",
+            "ALTER TABLE outbox ADD COLUMN thread_id INTEGER",
+            "DROP INDEX outbox_by_user",
+            "CREATE INDEX outbox_by_chat ON outbox (chat_id, created_at)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -155,6 +201,9 @@ class MigrationsMixin(SqliteBase):
                 for statement in migration.statements:
                     await self._db.execute(statement)
                 await self._db.execute(f"PRAGMA user_version = {number}")
+        if version < SCHEMA_VERSION:
+            # A migration that rebuilds a table frees the old one's pages: give them back.
+            await self._incremental_vacuum(await self._pragma("freelist_count"))
 
     @serialized
     async def schema_version(self) -> int:

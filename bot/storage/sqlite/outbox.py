@@ -5,7 +5,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.storage.models import Delivery, OutboxItem, PendingRow, UserStatus
+from bot.storage.models import ChatStatus, ChatType, Delivery, OutboxItem, PendingRow
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 
@@ -14,14 +14,17 @@ class OutboxMixin(SqliteBase):
 
     @serialized
     async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
-        """Return (id, user, lane) of pending rows with id > after_id, oldest first."""
+        """Return pending rows with id > after_id and their chat's type, oldest first."""
         async with self._db.execute(
-            """SELECT id, user_id, kind, next_attempt_at FROM outbox
-               WHERE status = 'pending' AND id > ? ORDER BY id""",
+            """SELECT o.id, o.chat_id, o.kind, o.next_attempt_at, coalesce(c.type, 'private')
+               FROM outbox o LEFT JOIN chats c ON c.id = o.chat_id
+               WHERE o.status = 'pending' AND o.id > ? ORDER BY o.id""",
             (after_id,),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3])) for r in rows]
+        return [
+            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
+        ]
 
     @serialized
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
@@ -32,10 +35,10 @@ class OutboxMixin(SqliteBase):
         if not ids:
             return []
         async with self._db.execute(
-            f"""SELECT o.id, o.kind, o.user_id, u.status, o.matched, o.attempts, o.status,
+            f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id, b.text
-                FROM outbox o JOIN users u ON u.id = o.user_id
+                    o.broadcast_id, b.text, o.thread_id
+                FROM outbox o JOIN chats c ON c.id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
                 LEFT JOIN broadcasts b ON b.id = o.broadcast_id
@@ -46,11 +49,11 @@ class OutboxMixin(SqliteBase):
         return [_outbox_item(row) for row in rows]
 
     @serialized
-    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
-        """Return every pending digest row of a user, oldest first."""
+    async def pending_digest(self, chat_id: int) -> list[OutboxItem]:
+        """Return every pending digest row of a chat, oldest first."""
         async with self._db.execute(
-            "SELECT id FROM outbox WHERE user_id = ? AND kind = 'digest' AND status = 'pending'",
-            (user_id,),
+            "SELECT id FROM outbox WHERE chat_id = ? AND kind = 'digest' AND status = 'pending'",
+            (chat_id,),
         ) as cursor:
             ids = [int(row[0]) for row in await cursor.fetchall()]
         return await self._load_outbox(ids)
@@ -70,27 +73,27 @@ class OutboxMixin(SqliteBase):
                     for o in outcomes
                 ],
             )
-            blocked = {o.user_id for o in outcomes if o.user_blocked}
-            for user_id in blocked:
-                await self._block_user(user_id, now)
+            blocked = {o.chat_id for o in outcomes if o.chat_blocked}
+            for chat_id in blocked:
+                await self._block_chat(chat_id, now)
 
-    async def _block_user(self, user_id: int, now: float) -> None:
+    async def _block_chat(self, chat_id: int, now: float) -> None:
         await self._db.execute(
-            "UPDATE users SET status = 'blocked', updated_at = ? WHERE id = ?", (now, user_id)
+            "UPDATE chats SET status = 'blocked', updated_at = ? WHERE id = ?", (now, chat_id)
         )
         await self._db.execute(
             """UPDATE outbox SET status = 'blocked', error = 'user blocked the bot'
-               WHERE user_id = ? AND status = 'pending'""",
-            (user_id,),
+               WHERE chat_id = ? AND status = 'pending'""",
+            (chat_id,),
         )
 
     @serialized
-    async def drop_pending_for_user(self, user_id: int, reason: str) -> int:
-        """Drop a user's pending rows (they paused); return how many."""
+    async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
+        """Drop a chat's pending rows (it paused); return how many."""
         cursor = await self._db.execute(
             """UPDATE outbox SET status = 'dropped', error = ?
-               WHERE user_id = ? AND status = 'pending'""",
-            (reason, user_id),
+               WHERE chat_id = ? AND status = 'pending'""",
+            (reason, chat_id),
         )
         return cursor.rowcount
 
@@ -109,8 +112,8 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
     return OutboxItem(
         id=int(row[0]),
         kind=str(row[1]),
-        user_id=int(row[2]),
-        user_status=UserStatus(row[3]),
+        chat_id=int(row[2]),
+        chat_status=ChatStatus(row[3]),
         matched=tuple(json.loads(row[4])),
         attempts=int(row[5]),
         status=str(row[6]),
@@ -121,4 +124,5 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         source=str(row[11]),
         broadcast_id=row[12],
         text=row[13],
+        thread_id=None if row[14] is None else int(row[14]),
     )

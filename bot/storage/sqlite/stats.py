@@ -10,7 +10,7 @@ class StatsMixin(SqliteBase):
     @serialized
     async def stats(self, now: float, top: int = 10) -> Stats:
         """Return the figures /stats shows."""
-        users = await self._grouped("SELECT status, count(*) FROM users GROUP BY status")
+        chats = await self._grouped("SELECT status, count(*) FROM chats GROUP BY status")
         async with self._db.execute(
             """SELECT query, count(*) AS n, min(display) FROM subscriptions
                GROUP BY query ORDER BY n DESC, query LIMIT ?""",
@@ -20,7 +20,7 @@ class StatsMixin(SqliteBase):
         day_ago = now - 24 * 3600
         page_size, pages, free_pages = await self._page_counts()
         return Stats(
-            users=users,
+            chats=chats,
             subscriptions=await self._scalar("SELECT count(*) FROM subscriptions"),
             top_queries=top_queries,
             feeds=await self._scalar("SELECT count(*) FROM feeds"),

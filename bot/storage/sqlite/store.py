@@ -9,6 +9,7 @@ import aiosqlite
 from bot.storage.errors import StorageError
 from bot.storage.protocols import Storage
 from bot.storage.sqlite.broadcasts import BroadcastsMixin
+from bot.storage.sqlite.chats import ChatsMixin
 from bot.storage.sqlite.feeds import FeedsMixin
 from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.migrations import MigrationsMixin
@@ -17,11 +18,10 @@ from bot.storage.sqlite.retention import RetentionMixin
 from bot.storage.sqlite.stats import StatsMixin
 from bot.storage.sqlite.stories import StoriesMixin
 from bot.storage.sqlite.subscriptions import SubscriptionsMixin
-from bot.storage.sqlite.users import UsersMixin
 
 
 class SqliteStorage(
-    UsersMixin,
+    ChatsMixin,
     SubscriptionsMixin,
     FeedsMixin,
     StoriesMixin,

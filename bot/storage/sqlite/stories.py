@@ -25,8 +25,8 @@ class StoriesMixin(SqliteBase):
         """Store a poll's stories and their outbox rows in one transaction.
 
         Only stories new to the feed and not already known from another feed (same canonical
-        link, or same title within the dedup window) are matched; `match` gives the users to
-        alert for each, and only active users get an outbox row.
+        link, or same title within the dedup window) are matched; `match` gives the chats to
+        alert for each, and only active chats get an outbox row.
         """
         # Matching runs before the write transaction, on the stories the feed had not stored
         # as the reader saw it, so the writer is not held while the index is searched. What
@@ -157,32 +157,46 @@ class StoriesMixin(SqliteBase):
         return ids
 
     async def _queue_alerts(self, matches: list[tuple[int, Matches]], poll: PollToSave) -> int:
-        """Queue one row per (story, matching active user), alert or digest line as
-        bot.delivery.burst decides from the alerts each user had in the last burst window."""
-        users = sorted({user_id for _, matched in matches for user_id in matched})
-        recent = await self._recent_alerts(users, since=poll.now - BURST_WINDOW_SECONDS)
+        """Queue one row per (story, matching active chat), alert or digest line as
+        bot.delivery.burst decides from the alerts each chat had in the last burst window.
+
+        A row goes to the forum topic of one of the chat's subscriptions the story matched
+        (one row per story and chat, as before topics: the topic only says where it goes)."""
+        chats = sorted({chat_id for _, matched in matches for chat_id in matched})
+        recent = await self._recent_alerts(chats, since=poll.now - BURST_WINDOW_SECONDS)
         rows = [
-            (q.lane.value, q.story_id, json.dumps(q.matched), poll.now, q.chat_id)
+            (
+                q.lane.value,
+                q.story_id,
+                q.chat_id,
+                (q.matched or ("",))[0],
+                json.dumps(q.matched),
+                poll.now,
+            )
             for q in plan_alerts(matches, recent, poll.burst_limit)
         ]
         if not rows:
             return 0
         before = self._db.total_changes
         await self._db.executemany(
-            """INSERT INTO outbox (kind, story_id, user_id, matched, created_at)
-               SELECT ?, ?, id, ?, ? FROM users WHERE id = ? AND status = 'active'
+            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
+               SELECT ?1, ?2, c.id,
+                   (SELECT s.thread_id FROM subscriptions s
+                    WHERE s.chat_id = c.id AND s.display = ?4 ORDER BY s.id LIMIT 1),
+                   ?5, ?6
+               FROM chats c WHERE c.id = ?3 AND c.status = 'active'
                ON CONFLICT DO NOTHING""",
             rows,
         )
         return self._db.total_changes - before
 
-    async def _recent_alerts(self, users: Sequence[int], since: float) -> dict[int, int]:
-        """Return how many alerts were queued to each of these users since then."""
+    async def _recent_alerts(self, chats: Sequence[int], since: float) -> dict[int, int]:
+        """Return how many alerts were queued to each of these chats since then."""
         counts: dict[int, int] = {}
-        for chunk in chunks(users):
+        for chunk in chunks(chats):
             async with self._db.execute(
-                f"""SELECT user_id, count(*) FROM outbox WHERE user_id IN ({marks(chunk)})
-                    AND kind = 'alert' AND created_at >= ? GROUP BY user_id""",
+                f"""SELECT chat_id, count(*) FROM outbox WHERE chat_id IN ({marks(chunk)})
+                    AND kind = 'alert' AND created_at >= ? GROUP BY chat_id""",
                 (*chunk, since),
             ) as cursor:
                 counts.update((int(row[0]), int(row[1])) for row in await cursor.fetchall())
@@ -218,3 +232,8 @@ def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tupl
         poll.now,
         duplicate_of,
     )
+
+
+def first(matched: tuple[str, ...]) -> str:
+    """Return the display of one subscription the story matched (its topic is the row's)."""
+    return matched[0] if matched else ""
