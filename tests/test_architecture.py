@@ -40,7 +40,7 @@ ALLOWED_AT = {
     "httpx": ("bot/ingest/fetch.py", "bot/ingest/pinned_transport.py"),
     "httpcore": ("bot/ingest/pinned_transport.py",),
     "aiosqlite": ("bot/storage/sqlite/",),
-    "sqlite3": ("bot/storage/sqlite/", "bot/storage/faults.py"),
+    "sqlite3": ("bot/storage/sqlite/",),
 }
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from bot.render import replies
 from bot.storage import ChatStatus, StorageUnavailable
-from bot.storage.faults import is_unavailable
 from bot.storage.sqlite import SqliteStorage
+from bot.storage.sqlite.faults import is_unavailable
 from tests.e2e import running_bot
 from tests.storage_contract.helpers import private
 

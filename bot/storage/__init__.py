@@ -3,7 +3,7 @@
 models.py holds the values storage takes and returns; protocols.py one protocol per entity
 and Storage, their union, which the rest of the bot depends on; errors.py the errors every
 backend raises; retention.py what is old enough to prune and the task that prunes it.
-sqlite/ is the one backend today (faults.py: which of its errors may pass). Which stories
+sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
 bot.delivery.burst) that a backend applies and persists.
 """

@@ -1,6 +1,7 @@
 """The SQLite backend of bot.storage: the only SQL in Newshound.
 
-connection.py holds the writer and reader connections and their transactions;
+connection.py holds the writer and reader connections and their transactions (faults.py:
+which SQLite errors mean "unavailable, pause and retry" and which are bugs);
 migrations.py the schema; one module per entity (chats, subscriptions, feeds, stories,
 outbox, broadcasts, stats, retention) holds its queries as a mixin; store.py composes them
 into SqliteStorage; files.py creates and backs up the database file.

@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import aiosqlite
 
 from bot.storage.errors import StorageError, StorageUnavailable
-from bot.storage.faults import is_unavailable
+from bot.storage.sqlite.faults import is_unavailable
 
 log = logging.getLogger(__name__)
 
