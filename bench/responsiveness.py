@@ -65,6 +65,16 @@ class Answers:
         return [*self.latencies, *([REPLY_TIMEOUT] * self.lost)]
 
 
+async def _polling(api: RemoteBotApi, bot: asyncio.Task[None]) -> None:
+    """Wait until the bot long-polls the fake; fail if it stopped or took too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while await api.acall("count_requests", "getUpdates") == 0:
+        if bot.done() or time.monotonic() > deadline:
+            bot.result()
+            raise RuntimeError("the bot did not start polling")
+        await asyncio.sleep(0.02)
+
+
 async def _prepare(run: Run, database: Path, urls: list[str], *, broadcast: bool) -> int:
     sizes = run.sizes
     data = matching.workload(run)
@@ -115,12 +125,7 @@ async def one_repetition(
         stop = asyncio.Event()
         bot = asyncio.create_task(run_bot(settings, stop), name="bot")
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while await api.acall("count_requests", "getUpdates") == 0:
-                if bot.done() or time.monotonic() > deadline:
-                    bot.result()
-                    raise RuntimeError("the bot did not start polling")
-                await asyncio.sleep(0.02)
+            await _polling(api, bot)
             started = time.monotonic()
             window = SMOKE_WINDOW_SECONDS if run.smoke else WINDOW_SECONDS
             sql = "SELECT count(*) FROM feeds WHERE last_polled_at IS NOT NULL"
@@ -162,12 +167,7 @@ async def flooded_reply(run: Run, number: int) -> float | None:
         stop = asyncio.Event()
         bot = asyncio.create_task(run_bot(bench_settings(api.url, database), stop), name="bot")
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while await api.acall("count_requests", "getUpdates") == 0:
-                if bot.done() or time.monotonic() > deadline:
-                    bot.result()
-                    raise RuntimeError("the bot did not start polling")
-                await asyncio.sleep(0.02)
+            await _polling(api, bot)
             await api.acall("flood", FLOODER, "/help", FLOOD_COMMANDS)
             start, sent_at = await api.acall("timed_user_sends", ASKERS + 1, "/start")
             answered = await api.acall(

@@ -29,7 +29,7 @@ from handlers.broadcast import (
     broadcast,
     broadcast_button,
 )
-from handlers.common import services_of
+from handlers.common import command_argument, services_of
 from handlers.reply import reply
 from handlers.subscriber import SUBSCRIBER_COMMANDS
 
@@ -108,11 +108,6 @@ def _text(update: Update) -> str:
     return message.text or "" if message else ""
 
 
-def _argument(update: Update) -> str:
-    parts = _text(update).split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
 # Feeds
 
 
@@ -121,7 +116,7 @@ async def add_feed(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    url = _argument(update)
+    url = command_argument(update)
     if not url:
         await reply(message, admin_text.ADDFEED_USAGE)
         return
@@ -156,7 +151,7 @@ async def remove_feed(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    target = _argument(update)
+    target = command_argument(update)
     if not target:
         await reply(message, admin_text.REMOVEFEED_USAGE)
         return
