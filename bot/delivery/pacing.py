@@ -11,14 +11,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.delivery.ratelimit import KeyedTokenBuckets, SharedChats
+from bot.delivery.ratelimit import (
+    CHAT_BURST,
+    CHAT_RATE_PER_SECOND,
+    GROUP_RATE_PER_SECOND,
+    KeyedTokenBuckets,
+    SharedChats,
+)
 from bot.storage.models import ChatType
 
-# Telegram allows about one message per second to a private chat, with short bursts.
-CHAT_RATE_PER_SECOND = 1.0
-CHAT_BURST = 3
-# Groups are limited to 20 messages a minute.
-GROUP_RATE_PER_SECOND = 20 / 60
 ALERT_LANE = "alert"
 BROADCAST_LANE = "broadcast"
 LANES = (ALERT_LANE, BROADCAST_LANE)

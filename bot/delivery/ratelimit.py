@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 from bot.storage.models import ChatType
 
+# Telegram's send limits into one chat (Bots FAQ), shared by the delivery pacer and the
+# flood gate: about one message a second to a private chat, with short bursts; groups,
+# supergroups and channels 20 messages a minute.
+CHAT_RATE_PER_SECOND = 1.0
+CHAT_BURST = 3
+GROUP_RATE_PER_SECOND = 20 / 60
 # Buckets that refilled completely are forgotten once there are this many, to bound memory.
 PRUNE_THRESHOLD = 10_000
 

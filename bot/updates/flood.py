@@ -19,12 +19,16 @@ refill, so the chat is answered again only after a pause (a second, in a private
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.delivery.ratelimit import SharedChats
+from bot.delivery.ratelimit import (
+    CHAT_BURST,
+    CHAT_RATE_PER_SECOND,
+    GROUP_RATE_PER_SECOND,
+    SharedChats,
+)
 from bot.storage.models import ChatType
 
-PRIVATE_BURST = 3
-PRIVATE_RATE_PER_SECOND = 1.0
-GROUP_RATE_PER_SECOND = 20 / 60
+PRIVATE_BURST = CHAT_BURST
+PRIVATE_RATE_PER_SECOND = CHAT_RATE_PER_SECOND
 # How long an admitted reply may wait for the chat's allowance: one message's worth.
 PATIENCE_SECONDS = 1.0
 # Chats whose allowance refilled completely are forgotten once there are this many.
