@@ -76,7 +76,7 @@ async def queue_alerts(
             datetime.now(UTC),
             ALERT_SUMMARY,
         )
-        words = tuple(analyze(story.title + "\n" + ALERT_SUMMARY))
+        analyzed = analyze(story.title + "\n" + ALERT_SUMMARY)
         saved = await storage.save_poll(
             PollToSave(
                 feed_id=feed_id,
@@ -87,7 +87,7 @@ async def queue_alerts(
                 next_poll_at=now + 300,
                 now=now,
                 alerts_enabled=True,
-                stories=(StoryToSave(story=story, words=words, alertable=True),),
+                stories=(StoryToSave(story=story, analyzed=analyzed, alertable=True),),
                 burst_limit=stories,
             ),
             match=lambda _: users,

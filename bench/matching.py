@@ -20,7 +20,8 @@ from bench.workload import (
     make_vocabulary,
 )
 from bot.matching.index import SubscriptionIndex
-from bot.matching.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query
+from bot.matching.patterns import PLURAL_SUFFIXES
+from bot.matching.query import Query, Term, TermKind, parse_query
 
 SCENARIO = "1 matching"
 MB = 1024 * 1024

@@ -57,7 +57,7 @@ async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
                 None,
                 SUMMARY,
             )
-            words = tuple(analyze(story.title + "\n" + SUMMARY))
+            analyzed = analyze(story.title + "\n" + SUMMARY)
             polls.append(
                 PollToSave(
                     feed_id=feed.id,
@@ -68,7 +68,7 @@ async def one_repetition(run: Run, number: int) -> tuple[float, float, int]:
                     next_poll_at=now + 300,
                     now=now,
                     alerts_enabled=True,
-                    stories=(StoryToSave(story=story, words=words, alertable=True),),
+                    stories=(StoryToSave(story=story, analyzed=analyzed, alertable=True),),
                 )
             )
         gc.collect()

@@ -122,7 +122,7 @@ def load_corpus(min_words: int | None, directory: Path = CORPUS_DIR) -> Corpus:
         for entry in parsed.entries:
             text = " ".join(html_to_paragraphs(max(entry.bodies, key=len, default="")))
             title = " ".join(html_to_paragraphs(entry.title)) or entry.title
-            tokens = tuple(analyze(title + "\n" + text))
+            tokens = analyze(title + "\n" + text).words
             if len(tokens) >= MIN_ITEM_WORDS and title:
                 items.append(CorpusItem(title, text, tokens))
                 words += len(tokens)
@@ -153,7 +153,7 @@ def generated_corpus(min_words: int) -> Corpus:
         drawn = rng.choices(language, cum_weights=cumulative, k=length)
         title = " ".join(drawn[:8]).capitalize()
         text = " ".join(drawn[8:]) + "."
-        items.append(CorpusItem(title, text, tuple(analyze(title + "\n" + text))))
+        items.append(CorpusItem(title, text, analyze(title + "\n" + text).words))
         words += length
     return Corpus(tuple(items), f"{len(items)} generated items (seed {SEED})", "generated")
 
@@ -180,7 +180,7 @@ def make_stories(corpus: Corpus, count: int, words_per_story: int) -> list[Story
                 break
         title = items[start].title
         text = " ".join(text_words[:words_per_story])
-        stories.append(Story(title, text, tuple(analyze(title + "\n" + text))))
+        stories.append(Story(title, text, analyze(title + "\n" + text).words))
     return stories
 
 

@@ -10,7 +10,8 @@ from bot import __version__
 from bot.i18n import t, tn
 from bot.ingest.fetch import Fetcher, FetchStatus
 from bot.ingest.poller import PreparedFeed, prepare_feed
-from bot.matching.query import Query, parse_query, query_matches
+from bot.matching.match import query_matches
+from bot.matching.query import Query, parse_query
 from bot.render.alerts import Alert, format_alert_plain
 
 CHECK_FEED_ID = 0
@@ -63,7 +64,7 @@ def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:
     """Return every matching entry as a user would see its alert, in plain text."""
     blocks = []
     for candidate in feed.stories:
-        matched = tuple(q.display for q in queries if query_matches(q, candidate.words))
+        matched = tuple(q.display for q in queries if query_matches(q, candidate.analyzed))
         if not matched:
             continue
         story = candidate.story

@@ -13,12 +13,12 @@ from bot.ingest.parse import parse_feed
 from tests import corpus
 
 RUSSIAN = (
-    "Путин провёл встречу с премьер-министром в Кремле.",  # noqa: RUF001
+    "Путин провёл встречу с премьер-министром в Кремле.",
     # KOI8-R has no guillemets or dashes.
     '"Переговоры были трудными", - сообщил пресс-секретарь. Ещё одна встреча пройдёт в мае.',
 )
 UKRAINIAN = (
-    "Зеленський провів зустріч у Києві з міністрами оборони.",  # noqa: RUF001
+    "Зеленський провів зустріч у Києві з міністрами оборони.",
     "Україна отримає ще чотири системи ППО; їхня доставка запланована на квітень, "
     "повідомив Генштаб.",
 )
@@ -118,7 +118,7 @@ def test_cyrillic_read_as_western_or_the_other_cyrillic_page_is_implausible() ->
 
 
 def test_chinese_punctuation_inside_a_sentence_is_plausible() -> None:
-    sentence = "中共中央改革小组提出总体方案，中国足协将与体育总局脱钩。"  # noqa: RUF001
+    sentence = "中共中央改革小组提出总体方案，中国足协将与体育总局脱钩。"
     assert implausible_share(sentence) == 0.0
 
 

@@ -126,7 +126,7 @@ async def queue_alerts(
             datetime.now(UTC),
             f"Summary of story {n}.",
         )
-        stories.append(StoryToSave(story, tuple(analyze(story.title)), alertable=True))
+        stories.append(StoryToSave(story, analyze(story.title), alertable=True))
     await (storage or env.storage).save_poll(
         PollToSave(
             feed_id=env.feed.id,

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.matching.index import SubscriptionIndex
-from bot.matching.query import QueryError, parse_query, query_matches
+from bot.matching.match import query_matches
+from bot.matching.query import QueryError, parse_query
 from bot.text.analyzer import analyze
 
 VOCABULARY = ["nato", "ukraine", "sanction", "tax", "kyiv", "kiev", "joe", "biden", "putin", "xi"]

@@ -226,7 +226,7 @@ def test_identity_falls_back_to_title_and_date_without_guid_or_link() -> None:
 def test_words_include_the_title_and_the_body_text() -> None:
     body = "<p>Ministers met in <b>Brussels</b> on Tuesday.</p><p>Kyiv &amp; NATO</p>"
     [prepared] = prepare(item(1, title="Ukraine’s talks resume", description=body)).stories
-    words = set(prepared.words)
+    words = set(prepared.analyzed.words)
     assert {"ukraine", "talks", "resume"} <= words
     assert {"ministers", "brussels", "tuesday", "kyiv", "nato"} <= words
     assert not {"p", "b", "amp"} & words, "markup is not text"
@@ -302,7 +302,7 @@ def test_real_feeds_give_clean_stories(path: Path) -> None:
         if story.summary is not None:
             assert story.summary.strip()
             assert not HTML_TAG.search(story.summary), story.summary
-        assert set(analyze(story.title)) <= set(prepared_story.words)
+        assert set(analyze(story.title).words) <= set(prepared_story.analyzed.words)
     if all(entry.title for entry in entries):
         assert all(s.story.title for s in prepared.stories)
     if all(entry.link for entry in entries):
@@ -324,7 +324,7 @@ def test_real_feed_bodies_reach_the_words() -> None:
         if entry is None or not entry.bodies:
             continue
         text = " ".join(html_to_paragraphs(max(entry.bodies, key=len)))
-        assert set(analyze(text)) <= set(prepared_story.words)
+        assert set(analyze(text).words) <= set(prepared_story.analyzed.words)
         checked += 1
     assert checked > 0
 

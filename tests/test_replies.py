@@ -16,6 +16,7 @@ from bot.render import admin as admin_text
 from bot.render import replies
 from bot.render.html import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
 from bot.storage import ChatStatus, Feed, OutboxItem, Stats, StoryToSave
+from bot.text.analyzer import plain
 from tests.test_formatting import assert_valid_telegram_html
 
 _user_text = st.text(max_size=120)
@@ -108,7 +109,9 @@ def _counted_texts(count: int) -> list[str]:
     digest_row = OutboxItem(
         1, "digest", 7, ChatStatus.ACTIVE, (), 0, "pending", "T", None, None, None, "X", None
     )
-    story = StoryToSave(story_from_entry(0, "g", None, "Ukraine", None, None), ("ukraine",), True)
+    story = StoryToSave(
+        story_from_entry(0, "g", None, "Ukraine", None, None), plain(("ukraine",)), True
+    )
     stories = PreparedFeed("Local", None, None, (story,) * max(count, 1))
     return [
         replies.welcome("Ann", count) if count else "",

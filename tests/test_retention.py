@@ -175,7 +175,7 @@ def entry(
         datetime.fromtimestamp(published, UTC) if published is not None else None,
         summary or f"Summary of {title}.",
     )
-    return StoryToSave(story, tuple(analyze(story.title)), alertable=True)
+    return StoryToSave(story, analyze(story.title), alertable=True)
 
 
 OLD = NOW - 40 * DAY

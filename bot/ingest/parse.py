@@ -51,6 +51,9 @@ class ParsedFeed:
     error: str | None
     bozo: str | None
     skipped_entries: int = 0
+    # What the feed declares: <language> (RSS, dc:language), xml:lang (Atom), else the
+    # Content-Language header; raw, for bot.text.language to read.
+    language: str | None = None
 
 
 def failed_parse(error: str, bozo: str | None = None) -> ParsedFeed:
@@ -212,4 +215,5 @@ def _feed_from(parsed: Any, body: bytes, headers: Mapping[str, str], url: str | 
         error=None,
         bozo=bozo,
         skipped_entries=len(raw_entries) - len(entries),
+        language=_text(_field(feed, "language")) or headers.get("content-language") or None,
     )

@@ -16,7 +16,7 @@ from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.stories import is_too_old, story_from_entry
 from bot.matching.index import SubscriptionIndex
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable, StoryToSave
-from bot.text.analyzer import analyze
+from bot.text.analyzer import NOTHING, analyze
 from bot.text.normalize import html_to_paragraphs
 from bot.text.summary import summarize
 
@@ -79,7 +79,7 @@ def prepare_feed(
     seen_at = datetime.fromtimestamp(now, UTC)
     stories: dict[str, StoryToSave] = {}
     for entry in parsed.entries:
-        prepared = _prepare_entry(feed_id, entry, seen_at, text_for)
+        prepared = _prepare_entry(feed_id, entry, seen_at, text_for, parsed.language)
         if prepared is not None:
             # A feed listing the same guid twice yields one story: the first, as it appears.
             stories.setdefault(prepared.story.key, prepared)
@@ -96,7 +96,7 @@ def prepare_feed(
 
 
 def _prepare_entry(
-    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor
+    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor, language: str | None
 ) -> StoryToSave | None:
     alertable = not is_too_old(entry.published, seen_at)
     with_text = text_for is TextFor.ALL or (text_for is TextFor.ALERTABLE and alertable)
@@ -106,8 +106,8 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    words = tuple(analyze(story.title + "\n" + text)) if with_text else ()
-    return StoryToSave(story=story, words=words, alertable=alertable)
+    analyzed = analyze(story.title + "\n" + text, language) if with_text else NOTHING
+    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ class Poller:
                 stories=prepared.stories,
                 burst_limit=self._burst_limit,
             ),
-            match=lambda candidate: self._index.match(candidate.words),
+            match=lambda candidate: self._index.match(candidate.analyzed),
         )
         if saved.feed_removed:
             # An admin's /removefeed won the race with this poll; its result has no home.

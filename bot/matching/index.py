@@ -4,7 +4,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.matching.query import PLURAL_SUFFIXES, Query, Term, TermKind, parse_query, word_matches
+from bot.matching.expand import compiled
+from bot.matching.match import as_analyzed
+from bot.matching.patterns import CompiledTerm, StoryView, pattern_at, singulars
+from bot.matching.query import Query, Term, parse_query
+from bot.text.analyzer import AnalyzedText
 
 
 @dataclass
@@ -22,18 +26,19 @@ class _IndexedQuery:
 class SubscriptionIndex:
     """Inverted index from story words to terms to queries to chats.
 
-    Matching a story costs a dictionary lookup per distinct word (plus one per prefix length
-    in use), then work proportional to the terms and queries it hits: never a loop over
-    chats or subscriptions.
+    Matching a story costs a dictionary lookup per distinct word and lemma key (plus one per
+    prefix length in use), then work proportional to the terms and queries it hits: never a
+    loop over chats or subscriptions.
     """
 
     def __init__(self) -> None:
         self._term_ids: dict[Term, int] = {}
-        self._terms: dict[int, Term] = {}
+        self._terms: dict[int, CompiledTerm] = {}
+        self._term_of: dict[int, Term] = {}
         self._term_refs: dict[int, int] = {}
         self._next_term_id = 0
-        # Words and phrases are found through their first word; prefixes by their stem.
-        self._by_anchor: dict[str, set[int]] = defaultdict(set)
+        # Patterns are found through the keys of their first slot; prefixes by their stem.
+        self._by_anchor: dict[str, set[tuple[int, int]]] = defaultdict(set)
         self._by_prefix: dict[str, set[int]] = defaultdict(set)
         self._prefix_lengths: dict[int, int] = defaultdict(int)
         self._queries: dict[str, _IndexedQuery] = {}
@@ -75,9 +80,9 @@ class SubscriptionIndex:
         for normalised in normalised_queries:
             self.remove(chat_id, normalised)
 
-    def match(self, words: Sequence[str]) -> dict[int, tuple[str, ...]]:
-        """Return {chat_id: displays of their matching subscriptions} for a tokenised story."""
-        hits = self._hit_terms(words)
+    def match(self, story: AnalyzedText | Sequence[str]) -> dict[int, tuple[str, ...]]:
+        """Return {chat_id: displays of their matching subscriptions} for an analysed story."""
+        hits = self._hit_terms(StoryView(as_analyzed(story)))
         candidates: set[str] = set()
         for term_id in hits:
             candidates |= self._queries_by_term.get(term_id, set())
@@ -88,21 +93,30 @@ class SubscriptionIndex:
                 _merge(matched, indexed.subscribers)
         return matched
 
-    def _hit_terms(self, words: Sequence[str]) -> set[int]:
-        positions: dict[str, list[int]] = defaultdict(list)
-        for position, word in enumerate(words):
-            positions[word].append(position)
+    def _hit_terms(self, view: StoryView) -> set[int]:
         hits: set[int] = set()
-        for word, where in positions.items():
-            for anchor in _anchors(word):
-                for term_id in self._by_anchor.get(anchor, ()):
-                    term = self._terms[term_id]
-                    if term.kind is TermKind.WORD or _phrase_at(term, words, where):
-                        hits.add(term_id)
+        for word, where in view.word_positions.items():
+            self._hit_anchor(word, where, view, hits, via_plural=False)
+            for single in singulars(word):
+                self._hit_anchor(single, where, view, hits, via_plural=True)
             for length in self._prefix_lengths:
                 if length <= len(word):
                     hits |= self._by_prefix.get(word[:length], set())
+        for key, where in view.extra_positions.items():
+            self._hit_anchor(key, where, view, hits, via_plural=False)
         return hits
+
+    def _hit_anchor(
+        self, anchor: str, where: list[int], view: StoryView, hits: set[int], *, via_plural: bool
+    ) -> None:
+        for term_id, pattern_index in self._by_anchor.get(anchor, ()):
+            if term_id in hits:
+                continue
+            pattern = self._terms[term_id].patterns[pattern_index]
+            if via_plural and not pattern.slots[0].plural:
+                continue
+            if pattern_at(pattern, view, where):
+                hits.add(term_id)
 
     def _index_query(self, normalised: str, query: Query) -> _IndexedQuery:
         groups = tuple(tuple(self._acquire_term(term) for term in group) for group in query.groups)
@@ -134,13 +148,15 @@ class SubscriptionIndex:
             term_id = self._next_term_id
             self._next_term_id += 1
             self._term_ids[term] = term_id
-            self._terms[term_id] = term
+            self._term_of[term_id] = term
             self._term_refs[term_id] = 0
-            if term.kind is TermKind.PREFIX:
-                self._by_prefix[term.words[0]].add(term_id)
-                self._prefix_lengths[len(term.words[0])] += 1
-            else:
-                self._by_anchor[term.words[0]].add(term_id)
+            compiled_term = self._terms[term_id] = compiled(term)
+            if compiled_term.prefix is not None:
+                self._by_prefix[compiled_term.prefix].add(term_id)
+                self._prefix_lengths[len(compiled_term.prefix)] += 1
+            for index, pattern in enumerate(compiled_term.patterns):
+                for key in pattern.slots[0].keys:
+                    self._by_anchor[key].add((term_id, index))
         self._term_refs[term_id] += 1
         return term_id
 
@@ -148,18 +164,22 @@ class SubscriptionIndex:
         self._term_refs[term_id] -= 1
         if self._term_refs[term_id] > 0:
             return
-        term = self._terms.pop(term_id)
+        compiled_term = self._terms.pop(term_id)
         del self._term_refs[term_id]
-        del self._term_ids[term]
-        stem = term.words[0]
-        table = self._by_prefix if term.kind is TermKind.PREFIX else self._by_anchor
-        table[stem].discard(term_id)
-        if not table[stem]:
-            del table[stem]
-        if term.kind is TermKind.PREFIX:
+        del self._term_ids[self._term_of.pop(term_id)]
+        if compiled_term.prefix is not None:
+            stem = compiled_term.prefix
+            self._by_prefix[stem].discard(term_id)
+            if not self._by_prefix[stem]:
+                del self._by_prefix[stem]
             self._prefix_lengths[len(stem)] -= 1
             if not self._prefix_lengths[len(stem)]:
                 del self._prefix_lengths[len(stem)]
+        for index, pattern in enumerate(compiled_term.patterns):
+            for key in pattern.slots[0].keys:
+                self._by_anchor[key].discard((term_id, index))
+                if not self._by_anchor[key]:
+                    del self._by_anchor[key]
 
 
 def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str]]) -> None:
@@ -173,22 +193,6 @@ def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str
     merged = {user: tuple(sorted(matched[user] + subscribers[user])) for user in both}
     matched.update(subscribers)
     matched.update(merged)
-
-
-def _anchors(word: str) -> list[str]:
-    """Return the query words a story word can match: itself, or it minus a plural suffix."""
-    anchors = [word]
-    anchors += [word[: -len(suffix)] for suffix in PLURAL_SUFFIXES if word.endswith(suffix)]
-    return [anchor for anchor in anchors if anchor]
-
-
-def _phrase_at(term: Term, words: Sequence[str], starts: Sequence[int]) -> bool:
-    length = len(term.words)
-    return any(
-        start + length <= len(words)
-        and all(word_matches(term.words[k], words[start + k]) for k in range(1, length))
-        for start in starts
-    )
 
 
 def _satisfied(indexed: _IndexedQuery, hits: set[int]) -> bool:

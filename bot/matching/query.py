@@ -1,18 +1,15 @@
 """The subscription query language: parse, validate, normalise and match one query."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from bot.i18n import N_, t
-from bot.text.analyzer import analyze
+from bot.text.normalize import tokenize
 
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
 MIN_PREFIX_LENGTH = 2
 OR_OPERATOR = "OR"
-# A story word matches a query word when it is the word itself or its plural.
-PLURAL_SUFFIXES = ("s", "es")
 
 
 class QueryError(ValueError):
@@ -30,7 +27,8 @@ class QueryError(ValueError):
 class TermKind(Enum):
     """How a term is compared with a story's words."""
 
-    WORD = "word"
+    WORD = "word"  # the word, its plural, its lemmas, its aliases in other languages
+    EXACT = "exact"  # a quoted single word: that word only, as Google reads "word"
     PREFIX = "prefix"
     PHRASE = "phrase"
 
@@ -47,7 +45,7 @@ class Term:
         """Return the term as it appears in a normalised query."""
         if self.kind is TermKind.PREFIX:
             return self.words[0] + "*"
-        if self.kind is TermKind.PHRASE:
+        if self.kind in (TermKind.PHRASE, TermKind.EXACT):
             return '"' + " ".join(self.words) + '"'
         return self.words[0]
 
@@ -150,7 +148,7 @@ def _lex(text: str) -> list[_Token]:
             closing = text.find('"', position + 1)
             if closing < 0:
                 raise QueryError(N_('a quote is not closed; put phrases between two " marks'))
-            term = _phrase_term(text[position + 1 : closing])
+            term = _phrase_term(text[position + 1 : closing], quoted=True)
             position = closing + 1
         else:
             end = position
@@ -167,19 +165,21 @@ def _lex(text: str) -> list[_Token]:
     return tokens
 
 
-def _phrase_term(raw: str) -> Term | None:
+def _phrase_term(raw: str, *, quoted: bool = False) -> Term | None:
     if "*" in raw:
         raise QueryError(N_("* works at the end of a single word, not inside quotes"))
-    words = tuple(analyze(raw))
+    words = tuple(tokenize(raw))
     if not words:
         return None
-    return Term(TermKind.WORD if len(words) == 1 else TermKind.PHRASE, words)
+    if len(words) > 1:
+        return Term(TermKind.PHRASE, words)
+    return Term(TermKind.EXACT if quoted else TermKind.WORD, words)
 
 
 def _bare_term(raw: str) -> Term | None:
     if raw.endswith("*"):
         stem = raw[:-1]
-        words = tuple(analyze(stem))
+        words = tuple(tokenize(stem))
         if "*" in stem or len(words) != 1:
             raise QueryError(
                 N_("{raw!r}: * works at the end of a single word, like Ukrain*"), raw=raw
@@ -220,35 +220,3 @@ def _group(tokens: list[_Token]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Te
     unique_groups = {tuple(sorted(group, key=_sort_key)) for group in groups}
     ordered = tuple(sorted(unique_groups, key=lambda group: [_sort_key(t) for t in group]))
     return ordered, tuple(sorted(excluded, key=_sort_key))
-
-
-def word_matches(query_word: str, story_word: str) -> bool:
-    """Tell whether a story word is the query word or its plural."""
-    if story_word == query_word:
-        return True
-    return any(story_word == query_word + suffix for suffix in PLURAL_SUFFIXES)
-
-
-def term_matches(term: Term, story_words: Sequence[str]) -> bool:
-    """Tell whether the term occurs in the story's words."""
-    if term.kind is TermKind.PREFIX:
-        return any(word.startswith(term.words[0]) for word in story_words)
-    if term.kind is TermKind.WORD:
-        return any(word_matches(term.words[0], word) for word in story_words)
-    length = len(term.words)
-    return any(
-        all(word_matches(term.words[k], story_words[start + k]) for k in range(length))
-        for start in range(len(story_words) - length + 1)
-    )
-
-
-def query_matches(query: Query, story_words: Sequence[str]) -> bool:
-    """Tell whether a story, given as its tokenised words, matches the query."""
-    if any(term_matches(term, story_words) for term in query.excluded):
-        return False
-    return all(any(term_matches(term, story_words) for term in group) for group in query.groups)
-
-
-def matches_text(query: Query, text: str) -> bool:
-    """Tell whether a story's text matches the query."""
-    return query_matches(query, analyze(text))

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, Story
+from bot.text.analyzer import AnalyzedText
 
 
 class ChatStatus(StrEnum):
@@ -105,10 +106,10 @@ class Feed:
 
 @dataclass(frozen=True)
 class StoryToSave:
-    """A story from a poll, the words it is matched on, and whether it may alert anyone."""
+    """A story from a poll, its text as matching sees it, and whether it may alert anyone."""
 
     story: Story
-    words: tuple[str, ...]
+    analyzed: AnalyzedText
     alertable: bool
 
 

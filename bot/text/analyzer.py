@@ -1,34 +1,92 @@
-"""Turn text into index words: the one analysis stories and queries both go through.
+"""Turn a story's text into what the index matches on: words, their lemmas, their case.
 
-A story's words (built in the parser workers) and a query's words (parsed when a chat
-subscribes, and again when the index is loaded) must come out of the same analysis, or a
-query could never match the story it names. Today a word is a folded token of
-normalize.tokenize, whatever the language; per-language morphology (Ukrainian, Russian)
-will be added here, behind the same call.
+A story's words and a query's words come out of the same tokenizer (normalize.tokenize), and
+a story in Ukrainian or Russian is also indexed under the dictionary forms of its words
+(morphology.py), as keys "uk:україна" / "ru:украина": a query word's lemmas are looked up
+the same way (bot/matching/expand.py), so "Україна" finds "України", "Україною"... The
+language prefix keeps one language's lemma from meeting another language's word.
+
+This runs in the parser workers (bot/ingest/poller.prepare_feed), never on the event loop.
 """
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.text.normalize import tokenize
+from bot.text.language import MORPHOLOGY_LANGUAGES, story_language
+from bot.text.morphology import lemmatizer
+from bot.text.normalize import split_words, tokenize
+
+# How a word was written, per position: some names count only capitalised or in capitals
+# (Italian "nato" is "born"; French "un" is "a"), and only the story knows how it wrote them.
+LOWER, CAPITALISED, UPPER = 0, 1, 2
+_CYRILLIC_WORD = re.compile(r"[а-яіїєґ]")
 
 
-@dataclass(frozen=True)
-class Analyzer:
-    """Turns text into the words the subscription index stores and looks up."""
-
-    def analyze(self, text: str, language: str | None = None) -> list[str]:
-        """Return the index words of text, in order.
-
-        language is the text's language tag when known (None otherwise); no analysis
-        depends on it yet.
-        """
-        return tokenize(text)
+def lemma_key(language: str, lemma: str) -> str:
+    """Return the index key of a lemma in a language ("uk:україна")."""
+    return f"{language}:{lemma}"
 
 
-# The analyzer the whole pipeline shares; a frozen dataclass, so parser workers can use it.
-ANALYZER = Analyzer()
+@dataclass(frozen=True, slots=True)
+class AnalyzedText:
+    """A text as the index sees it.
+
+    words: folded words in order (positions for phrases). extra: (position, key) pairs for
+    the lemma keys of words whose lemma differs from the word. cases: one byte per word,
+    LOWER, CAPITALISED or UPPER. language: what matching treats the text as (None: unknown).
+    """
+
+    words: tuple[str, ...]
+    extra: tuple[tuple[int, str], ...] = ()
+    cases: bytes = b""
+    language: str | None = None
+
+    def positioned_keys(self) -> Iterator[tuple[int, str]]:
+        """Yield every (position, key): each word, then each extra lemma key."""
+        yield from enumerate(self.words)
+        yield from self.extra
+
+    def case_at(self, position: int) -> int:
+        """Return how the word at position was written (LOWER when unknown)."""
+        return self.cases[position] if position < len(self.cases) else LOWER
 
 
-def analyze(text: str, language: str | None = None) -> list[str]:
-    """Return the index words of text through the shared analyzer."""
-    return ANALYZER.analyze(text, language)
+# The analysis of a story that alerts nobody (a new feed's first poll): no words.
+NOTHING = AnalyzedText(words=())
+
+
+def plain(words: tuple[str, ...] | list[str]) -> AnalyzedText:
+    """Return already-tokenized words as an AnalyzedText with no lemmas, case or language."""
+    return AnalyzedText(words=tuple(words))
+
+
+def _case(written: str) -> int:
+    if not written[:1].isupper():
+        return LOWER
+    return UPPER if len(written) > 1 and written.isupper() else CAPITALISED
+
+
+def analyze(text: str, language: str | None = None) -> AnalyzedText:
+    """Return the index view of a story's text.
+
+    language is what the feed declares (its <language>), or None; the story's language is
+    decided from it and the text's script (bot.text.language.story_language).
+    """
+    words = tokenize(text)
+    written = split_words(text)
+    # tokenize folds before splitting; the few characters whose folding splits a word
+    # (Turkish İ) leave the two lists unaligned, and then the case is unknown (LOWER).
+    cases = bytes(_case(word) for word in written) if len(written) == len(words) else b""
+    detected = story_language(language, text) if words else language
+    extra: list[tuple[int, str]] = []
+    if detected in MORPHOLOGY_LANGUAGES:
+        lemmas = lemmatizer(detected).lemmas
+        for position, word in enumerate(words):
+            if _CYRILLIC_WORD.search(word):
+                extra.extend(
+                    (position, lemma_key(detected, lemma))
+                    for lemma in lemmas(word)
+                    if lemma != word
+                )
+    return AnalyzedText(tuple(words), tuple(extra), cases, detected)

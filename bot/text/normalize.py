@@ -11,17 +11,31 @@ from html.parser import HTMLParser
 # before splitting; otherwise "s" would be a word of its own and break phrase adjacency.
 _POSSESSIVE = re.compile(r"['’ʼ][sS]\b")
 _WORD = re.compile(r"\w+")
+# An apostrophe between two Cyrillic letters is part of a Ukrainian word (об'єднання, п'ять,
+# Мар'їнка). It is written as ', ’, ʼ or `; all become U+02BC, a letter to \w, so the word
+# stays whole. Between Latin letters it still splits: French "l'Ukraine" names Ukraine.
+_CYRILLIC = "а-яёіїєґА-ЯЁІЇЄҐ"  # ё too: split_words sees it before folding
+_CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`](?=[{_CYRILLIC}])")
+WORD_APOSTROPHE = "ʼ"
+# ё and е are one letter in everyday Russian writing ("Королёв" and "Королев" both appear).
+_YO = str.maketrans("ё", "е")
 
 
 def fold(text: str) -> str:
-    """Return text in the form all matching compares: NFKC, case-folded."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Return text in the form all matching compares: NFKC, case-folded, ё as е."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_YO)
+
+
+def split_words(text: str) -> list[str]:
+    """Split text into its words as written (case kept): letters, digits and underscores."""
+    marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, unicodedata.normalize("NFKC", text))
+    return _WORD.findall(_POSSESSIVE.sub("", marked))
 
 
 def tokenize(text: str) -> list[str]:
     """Split text into folded words, in order: letters, digits and underscores."""
-    folded = fold(text)
-    return _WORD.findall(_POSSESSIVE.sub("", folded))
+    marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, fold(text))
+    return _WORD.findall(_POSSESSIVE.sub("", marked))
 
 
 # Elements that end one paragraph and start the next; everything else is inline and only

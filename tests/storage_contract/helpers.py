@@ -17,7 +17,7 @@ from bot.storage import (
     StoryMatcher,
     StoryToSave,
 )
-from bot.text.normalize import tokenize
+from bot.text.analyzer import analyze
 
 HOUR = 3600.0
 T0 = 1_700_000_000.0
@@ -87,7 +87,7 @@ def candidate(
         datetime.fromtimestamp(T0, UTC),
         f"Summary of {title}.",
     )
-    return StoryToSave(story, tuple(tokenize(story.title)), alertable)
+    return StoryToSave(story, analyze(story.title), alertable)
 
 
 def everyone(*users: int) -> StoryMatcher:

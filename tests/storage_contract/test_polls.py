@@ -7,6 +7,7 @@ import pytest
 
 from bot.ingest.stories import story_from_entry
 from bot.storage import ChatStatus, Delivery, SavedPoll, StoryToSave
+from bot.text.analyzer import plain
 from tests.storage_contract.helpers import (
     ANN,
     BOB,
@@ -50,7 +51,7 @@ async def test_a_story_already_seen_is_not_stored_or_alerted_again(db: Db) -> No
         story_from_entry(
             feed.id, story.story.key, story.story.link, "Ukraine talks (updated)", None, None
         ),
-        ("ukraine",),
+        plain(("ukraine",)),
         alertable=True,
     )
     assert await save(db, feed, retitled, now=T0 + 600) == SavedPoll(0, 0)
