@@ -4,6 +4,7 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import settings
 
 from tests.e2e import Feeds
 from tests.feedserver import FeedServer
@@ -11,6 +12,11 @@ from tests.feedserver import FeedServer
 # Opt in to PTB's timedelta retry_after now: otherwise RetryAfter's constructor warns, and
 # with warnings as errors the warning replaces the exception the bot must handle.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+# Hypothesis's per-example deadline is a clock assertion: an example that loads a morphology
+# dictionary, or runs while another process keeps a core busy, would fail it for no fault.
+settings.register_profile("newshound", deadline=None)
+settings.load_profile("newshound")
 
 
 @pytest.fixture

@@ -62,10 +62,11 @@ def _names(entry: Mapping[str, Any], upper: set[str], capital: set[str]) -> list
 
 def _merge(entities: dict[str, list[Name]], entity_id: str, names: Iterable[Name]) -> None:
     known = entities.setdefault(entity_id, [])
-    seen = {(name.language, name.words) for name in known}
+    # "UE" (only in capitals) and "Ue" (capitalised) fold alike and are both kept.
+    seen = {(name.language, name.words, name.case) for name in known}
     for name in names:
-        if (name.language, name.words) not in seen:
-            seen.add((name.language, name.words))
+        if (name.language, name.words, name.case) not in seen:
+            seen.add((name.language, name.words, name.case))
             known.append(name)
 
 

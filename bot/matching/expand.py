@@ -86,7 +86,8 @@ def _name_pattern(name: Name) -> Pattern:
     slots = tuple(
         Slot(
             _name_keys(name, word),
-            plural=False,
+            # English plurals and German genitives (Putins, Palästinas); not for acronyms.
+            plural=name.case != UPPER and not _CYRILLIC.search(word),
             case=name.case if index == 0 or name.case == UPPER else LOWER,
         )
         for index, word in enumerate(name.words)

@@ -64,7 +64,7 @@ def plain(words: tuple[str, ...] | list[str]) -> AnalyzedText:
 def _case(written: str) -> int:
     if not written[:1].isupper():
         return LOWER
-    return UPPER if len(written) > 1 and written.isupper() else CAPITALISED
+    return UPPER if written.isupper() else CAPITALISED
 
 
 def analyze(text: str, language: str | None = None) -> AnalyzedText:
