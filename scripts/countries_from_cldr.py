@@ -37,7 +37,7 @@ Codes skipped, and why:
 Every other two-letter code is kept, including CLDR's exceptional reservations that name real
 places (AC Ascension Island, CP Clipperton, DG Diego Garcia, EA Ceuta & Melilla, IC Canary
 Islands, TA Tristan da Cunha, CQ Sark) and XK Kosovo.
-"""  # noqa: RUF002 (the Russian abbreviations above are Cyrillic on purpose)
+"""
 
 import json
 import re
@@ -53,8 +53,8 @@ OUTPUT = Path(__file__).resolve().parents[1] / "bot" / "matching" / "data" / "co
 SPELLED_OUT: tuple[tuple[str, str, str], ...] = (
     ("en", r" & ", " and "),
     ("en", r"\bSt\. ", "Saint "),
-    ("ru", r"(?<!\w)о-ва(?!\w)", "острова"),  # noqa: RUF001 (Cyrillic)
-    ("ru", r"(?<!\w)о-в(?!\w)", "остров"),  # noqa: RUF001 (Cyrillic)
+    ("ru", r"(?<!\w)о-ва(?!\w)", "острова"),
+    ("ru", r"(?<!\w)о-в(?!\w)", "остров"),
 )
 
 

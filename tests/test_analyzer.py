@@ -9,8 +9,8 @@ from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.text.analyzer import CAPITALISED, LOWER, UPPER, analyze, lemma_key
 from bot.text.language import language_tag, script_language, story_language
-from bot.text.morphology import lemmatizer
-from bot.text.normalize import tokenize
+from bot.text.morphology import analyzer, lemmatizer
+from bot.text.normalize import fold, tokenize
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Новини</title><link>https://news.example/</link>
@@ -97,3 +97,16 @@ def test_a_feed_in_ukrainian_reaches_the_index_through_its_lemmas() -> None:
     for chat, query in enumerate(["Україна", "Київ", "Ukraine", "Kyiv", '"Ukraine"'], start=1):
         index.add(chat, parse_query(query).normalised, query)
     assert index.match(analyzed) == {1: ("Україна",), 2: ("Київ",), 3: ("Ukraine",), 4: ("Kyiv",)}
+
+
+@pytest.mark.parametrize("language", ["uk", "ru"])
+def test_the_dictionary_shortcut_gives_pymorphy3s_own_lemmas(language: str) -> None:
+    morph = analyzer(language)
+    words = (
+        "україни києві путіна росії заявив року обʼєднання россии путиным заявил ёлки зеленского"
+    )
+    for word in words.split():
+        expected = {
+            fold(form).replace("'", "ʼ") for form in morph.normal_forms(word.replace("ʼ", "'"))
+        }
+        assert set(lemmatizer(language).lemmas(fold(word))) == expected, word
