@@ -15,6 +15,8 @@ from typing import ParamSpec, Protocol, TypeVar
 from bot.ingest.parse import ParsedFeed, failed_parse, parse_feed
 
 DEFAULT_PARSER_WORKERS = 2
+# Modules the forkserver imports before forking workers (what every worker needs).
+FORKSERVER_PRELOAD = ("bot.ingest.poller", "bot.text.preload")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -66,6 +68,9 @@ class FeedParserPool:
         # spawn's fresh interpreter; like spawn, it imports the parent's __main__ (as
         # __mp_main__), so the entry point must do its work under `if __name__ == ...`.
         self._context = multiprocessing.get_context("forkserver")
+        # The forkserver (one per bot process, started with the first pool) loads the
+        # morphology dictionaries once; workers fork from it with them loaded and shared.
+        self._context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:

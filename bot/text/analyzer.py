@@ -9,7 +9,6 @@ language prefix keeps one language's lemma from meeting another language's word.
 This runs in the parser workers (bot/ingest/poller.prepare_feed), never on the event loop.
 """
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,11 +19,10 @@ from bot.text.normalize import split_words, tokenize
 # How a word was written, per position: some names count only capitalised or in capitals
 # (Italian "nato" is "born"; French "un" is "a"), and only the story knows how it wrote them.
 LOWER, CAPITALISED, UPPER = 0, 1, 2
-_CYRILLIC_WORD = re.compile(r"[а-яіїєґ]")
 
 
 def lemma_key(language: str, lemma: str) -> str:
-    """Return the index key of a lemma in a language ("uk:україна")."""
+    """Return the index key of a lemma in a language ("uk:україна"; morphology.py too)."""
     return f"{language}:{lemma}"
 
 
@@ -81,12 +79,8 @@ def analyze(text: str, language: str | None = None) -> AnalyzedText:
     detected = story_language(language, text) if words else language
     extra: list[tuple[int, str]] = []
     if detected in MORPHOLOGY_LANGUAGES:
-        lemmas = lemmatizer(detected).lemmas
+        lemma_keys = lemmatizer(detected).lemma_keys
         for position, word in enumerate(words):
-            if _CYRILLIC_WORD.search(word):
-                extra.extend(
-                    (position, lemma_key(detected, lemma))
-                    for lemma in lemmas(word)
-                    if lemma != word
-                )
+            for key in lemma_keys(word):
+                extra.append((position, key))
     return AnalyzedText(tuple(words), tuple(extra), cases, detected)

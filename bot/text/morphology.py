@@ -13,6 +13,7 @@ its words, so each process also keeps what it looked up.
 """
 
 import functools
+import re
 import threading
 
 import pymorphy3
@@ -26,6 +27,7 @@ MEMO_WORDS = 200_000
 _TO_DICTIONARY = str.maketrans(WORD_APOSTROPHE, "'")
 _FROM_DICTIONARY = str.maketrans("'", WORD_APOSTROPHE)
 _LOAD_LOCK = threading.Lock()
+_CYRILLIC = re.compile(r"[а-яіїєґ]")
 
 
 @functools.cache
@@ -48,6 +50,7 @@ class Lemmatizer:
         self.language = language
         self._morph = analyzer(language)
         self._memo: dict[str, tuple[str, ...]] = {}
+        self._keys_memo: dict[str, tuple[str, ...]] = {}
 
     def lemmas(self, word: str) -> tuple[str, ...]:
         """Return every dictionary form of a folded word, from all its parses, folded.
@@ -65,6 +68,23 @@ class Lemmatizer:
             self._memo.clear()
         self._memo[word] = found
         return found
+
+    def lemma_keys(self, word: str) -> tuple[str, ...]:
+        """Return the index keys ("uk:україна") of a story word's lemmas other than itself.
+
+        The analyzer's hot path (every word of every uk/ru story): one dictionary lookup
+        when the word was seen before, and nothing more for a word that is not Cyrillic.
+        """
+        keys = self._keys_memo.get(word)
+        if keys is None:
+            prefix = self.language + ":"
+            cyrillic = _CYRILLIC.search(word) is not None
+            lemmas = self.lemmas(word) if cyrillic else ()
+            keys = tuple(prefix + lemma for lemma in lemmas if lemma != word)
+            if len(self._keys_memo) >= MEMO_WORDS:
+                self._keys_memo.clear()
+            self._keys_memo[word] = keys
+        return keys
 
     def _dictionary_forms(self, word: str) -> set[str] | list[str]:
         # What pymorphy3's DictionaryAnalyzer does for a known word (same lemmas, checked by
