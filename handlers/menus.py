@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def subscriber_commands() -> list[BotCommand]:
     """The subscribers' commands, described in the current locale."""
-    languages = ", ".join(language_name(locale) for locale in SUPPORTED_LOCALES)
+    languages = ", ".join(language_name(code, capitalised=True) for code in SUPPORTED_LOCALES)
     return [
         BotCommand("subscribe", t("Watch for stories: /subscribe Ukraine")),
         BotCommand("unsubscribe", t("Stop watching a query")),

@@ -48,7 +48,8 @@ def use_locale(locale: str) -> Iterator[str]:
 
 
 @functools.cache
-def language_name(locale: str) -> str:
-    """Return the language's name in itself, as a person picks it: "Українська" (CLDR)."""
+def language_name(locale: str, *, capitalised: bool = False) -> str:
+    """Return the language's name in itself (CLDR), as written mid-sentence ("English",
+    "українська"), or capitalised as on a button ("Українська")."""
     name = Locale.parse(locale).get_display_name(locale) or locale
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if capitalised else name

@@ -11,15 +11,14 @@ def language_menu(current: str) -> OutgoingMessage:
     """Ask which language to speak, one button per language named in itself, the current
     one marked."""
     keyboard = tuple(
-        (
-            Button(
-                (CHOSEN_MARK if locale == current else "") + language_name(locale),
-                callback_data=LANGUAGE.encode(locale),
-            ),
-        )
+        (Button(_label(locale, chosen=locale == current), callback_data=LANGUAGE.encode(locale)),)
         for locale in SUPPORTED_LOCALES
     )
     return OutgoingMessage(t("Which language should I speak in this chat?"), keyboard)
+
+
+def _label(locale: str, *, chosen: bool) -> str:
+    return (CHOSEN_MARK if chosen else "") + language_name(locale, capitalised=True)
 
 
 def language_chosen(locale: str) -> str:
