@@ -26,8 +26,13 @@ from bot.storage import Storage, StorageUnavailable
 from bot.storage.retention import Maintenance
 from bot.storage.sqlite import SqliteStorage
 from bot.updates.flood import FloodGate
-from bot.updates.traffic import ChatOrderedProcessor, RecordingRateLimiter
-from handlers import admin, subscriber, throttle
+from bot.updates.traffic import (
+    ChatOrderedProcessor,
+    LocaleSource,
+    RecordingRateLimiter,
+    sender_locale,
+)
+from handlers import admin, menus, subscriber, throttle
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ UPDATE_CONCURRENCY = 16
 def build_application(settings: Settings) -> BotApplication:
     """Build the PTB Application with every handler registered, not yet started."""
     gate = FloodGate()
+    processor = ChatOrderedProcessor(UPDATE_CONCURRENCY)
     app = (
         Application.builder()
         .token(settings.bot_token)
@@ -69,7 +75,7 @@ def build_application(settings: Settings) -> BotApplication:
                 max_retries=RATE_LIMITER_RETRIES,
             )
         )
-        .concurrent_updates(ChatOrderedProcessor(UPDATE_CONCURRENCY))
+        .concurrent_updates(processor)
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(
             Defaults(
@@ -79,6 +85,7 @@ def build_application(settings: Settings) -> BotApplication:
         )
         .build()
     )
+    processor.locale_source = _chat_locales(app)
     throttle.register(app, gate)
     subscriber.register(app)
     admin.register(app)
@@ -87,14 +94,25 @@ def build_application(settings: Settings) -> BotApplication:
     return app
 
 
+def _chat_locales(app: BotApplication) -> LocaleSource:
+    """Each update in its chat's language (Services.languages), once the services are there."""
+
+    async def locale_of(chat_id: int | None, language_code: str | None) -> str:
+        if not app.bot_data.attached:
+            return await sender_locale(chat_id, language_code)
+        return await app.bot_data.services.languages.locale_of(chat_id, language_code)
+
+    return locale_of
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log any unhandled handler error and tell the user something went wrong."""
     if isinstance(context.error, StorageUnavailable):
         log.error("Could not handle an update: %s", context.error)
-        reply = replies.STORAGE_UNAVAILABLE
+        reply = replies.storage_unavailable()
     else:
         log.error("Error while handling an update", exc_info=context.error)
-        reply = replies.INTERNAL_ERROR
+        reply = replies.internal_error()
     if isinstance(update, Update) and update.effective_message is not None:
         await send_reply(update.effective_message, reply)
 
@@ -174,8 +192,8 @@ async def _serve(
     """Start polling Telegram, the feed poller, the delivery worker and the maintenance
     task; stop them cleanly."""
     settings = services.settings
-    await app.bot.set_my_commands(subscriber.SUBSCRIBER_COMMANDS)
-    await admin.set_admin_menus(app.bot, settings.admin_ids)
+    await menus.set_default_menus(app.bot)
+    await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
     worker = DeliveryWorker(
         app.bot,
         services.storage,

@@ -1,6 +1,8 @@
 """The services handlers reach through a typed bot_data, and the handler context type."""
 
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -9,10 +11,18 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
+from bot.i18n import SUPPORTED_LOCALES, locale_for
 from bot.ingest.fetch import Fetcher
 from bot.ingest.pool import FeedParserPool
 from bot.matching.index import SubscriptionIndex
-from bot.storage import AddedSubscriptions, Storage, Subscription
+from bot.storage import AddedSubscriptions, Chat, Storage, StorageUnavailable, Subscription
+
+log = logging.getLogger(__name__)
+
+# Chats whose stored language is kept in memory, the most recently active ones: a miss costs
+# one read of the chat's row, so this only has to cover the chats talking to the bot now.
+LANGUAGE_CACHE_SIZE = 20_000
+_UNKNOWN = object()
 
 
 class Subscriptions:
@@ -70,6 +80,61 @@ class Subscriptions:
             self._index.add(new_chat_id, subscription.query, subscription.display)
 
 
+class ChatLanguages:
+    """The language each update is handled in, and the one place a chat's language changes.
+
+    A chat speaks its stored language (chats.language: the first contact's language_code,
+    or what it chose with /language), else the language_code of whoever sent the update.
+    Stored languages of recently active chats are cached, so an update costs no read; the
+    cache is kept true by `seen` (after a chat is registered) and `change` (storage first).
+    """
+
+    def __init__(self, storage: Storage, capacity: int = LANGUAGE_CACHE_SIZE) -> None:
+        self._storage = storage
+        self._capacity = capacity
+        # chat id -> stored language (None: the chat is unknown or never said).
+        self._stored: OrderedDict[int, str | None] = OrderedDict()
+
+    async def locale_of(self, chat_id: int | None, sender_language: str | None) -> str:
+        """Return the supported locale to answer this chat in."""
+        if chat_id is None:
+            return locale_for(sender_language)
+        stored = self._stored.get(chat_id, _UNKNOWN)
+        if stored is _UNKNOWN:
+            try:
+                chat = await self._storage.get_chat(chat_id)
+            except StorageUnavailable as error:  # answer anyway; the sender's language will do
+                log.warning("Cannot read chat %s's language: %s", chat_id, error)
+                return locale_for(sender_language)
+            stored = chat.language if chat is not None else None
+            self._remember(chat_id, stored)
+        else:
+            self._stored.move_to_end(chat_id)
+        assert stored is None or isinstance(stored, str)
+        return locale_for(stored or sender_language)
+
+    def seen(self, chat: Chat) -> None:
+        """Note the chat's stored language, as storage just returned it."""
+        self._remember(chat.id, chat.language)
+
+    async def change(self, chat_id: int, locale: str, now: float | None = None) -> bool:
+        """Store the language the chat chose, then answer in it; False for an unknown chat."""
+        if locale not in SUPPORTED_LOCALES:
+            raise ValueError(f"unsupported locale {locale!r}")
+        changed = await self._storage.set_chat_language(
+            chat_id, locale, time.time() if now is None else now
+        )
+        if changed:
+            self._remember(chat_id, locale)
+        return changed
+
+    def _remember(self, chat_id: int, stored: str | None) -> None:
+        self._stored[chat_id] = stored
+        self._stored.move_to_end(chat_id)
+        while len(self._stored) > self._capacity:
+            self._stored.popitem(last=False)
+
+
 @dataclass
 class Services:
     """Long-lived objects built once at start and shared by every handler and job."""
@@ -83,9 +148,12 @@ class Services:
     delivery: DeliveryWorker | None = None
     # Handlers change subscriptions only through this, never storage and index by hand.
     subscriptions: Subscriptions = field(init=False)
+    # Each update's language, and /language's changes: through this, never storage by hand.
+    languages: ChatLanguages = field(init=False)
 
     def __post_init__(self) -> None:
         self.subscriptions = Subscriptions(self.storage, self.index)
+        self.languages = ChatLanguages(self.storage)
 
 
 class BotData:
@@ -97,6 +165,11 @@ class BotData:
     def attach(self, services: Services) -> None:
         """Make the services available to handlers."""
         self._services = services
+
+    @property
+    def attached(self) -> bool:
+        """Whether the services are there yet."""
+        return self._services is not None
 
     @property
     def services(self) -> Services:

@@ -7,14 +7,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeChat,
-    Message,
-    Update,
-)
-from telegram.error import BadRequest
+from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import __version__
@@ -31,19 +24,10 @@ from handlers.broadcast import (
 )
 from handlers.common import command_argument, services_of
 from handlers.reply import reply
-from handlers.subscriber import SUBSCRIBER_COMMANDS
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SCHEMES = ("http", "https")
-
-ADMIN_COMMANDS = (
-    BotCommand("broadcast", t("Announce something to every subscriber")),
-    BotCommand("addfeed", t("Watch a new feed: /addfeed URL")),
-    BotCommand("removefeed", t("Stop watching a feed: /removefeed URL or number")),
-    BotCommand("feeds", t("All feeds and their health")),
-    BotCommand("stats", t("Users, subscriptions, feeds and delivery figures")),
-)
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -68,21 +52,6 @@ def register(app: BotApplication) -> None:
     )
 
 
-async def set_admin_menus(bot: Bot, admin_ids: frozenset[int]) -> None:
-    """Show admin commands in each admin's own menu; subscribers' menus stay unchanged."""
-    for admin_id in sorted(admin_ids):
-        try:
-            await bot.set_my_commands(
-                [*SUBSCRIBER_COMMANDS, *ADMIN_COMMANDS], scope=BotCommandScopeChat(admin_id)
-            )
-        except BadRequest as error:
-            log.warning(
-                "Cannot set the admin menu of %s (has it started the bot?): %s",
-                admin_id,
-                error.message,
-            )
-
-
 def admin_only(handler: Handler) -> Handler:
     """Run handler for admins; anyone else gets a short refusal, and the attempt is logged."""
 
@@ -96,9 +65,9 @@ def admin_only(handler: Handler) -> Handler:
             "Refused admin action by non-admin %s: %.60s", user.id if user else "unknown", attempted
         )
         if update.callback_query is not None:
-            await update.callback_query.answer(admin_text.NOT_ALLOWED)
+            await update.callback_query.answer(admin_text.not_allowed())
         elif update.effective_message is not None:
-            await reply(update.effective_message, admin_text.NOT_ALLOWED)
+            await reply(update.effective_message, admin_text.not_allowed())
 
     return guarded
 
@@ -118,7 +87,7 @@ async def add_feed(update: Update, context: Context) -> None:
         return
     url = command_argument(update)
     if not url:
-        await reply(message, admin_text.ADDFEED_USAGE)
+        await reply(message, admin_text.addfeed_usage())
         return
     if urlsplit(url).scheme.lower() not in ALLOWED_SCHEMES or not urlsplit(url).hostname:
         await reply(message, t("Only http:// and https:// feed URLs can be added."))
@@ -153,7 +122,7 @@ async def remove_feed(update: Update, context: Context) -> None:
         return
     target = command_argument(update)
     if not target:
-        await reply(message, admin_text.REMOVEFEED_USAGE)
+        await reply(message, admin_text.removefeed_usage())
         return
     storage = services_of(context).storage
     feeds = await storage.list_feeds()

@@ -6,7 +6,7 @@ import time
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot.i18n import t
+from bot.i18n import t, use_locale
 from bot.render import admin as admin_text
 from bot.render.callbacks import BROADCAST, BroadcastAction
 from bot.render.html import TELEGRAM_TEXT_LIMIT, utf16_len
@@ -65,15 +65,15 @@ def _broadcast_content(message: Message, admin_id: int) -> tuple[str, str] | str
     reply = message.reply_to_message
     if reply is not None and not _argument_of(message):
         if reply.from_user is None or reply.from_user.id != admin_id:
-            return admin_text.BROADCAST_NOT_YOURS
+            return admin_text.broadcast_not_yours()
         if reply.text:
             return reply.text_html, reply.text
         if reply.caption:
             return reply.caption_html, reply.caption
-        return admin_text.BROADCAST_USAGE
+        return admin_text.broadcast_usage()
     plain = _argument_of(message)
     if not plain:
-        return admin_text.BROADCAST_USAGE
+        return admin_text.broadcast_usage()
     html_parts = message.text_html.split(maxsplit=1)
     return html_parts[1].strip(), plain
 
@@ -101,7 +101,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
     if action is BroadcastAction.CANCEL:
         if await services.storage.cancel_broadcast(draft.id, draft.admin_id):
             await callback.answer(t("Cancelled"))
-            await callback.edit_message_text(admin_text.BROADCAST_CANCELLED)
+            await callback.edit_message_text(admin_text.broadcast_cancelled())
         return
     status = callback.message
     recipients = await services.storage.confirm_broadcast(
@@ -129,11 +129,15 @@ class BroadcastProgress:
 
     async def tick(self, context: Context) -> None:
         """Update every broadcast in progress (a JobQueue callback)."""
-        storage = services_of(context).storage
+        services = services_of(context)
+        storage = services.storage
         for running in await storage.broadcasts_in_progress():
             counts = await storage.broadcast_progress(running.id)
             finished = counts.get("pending", 0) == 0
-            text = admin_text.broadcast_progress(running.recipients, counts, finished=finished)
+            # Shown in the language of the chat the admin confirmed it in.
+            locale = await services.languages.locale_of(running.status_chat_id, None)
+            with use_locale(locale):
+                text = admin_text.broadcast_progress(running.recipients, counts, finished=finished)
             await self._show(context.bot, running, text)
             if finished:
                 await storage.finish_broadcast(running.id, time.time())

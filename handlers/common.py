@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from telegram import Update
 
+from bot.render.message import OutgoingMessage
 from bot.services import Context, Services
 from bot.storage import Chat, ChatSeen, ChatStatus, ChatType
 from handlers.reply import ReplyMarkup, reply
@@ -17,7 +18,9 @@ def services_of(context: Context) -> Services:
     return context.bot_data.services
 
 
-async def answer(update: Update, text: str, reply_markup: ReplyMarkup | None = None) -> None:
+async def answer(
+    update: Update, text: str | OutgoingMessage, reply_markup: ReplyMarkup | None = None
+) -> None:
     """Reply to the update's message, if it has one."""
     if update.effective_message is not None:
         await reply(update.effective_message, text, reply_markup)
@@ -56,10 +59,13 @@ async def known_chat(update: Update, context: Context) -> Chat | None:
     seen = chat_seen(update)
     if seen is None:
         return None
-    storage = services_of(context).storage
+    services = services_of(context)
+    storage = services.storage
     chat = await storage.get_chat(seen.id)
     if chat is None or chat.status is ChatStatus.BLOCKED:
-        return await storage.register_chat(seen, time.time())
+        chat = await storage.register_chat(seen, time.time())
+        services.languages.seen(chat)
+        return chat
     if (chat.type, chat.title, chat.username) != (seen.type, seen.title, seen.username):
         # Renamed, or a group that became a supergroup: written only when it changed.
         await storage.update_chat(seen, time.time())

@@ -3,10 +3,7 @@
 import logging
 import time
 
-from telegram import (
-    BotCommand,
-    Update,
-)
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -15,9 +12,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import t
 from bot.render import replies
-from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
+from bot.render.callbacks import LANGUAGE, REMOVE_ALL, UNSUBSCRIBE
 from bot.services import BotApplication, Context
 from bot.storage import ChatStatus
 from handlers.common import (
@@ -28,7 +24,9 @@ from handlers.common import (
     services_of,
     stop_waiting,
 )
+from handlers.language import language_button, language_command
 from handlers.membership import chat_migrated, chat_renamed, membership_changed
+from handlers.menus import set_chat_menu
 from handlers.subscriptions import (
     remove_all_button,
     subscribe,
@@ -40,16 +38,6 @@ from handlers.subscriptions import (
 log = logging.getLogger(__name__)
 
 
-SUBSCRIBER_COMMANDS = (
-    BotCommand("subscribe", t("Watch for stories: /subscribe Ukraine")),
-    BotCommand("unsubscribe", t("Stop watching a query")),
-    BotCommand("list", t("Your subscriptions")),
-    BotCommand("pause", t("Pause alerts")),
-    BotCommand("resume", t("Resume alerts")),
-    BotCommand("help", t("Commands and query syntax")),
-)
-
-
 def register(app: BotApplication) -> None:
     """Add the subscriber handlers to the application, most specific first."""
     app.add_handler(CommandHandler("start", start))
@@ -59,8 +47,10 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("list", list_subscriptions))
     app.add_handler(CommandHandler("pause", pause))
     app.add_handler(CommandHandler("resume", resume))
+    app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CallbackQueryHandler(unsubscribe_button, pattern=UNSUBSCRIBE.pattern))
     app.add_handler(CallbackQueryHandler(remove_all_button, pattern=REMOVE_ALL.pattern))
+    app.add_handler(CallbackQueryHandler(language_button, pattern=LANGUAGE.pattern))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_TITLE, chat_renamed))
@@ -79,16 +69,20 @@ async def start(update: Update, context: Context) -> None:
         return
     stop_waiting(context)
     sender = update.effective_user
-    storage = services_of(context).storage
-    await storage.register_chat(seen, time.time())
-    count = len(await storage.list_subscriptions(seen.id))
+    services = services_of(context)
+    chat = await services.storage.register_chat(seen, time.time())
+    services.languages.seen(chat)
+    count = len(await services.storage.list_subscriptions(seen.id))
     await answer(update, replies.welcome(sender.first_name if sender else None, count))
+    if chat.id in services.settings.admin_ids:
+        # An admin's menu, set at start before their language was known, in it now.
+        await set_chat_menu(context.bot, chat.id, admin=True)
 
 
 async def help_command(update: Update, context: Context) -> None:
     """Explain the commands and the query syntax."""
     stop_waiting(context)
-    await answer(update, replies.HELP)
+    await answer(update, replies.help_text())
 
 
 async def list_subscriptions(update: Update, context: Context) -> None:
@@ -113,7 +107,7 @@ async def pause(update: Update, context: Context) -> None:
     if chat is None:
         return
     if chat.status is ChatStatus.PAUSED:
-        await answer(update, replies.ALREADY_PAUSED)
+        await answer(update, replies.already_paused())
         return
     storage = services_of(context).storage
     await storage.set_chat_status(chat.id, ChatStatus.PAUSED, time.time())
@@ -128,16 +122,16 @@ async def resume(update: Update, context: Context) -> None:
     if chat is None:
         return
     if chat.status is ChatStatus.ACTIVE:
-        await answer(update, replies.NOT_PAUSED)
+        await answer(update, replies.not_paused())
         return
     await services_of(context).storage.set_chat_status(chat.id, ChatStatus.ACTIVE, time.time())
-    await answer(update, replies.RESUMED)
+    await answer(update, replies.resumed())
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """Point an unknown command towards /help."""
     stop_waiting(context)
-    await answer(update, replies.UNKNOWN_COMMAND)
+    await answer(update, replies.unknown_command())
 
 
 async def free_text(update: Update, context: Context) -> None:
@@ -145,7 +139,7 @@ async def free_text(update: Update, context: Context) -> None:
     message = update.effective_message
     waiting = context.chat_data is not None and context.chat_data.pop(AWAITING_QUERY, False)
     if not waiting or message is None or not message.text:
-        await answer(update, replies.FREE_TEXT_HINT)
+        await answer(update, replies.free_text_hint())
         return
     chat = await known_chat(update, context)
     if chat is not None:

@@ -45,7 +45,7 @@ async def subscribe(update: Update, context: Context) -> None:
             context.chat_data[AWAITING_QUERY] = True
         await answer(
             update,
-            replies.ASK_FOR_QUERY,
+            replies.ask_for_query(),
             reply_markup=ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
         )
         return
@@ -90,7 +90,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
     subscriptions = await storage.list_subscriptions(chat.id)
     text = command_argument(update)
     if not subscriptions:
-        await answer(update, replies.NOTHING_TO_UNSUBSCRIBE)
+        await answer(update, replies.nothing_to_unsubscribe())
     elif not text:
         await answer(
             update,
@@ -184,7 +184,7 @@ async def unsubscribe_button(update: Update, context: Context) -> None:
         else None
     )
     if deleted is None:
-        await callback.answer(replies.STALE_BUTTON)
+        await callback.answer(replies.stale_button())
     else:
         await callback.answer(t("Removed {query}", query=_shorten(deleted.display)))
     remaining = await services.storage.list_subscriptions(chat.id)
@@ -206,7 +206,7 @@ async def remove_all_button(update: Update, context: Context) -> None:
         return
     await callback.answer()
     if REMOVE_ALL.decode(callback.data) is not True:  # "no", or anything garbled
-        await callback.edit_message_text(replies.REMOVE_ALL_CANCELLED)
+        await callback.edit_message_text(replies.remove_all_cancelled())
         return
     services = services_of(context)
     deleted = await services.subscriptions.remove_all(chat.id)

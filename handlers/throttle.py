@@ -23,10 +23,13 @@ from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
-NOTICE = t(
-    "You're sending messages faster than I can sensibly answer. "
-    "I'll respond again in a few seconds."
-)
+
+def notice() -> str:
+    """Ask a flooding chat to slow down, in its language."""
+    return t(
+        "You're sending messages faster than I can sensibly answer. "
+        "I'll respond again in a few seconds."
+    )
 
 
 class Throttle:
@@ -51,7 +54,7 @@ class Throttle:
             if update.callback_query is not None:
                 # A button's answer is not a chat message: it costs none of the allowance.
                 self._gate.settle(chat.id)
-                await update.callback_query.answer(NOTICE)
+                await update.callback_query.answer(notice())
             elif (
                 update.effective_message is not None
                 and admission.notice_at is not None
@@ -70,7 +73,7 @@ class Throttle:
         """Send the notice once the chat's allowance holds a message."""
         try:
             await asyncio.sleep(max(0.0, at - self._clock()))
-            await reply(message, NOTICE)
+            await reply(message, notice())
         except TelegramError as error:
             log.warning("Could not tell chat %s to slow down: %s", message.chat_id, error)
         finally:

@@ -89,6 +89,7 @@ _PATH_RE = re.compile(r"/bot([^/]+)/([^/]+)/?")
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 _BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _INT_RE = re.compile(r"-?\d+")
+_LANGUAGE_CODE_RE = re.compile(r"[a-z]{2}")
 
 
 class ApiError(Exception):
@@ -562,10 +563,14 @@ def _thread_of(params: JSON) -> int | None:
     return thread if isinstance(thread, int) and not isinstance(thread, bool) else None
 
 
-def _user_json(user_id: int, first_name: str, username: str | None) -> JSON:
+def _user_json(
+    user_id: int, first_name: str, username: str | None, language_code: str | None = None
+) -> JSON:
     user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
     if username is not None:
         user["username"] = username
+    if language_code is not None:
+        user["language_code"] = language_code  # the IETF tag of the user's app language
     return user
 
 
@@ -923,8 +928,11 @@ class BotApiFake:
         reply_to_message_id: int | None = None,
         entities: list[JSON] | None = None,
         thread_id: int | None = None,
+        language_code: str | None = None,
     ) -> JSON:
         """Queue a message update from a user; return the update.
+
+        ``language_code`` is the sender's app language, as Telegram tells bots (from.language_code).
 
         ``entities`` adds formatting (bold, links...) as Telegram would send it.
         ``thread_id`` sends it in that forum topic of a supergroup (the chat becomes a forum):
@@ -938,7 +946,7 @@ class BotApiFake:
         if thread_id is not None and chat_type != "supergroup":
             raise ValueError("only a supergroup has forum topics")
         chat_id = user_id if chat_id is None else chat_id
-        user = _user_json(user_id, first_name, username)
+        user = _user_json(user_id, first_name, username, language_code)
         with self._cond:
             chat = self._register_chat(chat_id, chat_type, user)
             if thread_id is not None:
@@ -976,6 +984,7 @@ class BotApiFake:
         first_name: str = "Test",
         username: str | None = None,
         require_button: bool = True,
+        language_code: str | None = None,
     ) -> JSON:
         """Queue a callback_query update for a button on the bot's message; return it.
 
@@ -993,7 +1002,7 @@ class BotApiFake:
             self._open_queries.add(query_id)
             query: JSON = {
                 "id": query_id,
-                "from": _user_json(user_id, first_name, username),
+                "from": _user_json(user_id, first_name, username, language_code),
                 "chat_instance": f"ci{chat_id}",
                 "data": data,
                 "message": self._message_json(message),
@@ -1083,6 +1092,20 @@ class BotApiFake:
         """The commands stored by setMyCommands for a scope (None: the default scope)."""
         with self._cond:
             return copy.deepcopy(self._commands.get(_scope_key(scope, language_code), []))
+
+    def menu(self, chat_id: int, language_code: str = "") -> list[JSON]:
+        """The commands Telegram shows in a chat to a user whose app speaks language_code:
+        the first scope set of chat, then all private (or group) chats, then default, each
+        with that language before without (members' and administrators' scopes left out)."""
+        kind = "all_private_chats" if chat_id > 0 else "all_group_chats"
+        scopes: list[JSON | None] = [{"type": "chat", "chat_id": chat_id}, {"type": kind}, None]
+        with self._cond:
+            for scope in scopes:
+                for language in (language_code, ""):
+                    key = _scope_key(scope, language)
+                    if key in self._commands:
+                        return copy.deepcopy(self._commands[key])
+        return []
 
     @property
     def rate_limited_count(self) -> int:
@@ -1232,7 +1255,7 @@ class BotApiFake:
         if chat_type == "private":
             if chat_id != user["id"]:
                 raise ValueError("a private chat's id is the user's id")
-            chat = {key: value for key, value in user.items() if key != "is_bot"}
+            chat = {k: v for k, v in user.items() if k not in ("is_bot", "language_code")}
             self._chats[chat_id] = {**chat, "type": "private"}
         elif self._chats.get(chat_id, {}).get("type") != chat_type:
             self._chats[chat_id] = {"id": chat_id, "type": chat_type, "title": f"Chat {chat_id}"}
@@ -1361,6 +1384,10 @@ class BotApiFake:
         }
 
     def _set_my_commands(self, params: JSON) -> bool:
+        language_code = params.get("language_code")
+        if language_code and not _LANGUAGE_CODE_RE.fullmatch(str(language_code)):
+            # Menus are per two-letter ISO 639-1 code ("uk"), not per IETF tag ("uk-UA").
+            raise bad_request("invalid language code specified")
         commands = params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
             raise bad_request("BOT_COMMANDS_TOO_MUCH" if commands else "commands are empty")

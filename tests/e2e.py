@@ -96,10 +96,13 @@ class BotHarness:
         finally:
             await storage.close()
 
-    async def ask(self, user_id: int, text: str, *, first_name: str = "Ann") -> SentMessage:
-        """Send a message as the user and return the bot's next message to them."""
+    async def ask(
+        self, user_id: int, text: str, *, first_name: str = "Ann", language_code: str | None = None
+    ) -> SentMessage:
+        """Send a message as the user (whose app speaks language_code, if given) and return
+        the bot's next message to them."""
         already = len(self.fake.sent(user_id))
-        self.fake.user_sends(user_id, text, first_name=first_name)
+        self.fake.user_sends(user_id, text, first_name=first_name, language_code=language_code)
         sent = await self.fake.wait_for_sent(user_id, count=already + 1)
         return sent[already]
 

@@ -375,6 +375,35 @@ async def test_commands_are_stored_per_scope(bot: Bot, fake: BotApiFake) -> None
         await bot.set_my_commands([BotCommand("Start!", "bad")])
 
 
+async def test_commands_are_stored_per_language_and_shown_as_telegram_picks_them(
+    bot: Bot, fake: BotApiFake
+) -> None:
+    await bot.set_my_commands([BotCommand("help", "Help")])
+    await bot.set_my_commands([BotCommand("help", "Довідка")], language_code="uk")
+    await bot.set_my_commands([BotCommand("help", "Справка")], scope=BotCommandScopeChat(7))
+    assert fake.commands(language_code="uk") == [{"command": "help", "description": "Довідка"}]
+    [command] = await bot.get_my_commands(language_code="uk")
+    assert command.description == "Довідка"
+    assert fake.menu(USER, "uk")[0]["description"] == "Довідка"
+    assert fake.menu(USER, "de")[0]["description"] == "Help", "no menu of its language: default"
+    assert fake.menu(7, "uk")[0]["description"] == "Справка", "the chat's own menu comes first"
+    with pytest.raises(BadRequest, match="language code"):
+        await bot.set_my_commands([BotCommand("help", "Help")], language_code="uk-UA")
+
+
+async def test_a_user_update_carries_the_users_app_language(bot: Bot, fake: BotApiFake) -> None:
+    fake.user_sends(USER, "hello", language_code="uk")
+    fake.user_sends(USER + 1, "hello")
+    first, second = await bot.get_updates(timeout=0)
+    assert first.effective_user is not None and second.effective_user is not None
+    assert (first.effective_user.language_code, second.effective_user.language_code) == (
+        "uk",
+        None,
+    )
+    assert first.effective_chat is not None
+    assert "language_code" not in first.effective_chat.api_kwargs, "a chat has no language"
+
+
 async def test_per_chat_limit_answers_429(bot: Bot, fake: BotApiFake) -> None:
     fake.enforce_limits(per_chat_per_second=1.0, per_chat_burst=3)
     for n in range(3):

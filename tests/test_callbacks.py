@@ -9,6 +9,7 @@ from bot.render.callbacks import (
     BROADCAST,
     CALLBACK_DATA_LIMIT,
     CALLBACKS,
+    LANGUAGE,
     REMOVE_ALL,
     UNSUBSCRIBE,
     BroadcastAction,
@@ -30,6 +31,9 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (UNSUBSCRIBE, 42, "unsub:42"),
         (REMOVE_ALL, True, "unsuball:yes"),
         (REMOVE_ALL, False, "unsuball:no"),
+        (LANGUAGE, "en", "lang:en"),
+        (LANGUAGE, "uk", "lang:uk"),
+        (LANGUAGE, "ru", "lang:ru"),
         (BROADCAST, (BroadcastAction.CONFIRM, 7), "bc:ok:7"),
         (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
     ],
@@ -43,7 +47,7 @@ def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
 
 
 def test_the_registry_knows_every_kind_the_handlers_use() -> None:
-    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "bc"]
+    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc"]
 
 
 @pytest.mark.parametrize(
@@ -64,6 +68,11 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (REMOVE_ALL, "unsuball:YES"),
         (REMOVE_ALL, "unsuball:yes:1"),
         (REMOVE_ALL, "unsub:1"),
+        (LANGUAGE, "lang:"),
+        (LANGUAGE, "lang:de"),
+        (LANGUAGE, "lang:UK"),
+        (LANGUAGE, "lang:uk-UA"),
+        (LANGUAGE, "lang:uk:1"),
         (BROADCAST, "bc:ok"),
         (BROADCAST, "bc:ok:"),
         (BROADCAST, "bc:go:7"),
@@ -91,6 +100,11 @@ def test_the_longest_id_a_button_can_carry_fits_telegrams_limit() -> None:
         BroadcastAction.CANCEL,
         longest,
     )
+
+
+def test_only_a_supported_locale_makes_a_language_button() -> None:
+    with pytest.raises(ValueError, match="locale"):
+        LANGUAGE.encode("de")
 
 
 def test_negative_ids_are_refused_when_encoding() -> None:

@@ -8,7 +8,7 @@ no more than Telegram lets the bot write to it: the burst (and one more, paced),
 
 from pathlib import Path
 
-from handlers.throttle import NOTICE
+from handlers.throttle import notice
 from tests.e2e import running_bot
 
 FLOODER = 2001
@@ -42,11 +42,11 @@ async def test_another_chats_reply_comes_while_one_chat_floods(tmp_path: Path) -
 
         # The flooder: answers within Telegram's allowance, then one notice, sent when allowed.
         await bot.fake.wait_until(
-            lambda: any(m.plain_text == NOTICE for m in bot.fake.sent(FLOODER)), timeout=WAIT
+            lambda: any(m.plain_text == notice() for m in bot.fake.sent(FLOODER)), timeout=WAIT
         )
         texts = [m.plain_text for m in bot.fake.sent(FLOODER)]
-        answers = texts[: texts.index(NOTICE)]
+        answers = texts[: texts.index(notice())]
         assert TELEGRAM_BURST <= len(answers) <= ANSWERED
         assert all("/subscribe" in text for text in answers)
-        assert texts.count(NOTICE) == 1
+        assert texts.count(notice()) == 1
         assert bot.fake.rate_limited_count == 0, "the bot wrote faster than Telegram allows"

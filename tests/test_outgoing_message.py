@@ -7,10 +7,10 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from bot.delivery.markup import inline_markup
-from bot.delivery.worker import render, render_all
 from bot.render.alerts import Alert, alert_message, digest_messages, format_alert, format_digest
 from bot.render.callbacks import CallbackDataTooLong
 from bot.render.message import Button, OutgoingMessage
+from bot.render.outbox import render, render_all
 from bot.storage import ChatStatus, OutboxItem
 
 ALERT = Alert(

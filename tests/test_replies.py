@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.check import report as check_report
-from bot.delivery.worker import render_all
 from bot.i18n import tn
 from bot.ingest.poller import PreparedFeed
 from bot.ingest.stories import story_from_entry
 from bot.render import admin as admin_text
 from bot.render import replies
 from bot.render.html import TELEGRAM_TEXT_LIMIT, _TextCollector, split_message, visible_length
+from bot.render.outbox import render_all
 from bot.storage import ChatStatus, Feed, OutboxItem, Stats, StoryToSave
 from bot.text.analyzer import plain
 from tests.test_formatting import assert_valid_telegram_html

@@ -198,7 +198,7 @@ async def test_a_command_hitting_a_sql_bug_gets_the_internal_error_reply(
 
         reply = await bot.ask(ANN, "/subscribe NATO")
 
-        assert reply.plain_text == replies.INTERNAL_ERROR, "not 'try again later'"
+        assert reply.plain_text == replies.internal_error(), "not 'try again later'"
         [logged] = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
         assert isinstance(logged.exc_info and logged.exc_info[1], sqlite3.OperationalError)
         with database(bot.database) as db:

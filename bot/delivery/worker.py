@@ -11,7 +11,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from telegram import Bot
@@ -21,9 +20,8 @@ from bot.delivery.markup import inline_markup
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
 from bot.delivery.worker_errors import Attempt, attempt_after
-from bot.i18n import tn
-from bot.render.alerts import Alert, alert_message, digest_messages
 from bot.render.message import OutgoingMessage
+from bot.render.outbox import render_all
 from bot.storage import (
     ChatStatus,
     ChatType,
@@ -257,34 +255,3 @@ class DeliveryWorker:
         return Attempt(
             "pending", item.chat_id, attempts, self._clock() + delay, error=error.message
         )
-
-
-def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
-    """Return the messages that carry these rows: one alert, or a digest split to fit (sent
-    to the first row's forum topic)."""
-    if rows[0].kind != "digest":
-        return [render(rows[0])]
-    header = tn(
-        "…and {n} more new story matching your subscriptions:",
-        "…and {n} more new stories matching your subscriptions:",
-        len(rows),
-    )
-    messages = digest_messages([(row.title, row.link) for row in rows], header=header)
-    return [replace(message, thread_id=rows[0].thread_id) for message in messages]
-
-
-def render(item: OutboxItem) -> OutgoingMessage:
-    """Return the message of an outbox row, to the forum topic it was queued for."""
-    if item.kind == "broadcast":
-        return OutgoingMessage(item.text or "", thread_id=item.thread_id)
-    message = alert_message(
-        Alert(
-            title=item.title,
-            link=item.link,
-            source=item.source,
-            published=item.published,
-            summary=item.summary,
-            matched=item.matched,
-        )
-    )
-    return replace(message, thread_id=item.thread_id)

@@ -11,8 +11,9 @@ from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.i18n.locales import current_locale
+
 DOMAIN = "messages"
-DEFAULT_LOCALE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
@@ -56,9 +57,10 @@ class Translator:
         return format_datetime(moment, pattern, locale=self._babel_locale)
 
 
-def translator(locale: str = DEFAULT_LOCALE) -> Translator:
-    """Return the translator of locale (one per locale, kept for the process)."""
-    return _translator(locale)
+def translator(locale: str | None = None) -> Translator:
+    """Return the translator of locale, or of the current one (see use_locale); one per
+    locale, kept for the process."""
+    return _translator(locale or current_locale())
 
 
 @functools.cache
@@ -72,10 +74,10 @@ def N_(msgid: str) -> str:
 
 
 def t(msgid: str, /, **params: object) -> str:
-    """Return the message for msgid in the default locale, placeholders filled."""
+    """Return the message for msgid in the current locale, placeholders filled."""
     return translator().t(msgid, **params)
 
 
 def tn(singular: str, plural: str, n: int, /, **params: object) -> str:
-    """Return the default locale's form of the message that goes with n ({n} is n)."""
+    """Return the current locale's form of the message that goes with n ({n} is n)."""
     return translator().tn(singular, plural, n, **params)

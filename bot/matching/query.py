@@ -19,9 +19,13 @@ class QueryError(ValueError):
     """
 
     def __init__(self, msgid: str, /, **params: object) -> None:
-        super().__init__(t(msgid, **params))
+        super().__init__(msgid)
         self.msgid = msgid
         self.params = params
+
+    def __str__(self) -> str:
+        """The reason in the current locale (read when shown, not when raised)."""
+        return t(self.msgid, **self.params)
 
 
 class TermKind(Enum):

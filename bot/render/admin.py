@@ -8,17 +8,34 @@ from bot.i18n import N_, t, tn, translator
 from bot.render.html import TELEGRAM_TEXT_LIMIT, split_message
 from bot.storage import BroadcastStatus, Feed, Stats
 
-NOT_ALLOWED = t("Sorry, that command is for the bot's admins.")
-BROADCAST_USAGE = t(
-    "Usage: <code>/broadcast your announcement</code>, or reply <code>/broadcast</code> to "
-    "one of your own messages to send it as it is, formatting included. You will see a "
-    "preview and confirm before anything is sent."
-)
-BROADCAST_NOT_YOURS = t("Reply /broadcast to one of your own messages.")
-BROADCAST_CANCELLED = t("Broadcast cancelled. Nothing was sent.")
-ADDFEED_USAGE = t("Usage: <code>/addfeed https://example.com/feed.xml</code> (http or https).")
-REMOVEFEED_USAGE = t("Usage: <code>/removefeed &lt;URL or number from /feeds&gt;</code>.")
-NO_FEEDS = t("No feeds yet. Add one with /addfeed &lt;URL&gt;.")
+
+def not_allowed() -> str:
+    """Refuse an admin command to anyone else."""
+    return t("Sorry, that command is for the bot's admins.")
+
+
+def broadcast_usage() -> str:
+    return t(
+        "Usage: <code>/broadcast your announcement</code>, or reply <code>/broadcast</code> to "
+        "one of your own messages to send it as it is, formatting included. You will see a "
+        "preview and confirm before anything is sent."
+    )
+
+
+def broadcast_not_yours() -> str:
+    return t("Reply /broadcast to one of your own messages.")
+
+
+def broadcast_cancelled() -> str:
+    return t("Broadcast cancelled. Nothing was sent.")
+
+
+def addfeed_usage() -> str:
+    return t("Usage: <code>/addfeed https://example.com/feed.xml</code> (http or https).")
+
+
+def removefeed_usage() -> str:
+    return t("Usage: <code>/removefeed &lt;URL or number from /feeds&gt;</code>.")
 
 
 def broadcast_too_long(length: int) -> str:
@@ -120,7 +137,7 @@ def feed_removed(feed: Feed) -> str:
 def feed_list(feeds: Sequence[Feed], now: float) -> list[str]:
     """List every feed, numbered, split into messages within Telegram's limit."""
     if not feeds:
-        return [NO_FEEDS]
+        return [t("No feeds yet. Add one with /addfeed &lt;URL&gt;.")]
     blocks = [_feed_block(number, feed, now) for number, feed in enumerate(feeds, 1)]
     header = t("<b>Feeds ({count})</b>", count=len(feeds))
     return split_message("\n\n".join([header, *blocks]))

@@ -9,10 +9,7 @@ from bot.i18n import t, tn, translator
 from bot.render.html import ELLIPSIS, TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len
 from bot.render.message import OutgoingMessage
 
-UNTITLED = t("(no title)")
 META_SEPARATOR = " · "
-# What "Matched: {queries}" shows before the queries; _fit needs its length.
-MATCHED_LABEL = t("Matched: {queries}", queries="")
 MATCH_SEPARATOR = ", "
 # A feed's name or a subscription longer than this is junk; capping them up front keeps
 # the fixed part of an alert small, so shortening the summary, the matched list and the
@@ -91,7 +88,7 @@ def format_digest(items: Sequence[tuple[str, str | None]], *, header: str) -> li
         prefix = f"{number}. "
         # Room for the header and a newline, so an item always fits in a message of its own.
         room = TELEGRAM_TEXT_LIMIT - MAX_DIGEST_HEADER_LENGTH - 1 - utf16_len(prefix)
-        shown = shorten(_one_line(title) or UNTITLED, room)
+        shown = shorten(_one_line(title) or _untitled(), room)
         line = prefix + _anchor(shown, _href(link))
         length = utf16_len(prefix + shown)
         separator = 1 if lines else 0
@@ -125,7 +122,7 @@ def _alert_text(alert: Alert, tz: tzinfo) -> _AlertText:
     link = (alert.link or "").strip()
     shown_link = "" if href or len(link) > MAX_SHOWN_LINK_LENGTH else _one_line(link)
     return _AlertText(
-        title=_one_line(alert.title) or UNTITLED,
+        title=_one_line(alert.title) or _untitled(),
         href=href,
         meta=_meta_line(alert.source, alert.published, tz),
         shown_link=shown_link,
@@ -147,7 +144,9 @@ def _fit(text: _AlertText, limit: int) -> _AlertText:
         return text
     without_matched = replace(text, matched="")
     room = limit - without_matched.length() - utf16_len("\n\n")
-    if room > utf16_len(MATCHED_LABEL + ELLIPSIS):
+    # What "Matched: {queries}" shows before the queries, in the current locale.
+    label = t("Matched: {queries}", queries="")
+    if room > utf16_len(label + ELLIPSIS):
         return replace(text, matched=shorten(text.matched, room))
     text = without_matched
     room = limit - (text.length() - utf16_len(text.title))
@@ -174,6 +173,10 @@ def _matched_line(matched: Sequence[str]) -> str:
     if hidden:
         queries = tn("{queries} and {n} more", "{queries} and {n} more", hidden, queries=queries)
     return t("Matched: {queries}", queries=queries)
+
+
+def _untitled() -> str:
+    return t("(no title)")
 
 
 def _anchor(text: str, href: str | None) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from bot.i18n import SUPPORTED_LOCALES
+
 # Telegram's limit on callback_data, in bytes of UTF-8.
 CALLBACK_DATA_LIMIT = 64
 SEPARATOR = ":"
@@ -105,6 +107,16 @@ def read_id(raw: str) -> int | None:
     return int(raw)
 
 
+def _write_locale(locale: str) -> str:
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(f"no catalogue for locale {locale!r}")
+    return locale
+
+
+def _read_locale(raw: str) -> str | None:
+    return raw if raw in SUPPORTED_LOCALES else None
+
+
 def _write_yes_no(confirmed: bool) -> str:
     return "yes" if confirmed else "no"
 
@@ -136,5 +148,7 @@ CALLBACKS = CallbackRegistry()
 UNSUBSCRIBE = CALLBACKS.register("unsub", write_id, read_id)
 # "unsuball:yes" / "unsuball:no": confirm or cancel removing every subscription.
 REMOVE_ALL = CALLBACKS.register("unsuball", _write_yes_no, _read_yes_no)
+# "lang:<locale>": the language the chat speaks from now on (the /language keyboard).
+LANGUAGE = CALLBACKS.register("lang", _write_locale, _read_locale)
 # "bc:ok:<draft id>" / "bc:no:<draft id>": send or cancel a previewed broadcast.
 BROADCAST = CALLBACKS.register("bc", _write_broadcast, _read_broadcast)

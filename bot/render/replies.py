@@ -5,68 +5,114 @@ from html import escape
 
 from bot.i18n import t, tn
 
-EXAMPLE = t('<code>/subscribe Ukraine, "Joe Biden" -football</code>')
 
-SYNTAX_HELP = t(
-    "How to write a subscription:\n"
-    "• <code>Ukraine</code>: the whole word, any case\n"
-    "• <code>Putin Xi</code>: both words, anywhere in the story\n"
-    '• <code>"Joe Biden"</code>: the exact phrase\n'
-    "• <code>Kyiv OR Kiev</code>: either word\n"
-    "• <code>Ukrain*</code>: any word starting with Ukrain\n"
-    "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
-    "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
-)
+def example() -> str:
+    """An example /subscribe command, as code."""
+    return t('<code>/subscribe Ukraine, "Joe Biden" -football</code>')
 
-HELP = t(
-    "<b>Newshound</b> watches news feeds and sends you new stories that match "
-    "your subscriptions, with a short summary and the link.\n\n"
-    "<b>Commands</b>\n"
-    "/subscribe &lt;query&gt; — watch for stories (several at once with commas)\n"
-    "/unsubscribe &lt;query or number&gt; — stop watching; without a query, tap to remove\n"
-    "/unsubscribe all — remove every subscription\n"
-    "/list — your subscriptions\n"
-    "/pause — stop alerts for now (subscriptions are kept)\n"
-    "/resume — alerts back on\n"
-    "/help — this message\n\n"
-    "{syntax_help}",
-    syntax_help=SYNTAX_HELP,
-)
 
-ASK_FOR_QUERY = t(
-    "What should I watch for? Send a word or phrase, for example "
-    '<code>Ukraine</code> or <code>"Joe Biden" -football</code>. '
-    "Several at once: separate them with commas."
-)
-UNKNOWN_COMMAND = t("I don't know that command. Send /help to see what I can do.")
-FREE_TEXT_HINT = t(
-    "To watch for news, send /subscribe followed by words, for example "
-    "<code>/subscribe Ukraine</code>. Send /help for everything I can do."
-)
-NOTHING_TO_UNSUBSCRIBE = t(
-    "You have no subscriptions. Add one with /subscribe, e.g. {example}", example=EXAMPLE
-)
-REMOVE_ALL_CANCELLED = t("Nothing removed. Your subscriptions are unchanged.")
-ALREADY_PAUSED = t("Alerts are already paused. Send /resume to turn them back on.")
-NOT_PAUSED = t("Alerts are already on.")
-RESUMED = t("Alerts are back on. You'll get new stories that match your subscriptions.")
-INTERNAL_ERROR = t("Sorry, something went wrong on my side. Please try again in a moment.")
-STORAGE_UNAVAILABLE = t(
-    "Sorry, I can't save anything right now (a storage problem on my side). "
-    "Nothing was changed; please try again later."
-)
-STALE_BUTTON = t("That subscription was already removed.")
-TAP_TO_REMOVE = t("Tap a subscription to remove it:")
+def syntax_help() -> str:
+    """How to write a subscription, in a few lines."""
+    return t(
+        "How to write a subscription:\n"
+        "• <code>Ukraine</code>: the whole word, any case\n"
+        "• <code>Putin Xi</code>: both words, anywhere in the story\n"
+        '• <code>"Joe Biden"</code>: the exact phrase\n'
+        "• <code>Kyiv OR Kiev</code>: either word\n"
+        "• <code>Ukrain*</code>: any word starting with Ukrain\n"
+        "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
+        "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
+    )
+
+
+def help_text() -> str:
+    """The /help answer: the commands, then the query syntax."""
+    return t(
+        "<b>Newshound</b> watches news feeds and sends you new stories that match "
+        "your subscriptions, with a short summary and the link.\n\n"
+        "<b>Commands</b>\n"
+        "/subscribe &lt;query&gt; — watch for stories (several at once with commas)\n"
+        "/unsubscribe &lt;query or number&gt; — stop watching; without a query, tap to remove\n"
+        "/unsubscribe all — remove every subscription\n"
+        "/list — your subscriptions\n"
+        "/pause — stop alerts for now (subscriptions are kept)\n"
+        "/resume — alerts back on\n"
+        "/language — the language I speak in this chat\n"
+        "/help — this message\n\n"
+        "{syntax_help}",
+        syntax_help=syntax_help(),
+    )
+
+
+def ask_for_query() -> str:
+    """Ask for the queries of a bare /subscribe."""
+    return t(
+        "What should I watch for? Send a word or phrase, for example "
+        '<code>Ukraine</code> or <code>"Joe Biden" -football</code>. '
+        "Several at once: separate them with commas."
+    )
+
+
+def unknown_command() -> str:
+    """Point an unknown command towards /help."""
+    return t("I don't know that command. Send /help to see what I can do.")
+
+
+def free_text_hint() -> str:
+    """Point free text towards /subscribe and /help."""
+    return t(
+        "To watch for news, send /subscribe followed by words, for example "
+        "<code>/subscribe Ukraine</code>. Send /help for everything I can do."
+    )
+
+
+def nothing_to_unsubscribe() -> str:
+    """Say the chat has no subscriptions, and how to add one."""
+    return t(
+        "You have no subscriptions. Add one with /subscribe, e.g. {example}", example=example()
+    )
+
+
+def remove_all_cancelled() -> str:
+    return t("Nothing removed. Your subscriptions are unchanged.")
+
+
+def already_paused() -> str:
+    return t("Alerts are already paused. Send /resume to turn them back on.")
+
+
+def not_paused() -> str:
+    return t("Alerts are already on.")
+
+
+def resumed() -> str:
+    return t("Alerts are back on. You'll get new stories that match your subscriptions.")
+
+
+def internal_error() -> str:
+    return t("Sorry, something went wrong on my side. Please try again in a moment.")
+
+
+def storage_unavailable() -> str:
+    return t(
+        "Sorry, I can't save anything right now (a storage problem on my side). "
+        "Nothing was changed; please try again later."
+    )
+
+
+def stale_button() -> str:
+    return t("That subscription was already removed.")
 
 
 def tap_to_remove(total: int, shown: int) -> str:
     """Introduce the removal buttons, saying so when not all subscriptions have one."""
+    tap = t("Tap a subscription to remove it:")
     if total <= shown:
-        return TAP_TO_REMOVE
+        return tap
     return t(
         "{tap_to_remove}\n(The first {shown} of {total} are shown; remove others with "
         "/unsubscribe &lt;number from /list&gt;.)",
-        tap_to_remove=TAP_TO_REMOVE,
+        tap_to_remove=tap,
         shown=shown,
         total=total,
     )
@@ -82,7 +128,7 @@ def welcome(first_name: str | None, subscription_count: int) -> str:
             greeting=greeting,
         ),
         "",
-        t("Try {example}", example=EXAMPLE),
+        t("Try {example}", example=example()),
     ]
     if subscription_count:
         lines.append(
@@ -129,7 +175,7 @@ def subscribe_report(
             )
         )
     if invalid:
-        parts.append(SYNTAX_HELP)
+        parts.append(syntax_help())
     return "\n\n".join(parts)
 
 
@@ -171,7 +217,7 @@ def removed_all(count: int) -> str:
 def subscription_list(displays: Sequence[str], paused: bool) -> str:
     """List the user's subscriptions, numbered."""
     if not displays:
-        return NOTHING_TO_UNSUBSCRIBE
+        return nothing_to_unsubscribe()
     lines = [t("<b>Your subscriptions ({count})</b>", count=len(displays))]
     lines += [f"{number}. {escape(display)}" for number, display in enumerate(displays, 1)]
     if paused:

@@ -48,7 +48,8 @@ class Chat:
     # The group's or channel's title, or the person's first name in a private chat.
     title: str | None
     username: str | None
-    # IETF tag from the first contact's language_code (None: unknown); later, a setting.
+    # IETF tag from the first contact's language_code (None: unknown), until the chat picks
+    # one with /language (then a supported locale: "en", "uk", "ru").
     language: str | None
     status: ChatStatus
     created_at: float
@@ -178,6 +179,8 @@ class OutboxItem:
     text: str | None = None
     # The forum topic the alert goes to (its subscription's), None for the chat itself.
     thread_id: int | None = None
+    # The chat's stored language (Chat.language): the labels around the story follow it.
+    chat_language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class Chats(Protocol):
         """Create or refresh a chat and make it active again.
 
         Type, title and username follow what Telegram says now; the language is kept once
-        known (it is set on first contact only)."""
+        known (set on first contact, changed only by set_chat_language)."""
 
     async def update_chat(self, chat: ChatSeen, now: float) -> bool:
         """Refresh a known chat's type, title and username, its status unchanged; return
@@ -42,6 +42,9 @@ class Chats(Protocol):
 
     async def get_chat(self, chat_id: int) -> Chat | None:
         """Return the chat, or None if it never talked to the bot."""
+
+    async def set_chat_language(self, chat_id: int, language: str, now: float) -> bool:
+        """Set the language the chat chose (kept from then on); False when it is unknown."""
 
     async def set_chat_status(self, chat_id: int, status: ChatStatus, now: float) -> bool:
         """Set a chat's status; return False when the chat is unknown."""

@@ -2,13 +2,16 @@
 
 `ChatOrderedProcessor` handles updates of different chats side by side (at most
 `concurrency` at once) and each chat's updates strictly in the order they arrived, so one
-chat's flood never delays another chat's answer. `slot_released` lets a handler that only
-waits (a reply sitting out Telegram's 429) give its slot to other chats meanwhile.
+chat's flood never delays another chat's answer, and in its chat's language: the processor
+sets it (bot.i18n.use_locale) in the task that runs the handlers. `slot_released` lets a
+handler that only waits (a reply sitting out Telegram's 429) give its slot to other chats
+meanwhile.
 `RecordingRateLimiter` tells the flood gate about every message Telegram accepted.
 """
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
@@ -18,13 +21,25 @@ from typing import Any
 from telegram import Update
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
+from bot.i18n import DEFAULT_LOCALE, locale_for, use_locale
 from bot.updates.flood import FloodGate
+
+log = logging.getLogger(__name__)
 
 # Updates admitted to their chat's queue at once; PTB creates one task per update anyway, so
 # this bounds only the waiting ones, generously: a flood is dropped cheaply by the throttle.
 MAX_WAITING_UPDATES = 10_000
 # Methods that put a message into a chat, and so count against Telegram's per-chat limit.
 WRITING_ENDPOINTS = frozenset({"sendMessage", "editMessageText", "copyMessage"})
+
+
+# The locale to handle an update in, from its chat's id and its sender's language_code.
+LocaleSource = Callable[[int | None, str | None], Awaitable[str]]
+
+
+async def sender_locale(chat_id: int | None, language_code: str | None) -> str:
+    """The locale of the sender's language_code: the source until the bot's is attached."""
+    return locale_for(language_code)
 
 
 @dataclass
@@ -56,6 +71,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._running = asyncio.Semaphore(concurrency)
         self._clock = clock
         self._lanes: dict[object, _Lane] = {}
+        self.locale_source: LocaleSource = sender_locale
 
     @property
     def active_chats(self) -> int:
@@ -78,7 +94,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 slot.held = True
                 token = _current_slot.set(slot)
                 try:
-                    await coroutine
+                    # After the chat's earlier updates: a /language tap holds for the next.
+                    locale = await self._locale(update, coroutine)
+                    with use_locale(locale):
+                        await coroutine
                 finally:
                     _current_slot.reset(token)
                     if slot.held:
@@ -88,6 +107,23 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             lane.users -= 1
             if lane.users == 0:
                 del self._lanes[key]
+
+    async def _locale(self, update: object, coroutine: Awaitable[Any]) -> str:
+        """Return the locale of the update's chat; English if that cannot be told."""
+        if not isinstance(update, Update):
+            return DEFAULT_LOCALE
+        chat, sender = update.effective_chat, update.effective_user
+        try:
+            return await self.locale_source(
+                chat.id if chat else None, sender.language_code if sender else None
+            )
+        except Exception:  # a bug must not cost the update its answer
+            log.exception("Cannot tell the language of chat %s", chat.id if chat else None)
+            return DEFAULT_LOCALE
+        except BaseException:  # cancelled (shutting down): the handlers will never run
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()
+            raise
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -142,3 +142,29 @@ async def test_a_subscription_carries_its_forum_topic(storage: Storage) -> None:
         ("nato", 42),
         ("xi", 42),
     ]
+
+
+async def test_a_chosen_language_replaces_the_first_contacts_and_is_kept(storage: Storage) -> None:
+    await storage.register_chat(ChatSeen(1, ChatType.PRIVATE, "Ann", None, "en-US"), now=T0)
+    assert await storage.set_chat_language(1, "uk", now=T1)
+    chat = await storage.get_chat(1)
+    assert chat is not None
+    assert (chat.language, chat.status) == ("uk", ChatStatus.ACTIVE)
+    again = await storage.register_chat(ChatSeen(1, ChatType.PRIVATE, "Ann", None, "en"), T1)
+    assert again.language == "uk", "/start does not undo the chat's own choice"
+    assert not await storage.set_chat_language(99, "ru", now=T1)
+    assert await storage.get_chat(99) is None
+
+
+async def test_a_chat_moved_to_a_new_id_keeps_its_language(db: Db) -> None:
+    group, supergroup = -100, -1_000_000_100
+    await db.storage.register_chat(ChatSeen(group, ChatType.GROUP, "Team", None, "en"), T0)
+    await db.storage.set_chat_language(group, "ru", now=T0)
+    feed = await add_feed(db)
+    [row] = await queue(db, feed, group, 1)
+    await db.storage.migrate_chat(group, supergroup, now=T1)
+    chat = await db.storage.get_chat(supergroup)
+    assert chat is not None
+    assert chat.language == "ru"
+    [item] = await db.storage.load_outbox([row])
+    assert item.chat_language == "ru", "a row carries its chat's language to the renderer"

@@ -43,6 +43,15 @@ class ChatsMixin(SqliteBase):
         )
         return cursor.rowcount > 0
 
+    @serialized
+    async def set_chat_language(self, chat_id: int, language: str, now: float) -> bool:
+        """Set the language the chat chose; return False when the chat is unknown."""
+        cursor = await self._db.execute(
+            "UPDATE chats SET language = ?, updated_at = ? WHERE id = ?",
+            (language, now, chat_id),
+        )
+        return cursor.rowcount > 0
+
     @reading
     async def get_chat(self, db: aiosqlite.Connection, chat_id: int) -> Chat | None:
         """Return the chat, or None if it never talked to the bot."""

@@ -1,0 +1,46 @@
+"""Outbox rows as the messages that carry them, in the recipient chat's language.
+
+The story itself (title, summary, source, link) is shown as its feed wrote it; the labels
+around it (the matched line, the date, the digest header) follow the chat's language,
+which the row brings along (OutboxItem.chat_language), so rendering reads nothing more.
+"""
+
+from dataclasses import replace
+
+from bot.i18n import locale_for, tn, use_locale
+from bot.render.alerts import Alert, alert_message, digest_messages
+from bot.render.message import OutgoingMessage
+from bot.storage import OutboxItem
+
+
+def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
+    """Return the messages that carry these rows: one alert, or a digest split to fit (sent
+    to the first row's forum topic), in the language of the rows' chat."""
+    with use_locale(locale_for(rows[0].chat_language)):
+        if rows[0].kind != "digest":
+            return [render(rows[0])]
+        header = tn(
+            "…and {n} more new story matching your subscriptions:",
+            "…and {n} more new stories matching your subscriptions:",
+            len(rows),
+        )
+        messages = digest_messages([(row.title, row.link) for row in rows], header=header)
+    return [replace(message, thread_id=rows[0].thread_id) for message in messages]
+
+
+def render(item: OutboxItem) -> OutgoingMessage:
+    """Return the message of an outbox row, to the forum topic it was queued for, in the
+    current locale (render_all sets the chat's)."""
+    if item.kind == "broadcast":
+        return OutgoingMessage(item.text or "", thread_id=item.thread_id)
+    message = alert_message(
+        Alert(
+            title=item.title,
+            link=item.link,
+            source=item.source,
+            published=item.published,
+            summary=item.summary,
+            matched=item.matched,
+        )
+    )
+    return replace(message, thread_id=item.thread_id)
