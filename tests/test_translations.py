@@ -208,14 +208,14 @@ RU_SUBSCRIPTIONS = {1: "подписка", 2: "подписки", 5: "подпи
             "uk",
             SUBSCRIPTIONS,
             {},
-            "У вас {n} {word}. Список: /list.",  # noqa: RUF001
+            "У вас {n} {word}. Список: /list.",
             {**UK_SUBSCRIPTIONS, 22: "підписки", 0: "підписок", 12: "підписок", 111: "підписок"},
         ),
         (
             "ru",
             SUBSCRIPTIONS,
             {},
-            "У вас {n} {word}. Список: /list.",  # noqa: RUF001
+            "У вас {n} {word}. Список: /list.",
             {**RU_SUBSCRIPTIONS, 22: "подписки", 14: "подписок", 104: "подписки"},
         ),
         (
@@ -251,8 +251,8 @@ def test_plurals_take_the_form_a_native_speaker_uses(
 @pytest.mark.parametrize(
     ("locale", "expected"),
     [
-        ("uk", "25 лист. 2026 р., 09:14"),  # noqa: RUF001
-        ("ru", "25 нояб. 2026 г., 09:14"),  # noqa: RUF001
+        ("uk", "25 лист. 2026 р., 09:14"),
+        ("ru", "25 нояб. 2026 г., 09:14"),
     ],
 )
 def test_the_date_pattern_is_the_locales_own(locale: str, expected: str) -> None:
