@@ -5,7 +5,8 @@ import logging
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import t
-from bot.matching.query import QueryError, parse_query, split_queries
+from bot.matching.expand import also_matches
+from bot.matching.query import Query, QueryError, parse_query, split_queries
 from bot.render import replies
 from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import Context
@@ -57,6 +58,7 @@ async def subscribe_text(update: Update, context: Context, chat: Chat, text: str
     services = services_of(context)
     valid: list[tuple[str, str]] = []
     invalid: list[tuple[str, str]] = []
+    parsed: dict[str, Query] = {}
     raw_queries = split_queries(text) or [text]
     if len(raw_queries) > MAX_QUERIES_PER_COMMAND:
         await answer(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
@@ -69,11 +71,15 @@ async def subscribe_text(update: Update, context: Context, chat: Chat, text: str
             continue
         if all(query.normalised != normalised for normalised, _ in valid):
             valid.append((query.normalised, query.display))
+            parsed[query.normalised] = query
     limit = services.settings.max_subscriptions_per_user
     result = await services.subscriptions.add(chat.id, valid, limit, topic_of(update))
     log.info("Chat %s subscribed to %d queries", chat.id, len(result.added))
+    also = [
+        (s.display, also_matches(parsed[s.query].terms)) for s in result.added if s.query in parsed
+    ]
     report = replies.subscribe_report(
-        [s.display for s in result.added], result.existing, result.over_limit, invalid, limit
+        [s.display for s in result.added], result.existing, result.over_limit, invalid, limit, also
     )
     if chat.status is ChatStatus.PAUSED and result.added:
         report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")

@@ -142,10 +142,12 @@ class Feeds:
     server: FeedServer
     items: dict[str, list[Item]] = field(default_factory=dict)
 
-    def publish(self, path: str, *new_items: Item, title: str = "Test News") -> None:
-        """Put new items at the top of the feed at path."""
+    def publish(
+        self, path: str, *new_items: Item, title: str = "Test News", language: str | None = None
+    ) -> None:
+        """Put new items at the top of the feed at path (which declares language, if given)."""
         self.items.setdefault(path, [])[:0] = list(new_items)
-        self.server.set_feed(path, rss(self.items[path], title=title))
+        self.server.set_feed(path, rss(self.items[path], title=title, language=language))
 
     async def wait_polled(self, path: str, times: int = 1) -> None:
         """Wait until the feed was fetched `times` more times than now."""

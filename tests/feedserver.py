@@ -107,6 +107,7 @@ def rss(
     title: str = "Test feed",
     link: str = DEFAULT_LINK,
     ttl: int | None = None,
+    language: str | None = None,
 ) -> str:
     """Return an RSS 2.0 document; ElementTree does the XML escaping."""
     ET.register_namespace("content", CONTENT_NS)
@@ -117,6 +118,8 @@ def rss(
     _sub(channel, "description", f"{title} for tests")
     if ttl is not None:
         _sub(channel, "ttl", str(ttl))
+    if language is not None:
+        _sub(channel, "language", language)
     for item in items:
         element = _sub(channel, "item")
         if "title" in item:

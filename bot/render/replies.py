@@ -15,7 +15,9 @@ def syntax_help() -> str:
     """How to write a subscription, in a few lines."""
     return t(
         "How to write a subscription:\n"
-        "• <code>Ukraine</code>: the whole word, any case\n"
+        "• <code>Ukraine</code>: the word in any case and form, and its names in other "
+        "languages (Україна, Украины, Ucrânia…)\n"
+        '• <code>"Ukraine"</code>: exactly this word, nothing else\n'
         "• <code>Putin Xi</code>: both words, anywhere in the story\n"
         '• <code>"Joe Biden"</code>: the exact phrase\n'
         "• <code>Kyiv OR Kiev</code>: either word\n"
@@ -148,11 +150,18 @@ def subscribe_report(
     over_limit: Sequence[str],
     invalid: Sequence[tuple[str, str]],
     limit: int,
+    also: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> str:
-    """Report what a /subscribe did with each query it was given."""
+    """Report what a /subscribe did with each query it was given.
+
+    also: (display, other names) of added queries that reach other languages' names.
+    """
     parts: list[str] = []
     if added:
         parts.append(t("✅ Subscribed: {queries}", queries=_joined(added)))
+    for display, names in also:
+        if names:
+            parts.append(also_matches_line(display, names))
     if existing:
         parts.append(t("Already subscribed: {queries}", queries=_joined(existing)))
     if over_limit:
@@ -244,6 +253,18 @@ def too_many_at_once(count: int, limit: int) -> str:
         count,
         limit=limit,
     )
+
+
+# Enough names to show what the aliases do without a wall of spellings.
+ALSO_MATCHES_SHOWN = 8
+
+
+def also_matches_line(display: str, names: Sequence[str]) -> str:
+    """Say which other names (other languages, other spellings) a query also matches."""
+    shown = ", ".join(escape(name) for name in names[:ALSO_MATCHES_SHOWN])
+    if len(names) > ALSO_MATCHES_SHOWN:
+        shown += "…"
+    return t("🌐 <b>{query}</b> also matches {names}", query=escape(display), names=shown)
 
 
 def _joined(displays: Sequence[str]) -> str:
