@@ -174,6 +174,9 @@ async def run_bot(
     )
     parsers = FeedParserPool(settings.parse_workers)
     try:
+        # Starting the forkserver (it loads the dictionaries) and the workers blocks the
+        # thread that asks for the first parse: ask from a thread, before serving anyone.
+        await asyncio.to_thread(parsers.start_workers)
         await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage, fetcher, parsers)
         app = build_application(settings)

@@ -78,6 +78,18 @@ class FeedParserPool:
             max_workers=self._max_workers, mp_context=self._context, initializer=exit_with_parent
         )
 
+    def start_workers(self) -> None:
+        """Start the forkserver and every worker now, blocking until they are up.
+
+        A ProcessPoolExecutor starts them on the first submits instead, in the submitting
+        thread, which waits for the forkserver's preload (the dictionaries, ~0.3 s, longer on
+        a busy machine): the bot calls this from a thread, so the event loop never waits.
+        """
+        executor = self._executor
+        futures = [executor.submit(os.getpid) for _ in range(self._max_workers)]
+        for future in futures:
+            future.result()
+
     async def run(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run a top-level function in a worker; raise ParserDiedError if the worker died."""
         loop = asyncio.get_running_loop()
