@@ -16,7 +16,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import delivery, latency, matching, memory, poll_cycle, responsiveness, storage
+from bench import (
+    delivery,
+    latency,
+    matching,
+    memory,
+    multilingual,
+    poll_cycle,
+    responsiveness,
+    storage,
+)
 from bench.common import (
     CORPUS_DIR,
     DEFAULT_REPEAT,
@@ -41,6 +50,7 @@ SCENARIOS: dict[str, Scenario] = {
     "responsiveness": responsiveness.run,
     "memory": memory.run,
     "storage": storage.run,
+    "multilingual": multilingual.run,
 }
 
 

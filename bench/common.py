@@ -68,6 +68,12 @@ class Sizes:
     memory_stories: int = 100_000
     # 7. storage
     outbox_rows: int = 100_000
+    # 8. multilingual: corpus feeds read for recall (all of them), uk/ru feeds per parse
+    # cycle (without the corpus, generated ones)
+    recall_feeds: int = 1_000
+    morphology_feeds: int = 200
+    generated_items_per_feed: int = 50
+    generated_vocabulary: int = 20_000
 
 
 FULL = Sizes()
@@ -91,6 +97,10 @@ SMOKE = Sizes(
     memory_feeds=6,
     memory_stories=1_000,
     outbox_rows=2_000,
+    recall_feeds=12,
+    morphology_feeds=4,
+    generated_items_per_feed=5,
+    generated_vocabulary=1_000,
 )
 
 
@@ -123,7 +133,12 @@ def at_least(bound: float, unit: str) -> Target:
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured number, its target (None for context figures) and how it was measured."""
+    """One measured number, its target (None for context figures) and how it was measured.
+
+    A figure the run could not measure (its input is absent, as the real corpus in a plain
+    clone) says so: measured False, value NaN (null in results.json), pass None, and the
+    note says why (see not_measured).
+    """
 
     scenario: str
     name: str
@@ -132,10 +147,11 @@ class Figure:
     target: Target | None = None
     note: str = ""
     samples: tuple[float, ...] = ()
+    measured: bool = True
 
     def passed(self, smoke: bool) -> bool | None:
-        """Return whether the target is met; None in smoke mode or without a target."""
-        if smoke or self.target is None:
+        """Return whether the target is met; None in smoke mode, without a target or value."""
+        if smoke or self.target is None or not self.measured:
             return None
         return self.target.met(self.value)
 
@@ -148,9 +164,15 @@ class Figure:
             "unit": self.unit,
             "target": str(self.target) if self.target else None,
             "pass": self.passed(smoke),
+            "measured": self.measured,
             "note": self.note,
             "samples": list(self.samples),
         }
+
+
+def not_measured(scenario: str, name: str, unit: str, target: Target | None, why: str) -> Figure:
+    """Return a figure this run could not measure, and why (no value, no verdict)."""
+    return Figure(scenario, name, math.nan, unit, target, f"not measured: {why}", measured=False)
 
 
 @dataclass
@@ -252,7 +274,9 @@ def table(figures: Sequence[Figure], smoke: bool) -> str:
     for figure in figures:
         verdict = ""
         passed = figure.passed(smoke)
-        if passed is True:
+        if not figure.measured:
+            verdict = "not measured"
+        elif passed is True:
             verdict = "pass"
         elif passed is False:
             verdict = "MISS " + _miss(figure)

@@ -99,6 +99,17 @@ def test_a_feed_in_ukrainian_reaches_the_index_through_its_lemmas() -> None:
     assert index.match(analyzed) == {1: ("Україна",), 2: ("Київ",), 3: ("Ukraine",), 4: ("Kyiv",)}
 
 
+def test_without_morphology_a_story_keeps_its_words_case_and_language_but_no_lemmas() -> None:
+    body = RSS.format(language="uk").encode()
+    headers = {"content-type": "application/rss+xml"}
+    full = prepare_feed(1, body, headers, "https://x/", 0.0).stories[0].analyzed
+    bare = prepare_feed(1, body, headers, "https://x/", 0.0, morphology=False).stories[0].analyzed
+    assert full.extra, "a Ukrainian story has lemma keys"
+    assert bare.extra == ()
+    assert (bare.words, bare.cases, bare.language) == (full.words, full.cases, full.language)
+    assert analyze("Удари по Україні", "uk", morphology=False).extra == ()
+
+
 @pytest.mark.parametrize("language", ["uk", "ru"])
 def test_the_dictionary_shortcut_gives_pymorphy3s_own_lemmas(language: str) -> None:
     morph = analyzer(language)

@@ -16,7 +16,7 @@ from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.stories import is_too_old, story_from_entry
 from bot.matching.index import SubscriptionIndex
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable, StoryToSave
-from bot.text.analyzer import NOTHING, analyze
+from bot.text.analyzer import NOTHING, AnalyzedText, analyze
 from bot.text.normalize import html_to_paragraphs
 from bot.text.summary import summarize
 
@@ -28,6 +28,7 @@ MAX_DOUBLINGS = 32
 MAX_SERVER_DELAY_SECONDS = 6 * 3600
 SCHEDULER_TICK_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 30.0
+Analyze = Callable[[str], AnalyzedText]
 
 
 def next_poll_at(
@@ -73,13 +74,16 @@ def prepare_feed(
     url: str,
     now: float,
     text_for: TextFor = TextFor.ALL,
+    *,
+    morphology: bool = True,  # False: no uk/ru lemma keys (bench/ measures what they cost)
 ) -> PreparedFeed:
     """Parse a feed body and build its stories (runs in a worker process: CPU-heavy)."""
     parsed = parse_feed(body, headers, url=url)
     seen_at = datetime.fromtimestamp(now, UTC)
     stories: dict[str, StoryToSave] = {}
+    analyze_text = functools.partial(analyze, language=parsed.language, morphology=morphology)
     for entry in parsed.entries:
-        prepared = _prepare_entry(feed_id, entry, seen_at, text_for, parsed.language)
+        prepared = _prepare_entry(feed_id, entry, seen_at, text_for, analyze_text)
         if prepared is not None:
             # A feed listing the same guid twice yields one story: the first, as it appears.
             stories.setdefault(prepared.story.key, prepared)
@@ -96,7 +100,7 @@ def prepare_feed(
 
 
 def _prepare_entry(
-    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor, language: str | None
+    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor, analyze_text: Analyze
 ) -> StoryToSave | None:
     alertable = not is_too_old(entry.published, seen_at)
     with_text = text_for is TextFor.ALL or (text_for is TextFor.ALERTABLE and alertable)
@@ -106,7 +110,7 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    analyzed = analyze(story.title + "\n" + text, language) if with_text else NOTHING
+    analyzed = analyze_text(story.title + "\n" + text) if with_text else NOTHING
     return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
 
 

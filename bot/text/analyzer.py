@@ -65,11 +65,12 @@ def _case(written: str) -> int:
     return UPPER if written.isupper() else CAPITALISED
 
 
-def analyze(text: str, language: str | None = None) -> AnalyzedText:
+def analyze(text: str, language: str | None = None, *, morphology: bool = True) -> AnalyzedText:
     """Return the index view of a story's text.
 
     language is what the feed declares (its <language>), or None; the story's language is
     decided from it and the text's script (bot.text.language.story_language).
+    morphology=False leaves out the lemma keys (for benchmarks: what they cost).
     """
     words = tokenize(text)
     written = split_words(text)
@@ -78,7 +79,7 @@ def analyze(text: str, language: str | None = None) -> AnalyzedText:
     cases = bytes(_case(word) for word in written) if len(written) == len(words) else b""
     detected = story_language(language, text) if words else language
     extra: list[tuple[int, str]] = []
-    if detected in MORPHOLOGY_LANGUAGES:
+    if morphology and detected in MORPHOLOGY_LANGUAGES:
         lemma_keys = lemmatizer(detected).lemma_keys
         for position, word in enumerate(words):
             for key in lemma_keys(word):
