@@ -8,7 +8,7 @@ from bot.storage.models import Feed
 from bot.storage.sqlite.connection import SqliteBase, reading, serialized
 
 FEED_SELECT = """SELECT id, url, title, trusted, primed, etag, last_modified, next_poll_at,
-    last_polled_at, last_ok_at, failures, last_error, entries_seen FROM feeds"""
+    last_polled_at, last_ok_at, failures, last_error, entries_seen, body_digest FROM feeds"""
 
 
 class FeedsMixin(SqliteBase):
@@ -106,4 +106,5 @@ def _feed(row: sqlite3.Row) -> Feed:
         failures=int(row[10]),
         last_error=row[11],
         entries_seen=int(row[12]),
+        body_digest=row[13],
     )
