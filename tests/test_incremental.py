@@ -330,8 +330,9 @@ def test_new_items_of_every_corpus_feed_give_the_stories_a_full_parse_gives(path
     full = prepare_feed(7, raw, {}, URL, now)
     scan = scan_items(raw)  # where to cut: in the bytes as served, whatever their charset
     count = len(scan.spans) if scan is not None else 0
-    # Items removed (the newest two, one in the middle, the last), polled, then added back.
-    drops = [{0, 1} & set(range(count)), {count // 2}, {count - 1}] if count else [set()]
+    # Items removed (the newest two, one in the middle, the last, none), polled, then added
+    # back.
+    drops = [{0, 1} & set(range(count)), {count // 2}, {count - 1}, set()] if count else [set()]
     for drop in drops:
         smaller = _cut(raw, scan.spans, drop) if scan is not None else raw
         earlier = prepare_feed(7, smaller, {}, URL, now, TextFor.NONE)  # its keys suffice
@@ -410,6 +411,24 @@ async def test_the_same_body_again_is_not_parsed_and_the_feed_stays_healthy(h: H
     ignore_conditional_get(h, "/world.xml")
     [report] = (await h.poll_after()).values()
     assert (report.status, report.new_stories, report.alerts) == ("ok", 1, 1)
+
+
+async def test_the_same_body_from_another_url_is_parsed(h: Harness) -> None:
+    # Relative links resolve against the URL the body came from: it is part of the identity.
+    body = rss([h.fresh(1, "Primer")], title="World Desk", link="/")
+    for path in ("/a/feed.xml", "/b/feed.xml"):
+        h.server.set_feed(path, body, etag=None, last_modified=None)
+    h.server.set_fault("/world.xml", redirect_to="/a/feed.xml", status=302)
+    feed = await h.add("/world.xml")
+    await h.poll()
+    [again] = (await h.poll_after()).values()
+    assert again.status == "unchanged"
+
+    h.server.set_fault("/world.xml", redirect_to="/b/feed.xml", status=302)
+    [moved] = (await h.poll_after()).values()
+
+    assert (moved.status, moved.parsed_entries) == ("ok", 1)
+    assert (await h.feed(feed.id)).url == h.server.url("/world.xml")
 
 
 async def test_a_body_that_failed_is_parsed_again_when_it_comes_again(h: Harness) -> None:

@@ -83,7 +83,7 @@ class FeedsMixin(SqliteBase):
 
     @serialized
     async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
-        """Note a successful poll that found the feed unchanged (HTTP 304)."""
+        """Note a successful poll that found the feed unchanged (a 304, or the body last saved)."""
         await self._db.execute(
             """UPDATE feeds SET failures = 0, last_error = NULL, next_poll_at = ?,
                    last_polled_at = ?, last_ok_at = ? WHERE id = ?""",
