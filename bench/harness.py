@@ -59,10 +59,14 @@ class BenchFeedServer(FeedServer):
     def __init__(self) -> None:
         super().__init__()
 
-    def set_feeds(self, bodies: Mapping[str, bytes]) -> None:
-        """Serve each body at its path (validators computed from the body)."""
+    def set_feeds(self, bodies: Mapping[str, bytes], *, validators: bool = True) -> None:
+        """Serve each body at its path (validators computed from the body, or none: the
+        server then ignores conditional GET and answers every request in full)."""
         for path, body in bodies.items():
-            self.set_feed(path, body)
+            if validators:
+                self.set_feed(path, body)
+            else:
+                self.set_feed(path, body, etag=None, last_modified=None)
 
     def total_hits(self, paths: Sequence[str]) -> int:
         """Return the requests received for these paths."""
@@ -225,9 +229,9 @@ class RemoteFeeds(Remote):
         """Return the absolute URL of path."""
         return self.base + path.lstrip("/")
 
-    def set_feeds(self, bodies: Mapping[str, bytes]) -> None:
+    def set_feeds(self, bodies: Mapping[str, bytes], *, validators: bool = True) -> None:
         """Serve these bodies."""
-        self.call("set_feeds", dict(bodies))
+        self.call("set_feeds", dict(bodies), validators=validators)
 
 
 class RemoteBotApi(Remote):

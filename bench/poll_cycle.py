@@ -1,4 +1,4 @@
-"""Scenario 2: one poll cycle of every feed, cold (all new) and warm (all 304).
+"""Scenario 2: poll cycles of every feed: cold (all new), warm (all 304), steady, identical.
 
 Through the real path: Fetcher over HTTP to a local feed server, FeedParserPool workers,
 Storage.save_poll with the SubscriptionIndex matching and the outbox rows. Feeds are primed
@@ -7,8 +7,14 @@ published minutes ago and are matched; the rest are older than the bot's alert a
 are stored (and deduplicated) but not matched, as after a restart. The subscribers are the
 first poll_users users of scenario 1's population, so the fan-out per story is the same.
 
+The same poller then runs the steady state: every feed gained 1 or 2 fresh items since the
+cold cycle (the oldest drop off, so each still lists items_per_feed), and only those are
+parsed. Last, the server ignores conditional GET (no validators): every feed answers 200
+with the body it sent before, which the bot recognises and does not parse.
+
 Baseline: feedparser alone parsing the same bodies one after another, with the options and
-headers the bot gives it (the cheapest parse any feedparser-based bot can do).
+headers the bot gives it (the cheapest parse any feedparser-based bot can do): the cold
+bodies for the cold cycle, the steady ones for the steady cycle.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import gc
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import feedparser
@@ -39,9 +46,11 @@ from bench.harness import (
 )
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import PARSER_HEADERS
-from bot.ingest.poller import Poller, PollReport, prepare_feed
+from bot.ingest.poller import Poller, PollReport
 from bot.ingest.pool import FeedParserPool
+from bot.ingest.prepare import prepare_feed
 from bot.storage.sqlite import SqliteStorage
+from tests.feedserver import Item
 
 SCENARIO = "2 poll cycle"
 RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
@@ -61,26 +70,56 @@ class Clock:
         self.offset += seconds
 
 
-def make_bodies(run: Run, generation: str) -> dict[str, bytes]:
-    """Return every feed's body: items_per_feed entries, the newest few fresh."""
+def make_items(run: Run, generation: str) -> dict[int, list[Item]]:
+    """Return every feed's items: items_per_feed entries, the newest few fresh."""
     sizes = run.sizes
     stories = matching.workload(run).stories
     now = datetime.now(UTC)
     return {
-        feed_path(feed): feed_body(
+        feed: feed_items(
             feed,
-            feed_items(
-                feed,
-                stories,
-                sizes.items_per_feed,
-                fresh=sizes.fresh_items_per_feed,
-                generation=generation,
-                now=now,
-                words=sizes.item_words,
-            ),
+            stories,
+            sizes.items_per_feed,
+            fresh=sizes.fresh_items_per_feed,
+            generation=generation,
+            now=now,
+            words=sizes.item_words,
         )
         for feed in range(sizes.feeds)
     }
+
+
+def bodies_of(items: dict[int, list[Item]]) -> dict[str, bytes]:
+    """Return every feed's body, by its server path."""
+    return {feed_path(feed): feed_body(feed, entries) for feed, entries in items.items()}
+
+
+def make_bodies(run: Run, generation: str) -> dict[str, bytes]:
+    """Return every feed's body: items_per_feed entries, the newest few fresh."""
+    return bodies_of(make_items(run, generation))
+
+
+def gained(run: Run, items: dict[int, list[Item]], generation: str) -> dict[int, list[Item]]:
+    """Return every feed's items after it gained 1 or 2 fresh ones (the oldest drop off).
+
+    The items kept are the same values, so their bytes in the new body are the same."""
+    stories = matching.workload(run).stories
+    now = datetime.now(UTC)
+    result: dict[int, list[Item]] = {}
+    for feed, entries in items.items():
+        count = 1 + feed % 2
+        new = feed_items(
+            feed,
+            stories,
+            count,
+            fresh=count,
+            generation=generation,
+            now=now,
+            words=run.sizes.item_words,
+            first=len(entries),
+        )
+        result[feed] = new + entries[: len(entries) - count]
+    return result
 
 
 def parse_all(bodies: Sequence[bytes], *, bot_options: bool) -> float:
@@ -126,7 +165,11 @@ async def one_repetition(run: Run, feeds: RemoteFeeds, number: int) -> dict[str,
         feed_urls=urls,
         primed=True,
     )
-    bodies = await asyncio.to_thread(make_bodies, run, f"g{number}")
+    items = await asyncio.to_thread(make_items, run, f"g{number}")
+    bodies = bodies_of(items)
+    gained_items = await asyncio.to_thread(gained, run, items, f"g{number}-new")
+    steady_bodies = bodies_of(gained_items)
+    alone_bodies = bodies_of(await asyncio.to_thread(gained, run, gained_items, f"g{number}-more"))
     await feeds.acall("set_feeds", bodies)
     settings = bench_settings("http://127.0.0.1:9", database)
     storage = await SqliteStorage.open(database)
@@ -145,37 +188,92 @@ async def one_repetition(run: Run, feeds: RemoteFeeds, number: int) -> dict[str,
             on_alerts=lambda: None,
             clock=clock,
         )
-        gc.collect()
         workers = [pid for pid in children_of(os.getpid()) if pid != feeds.pid]
-        workers_before = sum(cpu_seconds(pid) for pid in workers)
-        main_before = time.process_time()
+        gc.collect()
         async with LoopLag() as lag:
-            with Stopwatch() as cold:
-                cold_reports = await poller.poll_due()
-        main_cpu = time.process_time() - main_before
-        workers_cpu = sum(cpu_seconds(pid) for pid in workers) - workers_before
-        _expect(cold_reports, "ok", sizes.feeds)
+            cold = await measured_cycle(poller, workers, "ok", sizes.feeds, collect=False)
         clock.advance(settings.poll_interval_seconds + 1)
-        with Stopwatch() as warm:
-            warm_reports = await poller.poll_due()
-        _expect(warm_reports, "not modified", sizes.feeds)
+        warm = await measured_cycle(poller, workers, "not modified", sizes.feeds)
+        # The steady state: every feed gained 1 or 2 fresh items, which alert as usual.
+        await feeds.acall("set_feeds", steady_bodies)
+        clock.advance(settings.poll_interval_seconds + 1)
+        steady = await measured_cycle(poller, workers, "ok", sizes.feeds)
+        # The server ignores conditional GET: the same bodies again, in full.
+        await feeds.acall("set_feeds", steady_bodies, validators=False)
+        clock.advance(settings.poll_interval_seconds + 1)
+        identical = await measured_cycle(poller, workers, "unchanged", sizes.feeds)
+        # Once more with nobody subscribed: the steady cycle without the alerts' fan-out.
+        for chat_id, normalised, _ in subscriptions:
+            index.remove(chat_id, normalised)
+        await feeds.acall("set_feeds", alone_bodies)
+        clock.advance(settings.poll_interval_seconds + 1)
+        alone = await measured_cycle(poller, workers, "ok", sizes.feeds)
     finally:
         parsers.close()
         await fetcher.aclose()
         await storage.close()
     baseline = await asyncio.to_thread(parse_all, list(bodies.values()), bot_options=True)
+    steady_baseline = await asyncio.to_thread(
+        parse_all, list(steady_bodies.values()), bot_options=True
+    )
     return {
         "cold": cold.seconds,
         "warm": warm.seconds,
+        "steady": steady.seconds,
+        "identical": identical.seconds,
+        "alone": alone.seconds,
         "baseline": baseline,
-        "main_cpu": main_cpu,
-        "workers_cpu": workers_cpu,
+        "steady_baseline": steady_baseline,
+        "main_cpu": cold.main_cpu,
+        "workers_cpu": cold.workers_cpu,
+        "steady_main_cpu": steady.main_cpu,
+        "steady_workers_cpu": steady.workers_cpu,
+        "alone_main_cpu": alone.main_cpu,
+        "alone_workers_cpu": alone.workers_cpu,
         "lag_p99": lag.p99(),
         "lag_max": max(lag.samples, default=0.0),
-        "stories": float(sum(report.new_stories for report in cold_reports)),
-        "alerts": float(sum(report.alerts for report in cold_reports)),
+        "stories": cold.stories,
+        "alerts": cold.alerts,
+        "steady_parsed": steady.parsed,
+        "steady_stories": steady.stories,
+        "steady_alerts": steady.alerts,
         "body_kb": sum(len(body) for body in bodies.values()) / len(bodies) / 1024,
     }
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """What one poll cycle of every feed took, and what it did."""
+
+    seconds: float
+    main_cpu: float
+    workers_cpu: float
+    parsed: float
+    stories: float
+    alerts: float
+
+
+async def measured_cycle(
+    poller: Poller, workers: Sequence[int], status: str, feeds: int, *, collect: bool = True
+) -> Cycle:
+    """Poll every due feed once; check each poll ended with status; return the costs."""
+    if collect:
+        gc.collect()
+    workers_before = sum(cpu_seconds(pid) for pid in workers)
+    main_before = time.process_time()
+    with Stopwatch() as watch:
+        reports = await poller.poll_due()
+    main_cpu = time.process_time() - main_before
+    workers_cpu = sum(cpu_seconds(pid) for pid in workers) - workers_before
+    _expect(reports, status, feeds)
+    return Cycle(
+        watch.seconds,
+        main_cpu,
+        workers_cpu,
+        float(sum(report.parsed_entries for report in reports)),
+        float(sum(report.new_stories for report in reports)),
+        float(sum(report.alerts for report in reports)),
+    )
 
 
 def _expect(reports: Sequence[PollReport], status: str, count: int) -> None:
@@ -204,6 +302,8 @@ async def run(run: Run) -> list[Figure]:
         return tuple(result[key] for result in results)
 
     ratios = tuple(result["cold"] / result["baseline"] for result in results)
+    steady_ratios = tuple(result["steady"] / result["steady_baseline"] for result in results)
+    alone_ratios = tuple(result["alone"] / result["steady_baseline"] for result in results)
     first = results[0]
     workload = f"{sizes.feeds} feeds x {sizes.items_per_feed} items, {first['body_kb']:.0f} KB each"
     return [
@@ -263,6 +363,60 @@ async def run(run: Run) -> list[Figure]:
             "s",
             at_most(1.5, "s"),
             samples=values("warm"),
+        ),
+        Figure(
+            SCENARIO,
+            "steady cycle (each feed gained 1-2 items) / feedparser-alone baseline",
+            median(steady_ratios),
+            "x",
+            at_most(0.25, "x"),
+            f"{first['steady_parsed']:,.0f} entries parsed of "
+            f"{sizes.feeds * sizes.items_per_feed:,}; baseline: feedparser on the same "
+            f"{sizes.feeds} bodies in full, {median(values('steady_baseline')):.2f} s",
+            steady_ratios,
+        ),
+        Figure(
+            SCENARIO,
+            "steady cycle",
+            median(values("steady")),
+            "s",
+            note=f"{first['steady_stories']:,.0f} new stories, {first['steady_alerts']:,.0f} "
+            "outbox rows queued",
+            samples=values("steady"),
+        ),
+        Figure(
+            SCENARIO,
+            "steady cycle CPU: bot process (loop + SQLite thread)",
+            median(values("steady_main_cpu")),
+            "s",
+            note="fetch, store, match, outbox",
+            samples=values("steady_main_cpu"),
+        ),
+        Figure(
+            SCENARIO,
+            "steady cycle CPU: parser workers",
+            median(values("steady_workers_cpu")),
+            "s",
+            note="scan, cut, parse the new items, clean, summarize, tokenize",
+            samples=values("steady_workers_cpu"),
+        ),
+        Figure(
+            SCENARIO,
+            "steady cycle, nobody subscribed / feedparser-alone baseline",
+            median(alone_ratios),
+            "x",
+            note="the same cycle without matching and outbox rows; CPU: bot process "
+            f"{median(values('alone_main_cpu')):.2f} s, parser workers "
+            f"{median(values('alone_workers_cpu')):.2f} s",
+            samples=alone_ratios,
+        ),
+        Figure(
+            SCENARIO,
+            "identical bodies (server ignores conditional GET)",
+            median(values("identical")),
+            "s",
+            note="every feed answers 200 with its last body: fetched, recognised, not parsed",
+            samples=values("identical"),
         ),
         Figure(
             SCENARIO,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.i18n import t, tn
 from bot.ingest.fetch import Fetcher, FetchStatus
-from bot.ingest.poller import PreparedFeed, prepare_feed
+from bot.ingest.prepare import PreparedFeed, prepare_feed
 from bot.matching.match import query_matches
 from bot.matching.query import Query, parse_query
 from bot.render.alerts import Alert, format_alert_plain

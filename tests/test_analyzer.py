@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.ingest.poller import prepare_feed
+from bot.ingest.prepare import prepare_feed
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.text.analyzer import CAPITALISED, LOWER, UPPER, analyze, lemma_key

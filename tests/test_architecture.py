@@ -21,6 +21,7 @@ PURE = (
     "bot/storage/errors.py",
     "bot/ingest/stories.py",
     "bot/ingest/charsets.py",
+    "bot/ingest/incremental.py",
     "bot/delivery/burst.py",
     "bot/updates/flood.py",
 )

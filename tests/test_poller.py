@@ -24,11 +24,10 @@ from bot.ingest.poller import (
     STORAGE_RETRY_SECONDS,
     Poller,
     PollReport,
-    PreparedFeed,
     next_poll_at,
-    prepare_feed,
 )
 from bot.ingest.pool import FeedParserPool
+from bot.ingest.prepare import PreparedFeed, prepare_feed
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
 from bot.storage import (

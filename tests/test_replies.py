@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.check import report as check_report
 from bot.i18n import tn
-from bot.ingest.poller import PreparedFeed
+from bot.ingest.prepare import PreparedFeed
 from bot.ingest.stories import story_from_entry
 from bot.render import admin as admin_text
 from bot.render import replies

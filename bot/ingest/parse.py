@@ -170,9 +170,19 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, url: str | None = Non
     """Parse feed bytes; relative links resolve against the feed's link, made absolute by url."""
     if not body.strip():
         return failed_parse("empty document")
+    body, response_headers = parser_input(body, headers)
+    return parse_input(body, response_headers, url)
+
+
+def parser_input(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Return the bytes and headers feedparser is given: the charset decided, once."""
     lowered = {name.lower(): value for name, value in headers.items()}
     response_headers = {name: lowered[name] for name in PARSER_HEADERS if name in lowered}
-    body, response_headers = repair_charset(body, response_headers)
+    return repair_charset(body, response_headers)
+
+
+def parse_input(body: bytes, response_headers: dict[str, str], url: str | None) -> ParsedFeed:
+    """Parse what parser_input returned (or a part of it cut at element boundaries)."""
     try:
         parsed = feedparser.parse(
             body,

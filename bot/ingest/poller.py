@@ -5,20 +5,15 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum
 
 from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
-from bot.ingest.parse import ParsedEntry, parse_feed
+from bot.ingest.incremental import KnownItems, response_digest
 from bot.ingest.pool import FeedParserPool, ParserDiedError
-from bot.ingest.stories import is_too_old, story_from_entry
+from bot.ingest.prepare import TextFor, prepare_feed
 from bot.matching.index import SubscriptionIndex
-from bot.storage import Feed, PollToSave, Storage, StorageUnavailable, StoryToSave
-from bot.text.analyzer import NOTHING, AnalyzedText, analyze
-from bot.text.normalize import html_to_paragraphs
-from bot.text.summary import summarize
+from bot.storage import Feed, PollToSave, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +23,6 @@ MAX_DOUBLINGS = 32
 MAX_SERVER_DELAY_SECONDS = 6 * 3600
 SCHEDULER_TICK_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 30.0
-Analyze = Callable[[str], AnalyzedText]
 
 
 def next_poll_at(
@@ -50,71 +44,6 @@ def next_poll_at(
 
 
 @dataclass(frozen=True)
-class PreparedFeed:
-    """A parsed feed turned into stories, built in a worker process."""
-
-    title: str
-    ttl_minutes: int | None
-    error: str | None
-    stories: tuple[StoryToSave, ...]
-
-
-class TextFor(Enum):
-    """Which entries need their text cleaned, summarised and tokenised (the costly part)."""
-
-    ALL = "all"
-    ALERTABLE = "alertable"  # entries recent enough to alert anyone
-    NONE = "none"  # a new feed's first poll alerts nobody
-
-
-def prepare_feed(
-    feed_id: int,
-    body: bytes,
-    headers: Mapping[str, str],
-    url: str,
-    now: float,
-    text_for: TextFor = TextFor.ALL,
-    *,
-    morphology: bool = True,  # False: no uk/ru lemma keys (bench/ measures what they cost)
-) -> PreparedFeed:
-    """Parse a feed body and build its stories (runs in a worker process: CPU-heavy)."""
-    parsed = parse_feed(body, headers, url=url)
-    seen_at = datetime.fromtimestamp(now, UTC)
-    stories: dict[str, StoryToSave] = {}
-    analyze_text = functools.partial(analyze, language=parsed.language, morphology=morphology)
-    for entry in parsed.entries:
-        prepared = _prepare_entry(feed_id, entry, seen_at, text_for, analyze_text)
-        if prepared is not None:
-            # A feed listing the same guid twice yields one story: the first, as it appears.
-            stories.setdefault(prepared.story.key, prepared)
-    error = parsed.error
-    if error is None and parsed.bozo and not stories:
-        # A broken document that yielded nothing usable is a failure, not an empty feed.
-        error = f"malformed feed, no usable entries: {parsed.bozo}"
-    return PreparedFeed(
-        title=parsed.title,
-        ttl_minutes=parsed.ttl_minutes,
-        error=error,
-        stories=tuple(stories.values()),
-    )
-
-
-def _prepare_entry(
-    feed_id: int, entry: ParsedEntry, seen_at: datetime, text_for: TextFor, analyze_text: Analyze
-) -> StoryToSave | None:
-    alertable = not is_too_old(entry.published, seen_at)
-    with_text = text_for is TextFor.ALL or (text_for is TextFor.ALERTABLE and alertable)
-    fullest = max(entry.bodies, key=len, default="")
-    text = " ".join(html_to_paragraphs(fullest)) if with_text else ""
-    summary = summarize(entry.title, entry.bodies) if with_text else None
-    story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
-    if not story.title and not story.link and not fullest.strip():
-        return None
-    analyzed = analyze_text(story.title + "\n" + text) if with_text else NOTHING
-    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
-
-
-@dataclass(frozen=True)
 class PollReport:
     """What one poll of one feed did, for logs, tests and benchmarks."""
 
@@ -123,6 +52,8 @@ class PollReport:
     new_stories: int = 0
     alerts: int = 0
     error: str | None = None
+    # Entries the parser read: only the new or edited ones once the feed's items are known.
+    parsed_entries: int = 0
 
 
 class Poller:
@@ -150,6 +81,9 @@ class Poller:
         self._clock = clock
         self._in_flight: dict[int, asyncio.Task[PollReport]] = {}
         self._paused_until = 0.0
+        # Per feed, the items of its last saved poll: the next poll parses only the others.
+        # In memory only: the first poll after a start parses each feed in full.
+        self._known: dict[int, KnownItems] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start polls of due feeds as they fall due, until stop is set."""
@@ -215,6 +149,12 @@ class Poller:
             return PollReport(feed.id, "not modified")
         if fetched.status is FetchStatus.ERROR:
             return await self._fail(feed, fetched.error or "fetch failed", now, fetched)
+        digest = response_digest(fetched.url, fetched.headers, fetched.body)
+        if digest == feed.body_digest:
+            # The body the last saved poll had (the server ignored the conditional GET):
+            # nothing can be new, so it is not parsed, as after a 304.
+            await self._storage.record_not_modified(feed.id, self._next(now, fetched), now)
+            return PollReport(feed.id, "unchanged")
         try:
             prepared = await self._parsers.run(
                 prepare_feed,
@@ -224,6 +164,7 @@ class Poller:
                 fetched.url,
                 now,
                 TextFor.ALERTABLE if feed.primed else TextFor.NONE,
+                self._known.get(feed.id) if feed.primed else None,
             )
         except ParserDiedError as error:
             return await self._fail(feed, str(error), now, fetched)
@@ -241,25 +182,35 @@ class Poller:
                 alerts_enabled=feed.primed,
                 stories=prepared.stories,
                 burst_limit=self._burst_limit,
+                body_digest=digest,
             ),
             match=lambda candidate: self._index.match(candidate.analyzed),
         )
         if saved.feed_removed:
             # An admin's /removefeed won the race with this poll; its result has no home.
+            self._known.pop(feed.id, None)
             log.info(
                 "Feed %s (%s) was removed while being polled; result discarded", feed.id, feed.url
             )
             return PollReport(feed.id, "removed")
+        # Only now are this poll's items stored: the next poll may skip them.
+        if prepared.items is None:
+            self._known.pop(feed.id, None)
+        else:
+            self._known[feed.id] = prepared.items
         if saved.alerts:
             self._on_alerts()
         log.info(
-            "Polled feed %s: %d entries, %d new, %d alerts",
+            "Polled feed %s: %d entries parsed, %d known skipped, %d new, %d alerts",
             feed.id,
-            len(prepared.stories),
+            prepared.parsed_entries,
+            prepared.skipped_items,
             saved.new_stories,
             saved.alerts,
         )
-        return PollReport(feed.id, "ok", saved.new_stories, saved.alerts)
+        return PollReport(
+            feed.id, "ok", saved.new_stories, saved.alerts, parsed_entries=prepared.parsed_entries
+        )
 
     async def _stored_url(self, feed: Feed, fetched: FetchResult) -> str:
         """Follow a permanent redirect, unless another feed already has that URL."""

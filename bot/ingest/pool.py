@@ -16,7 +16,7 @@ from bot.ingest.parse import ParsedFeed, failed_parse, parse_feed
 
 DEFAULT_PARSER_WORKERS = 2
 # Modules the forkserver imports before forking workers (what every worker needs).
-FORKSERVER_PRELOAD = ("bot.ingest.poller", "bot.text.preload")
+FORKSERVER_PRELOAD = ("bot.ingest.prepare", "bot.text.preload")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

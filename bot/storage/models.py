@@ -103,6 +103,9 @@ class Feed:
     failures: int
     last_error: str | None
     entries_seen: int
+    # A digest of the last saved poll's response (URL, parser headers, body): the same
+    # body again is not parsed (bot.ingest.incremental.response_digest).
+    body_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,8 @@ class PollToSave:
     # Alerts one chat gets within the burst window (bot.delivery.burst) before the rest are
     # combined into a digest.
     burst_limit: int = 10
+    # The response's digest, stored with the poll: the next poll skips the same body.
+    body_digest: str | None = None
 
 
 @dataclass(frozen=True)

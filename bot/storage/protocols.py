@@ -124,7 +124,7 @@ class Feeds(Protocol):
         """Count one more consecutive failure and keep its reason."""
 
     async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
-        """Note a successful poll that found the feed unchanged (HTTP 304)."""
+        """Note a successful poll that found the feed unchanged (a 304, or the body last saved)."""
 
 
 class Outbox(Protocol):

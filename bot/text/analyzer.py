@@ -6,7 +6,7 @@ a story in Ukrainian or Russian is also indexed under the dictionary forms of it
 the same way (bot/matching/expand.py), so "Україна" finds "України", "Україною"... The
 language prefix keeps one language's lemma from meeting another language's word.
 
-This runs in the parser workers (bot/ingest/poller.prepare_feed), never on the event loop.
+This runs in the parser workers (bot/ingest/prepare.prepare_feed), never on the event loop.
 """
 
 from collections.abc import Iterator

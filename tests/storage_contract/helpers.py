@@ -104,6 +104,7 @@ async def save(
     match: StoryMatcher | None = None,
     alerts_enabled: bool = True,
     burst_limit: int = 100,
+    body_digest: str | None = None,
 ) -> SavedPoll:
     return await db.storage.save_poll(
         PollToSave(
@@ -117,6 +118,7 @@ async def save(
             alerts_enabled=alerts_enabled,
             stories=stories,
             burst_limit=burst_limit,
+            body_digest=body_digest,
         ),
         match=match or everyone(ANN),
     )

@@ -59,6 +59,20 @@ async def test_record_not_modified_is_a_success(db: Db) -> None:
     assert stored.entries_seen == 1
 
 
+async def test_a_feed_keeps_the_digest_of_its_last_saved_body(db: Db) -> None:
+    feed = await add_feed(db)
+    assert feed.body_digest is None, "a new feed has seen no body"
+    await save(db, feed, candidate(feed, "Primer"), body_digest="d1")
+    assert (await db.feed(feed.id)).body_digest == "d1"
+    await db.storage.record_not_modified(feed.id, T0 + 600, T0 + 300)
+    await db.storage.record_poll_failure(feed.id, "HTTP 500", T0 + 900, T0 + 600)
+    assert (await db.feed(feed.id)).body_digest == "d1", "kept until a save replaces it"
+    await save(db, feed, now=T0 + 900, body_digest="d2")
+    assert (await db.feed(feed.id)).body_digest == "d2"
+    await save(db, feed, now=T0 + 1200)
+    assert (await db.feed(feed.id)).body_digest is None, "a save without one forgets it"
+
+
 async def test_removing_a_feed_keeps_its_stories_for_deduplication(db: Db) -> None:
     a, b = await add_feed(db, "a"), await add_feed(db, "b")
     link = "https://news.example/ukraine-talks"

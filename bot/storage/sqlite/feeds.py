@@ -8,7 +8,7 @@ from bot.storage.models import Feed
 from bot.storage.sqlite.connection import SqliteBase, reading, serialized
 
 FEED_SELECT = """SELECT id, url, title, trusted, primed, etag, last_modified, next_poll_at,
-    last_polled_at, last_ok_at, failures, last_error, entries_seen FROM feeds"""
+    last_polled_at, last_ok_at, failures, last_error, entries_seen, body_digest FROM feeds"""
 
 
 class FeedsMixin(SqliteBase):
@@ -83,7 +83,7 @@ class FeedsMixin(SqliteBase):
 
     @serialized
     async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
-        """Note a successful poll that found the feed unchanged (HTTP 304)."""
+        """Note a successful poll that found the feed unchanged (a 304, or the body last saved)."""
         await self._db.execute(
             """UPDATE feeds SET failures = 0, last_error = NULL, next_poll_at = ?,
                    last_polled_at = ?, last_ok_at = ? WHERE id = ?""",
@@ -106,4 +106,5 @@ def _feed(row: sqlite3.Row) -> Feed:
         failures=int(row[10]),
         last_error=row[11],
         entries_seen=int(row[12]),
+        body_digest=row[13],
     )

@@ -177,6 +177,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_by_chat ON outbox (chat_id, created_at)",
         ),
     ),
+    Migration(
+        # A digest of the last saved poll's response: servers that ignore conditional GET
+        # send the same body again, which is then not parsed.
+        "feeds remember their last body",
+        ("ALTER TABLE feeds ADD COLUMN body_digest TEXT",),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -77,7 +77,8 @@ class StoriesMixin(SqliteBase):
             await self._db.execute(
                 """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
                        next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
-                       last_error = ?, primed = TRUE, entries_seen = entries_seen + ?
+                       last_error = ?, primed = TRUE, entries_seen = entries_seen + ?,
+                       body_digest = ?
                    WHERE id = ?""",
                 (
                     poll.url,
@@ -89,6 +90,7 @@ class StoriesMixin(SqliteBase):
                     poll.now,
                     poll.warning,
                     len(fresh),
+                    poll.body_digest,
                     poll.feed_id,
                 ),
             )

@@ -1,0 +1,212 @@
+"""Parse only what is new: a feed's items found by a byte scan, fingerprinted, known ones cut.
+
+The steady state of a feed is one or two new items among fifty. The items of the last saved
+poll are remembered by fingerprint (a hash of their bytes) in KnownItems; the next body is
+scanned for its items (a regular expression over the bytes, CDATA and comments skipped), the
+known ones are cut out, and feedparser reads the rest: the feed's own elements and the new or
+edited items. Whatever looks odd is parsed in full, as before: a DOCTYPE, items inside items,
+RSS items mixed with Atom entries, a body that is not ASCII-compatible, any defect feedparser
+notes, a count of entries that differs from the scan's, a changed feed link or language, or
+changed markup around the items (namespaces, xml:base, the encoding). Every feed is parsed in
+full at least once every KNOWN_ITEMS_MAX_AGE too.
+
+Pure: bytes in, values out (runs in the parser workers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.ingest.parse import (
+    MAX_ENTRIES,
+    PARSER_HEADERS,
+    ParsedFeed,
+    failed_parse,
+    parse_input,
+    parser_input,
+)
+
+# However long a feed's items stay unchanged, it is parsed in full at least this often: a
+# story pruned by retention (bot.storage.retention) while its feed still lists it is then
+# recorded again, as a full parse of every poll would.
+KNOWN_ITEMS_MAX_AGE = 24 * 3600.0
+FINGERPRINT_BYTES = 16
+
+# An item or entry tag (any prefix: the count check against feedparser tells which prefixes
+# it reads as items), a DOCTYPE, or the start of CDATA or a comment, skipped to their end.
+# No part may run past a "<" (which XML allows in neither tags nor attribute values), so a
+# hostile body costs one linear pass.
+_TOKEN = re.compile(
+    rb"<(?:(?P<cdata>!\[CDATA\[)|(?P<comment>!--)|(?P<doctype>!DOCTYPE)"
+    rb"|(?P<close>/)?(?P<name>(?:[A-Za-z_][\w.-]*:)?(?P<local>item|entry))"
+    rb"(?P<rest>(?:\s(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)?/?)>)"
+)
+_SKIP_TO = {"cdata": b"]]>", "comment": b"-->"}
+# Any tag, whole CDATA or comment (the scan made sure they end): the markup around the
+# items is the tags alone.
+_MARKUP = re.compile(rb"<(?:!\[CDATA\[.*?\]\]>|!--.*?-->|[^<>]*>)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class KnownItems:
+    """The items of a feed's last saved poll, and what they were read in."""
+
+    # A digest of the URL, the parser's headers and the markup around the items.
+    context: bytes
+    # The feed's link and language as parsed: the items' base URL and language.
+    link: str | None
+    language: str | None
+    fingerprints: frozenset[bytes]
+    # When the full parse these items descend from ran.
+    since: float
+
+
+@dataclass(frozen=True)
+class ItemScan:
+    """Where a body's items are, their fingerprints, and the tags outside them."""
+
+    spans: tuple[tuple[int, int], ...]
+    fingerprints: tuple[bytes, ...]
+    markup: bytes
+
+
+@dataclass(frozen=True)
+class IncrementalParse:
+    """A parse of a body's new items (or of all of it), and what to remember of it."""
+
+    parsed: ParsedFeed
+    # The items to remember for the next poll; None when the body must be parsed in full.
+    known: KnownItems | None
+    # Entries feedparser read, and known items it was not given.
+    parsed_entries: int
+    skipped_items: int
+
+
+def response_digest(url: str, headers: Mapping[str, str], body: bytes) -> str:
+    """Return the identity of a response as parsing sees it: URL, parser headers, body."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    digest = hashlib.blake2b(digest_size=FINGERPRINT_BYTES)
+    for part in (url, *(lowered.get(name, "") for name in PARSER_HEADERS)):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def scan_items(body: bytes) -> ItemScan | None:
+    """Find the top-level items or entries of a body; None when it needs a full parse."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in body[:4]:
+        return None  # UTF-16 or UTF-32: the byte patterns below do not apply
+    spans: list[tuple[int, int]] = []
+    kinds: set[bytes] = set()
+    open_name: bytes | None = None
+    start = position = 0
+    while (match := _TOKEN.search(body, position)) is not None:
+        position = match.end()
+        skipped = match.lastgroup if match.lastgroup in _SKIP_TO else None
+        if skipped is not None:
+            end = body.find(_SKIP_TO[skipped], position)
+            if end < 0:
+                return None  # cut short inside CDATA or a comment
+            position = end + len(_SKIP_TO[skipped])
+        elif match["doctype"]:
+            return None  # its entities could put items where no scan sees them
+        elif match["close"]:
+            if match["name"] != open_name:
+                return None
+            spans.append((start, position))
+            open_name = None
+        elif open_name is not None:
+            return None  # an item inside an item
+        else:
+            kinds.add(match["local"])
+            if match["rest"].endswith(b"/"):
+                spans.append((match.start(), position))
+            else:
+                start, open_name = match.start(), match["name"]
+    if open_name is not None or len(kinds) > 1:
+        return None
+    fingerprints = tuple(
+        hashlib.blake2b(body[begin:end], digest_size=FINGERPRINT_BYTES).digest()
+        for begin, end in spans
+    )
+    return ItemScan(tuple(spans), fingerprints, _markup_outside(body, spans))
+
+
+def _markup_outside(body: bytes, spans: Sequence[tuple[int, int]]) -> bytes:
+    """Return the tags outside the items (no text, CDATA or comments), joined."""
+    tags: list[bytes] = []
+    begin = 0
+    for end, after in [*spans, (len(body), len(body))]:
+        tags.extend(
+            match.group()
+            for match in _MARKUP.finditer(body, begin, end)
+            if not match.group().startswith((b"<![CDATA[", b"<!--"))
+        )
+        begin = after
+    return b"".join(tags)
+
+
+def _context(url: str, headers: Mapping[str, str], markup: bytes) -> bytes:
+    digest = hashlib.blake2b(digest_size=FINGERPRINT_BYTES)
+    for name, value in sorted(headers.items()):
+        digest.update(f"{name}: {value}\n".encode("utf-8", "surrogateescape"))
+    digest.update(url.encode("utf-8", "surrogateescape") + b"\n")
+    digest.update(markup)
+    return digest.digest()
+
+
+def _without(body: bytes, spans: Sequence[tuple[int, int]], keep: Sequence[bool]) -> bytes:
+    """Return body with the spans not kept cut out."""
+    pieces: list[bytes] = []
+    position = 0
+    for (begin, end), kept in zip(spans, keep, strict=True):
+        if not kept:
+            pieces.append(body[position:begin])
+            position = end
+    pieces.append(body[position:])
+    return b"".join(pieces)
+
+
+def _read_whole(parsed: ParsedFeed, items: int) -> bool:
+    """Tell whether feedparser read the document cleanly, one entry per item scanned."""
+    entries = len(parsed.entries) + parsed.skipped_entries
+    return parsed.error is None and parsed.bozo is None and entries == items <= MAX_ENTRIES
+
+
+def parse_new(
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    known: KnownItems | None,
+    now: float,
+) -> IncrementalParse:
+    """Parse the items of body not in known (all of them when anything is odd)."""
+    if not body.strip():
+        return IncrementalParse(failed_parse("empty document"), None, 0, 0)
+    data, parser_headers = parser_input(body, headers)
+    scan = scan_items(data)
+    context = _context(url, parser_headers, scan.markup) if scan is not None else b""
+    if (
+        scan is not None
+        and known is not None
+        and known.context == context
+        and now - known.since < KNOWN_ITEMS_MAX_AGE
+    ):
+        new = [fingerprint not in known.fingerprints for fingerprint in scan.fingerprints]
+        parsed = parse_input(_without(data, scan.spans, new), parser_headers, url)
+        if _read_whole(parsed, sum(new)) and (parsed.link, parsed.language) == (
+            known.link,
+            known.language,
+        ):
+            remember = KnownItems(
+                context, parsed.link, parsed.language, frozenset(scan.fingerprints), known.since
+            )
+            return IncrementalParse(parsed, remember, sum(new), len(new) - sum(new))
+    parsed = parse_input(data, parser_headers, url)
+    full = None
+    if scan is not None and _read_whole(parsed, len(scan.spans)):
+        full = KnownItems(context, parsed.link, parsed.language, frozenset(scan.fingerprints), now)
+    return IncrementalParse(parsed, full, len(parsed.entries) + parsed.skipped_entries, 0)
