@@ -31,8 +31,8 @@ from bench.harness import cpu_seconds
 from bench.parser_memory import bot_load_kib, memory_figures, smaps_kib
 from bench.poll_cycle import warm_up
 from bench.ukru_words import generated_feeds
-from bot.ingest.poller import TextFor, prepare_feed
 from bot.ingest.pool import DEFAULT_PARSER_WORKERS, FeedParserPool
+from bot.ingest.prepare import TextFor, prepare_feed
 from bot.text.language import MORPHOLOGY_LANGUAGES
 
 SCENARIO = "8 multilingual"

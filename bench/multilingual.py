@@ -28,8 +28,8 @@ from bench import morphology_cost
 from bench.common import Figure, Run, at_least, at_most, not_measured
 from bench.oracle import QUERIES, names_in
 from bot.ingest.parse import parse_feed
-from bot.ingest.poller import PreparedFeed, prepare_feed
 from bot.ingest.pool import DEFAULT_PARSER_WORKERS, FeedParserPool
+from bot.ingest.prepare import PreparedFeed, prepare_feed
 from bot.ingest.stories import story_from_entry
 from bot.matching.expand import compiled
 from bot.matching.match import query_matches

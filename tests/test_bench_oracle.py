@@ -11,7 +11,7 @@ from bench.morphology_cost import replica
 from bench.multilingual import CorpusStory, evaluate
 from bench.oracle import ORACLES, QUERIES, names, names_in
 from bench.ukru_words import generated_feeds
-from bot.ingest.poller import prepare_feed
+from bot.ingest.prepare import prepare_feed
 from bot.text.analyzer import analyze
 from tests.feedserver import Item, rss
 
