@@ -62,9 +62,9 @@ def broadcast_confirmation(recipients: int) -> str:
 
 
 _ALREADY = {
-    BroadcastStatus.DRAFT: N_("This broadcast is already draft."),
+    BroadcastStatus.DRAFT: N_("This broadcast is still a draft."),
     BroadcastStatus.CANCELLED: N_("This broadcast is already cancelled."),
-    BroadcastStatus.SENDING: N_("This broadcast is already sending."),
+    BroadcastStatus.SENDING: N_("This broadcast is already being sent."),
     BroadcastStatus.DONE: N_("This broadcast is already done."),
 }
 
