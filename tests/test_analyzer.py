@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from bot.ingest.prepare import prepare_feed
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
-from bot.text.analyzer import CAPITALISED, LOWER, UPPER, analyze, lemma_key
+from bot.text.analyzer import CAPITALISED, LOWER, UPPER, analyze
 from bot.text.language import language_tag, script_language, story_language
-from bot.text.morphology import analyzer, lemmatizer
+from bot.text.morphology import analyzer, lemma_key, lemmatizer
 from bot.text.normalize import fold, tokenize
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>

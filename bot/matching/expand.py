@@ -10,27 +10,22 @@ entity's name also brings the entity's other names. A prefix stays a prefix of w
 """
 
 import functools
-import re
 
 from bot.matching.aliases import Entity, Name, own_word_case, shipped_entities
 from bot.matching.patterns import CompiledTerm, Pattern, Slot
 from bot.matching.query import Term, TermKind
-from bot.text.analyzer import LOWER, UPPER, lemma_key
-from bot.text.language import MORPHOLOGY_LANGUAGES
-from bot.text.morphology import analyzer, lemmatizer
-
-_UKRAINIAN_ONLY = re.compile(r"[іїєґ]")
-_RUSSIAN_ONLY = re.compile(r"[ыэъ]")
-_CYRILLIC = re.compile(r"[а-яіїєґ]")
+from bot.text.analyzer import LOWER, UPPER
+from bot.text.language import MORPHOLOGY_LANGUAGES, RUSSIAN_ONLY, UKRAINIAN_ONLY, is_cyrillic
+from bot.text.morphology import analyzer, lemma_key, lemmatizer
 
 
 def word_languages(word: str) -> tuple[str, ...]:
     """Return the morphology languages a folded query word may be written in."""
-    if not _CYRILLIC.search(word):
+    if not is_cyrillic(word):
         return ()
-    if _UKRAINIAN_ONLY.search(word):
+    if UKRAINIAN_ONLY.intersection(word):
         return ("uk",)
-    if _RUSSIAN_ONLY.search(word):
+    if RUSSIAN_ONLY.intersection(word):
         return ("ru",)
     known = tuple(lang for lang in MORPHOLOGY_LANGUAGES if analyzer(lang).word_is_known(word))
     return known or MORPHOLOGY_LANGUAGES
@@ -47,7 +42,7 @@ def word_keys(word: str, languages: tuple[str, ...]) -> frozenset[str]:
 
 def _name_keys(name: Name, word: str) -> frozenset[str]:
     languages = (name.language,) if name.language in MORPHOLOGY_LANGUAGES else ()
-    return word_keys(word, languages if _CYRILLIC.search(word) else ())
+    return word_keys(word, languages if is_cyrillic(word) else ())
 
 
 class AliasIndex:
@@ -87,7 +82,7 @@ def _name_pattern(name: Name) -> Pattern:
         Slot(
             _name_keys(name, word),
             # English plurals and German genitives (Putins, Palästinas); not for acronyms.
-            plural=name.case != UPPER and not _CYRILLIC.search(word),
+            plural=name.case != UPPER and not is_cyrillic(word),
             case=name.case if index == 0 or name.case == UPPER else LOWER,
         )
         for index, word in enumerate(name.words)
@@ -122,11 +117,19 @@ def _with_aliases(own: Pattern, entity: Entity | None) -> tuple[Pattern, ...]:
     return tuple(patterns)
 
 
-def entity_of(term: Term, aliases: AliasIndex) -> Entity | None:
-    """Return the entity a term names, if any (never for a quoted word or a prefix)."""
+def _own_keys(word: str) -> frozenset[str]:
+    return word_keys(word, word_languages(word))
+
+
+def entity_of(
+    term: Term, aliases: AliasIndex, own_keys: frozenset[str] | None = None
+) -> Entity | None:
+    """Return the entity a term names, if any (never for a quoted word or a prefix).
+
+    own_keys: the keys of a single word's own forms, when the caller has them already.
+    """
     if term.kind is TermKind.WORD:
-        word = term.words[0]
-        return aliases.for_keys(word_keys(word, word_languages(word)))
+        return aliases.for_keys(own_keys or _own_keys(term.words[0]))
     if term.kind is TermKind.PHRASE:
         return aliases.for_phrase(term.words)
     return None
@@ -139,8 +142,8 @@ def compile_term(term: Term, aliases: AliasIndex | None = None) -> CompiledTerm:
     if term.kind is TermKind.EXACT:
         return CompiledTerm((Pattern((Slot(frozenset(term.words), plural=False),)),))
     aliases = shipped_aliases() if aliases is None else aliases
-    entity = entity_of(term, aliases)
-    slots = [Slot(word_keys(word, word_languages(word))) for word in term.words]
+    slots = [Slot(_own_keys(word)) for word in term.words]
+    entity = entity_of(term, aliases, slots[0].keys)
     if term.kind is TermKind.WORD and entity is not None:
         slots[0] = Slot(slots[0].keys, case=own_word_case(entity, term.words[0]))
     return CompiledTerm(_with_aliases(Pattern(tuple(slots)), entity))

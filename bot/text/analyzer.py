@@ -21,11 +21,6 @@ from bot.text.normalize import split_words, tokenize
 LOWER, CAPITALISED, UPPER = 0, 1, 2
 
 
-def lemma_key(language: str, lemma: str) -> str:
-    """Return the index key of a lemma in a language ("uk:україна"; morphology.py too)."""
-    return f"{language}:{lemma}"
-
-
 @dataclass(frozen=True, slots=True)
 class AnalyzedText:
     """A text as the index sees it.

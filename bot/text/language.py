@@ -9,8 +9,8 @@ MORPHOLOGY_LANGUAGES = ("uk", "ru")
 _TAG_ALIASES = {"ua": "uk", "ukr": "uk", "rus": "ru"}
 _PRIMARY_SUBTAG = re.compile(r"[A-Za-z]{2,3}")
 # Letters only one of the two languages writes: і ї є ґ are Ukrainian, ы э ъ ё Russian.
-_UKRAINIAN_ONLY = frozenset("іїєґ")
-_RUSSIAN_ONLY = frozenset("ыэъё")
+UKRAINIAN_ONLY = frozenset("іїєґ")
+RUSSIAN_ONLY = frozenset("ыэъё")
 _CYRILLIC = re.compile(r"[а-яёіїєґ]")
 _LATIN = re.compile(r"[a-z]")
 
@@ -32,11 +32,16 @@ def script_language(text: str) -> str | None:
     cyrillic = len(_CYRILLIC.findall(folded_text))
     if not cyrillic or cyrillic < len(_LATIN.findall(folded_text)):
         return None
-    ukrainian = sum(folded_text.count(letter) for letter in _UKRAINIAN_ONLY)
-    russian = sum(folded_text.count(letter) for letter in _RUSSIAN_ONLY)
+    ukrainian = sum(folded_text.count(letter) for letter in UKRAINIAN_ONLY)
+    russian = sum(folded_text.count(letter) for letter in RUSSIAN_ONLY)
     if ukrainian == russian:
         return None
     return "uk" if ukrainian > russian else "ru"
+
+
+def is_cyrillic(word: str) -> bool:
+    """Tell whether a lower-case word has a Cyrillic letter (uk/ru morphology applies)."""
+    return _CYRILLIC.search(word) is not None
 
 
 def story_language(declared: str | None, text: str) -> str | None:

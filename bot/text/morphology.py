@@ -13,12 +13,11 @@ its words, so each process also keeps what it looked up.
 """
 
 import functools
-import re
 import threading
 
 import pymorphy3
 
-from bot.text.language import MORPHOLOGY_LANGUAGES
+from bot.text.language import MORPHOLOGY_LANGUAGES, is_cyrillic
 from bot.text.normalize import WORD_APOSTROPHE, fold
 
 # Words looked up per language before the memo starts over (~150 bytes each).
@@ -27,7 +26,11 @@ MEMO_WORDS = 200_000
 _TO_DICTIONARY = str.maketrans(WORD_APOSTROPHE, "'")
 _FROM_DICTIONARY = str.maketrans("'", WORD_APOSTROPHE)
 _LOAD_LOCK = threading.Lock()
-_CYRILLIC = re.compile(r"[а-яіїєґ]")
+
+
+def lemma_key(language: str, lemma: str) -> str:
+    """Return the index key of a lemma in a language ("uk:україна")."""
+    return f"{language}:{lemma}"
 
 
 @functools.cache
@@ -60,14 +63,16 @@ class Lemmatizer:
         not know gets pymorphy3's guesses from its ending.
         """
         known = self._memo.get(word)
-        if known is not None:
-            return known
+        if known is None:
+            known = self._lemmas(word)
+            if len(self._memo) >= MEMO_WORDS:
+                self._memo.clear()
+            self._memo[word] = known
+        return known
+
+    def _lemmas(self, word: str) -> tuple[str, ...]:
         forms = self._dictionary_forms(word.translate(_TO_DICTIONARY))
-        found = tuple(sorted({fold(form).translate(_FROM_DICTIONARY) for form in forms}))
-        if len(self._memo) >= MEMO_WORDS:
-            self._memo.clear()
-        self._memo[word] = found
-        return found
+        return tuple(sorted({fold(form).translate(_FROM_DICTIONARY) for form in forms}))
 
     def lemma_keys(self, word: str) -> tuple[str, ...]:
         """Return the index keys ("uk:україна") of a story word's lemmas other than itself.
@@ -77,10 +82,9 @@ class Lemmatizer:
         """
         keys = self._keys_memo.get(word)
         if keys is None:
-            prefix = self.language + ":"
-            cyrillic = _CYRILLIC.search(word) is not None
-            lemmas = self.lemmas(word) if cyrillic else ()
-            keys = tuple(prefix + lemma for lemma in lemmas if lemma != word)
+            # Its own memo only: a story word's lemmas are not kept twice.
+            lemmas = self._lemmas(word) if is_cyrillic(word) else ()
+            keys = tuple(lemma_key(self.language, lemma) for lemma in lemmas if lemma != word)
             if len(self._keys_memo) >= MEMO_WORDS:
                 self._keys_memo.clear()
             self._keys_memo[word] = keys
