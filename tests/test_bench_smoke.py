@@ -62,6 +62,22 @@ def _without_corpus(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "NEWSHOUND_CORPUS": str(tmp_path / "no-corpus-here")}
 
 
+def _run_without_corpus(
+    tmp_path: Path, *args: str, limit_memory: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the interpreter with args where no corpus is to be found, memory capped if asked."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=_without_corpus(tmp_path),
+        preexec_fn=_limit_memory if limit_memory else None,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_every_scenario_reports_finite_figures_in_smoke_mode(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
@@ -98,15 +114,8 @@ def test_matching_runs_on_a_generated_corpus_when_the_real_one_is_absent(
     tmp_path: Path,
 ) -> None:
     output = tmp_path / "results.json"
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", "matching", "--output", str(output)],
-        cwd=ROOT,
-        env=_without_corpus(tmp_path),
-        preexec_fn=_limit_memory,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
+    finished = _run_without_corpus(
+        tmp_path, "-m", "bench", "--smoke", "--only", "matching", "--output", str(output)
     )
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     results = json.loads(output.read_text(encoding="utf-8"))
@@ -120,23 +129,10 @@ def test_matching_runs_on_a_generated_corpus_when_the_real_one_is_absent(
 @pytest.mark.slow
 def test_multilingual_without_the_corpus_reports_recall_as_not_measured(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--smoke",
-            "--only",
-            "multilingual",
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        env=_without_corpus(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
+    finished = _run_without_corpus(
+        tmp_path,
+        *("-m", "bench", "--smoke", "--only", "multilingual", "--output", str(output)),
+        limit_memory=False,
     )
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     results = json.loads(output.read_text(encoding="utf-8"))
@@ -163,16 +159,7 @@ def test_multilingual_without_the_corpus_reports_recall_as_not_measured(tmp_path
 
 
 def test_the_full_workload_without_the_corpus_is_bounded_and_complete(tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", FULL_WORKLOAD_SCRIPT],
-        cwd=ROOT,
-        env=_without_corpus(tmp_path),
-        preexec_fn=_limit_memory,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
-    )
+    finished = _run_without_corpus(tmp_path, "-c", FULL_WORKLOAD_SCRIPT)
     assert finished.returncode == 0, finished.stderr[-3000:]
     built = json.loads(finished.stdout)
     assert built["kind"] == "generated"
