@@ -8,18 +8,13 @@ from collections.abc import Sequence
 
 from bot.matching.expand import compiled
 from bot.matching.patterns import StoryView, term_occurs
-from bot.matching.query import Query, Term
+from bot.matching.query import Query
 from bot.text.analyzer import AnalyzedText, analyze, plain
 
 
 def as_analyzed(story: AnalyzedText | Sequence[str]) -> AnalyzedText:
     """Return a story's analysis; plain folded words are taken as they are."""
     return story if isinstance(story, AnalyzedText) else plain(list(story))
-
-
-def term_matches(term: Term, story: AnalyzedText | Sequence[str]) -> bool:
-    """Tell whether the term occurs in the story."""
-    return term_occurs(compiled(term), StoryView(as_analyzed(story)))
 
 
 def query_matches(query: Query, story: AnalyzedText | Sequence[str]) -> bool:

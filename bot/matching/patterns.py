@@ -11,7 +11,7 @@ matcher (match.py) both decide through pattern_at, so they cannot disagree.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.text.analyzer import LOWER, AnalyzedText
@@ -110,8 +110,3 @@ def term_occurs(term: CompiledTerm, view: StoryView) -> bool:
     return any(
         pattern_at(pattern, view, view.starts(pattern.slots[0])) for pattern in term.patterns
     )
-
-
-def anchors(pattern: Pattern) -> Sequence[str]:
-    """Return the keys the index files a pattern under: its first slot's."""
-    return sorted(pattern.slots[0].keys)
