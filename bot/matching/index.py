@@ -81,17 +81,35 @@ class SubscriptionIndex:
             self.remove(chat_id, normalised)
 
     def match(self, story: AnalyzedText | Sequence[str]) -> dict[int, tuple[str, ...]]:
-        """Return {chat_id: displays of their matching subscriptions} for an analysed story."""
+        """Return {chat_id: displays of their matching subscriptions} for an analysed story.
+
+        Fans out to every subscriber: for tests and tools; the poller stores only
+        match_queries and delivery fans out when Telegram lets it send.
+        """
+        matched: dict[int, tuple[str, ...]] = {}
+        for normalised in self.match_queries(story):
+            _merge(matched, self._queries[normalised].subscribers)
+        return matched
+
+    def match_queries(self, story: AnalyzedText | Sequence[str]) -> list[str]:
+        """Return the distinct normalised queries an analysed story matches, sorted.
+
+        Work grows with the terms and queries the story hits, never with their subscribers.
+        """
         hits = self._hit_terms(StoryView(as_analyzed(story)))
         candidates: set[str] = set()
         for term_id in hits:
             candidates |= self._queries_by_term.get(term_id, set())
-        matched: dict[int, tuple[str, ...]] = {}
-        for normalised in candidates:
-            indexed = self._queries[normalised]
-            if indexed.single_term or _satisfied(indexed, hits):
-                _merge(matched, indexed.subscribers)
-        return matched
+        return sorted(
+            normalised
+            for normalised in candidates
+            if (indexed := self._queries[normalised]).single_term or _satisfied(indexed, hits)
+        )
+
+    def subscribers(self, normalised: str) -> dict[int, tuple[str]]:
+        """Return {chat_id: (display,)} of the chats subscribed to a normalised query."""
+        indexed = self._queries.get(normalised)
+        return indexed.subscribers if indexed is not None else {}
 
     def _hit_terms(self, view: StoryView) -> set[int]:
         hits: set[int] = set()
