@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,8 @@ from bot.text.analyzer import analyze
 SCENARIO = "3 delivery"
 FEED_URL = "https://bench.example/feed.xml"
 FIRST_CHAT = 5_000_000
-MATCHED = ("Ukraine",)
+# Every chat subscribes to it; the worker fans each story out to all of them when it sends.
+QUERY = "ukraine"
 ALERT_TITLE = "Ukraine and NATO ministers meet in Brussels on air defence"
 ALERT_SUMMARY = (
     "Defence ministers from NATO countries met their Ukrainian counterpart in Brussels on "
@@ -65,7 +66,6 @@ async def queue_alerts(
     (past ALERT_BURST_LIMIT alerts to a chat within the burst window, the rest would become
     one digest).
     """
-    users: Mapping[int, tuple[str, ...]] = dict.fromkeys(chats, MATCHED)
     queued = 0
     for number in range(stories):
         story = story_from_entry(
@@ -88,11 +88,10 @@ async def queue_alerts(
                 now=now,
                 alerts_enabled=True,
                 stories=(StoryToSave(story=story, analyzed=analyzed, alertable=True),),
-                burst_limit=stories,
             ),
-            match=lambda _: users,
+            match=lambda _: (QUERY,),
         )
-        queued += saved.alerts
+        queued += saved.matched * len(chats)
     return queued
 
 
@@ -100,7 +99,13 @@ async def deliver(directory: Path, *, stories: int, chats: Sequence[int], rate: 
     """Queue stories x chats alerts and let the worker send them all; measure."""
     database = directory / "newshound.sqlite3"
     await create_database(database)
-    await asyncio.to_thread(populate, database, user_ids=chats, feed_urls=[FEED_URL])
+    await asyncio.to_thread(
+        populate,
+        database,
+        user_ids=chats,
+        subscriptions=[(chat, QUERY, "Ukraine") for chat in chats],
+        feed_urls=[FEED_URL],
+    )
     with RemoteBotApi() as api:
         await api.acall(
             "enforce_limits", global_per_second=rate, per_chat_per_second=1.0, per_chat_burst=3
@@ -112,8 +117,14 @@ async def deliver(directory: Path, *, stories: int, chats: Sequence[int], rate: 
             assert feed is not None
             queued = await queue_alerts(storage, feed.id, stories, chats, time.time())
             async with telegram_bot(settings) as bot:
+                audience = dict.fromkeys(chats, ("Ukraine",))
                 worker = DeliveryWorker(
-                    bot, storage, concurrency=sends_in_flight(settings.max_messages_per_second)
+                    bot,
+                    storage,
+                    lambda query: audience if query == QUERY else {},
+                    # Every story a separate alert (past the limit they would be one digest).
+                    burst_limit=stories,
+                    concurrency=sends_in_flight(settings.max_messages_per_second),
                 )
                 stop = asyncio.Event()
                 started = time.monotonic()

@@ -161,14 +161,19 @@ async def run(run: Run) -> list[Figure]:
                 (s.chat_id, s.query, s.display) for s in await storage.all_subscriptions()
             )
             async with telegram_bot(settings) as bot:
-                worker = DeliveryWorker(bot, storage, concurrency=settings.max_messages_per_second)
+                worker = DeliveryWorker(
+                    bot,
+                    storage,
+                    index.subscribers,
+                    concurrency=settings.max_messages_per_second,
+                )
                 poller = Poller(
                     storage,
                     fetcher,
                     parsers,
                     index,
                     interval=settings.poll_interval_seconds,
-                    on_alerts=worker.notify,
+                    on_matches=worker.notify,
                 )
                 stop = asyncio.Event()
                 tasks = [

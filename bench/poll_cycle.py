@@ -185,7 +185,7 @@ async def one_repetition(run: Run, feeds: RemoteFeeds, number: int) -> dict[str,
             parsers,
             index,
             interval=settings.poll_interval_seconds,
-            on_alerts=lambda: None,
+            on_matches=lambda: None,
             clock=clock,
         )
         workers = [pid for pid in children_of(os.getpid()) if pid != feeds.pid]
@@ -272,7 +272,7 @@ async def measured_cycle(
         workers_cpu,
         float(sum(report.parsed_entries for report in reports)),
         float(sum(report.new_stories for report in reports)),
-        float(sum(report.alerts for report in reports)),
+        float(sum(report.matched for report in reports)),
     )
 
 
@@ -321,7 +321,7 @@ async def run(run: Run) -> list[Figure]:
             "cold cycle",
             median(values("cold")),
             "s",
-            note=f"{first['stories']:,.0f} stories stored, {first['alerts']:,.0f} alerts "
+            note=f"{first['stories']:,.0f} stories stored, {first['alerts']:,.0f} matched "
             f"queued for {sizes.poll_users:,} users",
             samples=values("cold"),
         ),

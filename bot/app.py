@@ -200,6 +200,8 @@ async def _serve(
     worker = DeliveryWorker(
         app.bot,
         services.storage,
+        services.index.subscribers,
+        burst_limit=settings.alert_burst_limit,
         concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
@@ -211,8 +213,7 @@ async def _serve(
         services.parsers,
         services.index,
         interval=settings.poll_interval_seconds,
-        burst_limit=settings.alert_burst_limit,
-        on_alerts=worker.notify,
+        on_matches=worker.notify,
     )
     maintenance = Maintenance(
         services.storage,

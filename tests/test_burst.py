@@ -1,45 +1,108 @@
-"""The burst rule on plain data: alerts while a chat is under its limit, then digest lines."""
+"""Fan-out on read on plain data: a chat's pending stories, and alerts or one digest."""
 
 import pytest
 
-from bot.delivery.burst import Lane, Queued, plan_alerts
+from bot.delivery.burst import (
+    COALESCE_AFTER_SECONDS,
+    MAX_STORIES_PER_CLAIM,
+    PendingStory,
+    plan_claim,
+)
+from bot.delivery.fanout import MatchLog, pending_stories
+from bot.storage import ChatSubscription, Lane, StoryMatch
 
-ANN, BOB = 1, 2
 A, D = Lane.ALERT, Lane.DIGEST
+NOW = 1_000_000.0
 
 
-def _lanes(planned: list[Queued]) -> list[tuple[int, int, Lane]]:
-    return [(q.story_id, q.chat_id, q.lane) for q in planned]
+def _pending(count: int, *, age: float = 0.0) -> list[PendingStory]:
+    return [PendingStory(n, 100 + n, ("Ukraine",), None, NOW - age) for n in range(1, count + 1)]
 
 
 @pytest.mark.parametrize(
-    ("stories", "recent", "limit", "expected"),
+    ("count", "recent", "limit", "expected"),
     [
-        ([[ANN], [ANN]], {}, 2, [(1, ANN, A), (2, ANN, A)]),
-        ([[ANN], [ANN], [ANN]], {}, 2, [(1, ANN, A), (2, ANN, A), (3, ANN, D)]),
-        ([[ANN], [ANN]], {ANN: 1}, 2, [(1, ANN, A), (2, ANN, D)]),
-        ([[ANN]], {ANN: 5}, 2, [(1, ANN, D)]),
-        ([[ANN, BOB], [ANN, BOB]], {ANN: 2}, 2, [(1, ANN, D), (1, BOB, A), (2, ANN, D), (2, BOB, A)]),  # noqa: E501
-        ([[ANN]], {}, 0, [(1, ANN, D)]),
-        ([], {ANN: 9}, 2, []),
+        (2, 0, 2, [A, A]),
+        (3, 0, 2, [A, A, D]),
+        (2, 1, 2, [A, D]),
+        (1, 5, 2, [D]),
+        (1, 0, 0, [D]),
+        (0, 9, 2, []),
     ],
     ids=[
         "at the limit",
         "past the limit",
         "earlier alerts in the window count",
         "already over the limit",
-        "each chat has its own budget",
         "a limit of zero digests everything",
-        "nothing new",
+        "nothing pending",
     ],
-)  # fmt: skip
-def test_plan_alerts(
-    stories: list[list[int]],
-    recent: dict[int, int],
-    limit: int,
-    expected: list[tuple[int, int, Lane]],
+)
+def test_fresh_stories_are_alerts_while_the_chat_is_under_its_burst_limit(
+    count: int, recent: int, limit: int, expected: list[Lane]
 ) -> None:
-    matches = [(n, dict.fromkeys(chats, ("Ukraine",))) for n, chats in enumerate(stories, 1)]
-    planned = plan_alerts(matches, recent, limit)
-    assert _lanes(planned) == expected
-    assert all(q.matched == ("Ukraine",) for q in planned)
+    plan = plan_claim(_pending(count), recent_alerts=recent, limit=limit, now=NOW, through=77)
+    assert [row.lane for row in plan.rows] == expected
+    assert [row.story_id for row in plan.rows] == [101 + n for n in range(count)]
+    assert all(row.matched == ("Ukraine",) for row in plan.rows)
+    assert (plan.through, plan.more) == (77, False)
+
+
+def test_a_chat_that_waited_gets_everything_pending_as_one_digest() -> None:
+    plan = plan_claim(
+        _pending(5, age=COALESCE_AFTER_SECONDS), recent_alerts=0, limit=10, now=NOW, through=9
+    )
+    assert [row.lane for row in plan.rows] == [D] * 5
+
+
+def test_a_single_late_story_is_still_an_alert() -> None:
+    plan = plan_claim(_pending(1, age=3600), recent_alerts=0, limit=10, now=NOW, through=9)
+    assert [row.lane for row in plan.rows] == [A]
+
+
+def test_a_huge_backlog_is_taken_in_parts_and_the_cursor_stops_at_the_last_taken() -> None:
+    pending = _pending(MAX_STORIES_PER_CLAIM + 5, age=3600)
+    plan = plan_claim(pending, recent_alerts=0, limit=10, now=NOW, through=10_000)
+    assert len(plan.rows) == MAX_STORIES_PER_CLAIM
+    assert plan.more
+    assert plan.through == pending[MAX_STORIES_PER_CLAIM - 1].match_id
+
+
+def _sub(
+    sub_id: int, query: str, display: str, thread: int | None = None, start: int = 0
+) -> ChatSubscription:
+    return ChatSubscription(sub_id, query, display, thread, start)
+
+
+def _log(*matches: tuple[int, int, tuple[str, ...]]) -> MatchLog:
+    log = MatchLog()
+    named = log.add(StoryMatch(m, story, queries, float(m)) for m, story, queries in matches)
+    assert named == {q for _, _, queries in matches for q in queries}
+    return log
+
+
+def test_pending_stories_follow_the_cursor_and_each_subscriptions_start() -> None:
+    log = _log((1, 10, ("ukraine",)), (2, 11, ("nato",)), (3, 12, ("ukraine", "nato")))
+    subs = (_sub(1, "ukraine", "Ukraine"), _sub(2, "nato", "NATO", start=2))
+    assert [(p.match_id, p.story_id, p.matched) for p in pending_stories(log, subs, 0)] == [
+        (1, 10, ("Ukraine",)),
+        (3, 12, ("NATO", "Ukraine")),
+    ], "NATO was subscribed after match 2 was stored"
+    assert [p.story_id for p in pending_stories(log, subs, 1)] == [12]
+    assert pending_stories(log, subs, 3) == []
+    assert pending_stories(log, (), 0) == []
+
+
+def test_a_story_goes_to_the_topic_of_its_first_matching_subscription() -> None:
+    log = _log((1, 10, ("ukraine", "nato")))
+    subs = (_sub(5, "ukraine", "Ukraine", thread=50), _sub(3, "nato", "NATO", thread=30))
+    [story] = pending_stories(log, subs, 0)
+    assert (story.matched, story.thread_id) == (("NATO", "Ukraine"), 30)
+
+
+def test_the_log_ignores_matches_it_has_and_forgets_on_clear() -> None:
+    log = _log((1, 10, ("a",)), (2, 11, ("b",)))
+    assert log.add([StoryMatch(2, 11, ("b",), 2.0)]) == set()
+    assert (len(log), log.last_id, log.after("a", 0)) == (2, 2, [1])
+    log.clear()
+    assert (len(log), log.last_id, log.after("a", 0)) == (0, 2, [])

@@ -38,7 +38,7 @@ from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
 from tests.full_disk import FullDisk
-from tests.storage_contract.helpers import private
+from tests.storage_contract.helpers import fan_out, private
 
 ANN = 3001
 BOB = 3002
@@ -57,6 +57,8 @@ class Env:
     storage: SqliteStorage
     path: Path
     feed: Feed
+    # The burst limit the last queue_alerts asked for: the worker applies it.
+    burst_limit: int = 1_000
 
     def worker(
         self,
@@ -70,10 +72,22 @@ class Env:
         return DeliveryWorker(
             bot or self.bot,
             storage or self.storage,
+            subscribers_of,
+            burst_limit=self.burst_limit,
             concurrency=concurrency,
             pacer=pacer,
             clock=clock,
         )
+
+
+def own_query(user_id: int) -> str:
+    """Each user's own "Ukraine" query, so a story matched for some users reaches only them."""
+    return f"ukraine#{user_id}"
+
+
+def subscribers_of(query: str) -> dict[int, tuple[str]]:
+    """The subscription index's answer for own_query queries."""
+    return {int(query.partition("#")[2]): ("Ukraine",)}
 
 
 def make_bot(fake: BotApiFake, limiter: AIORateLimiter | None = None) -> ExtBot[Any]:
@@ -111,9 +125,19 @@ async def queue_alerts(
     title: str = "Ukraine talks resume",
     burst_limit: int = 1_000,
     storage: Storage | None = None,
+    claimed: bool = False,
 ) -> list[str]:
-    """Save `count` new stories through save_poll, each matched by every user; return titles."""
-    matched = dict.fromkeys(users, ("Ukraine",))
+    """Save `count` new stories through save_poll, each matched by every user; return titles.
+
+    claimed: also queue their outbox rows now, as the worker's claims would (for tests of
+    what happens to rows once queued); otherwise the worker claims them when it runs."""
+    target = storage or env.storage
+    env.burst_limit = burst_limit
+    matched = tuple(own_query(user_id) for user_id in users)
+    for user_id in users:
+        await target.add_subscriptions(
+            user_id, [(own_query(user_id), "Ukraine")], limit=100, now=time.time()
+        )
     now = time.time()
     stories = []
     for _ in range(count):
@@ -127,7 +151,7 @@ async def queue_alerts(
             f"Summary of story {n}.",
         )
         stories.append(StoryToSave(story, analyze(story.title), alertable=True))
-    await (storage or env.storage).save_poll(
+    await target.save_poll(
         PollToSave(
             feed_id=env.feed.id,
             url=env.feed.url,
@@ -138,10 +162,11 @@ async def queue_alerts(
             now=now,
             alerts_enabled=True,
             stories=tuple(stories),
-            burst_limit=burst_limit,
         ),
         match=lambda candidate: matched,
     )
+    if claimed:
+        await fan_out(target, now, burst_limit)
     return [s.story.title for s in stories]
 
 
@@ -391,7 +416,7 @@ async def test_server_errors_are_retried_with_growing_backoff_then_delivered(env
 
 
 async def test_a_timed_out_send_is_retried_at_least_once_delivery(env: Env) -> None:
-    [title] = await queue_alerts(env, [ANN], 1)
+    [title] = await queue_alerts(env, [ANN], 1, claimed=True)
     env.fake.set_delay("sendMessage", 1.0)  # the message lands, the answer comes too late
     clock = JumpClock()
     bot = ExtBot(
@@ -421,7 +446,7 @@ async def test_a_timed_out_send_is_retried_at_least_once_delivery(env: Env) -> N
 
 
 async def test_repeated_server_errors_give_up_after_a_few_attempts(env: Env) -> None:
-    await queue_alerts(env, [ANN], 1)
+    await queue_alerts(env, [ANN], 1, claimed=True)
     env.fake.fail_next("sendMessage", status=500, chat_id=ANN, times=100)
     clock = JumpClock()
     worker = env.worker(clock=clock)
@@ -454,8 +479,15 @@ async def test_paused_users_rows_are_dropped_not_sent(env: Env) -> None:
         await eventually(lambda: "pending" not in statuses(env.path), timeout=8.0)
 
     assert env.fake.sent(ANN) == []
-    assert statuses(env.path, ANN) == ["dropped", "dropped"]
+    assert statuses(env.path, ANN) == [], "a paused chat's claim queues nothing"
     assert statuses(env.path, BOB) == ["sent", "sent"]
+    # Resumed, Ann gets what is new, not what matched while she was paused.
+    await env.storage.set_chat_status(ANN, ChatStatus.ACTIVE, now=time.time())
+    [fresh] = await queue_alerts(env, [ANN], 1)
+    async with running(env.worker()):
+        await env.fake.wait_for_sent(ANN, 1)
+    assert sent_titles(env.fake, ANN, [fresh]) == [fresh]
+    assert len(env.fake.sent(ANN)) == 1
 
 
 # ---- pacing ----
@@ -651,7 +683,8 @@ async def test_a_full_disk_pauses_delivery_then_recovers_without_loss(
     # an 8-byte timestamp to each entry of the outbox_sent index: 2.4 KB against the ~1.8 KB
     # free in its one page, so recording them needs a new page and some write mid-delivery
     # must fail.
-    titles = await queue_alerts(env, [ANN, BOB, CAROL], 100, burst_limit=1)
+    titles = await queue_alerts(env, [ANN, BOB, CAROL], 100, burst_limit=1, claimed=True)
+    await env.storage.release_free_pages(10_000)  # the claimed matches' pages
     disk = FullDisk(env.storage)
     await disk.fill()
     clock = JumpClock()
@@ -775,8 +808,8 @@ async def test_unrecorded_sends_never_exceed_the_sends_in_flight(env: Env) -> No
 
 
 async def test_a_digest_answered_during_a_slow_outcome_write_is_sent_once(env: Env) -> None:
-    [bob_title] = await queue_alerts(env, [BOB], 1)
-    ann_titles = await queue_alerts(env, [ANN], 4, burst_limit=0)  # four digest rows
+    [bob_title] = await queue_alerts(env, [BOB], 1, claimed=True)
+    ann_titles = await queue_alerts(env, [ANN], 4, burst_limit=0, claimed=True)  # 4 digest rows
     storage = await WatchedWrites.open(env.path)
     storage.fake = env.fake
     storage.hold_first_write = True
@@ -803,7 +836,7 @@ async def test_a_digest_answered_during_a_slow_outcome_write_is_sent_once(env: E
 async def test_a_worker_stopping_with_unwritable_outcomes_says_so_and_keeps_them_pending(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await queue_alerts(env, [ANN, BOB], 1)
+    await queue_alerts(env, [ANN, BOB], 1, claimed=True)
     # A real refusal to write (SQLITE_READONLY) on the connection the storage writes with.
     await env.storage._db.execute("PRAGMA query_only = ON")
 

@@ -410,7 +410,7 @@ async def test_the_same_body_again_is_not_parsed_and_the_feed_stays_healthy(h: H
     h.publish("/world.xml", h.fresh(2, "Ukraine: a second round"))
     ignore_conditional_get(h, "/world.xml")
     [report] = (await h.poll_after()).values()
-    assert (report.status, report.new_stories, report.alerts) == ("ok", 1, 1)
+    assert (report.status, report.new_stories, report.matched) == ("ok", 1, 1)
 
 
 async def test_the_same_body_from_another_url_is_parsed(h: Harness) -> None:
@@ -509,13 +509,13 @@ async def test_after_a_restart_the_first_poll_parses_in_full_once(h: Harness) ->
         h.parsers,
         index,
         interval=INTERVAL,
-        on_alerts=lambda: None,
+        on_matches=lambda: None,
         clock=h.clock,
     )
     try:
         h.publish("/world.xml", h.fresh(1, "Ukraine talks resume"))
         [full] = (await h.poll_after()).values()
-        assert (full.parsed_entries, full.new_stories, full.alerts) == (7, 1, 1)
+        assert (full.parsed_entries, full.new_stories, full.matched) == (7, 1, 1)
         h.publish("/world.xml", h.fresh(0, "Weather report 0"))
         [report] = (await h.poll_after()).values()
         assert (report.parsed_entries, report.new_stories) == (1, 1)

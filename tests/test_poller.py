@@ -40,7 +40,7 @@ from bot.text.normalize import html_to_paragraphs
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 from tests.full_disk import full_disk
-from tests.storage_contract.helpers import private
+from tests.storage_contract.helpers import fan_out, private
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -401,7 +401,10 @@ class Harness:
         return feed
 
     async def poll(self) -> dict[int, PollReport]:
-        return {report.feed_id: report for report in await self.poller.poll_due()}
+        """Poll every due feed, then fan the matches out as the delivery worker would."""
+        reports = {report.feed_id: report for report in await self.poller.poll_due()}
+        await fan_out(self.storage, self.clock())
+        return reports
 
     async def poll_after(self, seconds: float = INTERVAL) -> dict[int, PollReport]:
         self.clock.advance(seconds)
@@ -452,7 +455,7 @@ async def harness_for(
         parsers,
         index,
         interval=INTERVAL,
-        on_alerts=lambda: signals.append(clock()),
+        on_matches=lambda: signals.append(clock()),
         clock=clock,
     )
     try:
@@ -478,7 +481,7 @@ async def test_first_poll_of_a_new_feed_records_entries_without_alerts(h: Harnes
 
     assert reports[feed.id].status == "ok"
     assert reports[feed.id].new_stories == 2
-    assert reports[feed.id].alerts == 0
+    assert reports[feed.id].matched == 0
     assert h.outbox() == []
     assert h.signals == []
     stored = await h.feed(feed.id)
@@ -502,13 +505,13 @@ async def test_a_new_matching_item_alerts_each_active_matching_user_once(h: Harn
 
     assert reports[feed.id].status == "ok"
     assert reports[feed.id].new_stories == 3
-    assert reports[feed.id].alerts == 1
+    assert reports[feed.id].matched == 1
     assert h.outbox() == [(ANN, "alert", "Ukraine talks resume")]
     assert len(h.signals) == 1
 
     h.publish("/world.xml", h.fresh(5, "Football: the cup final"))
     reports = await h.poll_after()
-    assert reports[feed.id].alerts == 1
+    assert reports[feed.id].matched == 1
     assert h.outbox()[1:] == [(CAROL, "alert", "Football: the cup final")]
 
     reports = await h.poll_after()
@@ -705,13 +708,13 @@ async def test_the_same_story_in_two_feeds_alerts_each_user_once(h: Harness) -> 
     h.publish("/a.xml", h.fresh(10, "Ukraine talks resume", link=f"{link}?utm_source=a"))
     h.publish("/b.xml", h.fresh(20, "Ukraine: talks to resume", link=f"{link}?utm_medium=b"))
     reports = await h.poll_after()
-    assert sum(r.alerts for r in reports.values()) == 1
+    assert sum(r.matched for r in reports.values()) == 1
     assert len(h.outbox()) == 1
 
     h.publish("/a.xml", h.fresh(30, "Ukraine ceasefire holds", link="https://a.example/1"))
     h.publish("/b.xml", h.fresh(40, "UKRAINE ceasefire holds!", link="https://b.example/2"))
     reports = await h.poll_after()
-    assert sum(r.alerts for r in reports.values()) == 1
+    assert sum(r.matched for r in reports.values()) == 1
     assert [user for user, _, _ in h.outbox()] == [ANN, ANN]
 
 
@@ -774,7 +777,7 @@ async def test_a_full_disk_pauses_polling_then_recovers_without_loss(h: Harness)
 
     assert recovered.status == "ok"
     assert recovered.new_stories == len(titles)
-    assert recovered.alerts == len(titles)
+    assert recovered.matched == len(titles)
     assert sorted(title for _, _, title in h.outbox()) == sorted(titles), "each exactly once"
     assert {user for user, _, _ in h.outbox()} == {ANN}
     assert await h.storage.integrity_check() == "ok"
@@ -848,19 +851,23 @@ async def test_the_burst_limit_counts_per_chat_across_feeds_and_polls(h: Harness
             h.parsers,
             index,
             interval=INTERVAL,
-            on_alerts=lambda: None,
-            burst_limit=2,
+            on_matches=lambda: None,
             clock=h.clock,
         )
         await _two_feeds_burst(h, poller)
 
 
 async def _two_feeds_burst(h: Harness, poller: Poller) -> None:
+    async def poll_due() -> list[PollReport]:
+        reports = await poller.poll_due()
+        await fan_out(h.storage, h.clock(), burst_limit=2)
+        return reports
+
     h.publish("/a.xml", h.fresh(1, "Primer A"), title="Desk A")
     h.publish("/b.xml", h.fresh(2, "Primer B"), title="Desk B")
     await h.add("/a.xml")
     await h.add("/b.xml")
-    await poller.poll_due()
+    await poll_due()
 
     def ann_lanes() -> Counter[str]:
         return Counter(kind for user, kind, _ in h.outbox() if user == ANN)
@@ -869,18 +876,18 @@ async def _two_feeds_burst(h: Harness, poller: Poller) -> None:
     h.publish("/a.xml", h.fresh(10, "Ukraine talks"), h.fresh(11, "Ukraine grain deal"))
     h.publish("/b.xml", h.fresh(20, "Ukraine drones"), h.fresh(21, "Ukraine energy grid"))
     h.clock.advance(INTERVAL)
-    assert len(await poller.poll_due()) == 2
+    assert len(await poll_due()) == 2
     assert ann_lanes() == Counter(alert=2, digest=2)
 
     # The next poll is within the window: still over the limit.
     h.publish("/a.xml", h.fresh(12, "Ukraine harvest"))
     h.clock.advance(INTERVAL)
-    await poller.poll_due()
+    await poll_due()
     assert ann_lanes() == Counter(alert=2, digest=3)
 
     # Once the window has passed, alerts flow again.
     h.publish("/b.xml", h.fresh(22, "Ukraine election"))
     h.clock.advance(BURST_WINDOW_SECONDS)
-    await poller.poll_due()
+    await poll_due()
     assert ann_lanes() == Counter(alert=3, digest=3)
     assert h.outbox()[-1] == (ANN, "alert", "Ukraine election")

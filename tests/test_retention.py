@@ -27,7 +27,7 @@ from bot.storage.retention import (
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.feedserver import Item
-from tests.storage_contract.helpers import private
+from tests.storage_contract.helpers import fan_out, private
 from tests.test_poller import ANN as POLLER_ANN
 from tests.test_poller import CountingPool, Harness, harness_for
 
@@ -128,9 +128,13 @@ class Aged:
     ) -> int:
         """Save a poll; match maps a title to the users it alerts. Return alerts queued."""
         wanted = match or {}
+        for user in {user for users in wanted.values() for user in users}:
+            await self.storage.add_subscriptions(
+                user, [(f"ukraine#{user}", "Ukraine")], limit=10, now=now
+            )
 
-        def matcher(candidate: StoryToSave) -> dict[int, tuple[str, ...]]:
-            return dict.fromkeys(wanted.get(candidate.story.title, ()), ("Ukraine",))
+        def matcher(candidate: StoryToSave) -> tuple[str, ...]:
+            return tuple(f"ukraine#{user}" for user in wanted.get(candidate.story.title, ()))
 
         matching: StoryMatcher = matcher
         saved = await self.storage.save_poll(
@@ -147,7 +151,9 @@ class Aged:
             ),
             match=matching,
         )
-        return saved.alerts
+        claims = await fan_out(self.storage, now)
+        assert saved.matched <= sum(len(claim.rows) for claim in claims)
+        return sum(len(claim.rows) for claim in claims)
 
     async def deliver(self, title: str, user: int, status: str, now: float) -> None:
         [(row_id,)] = self.rows(
@@ -415,7 +421,7 @@ async def test_a_pruned_story_still_in_its_feed_does_not_alert_again(
         [report] = (await h.poll_after(HOUR)).values()
         assert report.status == "ok"
         assert report.new_stories == 3  # the fresh item; the two pruned ones, seen again
-        assert report.alerts == 1
+        assert report.matched == 1
         assert h.outbox() == [(POLLER_ANN, "alert", "Ukraine fresh")]
 
 

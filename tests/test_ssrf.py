@@ -451,7 +451,7 @@ async def test_poller_trusts_feed_urls_and_refuses_added_private_feeds(
             parsers,
             SubscriptionIndex(),
             interval=60.0,
-            on_alerts=lambda: None,
+            on_matches=lambda: None,
         )
         reports = {report.feed_id: report for report in await poller.poll_due()}
         operator, added = await storage.list_feeds()

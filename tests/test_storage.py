@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import sqlite3
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -152,12 +152,12 @@ async def test_matching_runs_outside_the_write_transaction_unless_the_reader_was
         feed = await add_feed(db)
         writer_held: list[bool] = []
 
-        def match(_: StoryToSave) -> Mapping[int, tuple[str, ...]]:
+        def match(_: StoryToSave) -> tuple[str, ...]:
             writer_held.append(storage._lock.locked())
-            return {ANN: ("Ukraine",)}
+            return ("ukraine",)
 
         saved = await save(db, feed, candidate(feed, "Ukraine talks"), match=match)
-        assert saved == SavedPoll(new_stories=1, alerts=1)
+        assert saved == SavedPoll(new_stories=1, matched=1)
         assert writer_held == [backend is StaleReader]
     finally:
         await storage.close()
@@ -231,7 +231,7 @@ async def test_a_database_of_users_upgrades_in_place_to_chats_and_still_delivers
         assert (broadcast.status, broadcast.recipients) == (BroadcastStatus.SENDING, 2)
 
         async with BotApiFake() as fake, make_bot(fake) as bot:
-            async with running(DeliveryWorker(bot, storage)):
+            async with running(DeliveryWorker(bot, storage, lambda _: {})):
                 await eventually(lambda: all(fake.sent(c) for c in (7, GROUP, SUPERGROUP)))
             assert await storage.outbox_counts() == {"sent": 5}
         assert fake.sent(7)[0].plain_text == "Hello all"

@@ -1,52 +1,64 @@
-"""The burst rule: which new matches go to a chat as alerts and which as digest lines.
+"""The burst rule: which of a chat's pending stories go as alerts and which as one digest.
 
 A chat gets at most ALERT_BURST_LIMIT alerts in any BURST_WINDOW_SECONDS, however many
-feeds and polls they come from; the rest are combined into one digest message.
+feeds and polls they come from; the rest are combined into one digest message. A chat whose
+oldest pending story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
+Telegram lets the bot send) gets everything pending as one digest, so a backlog never
+becomes one queued message per story.
 """
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from bot.storage.claims import ClaimPlan, Lane, PlannedRow
 
 # Ten minutes: two cycles of the default 5-minute poll interval, so feeds polled together
 # or in consecutive cycles share one budget, and a fixed span the README can promise
 # whatever POLL_INTERVAL_SECONDS is.
 BURST_WINDOW_SECONDS = 600.0
-
-
-class Lane(StrEnum):
-    """How a story reaches a chat."""
-
-    ALERT = "alert"
-    DIGEST = "digest"
+# A story that waited two minutes for its chat's turn is late (the README promises alerts
+# within a minute or two): what is pending then goes as one message. Under normal load a
+# chat's turn comes within seconds (a burst of 3, then one a second).
+COALESCE_AFTER_SECONDS = 120.0
+# Stories one claim takes; a digest message holds far fewer, the rest wait in the outbox.
+MAX_STORIES_PER_CLAIM = 200
 
 
 @dataclass(frozen=True)
-class Queued:
-    """One story for one chat, and whether it goes as an alert or a digest line."""
+class PendingStory:
+    """A story waiting for a chat: the match it came from and the chat's queries it met."""
 
-    lane: Lane
+    match_id: int
     story_id: int
-    chat_id: int
     matched: tuple[str, ...]
+    thread_id: int | None
+    matched_at: float
 
 
-def plan_alerts(
-    matches: Sequence[tuple[int, Mapping[int, tuple[str, ...]]]],
-    recent_alerts: Mapping[int, int],
+def plan_claim(
+    pending: Sequence[PendingStory],
+    *,
+    recent_alerts: int,
     limit: int,
-) -> list[Queued]:
-    """Return a row per (story, chat) in story order: alerts while the chat is under limit.
+    now: float,
+    through: int,
+) -> ClaimPlan:
+    """Return the rows for a chat's pending stories (oldest first) and its new cursor.
 
-    matches: (story id, {chat: matched subscriptions}) for each new story, in feed order;
-    recent_alerts: alerts already queued to each chat within the window.
+    recent_alerts: alerts already queued to the chat within the burst window; through: the
+    last match the caller has seen, where the cursor moves when everything pending is taken.
     """
-    sent = Counter(recent_alerts)
-    planned = []
-    for story_id, chats in matches:
-        for chat_id, matched in chats.items():
-            lane = Lane.ALERT if sent[chat_id] < limit else Lane.DIGEST
-            sent[chat_id] += lane is Lane.ALERT
-            planned.append(Queued(lane, story_id, chat_id, matched))
-    return planned
+    taken = list(pending[:MAX_STORIES_PER_CLAIM])
+    more = len(pending) > len(taken)
+    behind = len(taken) > 1 and now - taken[0].matched_at >= COALESCE_AFTER_SECONDS
+    budget = 0 if behind else max(0, limit - recent_alerts)
+    rows = tuple(
+        PlannedRow(
+            Lane.ALERT if position < budget else Lane.DIGEST,
+            story.story_id,
+            story.matched,
+            story.thread_id,
+        )
+        for position, story in enumerate(taken)
+    )
+    return ClaimPlan(rows, taken[-1].match_id if more else through, more)

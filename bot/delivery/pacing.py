@@ -1,14 +1,17 @@
 """Which chat is served next: each chat within Telegram's limits, chats and lanes in turn.
 
-Pure scheduling on plain ids: the worker (bot/delivery/worker.py) adds pending rows, picks
-what may be sent now, and reports back when a send is over. Time is read from the clock it
-is given, so tests drive it.
+Pure scheduling on plain ids: the worker (bot/delivery/worker.py) adds pending rows and
+chats with pending matches (fan-out on read: a chat's turn to claim its stories), picks what
+may be sent or claimed now, and reports back when a send is over. Chats with matches take
+turns in order, a chat served goes to the back of the line, so under overload every chat
+waits about one round for its next message. Time is read from the clock it is given, so
+tests drive it.
 """
 
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.delivery.ratelimit import (
@@ -64,6 +67,52 @@ class ChatQueues:
         self._lanes = {lane: _Lane() for lane in LANES}
         self._sequence = itertools.count()
         self._busy_chats: set[int] = set()
+        # Chats with pending matches to claim, in turn order; those whose turn came while
+        # Telegram's pacing held them (by when), or while they were busy (until released).
+        self._wanting: set[int] = set()
+        self._turns: deque[int] = deque()
+        self._held: list[tuple[float, int, int]] = []
+        self._deferred: set[int] = set()
+
+    def want(self, chats: Mapping[int, object] | Collection[int]) -> None:
+        """Give these chats a turn to claim their pending matches (once, however often)."""
+        keys = chats.keys() if isinstance(chats, Mapping) else set(chats)
+        fresh = keys - self._wanting
+        self._wanting |= fresh
+        self._turns.extend(fresh)
+
+    @property
+    def wanting(self) -> int:
+        """Return how many chats wait for a turn to claim their matches."""
+        return len(self._wanting)
+
+    def pick_claims(self, limit: int) -> list[int]:
+        """Take up to limit chats whose turn to claim has come and whose pacing allows a
+        message now; each is busy until release(chat)."""
+        now = self._clock()
+        picked: list[int] = []
+        while self._held and self._held[0][0] <= now and len(picked) < limit:
+            self._consider(heapq.heappop(self._held)[2], now, picked)
+        for _ in range(len(self._turns)):
+            if len(picked) >= limit:
+                break
+            self._consider(self._turns.popleft(), now, picked)
+        return picked
+
+    def _consider(self, chat_id: int, now: float, picked: list[int]) -> None:
+        if chat_id not in self._wanting:
+            return  # forgotten meanwhile
+        if chat_id in self._busy_chats or chat_id in self._lanes[ALERT_LANE].rows:
+            # Its queued rows go first; its turn comes back when a send of it is over.
+            self._deferred.add(chat_id)
+            return
+        ready = self._pacer.ready_at(chat_id, now)
+        if ready > now:
+            heapq.heappush(self._held, (ready, next(self._sequence), chat_id))
+            return
+        self._wanting.discard(chat_id)
+        self._busy_chats.add(chat_id)
+        picked.append(chat_id)
 
     def add(self, row_id: int, chat_id: int, kind: str, not_before: float) -> None:
         """Queue a pending row; it is not picked before not_before."""
@@ -76,7 +125,12 @@ class ChatQueues:
 
     def next_ready(self) -> float | None:
         """Return when the earliest scheduled chat may be served, or None if none is."""
-        return min((lane.heap[0][0] for lane in self._lanes.values() if lane.heap), default=None)
+        times = [lane.heap[0][0] for lane in self._lanes.values() if lane.heap]
+        if self._held:
+            times.append(self._held[0][0])
+        if self._turns:
+            times.append(self._clock())
+        return min(times, default=None)
 
     def _schedule(self, lane: _Lane, chat_id: int) -> None:
         if chat_id in lane.scheduled or chat_id not in lane.rows:
@@ -129,6 +183,10 @@ class ChatQueues:
         self._busy_chats.discard(chat_id)
         for lane in self._lanes.values():
             self._schedule(lane, chat_id)
+        if chat_id in self._deferred:
+            self._deferred.discard(chat_id)
+            if chat_id in self._wanting:
+                self._turns.append(chat_id)
 
     def requeue(self, row_id: int, kind: str, chat_id: int, retry_at: float) -> None:
         """Put a row back at the head of its chat's queue, held until retry_at."""
@@ -137,9 +195,10 @@ class ChatQueues:
         lane.rows.setdefault(chat_id, deque()).appendleft(row_id)
 
     def forget_chat(self, chat_id: int) -> None:
-        """Drop every queued row of the chat (it blocked the bot)."""
+        """Drop every queued row of the chat (it blocked the bot), and its turn."""
         for lane in self._lanes.values():
             lane.rows.pop(chat_id, None)
+        self._wanting.discard(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """Queue the chat's rows under its new id (a group became a supergroup)."""
@@ -147,3 +206,6 @@ class ChatQueues:
             moved = lane.rows.pop(old_chat_id, None)
             if moved:
                 lane.rows.setdefault(new_chat_id, deque()).extend(moved)
+        if old_chat_id in self._wanting:
+            self._wanting.discard(old_chat_id)
+            self.want([new_chat_id])

@@ -1,5 +1,8 @@
 """The outbox worker: send pending rows fairly and within Telegram's limits, then mark them.
 
+Alerts reach the outbox just in time: when a chat with pending matches gets its turn and
+Telegram's pacing allows a message to it, claimer.py turns its pending stories into rows.
+
 A send is in flight from the moment its row is picked until its outcome is committed (see
 outcomes.py), and the worker keeps at most `concurrency` sends in flight: a crash at any
 instant can repeat at most that many messages.
@@ -16,6 +19,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.delivery.claimer import Claimer, Subscribers
 from bot.delivery.markup import inline_markup
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
@@ -46,7 +50,9 @@ class DeliveryWorker:
         self,
         bot: Bot,
         storage: Storage,
+        subscribers: Subscribers,
         *,
+        burst_limit: int = 10,
         concurrency: int = 30,
         pacer: ChatPacer | None = None,
         clock: Callable[[], float] = time.time,
@@ -59,7 +65,13 @@ class DeliveryWorker:
         self._pacer = pacer or ChatPacer()
         self._clock = clock
         self._queues = ChatQueues(self._pacer, clock)
+        self._claimer = Claimer(
+            storage, subscribers, self._queues, self._pacer, clock, burst_limit=burst_limit
+        )
         self._last_loaded_id = 0
+        # Alert and digest rows are queued by this worker's claims once it runs; only those
+        # left pending by an earlier run are read back, once, at start.
+        self._loaded_earlier_rows = False
         # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes = OutcomeLog(self._write_outcomes)
@@ -68,7 +80,7 @@ class DeliveryWorker:
         self._wake.set()
 
     def notify(self) -> None:
-        """Tell the worker new rows were committed to the outbox."""
+        """Tell the worker new matches or broadcast rows were committed."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -91,9 +103,12 @@ class DeliveryWorker:
         # Every outcome answered so far, in one transaction: their sends wait for it.
         await self._outcomes.write_queued()
         if self._wake.is_set():
-            await self._load_new_rows()
             self._wake.clear()
-        return await self._start_sends()
+            await self._load_new_rows()
+            await self._claimer.load()
+        started = await self._start_sends()
+        await self._claimer.settle()
+        return started
 
     async def _finish_sends(self) -> None:
         """Let the sends in flight end and record their outcomes (the worker is stopping)."""
@@ -123,7 +138,11 @@ class DeliveryWorker:
         )
 
     async def _load_new_rows(self) -> None:
-        for row in await self._storage.pending_outbox(after_id=self._last_loaded_id):
+        rows = await self._storage.pending_outbox(
+            after_id=self._last_loaded_id, broadcasts_only=self._loaded_earlier_rows
+        )
+        self._loaded_earlier_rows = True
+        for row in rows:
             self._pacer.note_chat(row.chat_id, row.chat_type)
             self._queues.add(row.id, row.chat_id, row.kind, row.next_attempt_at)
             self._last_loaded_id = max(self._last_loaded_id, row.id)
@@ -132,6 +151,14 @@ class DeliveryWorker:
         free = self._concurrency - len(self._tasks)
         if free <= 0:
             return False
+        for chat_id in self._queues.pick_claims(free):
+            try:
+                await self._claimer.claim(chat_id)
+            except StorageUnavailable:
+                self._queues.want([chat_id])  # its turn again after the pause
+                raise
+            finally:
+                self._queues.release(chat_id)
         picked = self._queues.pick(free)
         if not picked:
             return False

@@ -1,4 +1,4 @@
-"""Poll feeds: fetch, parse off the loop, store new stories and their alerts, reschedule."""
+"""Poll feeds: fetch, parse off the loop, store new stories and what they matched, reschedule."""
 
 import asyncio
 import contextlib
@@ -50,14 +50,15 @@ class PollReport:
     feed_id: int
     status: str
     new_stories: int = 0
-    alerts: int = 0
+    # New stories that matched a query (delivery fans them out to chats).
+    matched: int = 0
     error: str | None = None
     # Entries the parser read: only the new or edited ones once the feed's items are known.
     parsed_entries: int = 0
 
 
 class Poller:
-    """Polls every due feed, each independently, and hands new alerts to delivery."""
+    """Polls every due feed, each independently, and hands new matches to delivery."""
 
     def __init__(
         self,
@@ -67,8 +68,7 @@ class Poller:
         index: SubscriptionIndex,
         *,
         interval: float,
-        on_alerts: Callable[[], None],
-        burst_limit: int = 10,
+        on_matches: Callable[[], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
@@ -76,8 +76,7 @@ class Poller:
         self._parsers = parsers
         self._index = index
         self._interval = interval
-        self._burst_limit = burst_limit
-        self._on_alerts = on_alerts
+        self._on_matches = on_matches
         self._clock = clock
         self._in_flight: dict[int, asyncio.Task[PollReport]] = {}
         self._paused_until = 0.0
@@ -181,10 +180,9 @@ class Poller:
                 now=now,
                 alerts_enabled=feed.primed,
                 stories=prepared.stories,
-                burst_limit=self._burst_limit,
                 body_digest=digest,
             ),
-            match=lambda candidate: self._index.match(candidate.analyzed),
+            match=lambda candidate: tuple(self._index.match_queries(candidate.analyzed)),
         )
         if saved.feed_removed:
             # An admin's /removefeed won the race with this poll; its result has no home.
@@ -198,18 +196,18 @@ class Poller:
             self._known.pop(feed.id, None)
         else:
             self._known[feed.id] = prepared.items
-        if saved.alerts:
-            self._on_alerts()
+        if saved.matched:
+            self._on_matches()
         log.info(
-            "Polled feed %s: %d entries parsed, %d known skipped, %d new, %d alerts",
+            "Polled feed %s: %d entries parsed, %d known skipped, %d new, %d matched",
             feed.id,
             prepared.parsed_entries,
             prepared.skipped_items,
             saved.new_stories,
-            saved.alerts,
+            saved.matched,
         )
         return PollReport(
-            feed.id, "ok", saved.new_stories, saved.alerts, parsed_entries=prepared.parsed_entries
+            feed.id, "ok", saved.new_stories, saved.matched, parsed_entries=prepared.parsed_entries
         )
 
     async def _stored_url(self, feed: Feed, fetched: FetchResult) -> str:

@@ -1,13 +1,26 @@
 """Storage: what the bot keeps, behind typed protocols.
 
-models.py holds the values storage takes and returns; protocols.py one protocol per entity
-and Storage, their union, which the rest of the bot depends on; errors.py the errors every
-backend raises; retention.py what is old enough to prune and the task that prunes it.
+models.py holds the values storage takes and returns (claims.py those of fan-out on
+read: the queries a story matched, a chat's claim of its pending stories); protocols.py
+one protocol per entity and Storage, their union, which the rest of the bot depends on;
+errors.py the errors every backend raises; retention.py what is old enough to prune and the
+task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
-bot.delivery.burst) that a backend applies and persists.
+bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
+from bot.storage.claims import (
+    ChatSubscription,
+    ChatWork,
+    Claim,
+    ClaimedRow,
+    ClaimPlan,
+    ClaimPlanner,
+    Lane,
+    PlannedRow,
+    StoryMatch,
+)
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.models import (
     AddedSubscriptions,
@@ -32,6 +45,7 @@ from bot.storage.models import (
 from bot.storage.protocols import (
     Broadcasts,
     Chats,
+    Claims,
     Feeds,
     Outbox,
     Retention,
@@ -49,14 +63,23 @@ __all__ = [
     "Chat",
     "ChatSeen",
     "ChatStatus",
+    "ChatSubscription",
     "ChatType",
+    "ChatWork",
     "Chats",
+    "Claim",
+    "ClaimPlan",
+    "ClaimPlanner",
+    "ClaimedRow",
+    "Claims",
     "Delivery",
     "Feed",
     "Feeds",
+    "Lane",
     "Outbox",
     "OutboxItem",
     "PendingRow",
+    "PlannedRow",
     "PollToSave",
     "PrunedPage",
     "Retention",
@@ -66,6 +89,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "StoryMatch",
     "StoryMatcher",
     "StoryToSave",
     "Subscription",

@@ -1,6 +1,6 @@
 """What the storage protocols take and return: plain frozen values, no database in sight."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -117,7 +117,8 @@ class StoryToSave:
     alertable: bool
 
 
-StoryMatcher = Callable[[StoryToSave], Mapping[int, tuple[str, ...]]]
+# The distinct normalised queries a story matches (fan-out to chats happens at delivery).
+StoryMatcher = Callable[[StoryToSave], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,6 @@ class PollToSave:
     stories: tuple[StoryToSave, ...]
     warning: str | None = None
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
-    # Alerts one chat gets within the burst window (bot.delivery.burst) before the rest are
-    # combined into a digest.
-    burst_limit: int = 10
     # The response's digest, stored with the poll: the next poll skips the same body.
     body_digest: str | None = None
 
@@ -147,7 +145,8 @@ class SavedPoll:
     """What a saved poll added."""
 
     new_stories: int
-    alerts: int
+    # New stories that matched at least one query (stored for delivery to fan out).
+    matched: int
     # The feed was removed while it was being polled: nothing was written.
     feed_removed: bool = False
 

@@ -8,6 +8,7 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.storage.claims import Claim, ClaimPlanner, StoryMatch
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -130,8 +131,10 @@ class Feeds(Protocol):
 class Outbox(Protocol):
     """Messages waiting to be sent, and what sending them needs."""
 
-    async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
-        """Return pending rows with id > after_id, oldest first."""
+    async def pending_outbox(
+        self, after_id: int = 0, *, broadcasts_only: bool = False
+    ) -> list[PendingRow]:
+        """Return pending rows with id > after_id, oldest first (or only broadcast rows)."""
 
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows."""
@@ -144,6 +147,23 @@ class Outbox(Protocol):
 
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows by status."""
+
+
+class Claims(Protocol):
+    """Fan-out on read: the queries stories matched, and chats claiming their pending work."""
+
+    async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
+        """Return up to limit stored matches with an id above after_id, in id order."""
+
+    async def delivery_watermark(self) -> int:
+        """Return the match id every chat has dealt with everything up to."""
+
+    async def advance_watermark(self, through: int) -> None:
+        """Record that every chat has dealt with every match up to through; forget them."""
+
+    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
+        """Queue a chat's pending stories as `plan` decides from the chat's state, and move
+        its cursor, in one transaction (an inactive chat's cursor moves, nothing is queued)."""
 
 
 class Broadcasts(Protocol):
@@ -196,9 +216,8 @@ class UnitOfWork(Protocol):
     """Writes that span entities, each one transaction."""
 
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
-        """Store a poll's new stories, their outbox rows (alerts and digest lines for the
-        active chats `match` names, each to the forum topic of its subscription) and the
-        feed's state, together.
+        """Store a poll's new stories, the distinct queries each matched (`match`; one row
+        per story, fanned out to chats at delivery) and the feed's state, together.
 
         Stories come into the database only this way."""
 
@@ -228,6 +247,7 @@ class Storage(
     Subscriptions,
     Feeds,
     Outbox,
+    Claims,
     Broadcasts,
     StatsSource,
     Retention,

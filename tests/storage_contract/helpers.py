@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bot.delivery.burst import plan_claim
+from bot.delivery.fanout import MatchLog, pending_stories
 from bot.ingest.stories import story_from_entry
 from bot.storage import (
     ChatSeen,
     ChatType,
+    ChatWork,
+    Claim,
+    ClaimPlan,
     Feed,
     PollToSave,
     SavedPoll,
@@ -90,10 +95,62 @@ def candidate(
     return StoryToSave(story, analyze(story.title), alertable)
 
 
-def everyone(*users: int) -> StoryMatcher:
+@dataclass(frozen=True)
+class Audience:
+    """A matcher: every story matches these chats' subscriptions ({chat: displays}), which
+    save() stores first (a chat with no row stays unsubscribed)."""
+
+    displays: Mapping[int, tuple[str, ...]]
+    # Each chat's queries are its own (the same display, another normalised query), so
+    # other chats subscribed to the same display are not matched.
+    private: bool = False
+
+    def __call__(self, _: StoryToSave) -> tuple[str, ...]:
+        return tuple(sorted({self.query(c, d) for c, ds in self.displays.items() for d in ds}))
+
+    def query(self, chat_id: int, display: str) -> str:
+        """The normalised query a test display stands for."""
+        return f"{display.casefold()}#{chat_id}" if self.private else display.casefold()
+
+
+def everyone(*users: int) -> Audience:
     """A matcher that says every story matches these users' "Ukraine" subscription."""
-    matched: Mapping[int, tuple[str, ...]] = dict.fromkeys(users, ("Ukraine",))
-    return lambda _: matched
+    return Audience(dict.fromkeys(users, ("Ukraine",)))
+
+
+async def subscribe(db: Db, audience: Audience) -> None:
+    """Store the audience's subscriptions (those already there stay as they are)."""
+    for chat_id, displays in audience.displays.items():
+        if await db.storage.get_chat(chat_id) is not None:
+            await db.storage.add_subscriptions(
+                chat_id, [(audience.query(chat_id, d), d) for d in displays], limit=100, now=T0
+            )
+
+
+async def fan_out(storage: Storage, now: float, burst_limit: int = 100) -> list[Claim]:
+    """Play the delivery worker's part: claim every subscribed chat's pending stories."""
+    log = MatchLog()
+    log.last_id = await storage.delivery_watermark()
+    log.add(await storage.story_matches(log.last_id, 100_000))
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        pending = pending_stories(log, work.subscriptions, work.cursor)
+        return plan_claim(
+            pending,
+            recent_alerts=work.recent_alerts,
+            limit=burst_limit,
+            now=now,
+            through=log.last_id,
+        )
+
+    claims = []
+    for chat_id in sorted({s.chat_id for s in await storage.all_subscriptions()}):
+        while True:
+            claims.append(claim := await storage.claim_chat(chat_id, plan, now))
+            if not claim.more:
+                break
+    await storage.advance_watermark(log.last_id)
+    return claims
 
 
 async def save(
@@ -106,7 +163,11 @@ async def save(
     burst_limit: int = 100,
     body_digest: str | None = None,
 ) -> SavedPoll:
-    return await db.storage.save_poll(
+    """Save a poll, then fan its matches out to the chats as the delivery worker would."""
+    match = match or everyone(ANN)
+    if isinstance(match, Audience):
+        await subscribe(db, match)
+    saved = await db.storage.save_poll(
         PollToSave(
             feed_id=feed.id,
             url=feed.url,
@@ -117,16 +178,17 @@ async def save(
             now=now,
             alerts_enabled=alerts_enabled,
             stories=stories,
-            burst_limit=burst_limit,
             body_digest=body_digest,
         ),
-        match=match or everyone(ANN),
+        match=match,
     )
+    await fan_out(db.storage, now, burst_limit)
+    return saved
 
 
 async def queue(db: Db, feed: Feed, user: int, count: int) -> list[int]:
     """Queue `count` alerts for one user; return their outbox ids."""
     before = {row["id"] for row in db.outbox()}
     stories = [candidate(feed, f"Ukraine story for {user} #{n}") for n in range(count)]
-    await save(db, feed, *stories, match=everyone(user))
+    await save(db, feed, *stories, match=Audience({user: ("Ukraine",)}, private=True))
     return [row["id"] for row in db.outbox() if row["id"] not in before]

@@ -1,7 +1,7 @@
 """The contract of /stats figures."""
 
 from bot.storage import ChatStatus, Delivery
-from tests.storage_contract.helpers import ANN, BOB, HOUR, T0, Db, add_feed, queue
+from tests.storage_contract.helpers import ANN, BOB, HOUR, T0, Db, add_feed, candidate, save
 
 
 async def test_stats_count_users_queries_feeds_stories_and_alerts(db: Db) -> None:
@@ -12,7 +12,9 @@ async def test_stats_count_users_queries_feeds_stories_and_alerts(db: Db) -> Non
     await db.storage.add_subscriptions(BOB, [("ukraine", "Ukraine")], limit=5, now=T0)
     a, b = await add_feed(db, "a"), await add_feed(db, "b")
     await db.storage.record_poll_failure(b.id, "HTTP 500", T0 + 60, T0)
-    sent, _ = await queue(db, a, ANN, 2)
+    # Both stories match "ukraine": ANN gets two rows, BOB (paused) none.
+    await save(db, a, candidate(a, "Ukraine one"), candidate(a, "Ukraine two"))
+    sent, _ = [row["id"] for row in db.outbox()]
     await db.storage.record_deliveries([Delivery(sent, ANN, "sent", 1)], now=T0 + 5)
 
     stats = await db.storage.stats(now=T0 + HOUR)

@@ -183,6 +183,31 @@ MIGRATIONS: tuple[Migration, ...] = (
         "feeds remember their last body",
         ("ALTER TABLE feeds ADD COLUMN body_digest TEXT",),
     ),
+    Migration(
+        # Fan-out on read: a poll stores which queries each new story matched, one row per
+        # story; the delivery worker works out each chat's pending stories when it may send
+        # to it, from the chat's cursor (the last match it dealt with) and its subscriptions
+        # (each counts matches stored after it was). AUTOINCREMENT: match ids never go back,
+        # even once the newest rows are deleted, so a cursor never skips a later match.
+        # The watermark: every chat has dealt with every match up to it.
+        "fan-out on read: story matches and chat cursors",
+        (
+            """CREATE TABLE story_matches (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+                queries TEXT NOT NULL,
+                matched_at REAL NOT NULL
+            )""",
+            "CREATE INDEX story_matches_by_story ON story_matches (story_id)",
+            "ALTER TABLE chats ADD COLUMN match_cursor INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE subscriptions ADD COLUMN start_match INTEGER NOT NULL DEFAULT 0",
+            """CREATE TABLE delivery_state (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                watermark INTEGER NOT NULL
+            )""",
+            "INSERT INTO delivery_state (id, watermark) VALUES (1, 0)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,12 +13,15 @@ class OutboxMixin(SqliteBase):
     """The outbox table, as the delivery worker reads and writes it."""
 
     @serialized
-    async def pending_outbox(self, after_id: int = 0) -> list[PendingRow]:
+    async def pending_outbox(
+        self, after_id: int = 0, *, broadcasts_only: bool = False
+    ) -> list[PendingRow]:
         """Return pending rows with id > after_id and their chat's type, oldest first."""
+        only = " AND o.kind = 'broadcast'" if broadcasts_only else ""
         async with self._db.execute(
-            """SELECT o.id, o.chat_id, o.kind, o.next_attempt_at, coalesce(c.type, 'private')
+            f"""SELECT o.id, o.chat_id, o.kind, o.next_attempt_at, coalesce(c.type, 'private')
                FROM outbox o LEFT JOIN chats c ON c.id = o.chat_id
-               WHERE o.status = 'pending' AND o.id > ? ORDER BY o.id""",
+               WHERE o.status = 'pending' AND o.id > ?{only} ORDER BY o.id""",
             (after_id,),
         ) as cursor:
             rows = await cursor.fetchall()

@@ -10,6 +10,7 @@ from bot.storage.errors import StorageError
 from bot.storage.protocols import Storage
 from bot.storage.sqlite.broadcasts import BroadcastsMixin
 from bot.storage.sqlite.chats import ChatsMixin
+from bot.storage.sqlite.claims import ClaimsMixin
 from bot.storage.sqlite.feeds import FeedsMixin
 from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.migrations import MigrationsMixin
@@ -25,6 +26,7 @@ class SqliteStorage(
     SubscriptionsMixin,
     FeedsMixin,
     StoriesMixin,
+    ClaimsMixin,
     OutboxMixin,
     BroadcastsMixin,
     StatsMixin,

@@ -1,8 +1,8 @@
-"""Stories and a poll's save: the stories, their outbox rows and the feed's state together.
+"""Stories and a poll's save: the stories, the queries they matched and the feed's state.
 
-Which stories are new and which repeat another (bot.stories) and who gets an alert or a
-digest line (bot.delivery.burst) are decided by pure functions; this module reads their inputs and
-writes what they return.
+Which stories are new and which repeat another (bot.ingest.stories) is decided by pure
+functions; this module reads their inputs and writes what they return. Who gets an alert is
+decided later, at delivery (fan-out on read: bot.delivery.fanout, sqlite/claims.py).
 """
 
 import json
@@ -10,23 +10,22 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from bot.delivery.burst import BURST_WINDOW_SECONDS, plan_alerts
 from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.sqlite.connection import SqliteBase, chunks, marks, serialized
 
-Matches = Mapping[int, tuple[str, ...]]
+Matches = tuple[str, ...]
 
 
 class StoriesMixin(SqliteBase):
     """The stories table, and save_poll: the unit of work of one successful poll."""
 
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
-        """Store a poll's stories and their outbox rows in one transaction.
+        """Store a poll's stories and the queries each matched, in one transaction.
 
         Only stories new to the feed and not already known from another feed (same canonical
-        link, or same title within the dedup window) are matched; `match` gives the chats to
-        alert for each, and only active chats get an outbox row.
+        link, or same title within the dedup window) are matched; `match` gives the distinct
+        queries each matches, stored as one row per story.
         """
         # Matching runs before the write transaction, on the stories the feed had not stored
         # a moment before, so the writer is not held while the index is searched. What is
@@ -54,7 +53,7 @@ class StoriesMixin(SqliteBase):
     ) -> SavedPoll:
         async with self._transaction():
             if not await self._feed_exists(poll.feed_id):
-                return SavedPoll(new_stories=0, alerts=0, feed_removed=True)
+                return SavedPoll(new_stories=0, matched=0, feed_removed=True)
             known = await _known_keys(self._db, poll.feed_id, [c.story.key for c in poll.stories])
             fresh = [
                 (position, candidate)
@@ -64,9 +63,9 @@ class StoriesMixin(SqliteBase):
                 if new
             ]
             originals = await self._insert_stories(poll, fresh)
-            alerts = 0
+            stored = 0
             if poll.alerts_enabled:
-                alerts = await self._queue_alerts(
+                stored = await self._record_matches(
                     [
                         (story_id, matched[position] if position in matched else match(c))
                         for story_id, position, c in originals
@@ -94,7 +93,7 @@ class StoriesMixin(SqliteBase):
                     poll.feed_id,
                 ),
             )
-        return SavedPoll(new_stories=len(fresh), alerts=alerts)
+        return SavedPoll(new_stories=len(fresh), matched=stored)
 
     async def _feed_exists(self, feed_id: int) -> bool:
         async with self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)) as cursor:
@@ -158,51 +157,18 @@ class StoriesMixin(SqliteBase):
                 ids.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
         return ids
 
-    async def _queue_alerts(self, matches: list[tuple[int, Matches]], poll: PollToSave) -> int:
-        """Queue one row per (story, matching active chat), alert or digest line as
-        bot.delivery.burst decides from the alerts each chat had in the last burst window.
-
-        A row goes to the forum topic of one of the chat's subscriptions the story matched
-        (one row per story and chat, as before topics: the topic only says where it goes)."""
-        chats = sorted({chat_id for _, matched in matches for chat_id in matched})
-        recent = await self._recent_alerts(chats, since=poll.now - BURST_WINDOW_SECONDS)
+    async def _record_matches(
+        self, matches: list[tuple[int, tuple[str, ...]]], poll: PollToSave
+    ) -> int:
+        """Store, per new story that matched, the distinct queries it matched: one row per
+        story, whatever the audience (the delivery worker fans out when it may send)."""
         rows = [
-            (
-                q.lane.value,
-                q.story_id,
-                q.chat_id,
-                (q.matched or ("",))[0],
-                json.dumps(q.matched),
-                poll.now,
-            )
-            for q in plan_alerts(matches, recent, poll.burst_limit)
+            (story_id, json.dumps(queries), poll.now) for story_id, queries in matches if queries
         ]
-        if not rows:
-            return 0
-        before = self._db.total_changes
         await self._db.executemany(
-            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
-               SELECT ?1, ?2, c.id,
-                   (SELECT s.thread_id FROM subscriptions s
-                    WHERE s.chat_id = c.id AND s.display = ?4 ORDER BY s.id LIMIT 1),
-                   ?5, ?6
-               FROM chats c WHERE c.id = ?3 AND c.status = 'active'
-               ON CONFLICT DO NOTHING""",
-            rows,
+            "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
         )
-        return self._db.total_changes - before
-
-    async def _recent_alerts(self, chats: Sequence[int], since: float) -> dict[int, int]:
-        """Return how many alerts were queued to each of these chats since then."""
-        counts: dict[int, int] = {}
-        for chunk in chunks(chats):
-            async with self._db.execute(
-                f"""SELECT chat_id, count(*) FROM outbox WHERE chat_id IN ({marks(chunk)})
-                    AND kind = 'alert' AND created_at >= ? GROUP BY chat_id""",
-                (*chunk, since),
-            ) as cursor:
-                counts.update((int(row[0]), int(row[1])) for row in await cursor.fetchall())
-        return counts
+        return len(rows)
 
 
 async def _known_keys(db: aiosqlite.Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
@@ -234,8 +200,3 @@ def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tupl
         poll.now,
         duplicate_of,
     )
-
-
-def first(matched: tuple[str, ...]) -> str:
-    """Return the display of one subscription the story matched (its topic is the row's)."""
-    return matched[0] if matched else ""

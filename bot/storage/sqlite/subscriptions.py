@@ -37,9 +37,12 @@ class SubscriptionsMixin(SqliteBase):
                     over_limit.append(display)
                 else:
                     async with self._db.execute(
+                        # Matches stored before now are not this subscription's to deliver.
                         """INSERT INTO subscriptions (chat_id, thread_id, query, display,
-                                                     created_at)
-                           VALUES (?, ?, ?, ?, ?) RETURNING id""",
+                                                     created_at, start_match)
+                           VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0)
+                                   FROM sqlite_sequence WHERE name = 'story_matches'))
+                           RETURNING id""",
                         (chat_id, thread_id, normalised, display, now),
                     ) as cursor:
                         row = await cursor.fetchone()

@@ -1,0 +1,99 @@
+"""The delivery side of fan-out on read: stored matches in, chats' claims out.
+
+The Claimer reads the matches polls stored (story -> queries) into a MatchLog, gives every
+subscriber of those queries a turn (ChatQueues.want), and when a chat's turn comes claims its
+pending stories: storage queues them as outbox rows, as alerts or one digest (burst.py), and
+moves the chat's cursor in one transaction. Once no chat waits for a turn, every chat has
+dealt with every logged match: the watermark moves and the log empties, so memory follows
+what is undelivered, not what was ever matched.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from bot.delivery.burst import plan_claim
+from bot.delivery.fanout import MatchLog, pending_stories
+from bot.delivery.pacing import ChatPacer, ChatQueues
+from bot.storage import ChatWork, Claim, ClaimPlan, Storage
+
+log = logging.getLogger(__name__)
+
+# Matches read per statement; the loop yields between pages, so a burst of stories matched
+# by thousands of chats does not hold up the bot's replies.
+MATCH_PAGE = 500
+
+# A query's subscribers, {chat id: anything} (the subscription index's own dict, unchanged).
+Subscribers = Callable[[str], Mapping[int, object]]
+
+
+class Claimer:
+    """Turns stored matches into chats' turns, and a chat's turn into its outbox rows."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        subscribers: Subscribers,
+        queues: ChatQueues,
+        pacer: ChatPacer,
+        clock: Callable[[], float],
+        *,
+        burst_limit: int,
+    ) -> None:
+        self._storage = storage
+        self._subscribers = subscribers
+        self._queues = queues
+        self._pacer = pacer
+        self._clock = clock
+        self._burst_limit = burst_limit
+        self._log = MatchLog()
+        self._watermark: int | None = None
+
+    @property
+    def logged(self) -> int:
+        """Return how many matches wait for some chat to deal with them."""
+        return len(self._log)
+
+    async def load(self) -> None:
+        """Read the matches stored since the last read and give their subscribers a turn."""
+        if self._watermark is None:
+            # First read since start: everything after the watermark may be pending for
+            # someone (a chat's cursor tells, at its claim).
+            self._watermark = await self._storage.delivery_watermark()
+            self._log.last_id = self._watermark
+        while True:
+            page = await self._storage.story_matches(self._log.last_id, MATCH_PAGE)
+            for query in self._log.add(page):
+                self._queues.want(self._subscribers(query))
+            if len(page) < MATCH_PAGE:
+                return
+            await asyncio.sleep(0)
+
+    async def claim(self, chat_id: int) -> Claim:
+        """Queue the chat's pending stories as outbox rows (storage moves its cursor)."""
+        claim = await self._storage.claim_chat(chat_id, self._plan, self._clock())
+        self._pacer.note_chat(chat_id, claim.chat_type)
+        now = self._clock()
+        for row in claim.rows:
+            self._queues.add(row.id, chat_id, row.kind, now)
+        if claim.more:
+            self._queues.want([chat_id])
+        return claim
+
+    def _plan(self, work: ChatWork) -> ClaimPlan:
+        return plan_claim(
+            pending_stories(self._log, work.subscriptions, work.cursor),
+            recent_alerts=work.recent_alerts,
+            limit=self._burst_limit,
+            now=self._clock(),
+            through=self._log.last_id,
+        )
+
+    async def settle(self) -> None:
+        """Once no chat waits for a turn, record that and forget the logged matches."""
+        if self._watermark is None or self._queues.wanting:
+            return
+        if self._log.last_id > self._watermark:
+            await self._storage.advance_watermark(self._log.last_id)
+            self._watermark = self._log.last_id
+            self._log.clear()

@@ -1,0 +1,80 @@
+"""Fan-out on read: the matches not yet dealt with, and a chat's pending stories among them.
+
+The poller stores which queries each new story matched (never a row per chat). The delivery
+worker reads those matches into a MatchLog, marks the subscribers of their queries as having
+work, and when Telegram's pacing lets it send to a chat works out that chat's pending stories
+from the chat's subscriptions and cursor (pending_stories), so poll-time cost follows the
+stories and the queries they match, and send-time cost follows the messages sent.
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+
+from bot.delivery.burst import PendingStory
+from bot.storage.claims import ChatSubscription, StoryMatch
+
+
+class MatchLog:
+    """Matches in id order, and for each query the ids of the matches that name it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, StoryMatch] = {}
+        self._postings: dict[str, list[int]] = {}
+        self.last_id = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, matches: Iterable[StoryMatch]) -> set[str]:
+        """Append matches (ids above last_id, in order); return the queries they name."""
+        named: set[str] = set()
+        for match in matches:
+            if match.id <= self.last_id:
+                continue  # already logged
+            self._entries[match.id] = match
+            for query in match.queries:
+                self._postings.setdefault(query, []).append(match.id)
+            named.update(match.queries)
+            self.last_id = match.id
+        return named
+
+    def after(self, query: str, after_id: int) -> list[int]:
+        """Return the ids of the logged matches naming query with an id above after_id."""
+        ids = self._postings.get(query)
+        if not ids:
+            return []
+        return ids[bisect_right(ids, after_id) :]
+
+    def entry(self, match_id: int) -> StoryMatch:
+        """Return a logged match."""
+        return self._entries[match_id]
+
+    def clear(self) -> None:
+        """Forget every match: every chat has dealt with them (last_id stays)."""
+        self._entries.clear()
+        self._postings.clear()
+
+
+def pending_stories(
+    log: MatchLog, subscriptions: Sequence[ChatSubscription], cursor: int
+) -> list[PendingStory]:
+    """Return a chat's pending stories, oldest first: logged matches after its cursor that
+    name one of its queries (stored after the subscription was), one per story.
+
+    A story met by several of the chat's subscriptions names them all, sorted; it goes to
+    the forum topic of the first of them (lowest subscription id among the same display).
+    """
+    met: dict[int, list[ChatSubscription]] = {}
+    for subscription in subscriptions:
+        for match_id in log.after(subscription.query, max(cursor, subscription.start_match)):
+            met.setdefault(match_id, []).append(subscription)
+    pending = []
+    for match_id in sorted(met):
+        subs = met[match_id]
+        displays = tuple(sorted({s.display for s in subs}))
+        home = min((s for s in subs if s.display == displays[0]), key=lambda s: s.id)
+        match = log.entry(match_id)
+        pending.append(
+            PendingStory(match_id, match.story_id, displays, home.thread_id, match.matched_at)
+        )
+    return pending

@@ -1,0 +1,95 @@
+"""Values of fan-out on read: a story's matched queries, and a chat's claim of its pending work.
+
+The poller stores, per new story, which queries it matched (`StoryMatch`), never a row per
+chat. The delivery worker later claims a chat's pending stories: storage reads the chat's
+state (`ChatWork`), a pure planner (bot.delivery.fanout) says which stories become which
+outbox rows and how far the chat's cursor moves (`ClaimPlan`), and storage writes both in
+one transaction (`Claim` is what it wrote).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.storage.models import ChatStatus, ChatType
+
+
+class Lane(StrEnum):
+    """How a story reaches a chat."""
+
+    ALERT = "alert"
+    DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class StoryMatch:
+    """One new story and the distinct normalised queries it matched, as the poll stored it."""
+
+    id: int
+    story_id: int
+    queries: tuple[str, ...]
+    matched_at: float
+
+
+@dataclass(frozen=True)
+class ChatSubscription:
+    """A subscription as a claim needs it: which matches count for it, and where they go."""
+
+    id: int
+    query: str
+    display: str
+    thread_id: int | None
+    # Matches with an id at or below this were stored before the subscription was.
+    start_match: int
+
+
+@dataclass(frozen=True)
+class ChatWork:
+    """What a claim reads about a chat before planning."""
+
+    chat_id: int
+    status: ChatStatus
+    cursor: int
+    subscriptions: tuple[ChatSubscription, ...]
+    # Alerts (not digest lines) queued to the chat within the burst window.
+    recent_alerts: int
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    """One outbox row a claim writes: a story for the chat, as an alert or a digest line."""
+
+    lane: Lane
+    story_id: int
+    matched: tuple[str, ...]
+    thread_id: int | None
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """The rows to queue and the chat's new cursor; more: pending work is left for later."""
+
+    rows: tuple[PlannedRow, ...]
+    through: int
+    more: bool = False
+
+
+ClaimPlanner = Callable[[ChatWork], ClaimPlan]
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """An outbox row a claim queued."""
+
+    id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a claim wrote for a chat (no rows: nothing pending, or the chat is not active)."""
+
+    chat_id: int
+    chat_type: ChatType
+    rows: tuple[ClaimedRow, ...]
+    more: bool = False

@@ -1,0 +1,132 @@
+"""Fan-out on read: story matches for the delivery worker, and a chat's claim of its work.
+
+A claim reads the chat (status, cursor, subscriptions, recent alerts), lets the planner it
+is given decide (bot.delivery.fanout + burst), then queues the planned outbox rows and moves
+the chat's cursor in the same transaction: a crash before the commit leaves the stories
+pending, after it leaves them queued, never both and never neither.
+"""
+
+import json
+from collections.abc import Sequence
+
+from bot.delivery.burst import BURST_WINDOW_SECONDS
+from bot.storage.claims import (
+    ChatSubscription,
+    ChatWork,
+    Claim,
+    ClaimedRow,
+    ClaimPlanner,
+    PlannedRow,
+    StoryMatch,
+)
+from bot.storage.models import ChatStatus, ChatType
+from bot.storage.sqlite.connection import SqliteBase, serialized
+
+
+class ClaimsMixin(SqliteBase):
+    """The story_matches table, chats' match cursors and the delivery watermark."""
+
+    @serialized
+    async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
+        """Return up to limit stored matches with an id above after_id, in id order."""
+        async with self._db.execute(
+            """SELECT id, story_id, queries, matched_at FROM story_matches
+               WHERE id > ? ORDER BY id LIMIT ?""",
+            (after_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            StoryMatch(int(r[0]), int(r[1]), tuple(json.loads(r[2])), float(r[3])) for r in rows
+        ]
+
+    @serialized
+    async def delivery_watermark(self) -> int:
+        """Return the match id every chat has dealt with everything up to."""
+        async with self._db.execute("SELECT watermark FROM delivery_state") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @serialized
+    async def advance_watermark(self, through: int) -> None:
+        """Record that every chat has dealt with every match up to through, and forget those
+        matches: nobody will read them again."""
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE delivery_state SET watermark = max(watermark, ?)", (through,)
+            )
+            await self._db.execute("DELETE FROM story_matches WHERE id <= ?", (through,))
+
+    @serialized
+    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
+        """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
+        async with self._transaction():
+            async with self._db.execute(
+                "SELECT status, type, match_cursor FROM chats WHERE id = ?", (chat_id,)
+            ) as cursor:
+                chat = await cursor.fetchone()
+            if chat is None:
+                return Claim(chat_id, ChatType.PRIVATE, ())
+            work = ChatWork(
+                chat_id,
+                ChatStatus(chat[0]),
+                int(chat[2]),
+                await self._chat_subscriptions(chat_id),
+                await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
+            )
+            decided = plan(work)
+            rows: tuple[ClaimedRow, ...] = ()
+            if work.status is ChatStatus.ACTIVE:
+                rows = await self._queue_rows(chat_id, decided.rows, now)
+            await self._db.execute(
+                "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
+                (decided.through, chat_id),
+            )
+        return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+
+    async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
+        async with self._db.execute(
+            """SELECT id, query, display, thread_id, start_match FROM subscriptions
+               WHERE chat_id = ? ORDER BY id""",
+            (chat_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return tuple(
+            ChatSubscription(
+                int(r[0]), str(r[1]), str(r[2]), None if r[3] is None else int(r[3]), int(r[4])
+            )
+            for r in rows
+        )
+
+    async def _recent_alerts(self, chat_id: int, since: float) -> int:
+        async with self._db.execute(
+            """SELECT count(*) FROM outbox
+               WHERE chat_id = ? AND created_at >= ? AND kind = 'alert'""",
+            (chat_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _queue_rows(
+        self, chat_id: int, planned: Sequence[PlannedRow], now: float
+    ) -> tuple[ClaimedRow, ...]:
+        queued: list[ClaimedRow] = []
+        for row in planned:
+            # A story pruned since it matched queues nothing; a row the chat already has
+            # for the story (one alert per story per chat) is not queued twice.
+            async with self._db.execute(
+                """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
+                   SELECT ?, id, ?, ?, ?, ? FROM stories WHERE id = ?
+                   ON CONFLICT DO NOTHING RETURNING id""",
+                (
+                    row.lane.value,
+                    chat_id,
+                    row.thread_id,
+                    json.dumps(row.matched),
+                    now,
+                    row.story_id,
+                ),
+            ) as cursor:
+                inserted = await cursor.fetchone()
+            if inserted is not None:
+                queued.append(ClaimedRow(int(inserted[0]), row.lane.value))
+        return tuple(queued)

@@ -1,0 +1,129 @@
+"""The contract of fan-out on read: stored matches, a chat's claim, the watermark."""
+
+import pytest
+
+from bot.storage import ChatStatus, ChatWork, ClaimPlan, Lane, PlannedRow, PollToSave
+from tests.storage_contract.helpers import (
+    ANN,
+    BOB,
+    T0,
+    Audience,
+    Db,
+    add_feed,
+    candidate,
+    everyone,
+    fan_out,
+    subscribe,
+)
+
+
+async def _poll(db: Db, *titles: str, audience: Audience | None = None, now: float = T0) -> None:
+    """Save a poll whose stories match "ukraine", without fanning out."""
+    feed = await add_feed(db, f"f{now}")
+    matcher = audience or everyone(ANN, BOB)
+    await subscribe(db, matcher)
+    await db.storage.save_poll(
+        PollToSave(
+            feed_id=feed.id,
+            url=feed.url,
+            title="Feed",
+            etag=None,
+            last_modified=None,
+            next_poll_at=now + 300,
+            now=now,
+            alerts_enabled=True,
+            stories=tuple(candidate(feed, title) for title in titles),
+        ),
+        match=matcher,
+    )
+
+
+async def test_a_poll_stores_one_match_row_per_story_whatever_the_audience(db: Db) -> None:
+    await _poll(db, "Ukraine one", "Ukraine two")
+    matches = await db.storage.story_matches(0, 100)
+    assert [m.queries for m in matches] == [("ukraine",), ("ukraine",)]
+    assert [m.id for m in matches] == sorted(m.id for m in matches)
+    assert db.outbox() == [], "no row per chat at poll time"
+    assert [m.id for m in await db.storage.story_matches(matches[0].id, 100)] == [matches[1].id]
+
+
+async def test_a_claim_queues_the_plan_and_moves_the_cursor_once(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+    seen: list[ChatWork] = []
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        seen.append(work)
+        rows = (
+            ()
+            if work.cursor >= match.id
+            else (PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), None),)
+        )
+        return ClaimPlan(rows, match.id)
+
+    first = await db.storage.claim_chat(ANN, plan, T0)
+    again = await db.storage.claim_chat(ANN, plan, T0)
+    assert [row.kind for row in first.rows] == ["alert"]
+    assert again.rows == ()
+    assert [w.cursor for w in seen] == [0, match.id]
+    assert [(s.query, s.display) for s in seen[0].subscriptions] == [("ukraine", "Ukraine")]
+    assert db.alerts() == [(ANN, "Ukraine one")]
+
+
+async def test_the_same_story_is_never_queued_twice_for_a_chat(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        return ClaimPlan((PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), None),), 0)
+
+    assert len((await db.storage.claim_chat(ANN, plan, T0)).rows) == 1
+    assert (await db.storage.claim_chat(ANN, plan, T0)).rows == ()
+    assert len(db.outbox()) == 1
+
+
+async def test_an_inactive_chat_queues_nothing_but_its_cursor_moves(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)
+    await fan_out(db.storage, T0)
+    assert db.alerts() == [(ANN, "Ukraine one")]
+    await db.storage.set_chat_status(BOB, ChatStatus.ACTIVE, now=T0)
+    await _poll(db, "Ukraine two", now=T0 + 60)
+    await fan_out(db.storage, T0 + 60)
+    assert [title for chat, title in db.alerts() if chat == BOB] == ["Ukraine two"]
+
+
+async def test_a_subscription_does_not_bring_matches_stored_before_it(db: Db) -> None:
+    await _poll(db, "Ukraine before", audience=everyone(ANN))
+    await _poll(db, "Ukraine after", audience=everyone(ANN, BOB), now=T0 + 60)
+    await fan_out(db.storage, T0 + 60)
+    assert sorted(db.alerts()) == [
+        (ANN, "Ukraine after"),
+        (ANN, "Ukraine before"),
+        (BOB, "Ukraine after"),
+    ]
+
+
+async def test_the_watermark_forgets_matches_everyone_dealt_with(db: Db) -> None:
+    await _poll(db, "Ukraine one", "Ukraine two")
+    [_, last] = await db.storage.story_matches(0, 10)
+    await db.storage.advance_watermark(last.id)
+    assert await db.storage.delivery_watermark() == last.id
+    assert await db.storage.story_matches(0, 10) == []
+    await db.storage.advance_watermark(0)
+    assert await db.storage.delivery_watermark() == last.id, "never goes back"
+    await _poll(db, "Ukraine three", now=T0 + 60)
+    [newer] = await db.storage.story_matches(0, 10)
+    assert newer.id > last.id, "ids never reused, even after the newest rows were deleted"
+
+
+async def test_a_failing_planner_leaves_the_chat_as_it_was(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+
+    def broken(_: ChatWork) -> ClaimPlan:
+        raise RuntimeError("planner bug")
+
+    with pytest.raises(RuntimeError):
+        await db.storage.claim_chat(ANN, broken, T0)
+    await fan_out(db.storage, T0)
+    assert db.alerts() == [(ANN, "Ukraine one"), (BOB, "Ukraine one")]
