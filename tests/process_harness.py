@@ -472,6 +472,22 @@ def outbox_by_status(database: Path) -> dict[str, set[Pair]]:
     return grouped
 
 
+def unclaimed_pairs(database: Path) -> set[Pair]:
+    """Return (story title, chat) pairs matched but not claimed yet (fan-out on read): each
+    stored match after the watermark, for each active subscriber of one of its queries whose
+    cursor and subscription come before it."""
+    with contextlib.closing(read_only(database)) as connection:
+        rows = connection.execute(
+            """SELECT DISTINCT s.title, c.id FROM story_matches m
+               JOIN stories s ON s.id = m.story_id
+               JOIN subscriptions sub ON sub.query IN (SELECT value FROM json_each(m.queries))
+               JOIN chats c ON c.id = sub.chat_id
+               WHERE c.status = 'active' AND m.id > c.match_cursor AND m.id > sub.start_match
+                 AND m.id > (SELECT watermark FROM delivery_state)"""
+        ).fetchall()
+    return {(str(title), int(chat_id)) for title, chat_id in rows}
+
+
 def story_titles(database: Path) -> set[str]:
     """Return the titles of every stored story."""
     with contextlib.closing(read_only(database)) as connection:

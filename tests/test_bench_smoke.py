@@ -27,7 +27,7 @@ SCENARIOS = {
 TIMEOUT_SECONDS = 120
 MATCHING_FIGURES = {
     "index build",
-    "match 30 stories incl. fan-out",
+    "poll-time work for 30 stories: match, store, commit",
     "speed-up vs regex-per-user loop",
     "index memory",
     "baseline, scaled to all users",
