@@ -163,7 +163,8 @@ class Claims(Protocol):
 
     async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
         """Queue a chat's pending stories as `plan` decides from the chat's state, and move
-        its cursor, in one transaction (an inactive chat's cursor moves, nothing is queued)."""
+        its cursor, in one transaction. An inactive chat queues nothing; when it is active
+        again its cursor is at the newest match: what matched meanwhile is not sent."""
 
 
 class Broadcasts(Protocol):

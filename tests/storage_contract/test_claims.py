@@ -82,7 +82,7 @@ async def test_the_same_story_is_never_queued_twice_for_a_chat(db: Db) -> None:
     assert len(db.outbox()) == 1
 
 
-async def test_an_inactive_chat_queues_nothing_but_its_cursor_moves(db: Db) -> None:
+async def test_an_inactive_chat_queues_nothing_and_back_gets_only_what_is_new(db: Db) -> None:
     await _poll(db, "Ukraine one")
     await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)
     await fan_out(db.storage, T0)

@@ -66,6 +66,9 @@ class ClaimsMixin(SqliteBase):
                 chat = await cursor.fetchone()
             if chat is None:
                 return Claim(chat_id, ChatType.PRIVATE, ())
+            if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
+                # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
+                return Claim(chat_id, ChatType(chat[1]), ())
             work = ChatWork(
                 chat_id,
                 ChatStatus(chat[0]),
@@ -74,9 +77,7 @@ class ClaimsMixin(SqliteBase):
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
             )
             decided = plan(work)
-            rows: tuple[ClaimedRow, ...] = ()
-            if work.status is ChatStatus.ACTIVE:
-                rows = await self._queue_rows(chat_id, decided.rows, now)
+            rows = await self._queue_rows(chat_id, decided.rows, now)
             await self._db.execute(
                 "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
                 (decided.through, chat_id),

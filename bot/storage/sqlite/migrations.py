@@ -206,6 +206,16 @@ MIGRATIONS: tuple[Migration, ...] = (
                 watermark INTEGER NOT NULL
             )""",
             "INSERT INTO delivery_state (id, watermark) VALUES (1, 0)",
+            # A paused or blocked chat's claims queue nothing and write nothing; when it is
+            # active again its cursor jumps to the newest match, so it gets what is new from
+            # then on, not what matched meanwhile (whichever code path reactivates it).
+            """CREATE TRIGGER chats_reactivated AFTER UPDATE OF status ON chats
+               WHEN NEW.status = 'active' AND OLD.status != 'active'
+               BEGIN
+                   UPDATE chats SET match_cursor = (SELECT coalesce(max(seq), 0)
+                       FROM sqlite_sequence WHERE name = 'story_matches')
+                   WHERE id = NEW.id;
+               END""",
         ),
     ),
 )
