@@ -201,6 +201,12 @@ def stats(figures: Stats, now: float, started_at: float, version: str) -> str:
         if figures.oldest_pending_at is not None
         else t("Outbox: {pending} pending", pending=figures.pending)
     )
+    if figures.matches_waiting and figures.oldest_match_at is not None:
+        pending += "\n" + t(
+            "Matched stories still reaching chats: {stories}, oldest {age} old",
+            stories=figures.matches_waiting,
+            age=_duration(now - figures.oldest_match_at),
+        )
     lines += [
         t(
             "Feeds: {healthy} healthy, {failing} failing",

@@ -247,3 +247,6 @@ class Stats:
     oldest_pending_at: float | None
     database_bytes: int = 0
     free_bytes: int = 0
+    # Fan-out on read: stored matches some chat has still to claim, and the oldest one's time.
+    matches_waiting: int = 0
+    oldest_match_at: float | None = None

@@ -127,3 +127,12 @@ async def test_a_failing_planner_leaves_the_chat_as_it_was(db: Db) -> None:
         await db.storage.claim_chat(ANN, broken, T0)
     await fan_out(db.storage, T0)
     assert db.alerts() == [(ANN, "Ukraine one"), (BOB, "Ukraine one")]
+
+
+async def test_stats_count_matches_still_reaching_chats(db: Db) -> None:
+    await _poll(db, "Ukraine one", "Ukraine two", now=T0 + 60)
+    waiting = await db.storage.stats(now=T0 + 120)
+    assert (waiting.matches_waiting, waiting.oldest_match_at) == (2, T0 + 60)
+    await fan_out(db.storage, T0 + 120)
+    done = await db.storage.stats(now=T0 + 180)
+    assert (done.matches_waiting, done.oldest_match_at) == (0, None)

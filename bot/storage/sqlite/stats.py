@@ -39,6 +39,8 @@ class StatsMixin(SqliteBase):
             ),
             database_bytes=page_size * pages,
             free_bytes=page_size * free_pages,
+            matches_waiting=await self._scalar(f"SELECT count(*) {_WAITING}"),
+            oldest_match_at=await self._optional(f"SELECT min(matched_at) {_WAITING}"),
         )
 
     async def _scalar(self, sql: str, params: tuple[float, ...] = ()) -> int:
@@ -55,3 +57,7 @@ class StatsMixin(SqliteBase):
         async with self._db.execute(sql) as cursor:
             rows = await cursor.fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
+
+
+# Matches after the watermark: some chat may still have to claim them.
+_WAITING = "FROM story_matches WHERE id > (SELECT watermark FROM delivery_state)"
