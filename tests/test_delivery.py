@@ -19,6 +19,7 @@ from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.delivery import worker as worker_module
+from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.pacing import ChatPacer
 from bot.delivery.worker import STORAGE_RETRY_SECONDS, DeliveryWorker
 from bot.ingest.stories import story_from_entry
@@ -854,3 +855,32 @@ async def test_a_worker_stopping_with_unwritable_outcomes_says_so_and_keeps_them
 
     assert statuses(env.path) == ["pending", "pending"], "nothing marked that was not recorded"
     assert "2 sends could not be recorded and may be repeated after restart" in caplog.text
+
+
+async def test_stories_that_waited_for_their_chats_turn_arrive_as_one_digest(env: Env) -> None:
+    ann_titles = await queue_alerts(env, [ANN], 5)
+    [bob_title] = await queue_alerts(env, [BOB], 1)
+    clock = JumpClock()
+    clock.jump(COALESCE_AFTER_SECONDS)  # delivery fell behind: the matches waited this long
+    async with running(env.worker(clock=clock)):
+        await env.fake.wait_for_sent(ANN, 1)
+        await env.fake.wait_for_sent(BOB, 1)
+        await eventually(lambda: set(statuses(env.path)) == {"sent"})
+
+    [digest] = texts(env.fake, ANN)
+    assert all(title in digest for title in ann_titles), "all five in the one message"
+    assert [row["kind"] for row in rows_of(env.path, ANN)] == ["digest"] * 5
+    assert sent_titles(env.fake, BOB, [bob_title]) == [bob_title], "a single story: an alert"
+    assert [row["kind"] for row in rows_of(env.path, BOB)] == ["alert"]
+
+
+async def test_a_story_matched_after_a_chats_claim_reaches_it_in_a_later_turn(env: Env) -> None:
+    [first] = await queue_alerts(env, [ANN], 1)
+    worker = env.worker()
+    async with running(worker):
+        await env.fake.wait_for_sent(ANN, 1)
+        [second] = await queue_alerts(env, [ANN], 1)
+        worker.notify()
+        await env.fake.wait_for_sent(ANN, 2)
+        await eventually(lambda: set(statuses(env.path)) == {"sent"})
+    assert sent_titles(env.fake, ANN, [first, second]) == [first, second], "each once, in order"
