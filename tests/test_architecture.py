@@ -23,6 +23,8 @@ PURE = (
     "bot/ingest/charsets.py",
     "bot/ingest/incremental.py",
     "bot/delivery/burst.py",
+    "bot/delivery/fanout.py",
+    "bot/storage/claims.py",
     "bot/updates/flood.py",
 )
 EDGE_LIBRARIES = ("telegram", "httpx", "httpcore", "aiosqlite", "sqlite3")
