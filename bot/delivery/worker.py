@@ -103,9 +103,14 @@ class DeliveryWorker:
         # Every outcome answered so far, in one transaction: their sends wait for it.
         await self._outcomes.write_queued()
         if self._wake.is_set():
+            # Cleared first: what is committed during the reads wakes the next step.
             self._wake.clear()
-            await self._load_new_rows()
-            await self._claimer.load()
+            try:
+                await self._load_new_rows()
+                await self._claimer.load()
+            except BaseException:
+                self._wake.set()  # read again after the pause
+                raise
         started = await self._start_sends()
         await self._claimer.settle()
         return started
