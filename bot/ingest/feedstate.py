@@ -229,8 +229,11 @@ class FeedState:
         if element in _RELATIVE and output and (element != "id" or self.guidislink):
             output = _urljoin("", output)
         params = self.contentparams
+        # feedparser retypes plain text that looks like HTML; only a content part keeps the
+        # type (the parameters are cleared once the text is filed), so only there is it asked.
         if (
-            not self.version.startswith("atom")
+            element == "content"
+            and not self.version.startswith("atom")
             and params.get("type") == "text/plain"
             and _looks_like_html(output)
         ):
