@@ -226,7 +226,8 @@ class FeedState:
         output = "".join(pieces).strip()
         if not expecting:
             return output
-        if element in _RELATIVE and output and (element != "id" or self.guidislink):
+        if element in _RELATIVE and ":///" in output and (element != "id" or self.guidislink):
+            # _urljoin("", url) only drops the slashes after "scheme://" (no base to join).
             output = _urljoin("", output)
         params = self.contentparams
         # feedparser retypes plain text that looks like HTML; only a content part keeps the
@@ -238,11 +239,13 @@ class FeedState:
             and _looks_like_html(output)
         ):
             params["type"] = "text/html"
-        # feedparser's repair of UTF-8 text read as latin-1, applied to every text.
-        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            output = output.encode("iso-8859-1").decode("utf-8")
-        if _C1_CONTROLS.search(output):
-            output = output.translate(_cp1252)
+        # feedparser's repair of UTF-8 text read as latin-1, then its cp1252 mapping: both
+        # leave ASCII text as it is.
+        if not output.isascii():
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+                output = output.encode("iso-8859-1").decode("utf-8")
+            if _C1_CONTROLS.search(output):
+                output = output.translate(_cp1252)
         if element in ("category", "tags", "itunes_keywords"):
             return output
         if element == "title" and -1 < self.title_depth <= self.depth:
@@ -254,7 +257,8 @@ class FeedState:
                 entry["content"].append({"type": params.get("type"), "value": output})
             elif element == "link":
                 if not self.inimage:
-                    output = _QUERY_ENTITY.sub(r"&\g<1>", output.replace("&amp;", "&"))
+                    if "&" in output:
+                        output = _QUERY_ENTITY.sub(r"&\g<1>", output.replace("&amp;", "&"))
                     entry["link"] = output
                     if output:
                         entry["links"][-1]["href"] = output
