@@ -22,6 +22,9 @@ PURE = (
     "bot/ingest/stories.py",
     "bot/ingest/charsets.py",
     "bot/ingest/incremental.py",
+    "bot/ingest/fastparse.py",
+    "bot/ingest/feedstate.py",
+    "bot/ingest/feedhandlers.py",
     "bot/delivery/burst.py",
     "bot/updates/flood.py",
 )
