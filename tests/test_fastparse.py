@@ -93,6 +93,29 @@ def test_every_broken_feed_gives_todays_result(monkeypatch: pytest.MonkeyPatch, 
     assert_same_stories(fast, slow, path.name)
 
 
+# What servers send: a charset that fits or not, a type that is not XML, a language.
+RESPONSE_HEADERS = (
+    {"content-type": "text/html"},
+    {"content-type": "text/plain; charset=utf-8"},
+    {"content-type": "text/xml; charset=iso-8859-1"},
+    {"content-type": "application/rss+xml; charset=windows-1251"},
+    {"Content-Type": "application/atom+xml", "Content-Language": "pt_BR"},
+)
+
+
+@pytest.mark.skipif(not corpus.REAL.is_dir(), reason="feed corpus not present")
+@pytest.mark.parametrize("headers", RESPONSE_HEADERS, ids=str)
+def test_every_feed_parses_the_same_whatever_the_headers(
+    monkeypatch: pytest.MonkeyPatch, headers: dict[str, str]
+) -> None:
+    for path in corpus_files(corpus.REAL) + corpus_files(corpus.ILLFORMED):
+        body = path.read_bytes()
+        fast = parse.parse_feed(body, headers, url=URL)
+        with monkeypatch.context() as patched:
+            feedparser_only(patched)
+            assert parse.parse_feed(body, headers, url=URL) == fast, path.name
+
+
 @pytest.mark.skipif(not corpus_files(corpus.REAL), reason="feed corpus not present")
 def test_most_real_feeds_take_the_fast_path() -> None:
     files = corpus_files(corpus.REAL)
