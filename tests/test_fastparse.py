@@ -227,6 +227,9 @@ FIELD_CASES = {
         channel="<language>uk</language><ttl>30</ttl><image><title>Logo</title>"
         "<link>https://img.example/</link><url>https://img.example/l.png</url></image>",
     ),
+    "a ttl with attributes": rss(
+        "<item><title>x</title></item>", channel='<ttl>30</ttl><ttl unit="minutes"/>'
+    ),
     "language from the header and xml:lang": atom(
         "<entry><id>tag:a,2024:5</id><title>Мова</title></entry>"
     ).replace("<feed ", '<feed xml:lang="ru" ', 1),

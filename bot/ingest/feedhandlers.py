@@ -10,7 +10,6 @@ from __future__ import annotations
 from feedparser.datetimes import _parse_date
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin
-from feedparser.util import FeedParserDict
 
 from bot.ingest.feedstate import End, FallbackError, FeedState, Start
 
@@ -50,7 +49,7 @@ def _end_channel(state: FeedState) -> None:
 def _start_image(state: FeedState, attrs: dict[str, str]) -> None:
     context = state.context()
     if not state.inentry:
-        context.setdefault("image", FeedParserDict())
+        context.setdefault("image", {})
     state.inimage = 1
     state.title_depth = -1
     state.stack.append(("image", 0, []))
@@ -64,7 +63,7 @@ def _end_image(state: FeedState) -> None:
 def _start_item(state: FeedState, attrs: dict[str, str]) -> None:
     if state.inentry:
         raise FallbackError("an item inside an item")
-    state.entries.append(FeedParserDict())
+    state.entries.append({})
     state.entry_depths = {}
     state.stack.append(("item", 0, []))
     state.inentry = 1
@@ -163,7 +162,7 @@ def _start_link(state: FeedState, attrs: dict[str, str]) -> None:
         attrs["href"] = _urljoin("", attrs["href"])
     context.setdefault("links", [])
     if not (state.inentry and state.inimage):
-        context["links"].append(FeedParserDict(attrs))
+        context["links"].append(dict(attrs))
     if "href" in attrs:
         if attrs.get("rel") == "alternate" and _map_type(attrs.get("type", "")) in _HTML_TYPES:
             context["link"] = attrs["href"]

@@ -19,7 +19,6 @@ from typing import Any
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin
-from feedparser.util import FeedParserDict
 
 _MATCH = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 _USERLAND = "http://backend.userland.com/rss"
@@ -28,6 +27,11 @@ HANDLED = frozenset(
     name.split("_", 2)[2] for name in dir(_FeedParserMixin) if name.startswith(("_start_", "_end_"))
 )
 _RELATIVE = frozenset(_FeedParserMixin.can_be_relative_uri)
+# The texts feedparser files under keys parse.py reads; the others are popped and dropped,
+# so the dictionaries hold nothing FeedParserDict's key aliases could map onto those keys.
+_FILED = frozenset({"title", "id", "link", "description", "summary", "content", "ttl", "language"})
+# Texts a handler reads once popped: the dates it parses.
+_NEEDED = _FILED | {"published", "updated"}
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 _HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
@@ -69,8 +73,8 @@ class FeedState:
     ) -> None:
         self.starts = starts
         self.ends = ends
-        self.feeddata = FeedParserDict()
-        self.entries: list[FeedParserDict] = []
+        self.feeddata: dict[str, Any] = {}
+        self.entries: list[dict[str, Any]] = []
         self.version = ""
         self.decls: dict[str, str] = {}
         self.namespacemap: dict[str | None, str] = {}
@@ -167,7 +171,8 @@ class FeedState:
         elif name in HANDLED and name not in _END_ONLY:
             raise FallbackError(f"element {name}")
         elif attrs:
-            self.context()[name] = attrs
+            if name in _FILED:
+                self.context()[name] = attrs
         else:
             self.stack.append((name, 1, []))
 
@@ -190,9 +195,11 @@ class FeedState:
 
     # --- mixin helpers --------------------------------------------------------------------
 
-    def context(self) -> FeedParserDict:
+    def context(self) -> dict[str, Any]:
+        """Return the dictionary feedparser files into now (mixin._get_context)."""
         if self.inimage and "image" in self.feeddata:
-            return self.feeddata["image"]
+            image: dict[str, Any] = self.feeddata["image"]
+            return image
         if self.inentry:
             return self.entries[-1]
         return self.feeddata
@@ -224,8 +231,8 @@ class FeedState:
             return None
         _, expecting, pieces = self.stack.pop()
         output = "".join(pieces).strip()
-        if not expecting:
-            return output
+        if not expecting or element not in _NEEDED:
+            return output  # its text is filed under a key parse.py never reads
         if element in _RELATIVE and ":///" in output and (element != "id" or self.guidislink):
             # _urljoin("", url) only drops the slashes after "scheme://" (no base to join).
             output = _urljoin("", output)
@@ -248,7 +255,7 @@ class FeedState:
                 output = output.translate(_cp1252)
         if element in ("category", "tags", "itunes_keywords"):
             return output
-        if element == "title" and -1 < self.title_depth <= self.depth:
+        if (element == "title" and -1 < self.title_depth <= self.depth) or element not in _FILED:
             return output
         if self.inentry:
             entry = self.entries[-1]
