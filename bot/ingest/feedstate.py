@@ -90,8 +90,8 @@ class FeedState:
         self.depth = 0
         self.title_depth = -1
         self.entry_depths: dict[str, int] = {}
-        self.names: dict[str, tuple[str, str, str]] = {}
-        self.end_names: dict[str, str] = {}
+        self.names: dict[str, _StartName] = {}
+        self.end_names: dict[str, tuple[str, End | None]] = {}
 
     # --- names (parsers/strict.py, mixin.track_namespace) ---------------------------------
 
@@ -137,39 +137,52 @@ class FeedState:
         prefix = self.namespacemap.get(prefix, prefix)
         return (f"{prefix}_{suffix}" if prefix else suffix), prefix
 
-    def _names(self, raw: str) -> tuple[str, str, str]:
-        """Return a start tag's (tag, handler name, prefix), cached until the next xmlns."""
-        known = self.names.get(raw)
-        if known is None:
-            tag = self._tag(raw, start=True)
-            known = self.names[raw] = (tag, *self._name(tag))
+    def _start_names(self, raw: str) -> _StartName:
+        """Return what a start tag means, cached until the next xmlns (it maps the names)."""
+        tag = self._tag(raw, start=True)
+        name, prefix = self._name(tag)
+        handler = self.starts.get(name)
+        if tag in ("math", "svg"):
+            raise FallbackError("MathML or SVG")
+        if handler is None and name in HANDLED and name not in _END_ONLY:
+            raise FallbackError(f"element {name}")
+        resets_image = not prefix and tag not in _IMAGE_TAGS
+        known = self.names[raw] = (name, handler, resets_image, tag in ("feed", "rss"))
+        return known
+
+    def _end_names(self, raw: str) -> tuple[str, End | None]:
+        name = self._name(self._tag(raw, start=False))[0]
+        handler = self.ends.get(name)
+        if handler is None and name in _HAS_END:
+            raise FallbackError(f"end of {name}")
+        known = self.end_names[raw] = (name, handler)
         return known
 
     # --- the SAX events -------------------------------------------------------------------
 
     def start_element(self, raw: str, raw_attrs: dict[str, str]) -> None:
-        tag, name, prefix = self._names(raw)
-        attrs = _attributes(self.decls, raw_attrs) if raw_attrs or self.decls else {}
-        self.decls = {}
+        name, handler, resets_image, root = self.names.get(raw) or self._start_names(raw)
+        if raw_attrs or self.decls:
+            attrs = _attributes(self.decls, raw_attrs)
+            self.decls = {}
+            if "xml:base" in attrs or "base" in attrs:
+                raise FallbackError("xml:base")
+        else:
+            attrs = {}
         self.depth += 1
-        if "xml:base" in attrs or "base" in attrs or tag in ("math", "svg"):
-            raise FallbackError("xml:base, MathML or SVG")
-        if self.depth == 1:
+        if root:
+            if self.depth > 1:
+                raise FallbackError("a root element inside the document")
             lang = attrs.get("xml:lang", attrs.get("lang"))
             lang = None if lang == "" else (self.lang if lang is None else lang)
-            if lang and tag in ("feed", "rss"):
+            if lang:
                 self.feeddata["language"] = lang.replace("_", "-")
-        elif tag in ("feed", "rss"):
-            raise FallbackError("a root element inside the document")
         if self.incontent:
             raise FallbackError("markup inside a text element")
-        if not prefix and tag not in _IMAGE_TAGS:
+        if resets_image:
             self.inimage = 0
-        handler = self.starts.get(name)
         if handler is not None:
             handler(self, attrs)
-        elif name in HANDLED and name not in _END_ONLY:
-            raise FallbackError(f"element {name}")
         elif attrs:
             if name in _FILED:
                 self.context()[name] = attrs
@@ -177,14 +190,9 @@ class FeedState:
             self.stack.append((name, 1, []))
 
     def end_element(self, raw: str) -> None:
-        name = self.end_names.get(raw)
-        if name is None:
-            name = self.end_names[raw] = self._name(self._tag(raw, start=False))[0]
-        handler = self.ends.get(name)
+        name, handler = self.end_names.get(raw) or self._end_names(raw)
         if handler is not None:
             handler(self)
-        elif name in _HAS_END:
-            raise FallbackError(f"end of {name}")
         else:
             self.pop(name)
         self.depth -= 1
@@ -291,3 +299,6 @@ _IMAGE_TAGS = frozenset({"title", "link", "description", "url", "href", "width",
 
 Start = Callable[[FeedState, dict[str, str]], None]
 End = Callable[[FeedState], None]
+# A start tag's handler name, handler, whether it ends an <image> (feedparser's hack for
+# empty ones), and whether it is a root element (rss, feed).
+_StartName = tuple[str, Start | None, bool, bool]
