@@ -1,12 +1,10 @@
 """feedparser's strict-parser state machine, replayed for the elements news feeds use.
 
-Each method mirrors the feedparser 6 code of the same name (feedparser/mixin.py,
-parsers/strict.py, namespaces/_base.py, dc.py, mediarss.py), down to its quirks: the title
-kept by depth, a second description filed as content, a guid that is a permalink standing in
-for a missing link, the latin-1/UTF-8 repair and the cp1252 mapping of every text. Elements
-whose feedparser handler is not replayed here raise FallbackError, and so does anything that
-would take feedparser down a path not replayed (xml:base, markup inside a text element, a
-text type other than plain or HTML, an item inside an item).
+Each method mirrors the feedparser 6 code of the same name (mixin.py, parsers/strict.py),
+down to its quirks: the title kept by depth, the latin-1/UTF-8 repair and cp1252 mapping of
+every text. An element whose feedparser handler is not replayed (feedhandlers.py has those
+that are) raises FallbackError, as does anything that would take feedparser down a path not
+replayed (xml:base, markup inside a text element, a text type other than plain or HTML).
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ _FILED = frozenset({"title", "id", "link", "description", "summary", "content", 
 # Texts a handler reads once popped: the dates it parses.
 _NEEDED = _FILED | {"published", "updated"}
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
-_HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # What feedparser's cp1252 mapping changes (a search is cheaper than translating every text).
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
@@ -52,9 +49,8 @@ def _attributes(decls: dict[str, str], raw: dict[str, str]) -> dict[str, str]:
         namespace, _, local = key.rpartition(" ")
         prefix = _MATCH.get(namespace.lower(), "")
         attrs[(prefix + ":" + local if prefix else local).lower()] = value
-    for key, value in raw.items():
-        # xml.sax names a namespaced attribute's qname by its local name alone.
-        attrs[key.rpartition(" ")[2].lower()] = value
+        # Then by its qname, which xml.sax gives as the local name alone (last, as there).
+        attrs[local.lower()] = value
     for key in ("rel", "type"):
         if key in attrs:
             attrs[key] = attrs[key].lower()
