@@ -203,9 +203,11 @@ def _seconds(passes: Sequence[Pass]) -> tuple[float, ...]:
 
 
 def _ratios(with_: Sequence[Pass], without: Sequence[Pass], cpu: bool = False) -> tuple[float, ...]:
-    # CPU time counts in clock ticks (10 ms): a tiny smoke pass may show none.
+    # CPU time counts in clock ticks (10 ms): a tiny smoke pass may show none, on either side.
     return tuple(
-        (w.cpu / wo.cpu if wo.cpu > 0 else math.nan) if cpu else w.seconds / wo.seconds
+        (w.cpu / wo.cpu if w.cpu > 0 and wo.cpu > 0 else math.nan)
+        if cpu
+        else w.seconds / wo.seconds
         for w, wo in zip(with_, without, strict=True)
     )
 

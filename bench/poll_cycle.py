@@ -1,8 +1,8 @@
 """Scenario 2: poll cycles of every feed: cold (all new), warm (all 304), steady, identical.
 
 Through the real path: Fetcher over HTTP to a local feed server, FeedParserPool workers,
-Storage.save_poll with the SubscriptionIndex matching and the outbox rows. Feeds are primed
-(known to the bot), so new entries may alert. Of each feed's entries the newest few were
+Storage.save_poll with the SubscriptionIndex matching (the queries each story matched).
+Feeds are primed (known to the bot), so new entries may alert. Of each feed's entries the newest few were
 published minutes ago and are matched; the rest are older than the bot's alert age limit and
 are stored (and deduplicated) but not matched, as after a restart. The subscribers are the
 first poll_users users of scenario 1's population, so the fan-out per story is the same.
@@ -12,9 +12,9 @@ cold cycle (the oldest drop off, so each still lists items_per_feed), and only t
 parsed. Last, the server ignores conditional GET (no validators): every feed answers 200
 with the body it sent before, which the bot recognises and does not parse.
 
-Baseline: feedparser alone parsing the same bodies one after another, with the options and
-headers the bot gives it (the cheapest parse any feedparser-based bot can do): the cold
-bodies for the cold cycle, the steady ones for the steady cycle.
+Baseline: feedparser alone parsing the same bodies one after another, with the bot's options
+and headers (the cheapest feedparser parse): cold bodies for the cold cycle, steady ones for
+the steady cycle. The figures are built in poll_figures.py.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from bench import matching
-from bench.common import Figure, Run, Stopwatch, at_most, median
+from bench import matching, poll_figures
+from bench.common import Figure, Run, Stopwatch
 from bench.harness import (
     LoopLag,
     RemoteFeeds,
@@ -44,6 +44,7 @@ from bench.harness import (
     populate,
     primer_body,
 )
+from bench.poll_figures import RSS_HEADERS
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import PARSER_HEADERS
 from bot.ingest.poller import Poller, PollReport
@@ -51,9 +52,6 @@ from bot.ingest.pool import FeedParserPool
 from bot.ingest.prepare import prepare_feed
 from bot.storage.sqlite import SqliteStorage
 from tests.feedserver import Item
-
-SCENARIO = "2 poll cycle"
-RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
 
 
 class Clock:
@@ -284,7 +282,6 @@ def _expect(reports: Sequence[PollReport], status: str, count: int) -> None:
 
 async def run(run: Run) -> list[Figure]:
     """Measure cold and warm cycles against feedparser alone on the same bodies."""
-    sizes = run.sizes
     results: list[dict[str, float]] = []
     with RemoteFeeds() as feeds:
         for number in range(run.repeat):
@@ -298,133 +295,5 @@ async def run(run: Run) -> list[Figure]:
             parse_all, list(bodies.values()), bot_options=False
         )
 
-    def values(key: str) -> tuple[float, ...]:
-        return tuple(result[key] for result in results)
-
-    ratios = tuple(result["cold"] / result["baseline"] for result in results)
-    steady_ratios = tuple(result["steady"] / result["steady_baseline"] for result in results)
-    alone_ratios = tuple(result["alone"] / result["steady_baseline"] for result in results)
-    first = results[0]
-    workload = f"{sizes.feeds} feeds x {sizes.items_per_feed} items, {first['body_kb']:.0f} KB each"
-    return [
-        Figure(
-            SCENARIO,
-            "cold cycle / feedparser-alone baseline",
-            median(ratios),
-            "x",
-            at_most(0.8, "x"),
-            workload,
-            ratios,
-        ),
-        Figure(
-            SCENARIO,
-            "cold cycle",
-            median(values("cold")),
-            "s",
-            note=f"{first['stories']:,.0f} stories stored, {first['alerts']:,.0f} matched "
-            f"queued for {sizes.poll_users:,} users",
-            samples=values("cold"),
-        ),
-        Figure(
-            SCENARIO,
-            "baseline: feedparser alone, sequential",
-            median(values("baseline")),
-            "s",
-            note="bot's options: sanitize_html=False, resolve_relative_uris=False",
-            samples=values("baseline"),
-        ),
-        Figure(
-            SCENARIO,
-            "feedparser alone, default options",
-            default_options,
-            "s",
-            note="what a peer bot calling feedparser.parse(body) pays; 1 run",
-        ),
-        Figure(
-            SCENARIO,
-            "cold cycle CPU: bot process (loop + SQLite thread)",
-            median(values("main_cpu")),
-            "s",
-            note="fetch, store, match, outbox; the rest of the cycle is the parser workers",
-            samples=values("main_cpu"),
-        ),
-        Figure(
-            SCENARIO,
-            "cold cycle CPU: parser workers",
-            median(values("workers_cpu")),
-            "s",
-            note=f"prepare_feed (parse, clean, summarize, tokenize), {run.sizes.feeds} feeds",
-            samples=values("workers_cpu"),
-        ),
-        Figure(
-            SCENARIO,
-            "warm cycle (every feed 304)",
-            median(values("warm")),
-            "s",
-            at_most(1.5, "s"),
-            samples=values("warm"),
-        ),
-        Figure(
-            SCENARIO,
-            "steady cycle (each feed gained 1-2 items) / feedparser-alone baseline",
-            median(steady_ratios),
-            "x",
-            at_most(0.25, "x"),
-            f"{first['steady_parsed']:,.0f} entries parsed of "
-            f"{sizes.feeds * sizes.items_per_feed:,}; baseline: feedparser on the same "
-            f"{sizes.feeds} bodies in full, {median(values('steady_baseline')):.2f} s",
-            steady_ratios,
-        ),
-        Figure(
-            SCENARIO,
-            "steady cycle",
-            median(values("steady")),
-            "s",
-            note=f"{first['steady_stories']:,.0f} new stories, {first['steady_alerts']:,.0f} "
-            "outbox rows queued",
-            samples=values("steady"),
-        ),
-        Figure(
-            SCENARIO,
-            "steady cycle CPU: bot process (loop + SQLite thread)",
-            median(values("steady_main_cpu")),
-            "s",
-            note="fetch, store, match, outbox",
-            samples=values("steady_main_cpu"),
-        ),
-        Figure(
-            SCENARIO,
-            "steady cycle CPU: parser workers",
-            median(values("steady_workers_cpu")),
-            "s",
-            note="scan, cut, parse the new items, clean, summarize, tokenize",
-            samples=values("steady_workers_cpu"),
-        ),
-        Figure(
-            SCENARIO,
-            "steady cycle, nobody subscribed / feedparser-alone baseline",
-            median(alone_ratios),
-            "x",
-            note="the same cycle without matching and outbox rows; CPU: bot process "
-            f"{median(values('alone_main_cpu')):.2f} s, parser workers "
-            f"{median(values('alone_workers_cpu')):.2f} s",
-            samples=alone_ratios,
-        ),
-        Figure(
-            SCENARIO,
-            "identical bodies (server ignores conditional GET)",
-            median(values("identical")),
-            "s",
-            note="every feed answers 200 with its last body: fetched, recognised, not parsed",
-            samples=values("identical"),
-        ),
-        Figure(
-            SCENARIO,
-            "event-loop lag p99 during cold cycle",
-            median(values("lag_p99")) * 1000,
-            "ms",
-            at_most(20, "ms"),
-            f"10 ms heartbeat; worst {max(values('lag_max')) * 1000:.0f} ms",
-            tuple(v * 1000 for v in values("lag_p99")),
-        ),
-    ]
+    hits = await asyncio.to_thread(poll_figures.fast_path_figures, run, list(bodies.values()))
+    return poll_figures.cycle_figures(run, results, default_options) + hits

@@ -12,6 +12,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from bot.ingest.charsets import repair_charset
+from bot.ingest.fastparse import fast_parse
 from bot.ingest.response import describe_exception
 from bot.ingest.urls import join_url, url_scheme
 
@@ -182,7 +183,14 @@ def parser_input(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[s
 
 
 def parse_input(body: bytes, response_headers: dict[str, str], url: str | None) -> ParsedFeed:
-    """Parse what parser_input returned (or a part of it cut at element boundaries)."""
+    """Parse what parser_input returned (or a part of it cut at element boundaries).
+
+    A well-formed document takes the fast path (fastparse.py), which yields what feedparser
+    would; feedparser itself reads the rest.
+    """
+    fast = fast_parse(body, response_headers)
+    if fast is not None:
+        return _feed_from(fast, body, response_headers, url)
     try:
         parsed = feedparser.parse(
             body,

@@ -14,7 +14,7 @@ from bot.ingest.stories import is_too_old, story_from_entry
 from bot.storage.models import StoryToSave
 from bot.text.analyzer import NOTHING, AnalyzedText, analyze
 from bot.text.normalize import html_to_paragraphs
-from bot.text.summary import summarize
+from bot.text.summary import summarize_paragraphs
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,12 @@ def _prepare_entry(
     alertable = not is_too_old(entry.published, seen_at)
     with_text = text_for is TextFor.ALL or (text_for is TextFor.ALERTABLE and alertable)
     fullest = max(entry.bodies, key=len, default="")
-    text = " ".join(html_to_paragraphs(fullest)) if with_text else ""
-    summary = summarize(entry.title, entry.bodies) if with_text else None
+    text, summary = "", None
+    if with_text:
+        # Each body is read into paragraphs once, for the summary and the analysed text.
+        paragraphs = [html_to_paragraphs(body) for body in entry.bodies]
+        text = " ".join(paragraphs[entry.bodies.index(fullest)]) if entry.bodies else ""
+        summary = summarize_paragraphs(entry.title, paragraphs)
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None

@@ -17,13 +17,13 @@ _WORD = re.compile(r"\w+")
 _CYRILLIC = "а-яёіїєґА-ЯЁІЇЄҐ"  # ё too: split_words sees it before folding
 _CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`](?=[{_CYRILLIC}])")
 WORD_APOSTROPHE = "ʼ"
-# ё and е are one letter in everyday Russian writing ("Королёв" and "Королев" both appear).
-_YO = str.maketrans("ё", "е")
 
 
 def fold(text: str) -> str:
     """Return text in the form all matching compares: NFKC, case-folded, ё as е."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_YO)
+    # ё and е are one letter in everyday Russian writing ("Королёв" and "Королев" both
+    # appear); str.replace is faster than a one-letter str.translate.
+    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
 
 
 def split_words(text: str) -> list[str]:
@@ -54,9 +54,7 @@ _DROPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
 # Invisible characters that only steer line breaking or encoding; they would hide inside
 # words ("Bre\u200bxit") and defeat matching and deduplication. Control characters are not
 # text either: feeds leak them from broken encodings.
-_INVISIBLE = dict.fromkeys(
-    [*map(ord, "\u00ad\u200b\u2060\ufeff"), *range(0x09), *range(0x0E, 0x1C), 0x7F]
-)
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff\x00-\x08\x0e-\x1b\x7f]")
 # Characters that may follow "<" to open a tag, per the HTML tokenizer's tag-open state.
 _TAG_OPENERS = frozenset("/!?" + string.ascii_letters)
 # A complete character reference left over after one decoding: the source encoded it twice.
@@ -125,7 +123,8 @@ class _ParagraphParser(HTMLParser):
 def _collapse_whitespace(text: str) -> str:
     """Return text with invisible characters gone and each whitespace run as one space."""
     # str.split() already treats no-break and other Unicode spaces as whitespace.
-    return " ".join(text.translate(_INVISIBLE).split())
+    # A regex finds them faster than str.translate walks every character.
+    return " ".join(_INVISIBLE.sub("", text).split())
 
 
 def _drop_unterminated_tag(html: str) -> str:

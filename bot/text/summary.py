@@ -112,9 +112,14 @@ _DANGLING = " ,;:–—-"
 
 def summarize(title: str, bodies: Sequence[str], limit: int = 300) -> str | None:
     """Return the entry's cleanest text cut to limit characters, or None if none is left."""
+    return summarize_paragraphs(title, [html_to_paragraphs(body) for body in bodies], limit)
+
+
+def summarize_paragraphs(title: str, bodies: Sequence[list[str]], limit: int = 300) -> str | None:
+    """Return summarize's result from each body's html_to_paragraphs, already computed."""
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
-    candidates = [_clean(title, html_to_paragraphs(body)) for body in bodies]
+    candidates = [_clean(title, paragraphs) for paragraphs in bodies]
     paragraphs = max(candidates, key=_joined_length, default=[])
     return _shorten(paragraphs, limit) if paragraphs else None
 
