@@ -3,9 +3,9 @@
 Through the real path: Fetcher over HTTP to a local feed server, FeedParserPool workers,
 Storage.save_poll with the SubscriptionIndex matching (the queries each story matched).
 Feeds are primed (known to the bot), so new entries may alert. Of each feed's entries the
-newest few were published minutes ago and are matched; the rest are older than the bot's alert age limit and
-are stored (and deduplicated) but not matched, as after a restart. The subscribers are the
-first poll_users users of scenario 1's population, so the fan-out per story is the same.
+newest few were published minutes ago and are matched; the rest are older than the bot's
+alert age limit and are stored (and deduplicated) but not matched, as after a restart. The
+subscribers are the first poll_users users of scenario 1's population.
 
 The same poller then runs the steady state: every feed gained 1 or 2 fresh items since the
 cold cycle (the oldest drop off, so each still lists items_per_feed), and only those are
