@@ -141,7 +141,14 @@ def figures(
             f"not due but sent {stray}" + ("; the worker got STUCK" if stuck else ""),
         ),
         Figure(SCENARIO, "pairs delivered twice", float(twice), "pairs", at_most(0, "pairs")),
-        Figure(SCENARIO, "messages sent", float(messages), "msgs", note=f"{pairs:,} pairs"),
+        Figure(
+            SCENARIO,
+            "messages sent",
+            float(messages),
+            "msgs",
+            note=f"{pairs:,} pairs; {got.single_story:,} msgs carried one story (alerts, "
+            "or a digest of one), the rest several",
+        ),
         Figure(
             SCENARIO,
             "stories per message (coalescing)",

@@ -40,6 +40,7 @@ class Delivered:
     empty_messages: int
     # The longest wait: from, to (virtual seconds).
     worst: tuple[float, float]
+    single_story: int
 
 
 def delivered(sent: Sequence[Sent], saved_at: Mapping[int, float]) -> Delivered:
@@ -75,7 +76,8 @@ def delivered(sent: Sequence[Sent], saved_at: Mapping[int, float]) -> Delivered:
             ages.append(at - oldest)
             spans += [(since, 1), (at, -1)]
             previous = at
-    return Delivered(pairs, tuple(waits), tuple(ages), _peak(spans), empty, worst)
+    single = sum(1 for messages in by_chat.values() for _, stories in messages if len(stories) == 1)
+    return Delivered(pairs, tuple(waits), tuple(ages), _peak(spans), empty, worst, single)
 
 
 def _peak(spans: list[tuple[float, int]]) -> int:
