@@ -17,9 +17,11 @@ the texts the fake bot received (bench/overload_measure.py).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from bench.common import Figure, Run, Stopwatch, at_most, percentile
@@ -92,7 +94,45 @@ async def run(run: Run) -> list[Figure]:
         counts = await storage.outbox_counts()
     finally:
         await storage.close()
-    return figures(run, bursts, expected, bot, worker.stuck, watch.seconds, counts)
+    lags, unsent = claimed_rows(database)
+    *measured, wall_time = figures(run, bursts, expected, bot, worker.stuck, watch.seconds, counts)
+    return [
+        *measured,
+        Figure(
+            SCENARIO,
+            "claimed row's wait to be sent, p99",
+            percentile(lags, 0.99),
+            "s",
+            note=f"outbox created_at (the claim) to sent_at; max {max(lags, default=0):,.0f} s",
+        ),
+        Figure(
+            SCENARIO,
+            "claimed rows not yet sent, peak",
+            float(unsent),
+            "rows",
+            note="stories claimed from the match log into the outbox whose message had not "
+            "gone yet: how far claims ran ahead of sends",
+        ),
+        wall_time,
+    ]
+
+
+def claimed_rows(database: Path) -> tuple[list[float], int]:
+    """Return each sent outbox row's wait from claim to send, and the most rows that were
+    claimed and not yet sent at once."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT created_at, sent_at FROM outbox WHERE status = 'sent'"
+        ).fetchall()
+    finally:
+        connection.close()
+    changes = sorted([(created, 1) for created, _ in rows] + [(sent, -1) for _, sent in rows])
+    current = peak = 0
+    for _, change in changes:
+        current += change
+        peak = max(peak, current)
+    return [sent - created for created, sent in rows], peak
 
 
 def figures(
