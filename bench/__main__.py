@@ -22,6 +22,7 @@ from bench import (
     matching,
     memory,
     multilingual,
+    overload,
     poll_cycle,
     responsiveness,
     storage,
@@ -51,6 +52,7 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": memory.run,
     "storage": storage.run,
     "multilingual": multilingual.run,
+    "overload": overload.run,
 }
 
 

@@ -74,6 +74,11 @@ class Sizes:
     morphology_feeds: int = 200
     generated_items_per_feed: int = 50
     generated_vocabulary: int = 20_000
+    # 9. overload: chats, polls of a burst each, seconds between polls, the global cap
+    overload_chats: int = 100_000
+    overload_polls: int = 4
+    overload_interval: int = 300
+    overload_rate: int = 30
 
 
 FULL = Sizes()
@@ -101,6 +106,9 @@ SMOKE = Sizes(
     morphology_feeds=4,
     generated_items_per_feed=5,
     generated_vocabulary=1_000,
+    overload_chats=2_000,
+    overload_polls=2,
+    overload_rate=1,
 )
 
 

@@ -203,7 +203,8 @@ def make_vocabulary(corpus: Corpus, size: int, phrases: int) -> Vocabulary:
     """Pick the size most widespread content words and the most frequent bigrams of them."""
     document_frequency: Counter[str] = Counter()
     for item in corpus.items:
-        document_frequency.update(set(item.tokens))
+        # dict.fromkeys, not set: ties in most_common keep the text order, whatever the hash seed.
+        document_frequency.update(dict.fromkeys(item.tokens, 1))
     candidates = [
         word
         for word, _ in document_frequency.most_common()

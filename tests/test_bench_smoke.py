@@ -23,6 +23,7 @@ SCENARIOS = {
     "6 memory",
     "7 storage",
     "8 multilingual",
+    "9 overload",
 }
 TIMEOUT_SECONDS = 120
 MATCHING_FIGURES = {
@@ -34,6 +35,13 @@ MATCHING_FIGURES = {
     "(story, user) pairs matched",
     "pairs differing from baseline (sample)",
 }
+# Overload (scenario 9): what must hold even at smoke size, target or not.
+OVERLOAD_NOTHING_WRONG = (
+    "pairs lost",
+    "pairs delivered twice",
+    "sends over the global cap",
+    "sends over a chat's pace",
+)
 # A fresh clone's bench must fit a small machine: the full workload's corpus is built under
 # this address-space limit (an unbounded generated corpus once grew to 24 GB).
 MEMORY_LIMIT_BYTES = 2 * 1024**3
@@ -168,3 +176,25 @@ def test_the_full_workload_without_the_corpus_is_bounded_and_complete(tmp_path: 
     assert built["stories"] == FULL.stories
     assert built["vocabulary"] == FULL.vocabulary
     assert built["phrases"] == FULL.phrases
+
+
+@pytest.mark.slow
+def test_overload_delivers_every_pair_once_within_the_caps_without_the_corpus(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "results.json"
+    finished = _run_without_corpus(
+        tmp_path, "-m", "bench", "--smoke", "--only", "overload", "--output", str(output)
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    figures = {f["name"]: f for f in json.loads(output.read_text(encoding="utf-8"))["figures"]}
+    assert all(f["scenario"] == "9 overload" and f["measured"] for f in figures.values())
+    assert all(math.isfinite(f["value"]) for f in figures.values()), figures
+    due = figures["(story, chat) pairs due"]["value"]
+    assert due > 0
+    for name in OVERLOAD_NOTHING_WRONG:
+        assert figures[name]["value"] == 0, figures[name]
+    # Overloaded: more pairs than messages, so backlogs were coalesced into digests.
+    assert figures["messages sent"]["value"] < due
+    assert figures["stories per message (coalescing)"]["value"] > 1
+    assert figures["oldest pending story's age at delivery, max"]["target"] == "<= 2 intervals"
