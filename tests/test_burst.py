@@ -20,32 +20,46 @@ def _pending(count: int, *, age: float = 0.0) -> list[PendingStory]:
 
 
 @pytest.mark.parametrize(
-    ("count", "recent", "limit", "expected"),
+    ("count", "recent", "limit", "lanes", "more"),
     [
-        (2, 0, 2, [A, A]),
-        (3, 0, 2, [A, A, D]),
-        (2, 1, 2, [A, D]),
-        (1, 5, 2, [D]),
-        (1, 0, 0, [D]),
-        (0, 9, 2, []),
+        (1, 0, 2, [A], False),
+        (3, 0, 2, [A], True),
+        (2, 1, 2, [A], True),
+        (3, 2, 2, [D, D, D], False),
+        (1, 5, 2, [D], False),
+        (1, 0, 0, [D], False),
+        (0, 9, 2, [], False),
     ],
     ids=[
-        "at the limit",
-        "past the limit",
+        "one fresh story",
+        "several fresh: the oldest now, the chat comes back for the next",
         "earlier alerts in the window count",
+        "at the limit: one digest of everything",
         "already over the limit",
         "a limit of zero digests everything",
         "nothing pending",
     ],
 )
-def test_fresh_stories_are_alerts_while_the_chat_is_under_its_burst_limit(
-    count: int, recent: int, limit: int, expected: list[Lane]
+def test_a_turn_sends_one_alert_while_fresh_and_under_the_limit_else_one_digest(
+    count: int, recent: int, limit: int, lanes: list[Lane], more: bool
 ) -> None:
-    plan = plan_claim(_pending(count), recent_alerts=recent, limit=limit, now=NOW, through=77)
-    assert [row.lane for row in plan.rows] == expected
-    assert [row.story_id for row in plan.rows] == [101 + n for n in range(count)]
+    pending = _pending(count)
+    plan = plan_claim(pending, recent_alerts=recent, limit=limit, now=NOW, through=77)
+    assert [row.lane for row in plan.rows] == lanes
+    assert [row.story_id for row in plan.rows] == [101 + n for n in range(len(lanes))]
     assert all(row.matched == ("Ukraine",) for row in plan.rows)
-    assert (plan.through, plan.more) == (77, False)
+    assert plan.more is more
+    assert plan.through == (pending[len(lanes) - 1].match_id if more else 77)
+
+
+def test_taking_the_chats_turns_until_nothing_is_left_follows_the_burst_rule() -> None:
+    pending, recent, lanes = _pending(5), 0, []
+    while pending:
+        plan = plan_claim(pending, recent_alerts=recent, limit=2, now=NOW, through=99)
+        lanes += [row.lane for row in plan.rows]
+        recent += sum(row.lane is A for row in plan.rows)
+        pending = [p for p in pending if p.match_id > plan.through]
+    assert lanes == [A, A, D, D, D]
 
 
 def test_a_chat_that_waited_gets_everything_pending_as_one_digest() -> None:

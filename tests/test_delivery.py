@@ -343,7 +343,8 @@ async def test_forbidden_blocks_the_user_and_drops_their_other_rows(env: Env) ->
     attempts_to_ann = [c for c in env.fake.calls("sendMessage") if c["chat_id"] == ANN]
     assert len(attempts_to_ann) == 1, "one refusal is enough; the rest are not tried"
     ann_rows = rows_of(env.path, ANN)
-    assert len(ann_rows) == len(ann_titles)
+    assert len(ann_titles) == 3
+    assert len(ann_rows) == 1, "a turn sends one alert; a blocked chat's later turns queue nothing"
     assert all(row["status"] not in ("pending", "sent") for row in ann_rows)
     assert all(row["sent_at"] is None for row in ann_rows)
     assert any("blocked" in str(row["error"]).lower() for row in ann_rows)

@@ -1,10 +1,12 @@
-"""The burst rule: which of a chat's pending stories go as alerts and which as one digest.
+"""The burst rule: what a chat's turn sends, one alert or one digest of what is pending.
 
-A chat gets at most ALERT_BURST_LIMIT alerts in any BURST_WINDOW_SECONDS, however many
-feeds and polls they come from; the rest are combined into one digest message. A chat whose
-oldest pending story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
-Telegram lets the bot send) gets everything pending as one digest, so a backlog never
-becomes one queued message per story.
+A turn sends one message. While the chat is under ALERT_BURST_LIMIT alerts in the last
+BURST_WINDOW_SECONDS (however many feeds and polls they come from) and its oldest pending
+story is fresh, that is an alert for the oldest story, and the chat goes to the back of the
+line for the next one: a few seconds away under normal load. Past the limit, or once the
+oldest story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
+Telegram lets the bot send), everything pending goes as one digest. So a backlog never
+becomes one queued message per story, and no chat takes more than its turn.
 """
 
 from collections.abc import Sequence
@@ -48,17 +50,14 @@ def plan_claim(
     recent_alerts: alerts already queued to the chat within the burst window; through: the
     last match the caller has seen, where the cursor moves when everything pending is taken.
     """
-    taken = list(pending[:MAX_STORIES_PER_CLAIM])
+    if not pending:
+        return ClaimPlan((), through)
+    oldest = pending[0]
+    behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
+    if recent_alerts < limit and not behind:
+        lane, taken = Lane.ALERT, [oldest]
+    else:
+        lane, taken = Lane.DIGEST, list(pending[:MAX_STORIES_PER_CLAIM])
+    rows = tuple(PlannedRow(lane, s.story_id, s.matched, s.thread_id) for s in taken)
     more = len(pending) > len(taken)
-    behind = len(taken) > 1 and now - taken[0].matched_at >= COALESCE_AFTER_SECONDS
-    budget = 0 if behind else max(0, limit - recent_alerts)
-    rows = tuple(
-        PlannedRow(
-            Lane.ALERT if position < budget else Lane.DIGEST,
-            story.story_id,
-            story.matched,
-            story.thread_id,
-        )
-        for position, story in enumerate(taken)
-    )
     return ClaimPlan(rows, taken[-1].match_id if more else through, more)

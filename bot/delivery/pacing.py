@@ -86,6 +86,23 @@ class ChatQueues:
         """Return how many chats wait for a turn to claim their matches."""
         return len(self._wanting)
 
+    @property
+    def chats_with_rows(self) -> int:
+        """Return how many chats have alert or digest rows queued, not yet picked."""
+        return len(self._lanes[ALERT_LANE].rows)
+
+    def drop_rows(self, chat_id: int, row_ids: Collection[int]) -> None:
+        """Forget queued rows a message already carried (the lines of a digest sent)."""
+        lane = self._lanes[ALERT_LANE]
+        queue = lane.rows.get(chat_id)
+        if queue is None or not row_ids:
+            return
+        kept = deque(row for row in queue if row not in row_ids)
+        if kept:
+            lane.rows[chat_id] = kept
+        else:
+            del lane.rows[chat_id]
+
     def pick_claims(self, limit: int) -> list[int]:
         """Take up to limit chats whose turn to claim has come and whose pacing allows a
         message now; each is busy until release(chat)."""

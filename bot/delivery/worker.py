@@ -156,7 +156,11 @@ class DeliveryWorker:
         free = self._concurrency - len(self._tasks)
         if free <= 0:
             return False
-        for chat_id in self._queues.pick_claims(free):
+        # Claims follow sends: no more chats with claimed rows waiting than sends in flight,
+        # so a chat's stories are claimed when they can go, and what matches meanwhile joins
+        # its next turn instead of waiting behind rows claimed long before.
+        claimable = min(free, self._concurrency - self._queues.chats_with_rows)
+        for chat_id in self._queues.pick_claims(max(claimable, 0)):
             try:
                 await self._claimer.claim(chat_id)
             except StorageUnavailable:
@@ -215,6 +219,8 @@ class DeliveryWorker:
         if not await self._outcomes.record(outcomes):
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
+        # The digest lines this message carried are done with it (or retried with it).
+        self._queues.drop_rows(item.chat_id, {o.outbox_id for o in outcomes[1:]})
         if outcome.migrated_to is not None:
             self._pacer.note_chat(outcome.migrated_to, ChatType.SUPERGROUP)
             self._queues.move_chat(item.chat_id, outcome.migrated_to)
