@@ -1,0 +1,182 @@
+"""Which of every subscription's terms a story holds, found by set intersection.
+
+Most patterns are plain: one word, or two adjacent words, with no case rule and no language
+(a reader's own word, a phrase). Every form of a plain pattern (its keys and, where plurals
+count, their plurals) is a key of a dictionary, so a story's plain terms come from
+intersecting its set of words, and its adjacent word pairs, with those dictionaries: C-speed
+work, not a Python step per word. A word's prefix terms are looked up once per prefix length
+in use, and remembered per word.
+
+The other patterns (names with a case rule or a language, phrases of three words or more),
+and what a story's lemma keys reach through a pair, are candidates only: found by their
+first slot's forms, then checked word by word through patterns.pattern_at, the one place
+that decides.
+"""
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, TypeVar
+
+from bot.matching.expand import compiled
+from bot.matching.patterns import CompiledTerm, Pattern, StoryView, forms, pattern_at, term_occurs
+from bot.matching.query import Term
+from bot.text.analyzer import LOWER
+
+_Key = TypeVar("_Key", bound=Hashable)
+_Value = TypeVar("_Value", bound=Hashable)
+# Where a term is filed: one of the dictionaries below, a key there, and what is filed.
+_Entry = tuple[dict[Any, set[Any]], Hashable, Hashable]
+# Story words whose prefix terms are remembered before the memo starts over (~100 B each).
+MEMO_WORDS = 100_000
+_NO_TERMS: frozenset[int] = frozenset()
+
+
+def union(by_key: Mapping[_Key, AbstractSet[_Value]], keys: Iterable[_Key]) -> set[_Value]:
+    """Return the union of the sets filed under the keys present (C-speed throughout)."""
+    return set().union(*map(by_key.__getitem__, by_key.keys() & keys))
+
+
+def _plain(pattern: Pattern) -> bool:
+    """Tell whether a story's words alone decide the pattern (no case, no language)."""
+    return pattern.languages is None and all(slot.case == LOWER for slot in pattern.slots)
+
+
+class TermIndex:
+    """Every distinct term of the indexed subscriptions, by id, and what finds each."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Term, int] = {}
+        self._terms: dict[int, CompiledTerm] = {}
+        self._term_of: dict[int, Term] = {}
+        self._refs: dict[int, int] = {}
+        self._next_id = 0
+        # Plain one-word patterns: by each form (what a story word may be), and by each key
+        # (what a story's lemma key may be: a lemma key never counts as a plural).
+        self._by_form: dict[str, set[int]] = defaultdict(set)
+        self._by_key: dict[str, set[int]] = defaultdict(set)
+        # Plain two-word patterns, by each pair of forms.
+        self._by_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
+        # Every other pattern, by its first slot's forms: (term id, pattern index) to check;
+        # those whose first word has a case rule apart, looked up by capitalised words only.
+        self._checked: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        self._checked_cased: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        self._by_prefix: dict[str, set[int]] = defaultdict(set)
+        self._prefix_lengths: dict[int, int] = defaultdict(int)
+        self._word_terms = _WordTerms(self._by_form, self._by_prefix, self._prefix_lengths)
+
+    def __len__(self) -> int:
+        """Return how many distinct terms are indexed."""
+        return len(self._terms)
+
+    def acquire(self, term: Term) -> int:
+        """Return the term's id, indexing it on its first use."""
+        term_id = self._ids.get(term)
+        if term_id is None:
+            term_id = self._next_id
+            self._next_id += 1
+            self._ids[term] = term_id
+            self._term_of[term_id] = term
+            self._refs[term_id] = 0
+            compiled_term = self._terms[term_id] = compiled(term)
+            if compiled_term.prefix is not None:
+                self._prefix_lengths[len(compiled_term.prefix)] += 1
+            for by_key, key, filed in self._entries(term_id, compiled_term):
+                by_key[key].add(filed)
+                self._word_terms.forget(by_key, key)
+        self._refs[term_id] += 1
+        return term_id
+
+    def release(self, term_id: int) -> None:
+        """Drop one use of a term; forget the term with its last use."""
+        self._refs[term_id] -= 1
+        if self._refs[term_id] > 0:
+            return
+        compiled_term = self._terms.pop(term_id)
+        del self._refs[term_id]
+        del self._ids[self._term_of.pop(term_id)]
+        for by_key, key, filed in self._entries(term_id, compiled_term):
+            by_key[key].discard(filed)
+            if not by_key[key]:
+                del by_key[key]
+            self._word_terms.forget(by_key, key)
+        if compiled_term.prefix is not None:
+            length = len(compiled_term.prefix)
+            self._prefix_lengths[length] -= 1
+            if not self._prefix_lengths[length]:
+                del self._prefix_lengths[length]
+
+    def _entries(self, term_id: int, term: CompiledTerm) -> list[_Entry]:
+        if term.prefix is not None:
+            return [(self._by_prefix, term.prefix, term_id)]
+        entries: list[_Entry] = []
+        for index, pattern in enumerate(term.patterns):
+            first = pattern.slots[0]
+            if _plain(pattern) and len(pattern.slots) == 1:
+                entries += [(self._by_form, form, term_id) for form in forms(first)]
+                entries += [(self._by_key, key, term_id) for key in first.keys]
+            elif _plain(pattern) and len(pattern.slots) == 2:
+                second = forms(pattern.slots[1])
+                entries += [(self._by_pair, (a, b), term_id) for a in forms(first) for b in second]
+            else:
+                checked = self._checked if first.case == LOWER else self._checked_cased
+                entries += [(checked, form, (term_id, index)) for form in forms(first)]
+        return entries
+
+    def hits(self, view: StoryView) -> set[int]:
+        """Return the ids of the terms the story holds."""
+        words = view.words
+        found = set().union(*map(self._word_terms.__getitem__, words))
+        if self._by_pair:
+            found |= union(self._by_pair, view.word_pairs())
+        candidates = union(self._checked, words)
+        if view.capitalised:
+            candidates |= union(self._checked_cased, view.capitalised)
+        if view.extra_keys:
+            found |= union(self._by_key, view.extra_keys)
+            candidates |= union(self._checked, view.extra_keys)
+            candidates |= union(self._checked_cased, view.extra_keys)
+            # A pair with a lemma key is a candidate only: the pair's forms hold plurals,
+            # and a lemma key never counts as a plural.
+            for term_id in union(self._by_pair, view.extra_pairs()) - found:
+                if term_occurs(self._terms[term_id], view):
+                    found.add(term_id)
+        for term_id, index in candidates:
+            if term_id not in found:
+                pattern = self._terms[term_id].patterns[index]
+                if pattern_at(pattern, view, view.starts(pattern.slots[0])):
+                    found.add(term_id)
+        return found
+
+
+class _WordTerms(dict[str, frozenset[int]]):
+    """The terms each story word holds by itself (plain one-word patterns and prefixes).
+
+    News repeats its words: a word seen before costs one dictionary lookup, and its prefixes
+    (a new string each) are cut once. A word's entry is dropped when a term filed under it
+    comes or goes, every entry when a prefix term does.
+    """
+
+    def __init__(
+        self, by_form: dict[str, set[int]], by_prefix: dict[str, set[int]], lengths: dict[int, int]
+    ) -> None:
+        super().__init__()
+        self._by_form = by_form
+        self._by_prefix = by_prefix
+        self._lengths = lengths
+
+    def __missing__(self, word: str) -> frozenset[int]:
+        terms = self._by_form.get(word, _NO_TERMS)
+        if self._lengths:
+            terms = terms | union(self._by_prefix, {word[:length] for length in self._lengths})
+        if len(self) >= MEMO_WORDS:
+            self.clear()
+        found = self[word] = frozenset(terms) if terms else _NO_TERMS
+        return found
+
+    def forget(self, by_key: dict[Any, set[Any]], key: Hashable) -> None:
+        """Drop what a change filed under key (in by_key) makes out of date."""
+        if by_key is self._by_prefix:
+            self.clear()
+        elif by_key is self._by_form and isinstance(key, str):
+            self.pop(key, None)
