@@ -21,7 +21,6 @@ from bot.text.analyzer import LOWER, AnalyzedText
 
 # A story word matches a query word when it is the word itself or its plural.
 PLURAL_SUFFIXES = ("s", "es")
-_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +79,14 @@ class StoryView:
     __slots__ = ("_extra_at", "_extra_positions", "capitalised", "extra_keys", "text", "words")
 
     def __init__(self, text: AnalyzedText) -> None:
+        # Sets, not frozensets: intersecting a dict's keys with a set walks the smaller of
+        # the two, with anything else it walks the other side whatever its size.
         self.text = text
-        self.words = frozenset(text.words)
+        self.words = set(text.words)
         # The words written capitalised or in capitals somewhere: the only ones that may start
         # a pattern with a case rule.
-        self.capitalised = frozenset(compress(text.words, text.cases)) if text.cases else _NONE
-        self.extra_keys = frozenset(key for _, key in text.extra) if text.extra else _NONE
+        self.capitalised = set(compress(text.words, text.cases)) if text.cases else set()
+        self.extra_keys = {key for _, key in text.extra} if text.extra else set()
         self._extra_positions: dict[str, list[int]] | None = None
         self._extra_at: dict[int, list[str]] | None = None
 

@@ -87,6 +87,10 @@ class TermIndex:
         self._refs[term_id] += 1
         return term_id
 
+    def uses(self, term_id: int) -> int:
+        """Return how many queries use the term."""
+        return self._refs[term_id]
+
     def release(self, term_id: int) -> None:
         """Drop one use of a term; forget the term with its last use."""
         self._refs[term_id] -= 1
@@ -149,7 +153,7 @@ class TermIndex:
         return found
 
 
-class _WordTerms(dict[str, frozenset[int]]):
+class _WordTerms(dict[str, AbstractSet[int]]):
     """The terms each story word holds by itself (plain one-word patterns and prefixes).
 
     News repeats its words: a word seen before costs one dictionary lookup, and its prefixes
@@ -165,14 +169,17 @@ class _WordTerms(dict[str, frozenset[int]]):
         self._by_prefix = by_prefix
         self._lengths = lengths
 
-    def __missing__(self, word: str) -> frozenset[int]:
-        terms = self._by_form.get(word, _NO_TERMS)
-        if self._lengths:
-            terms = terms | union(self._by_prefix, {word[:length] for length in self._lengths})
+    def __missing__(self, word: str) -> AbstractSet[int]:
+        # by_form's own set, shared: a change to it drops this entry (forget).
+        terms: AbstractSet[int] = self._by_form.get(word, _NO_TERMS)
+        for length in self._lengths:
+            prefixed = self._by_prefix.get(word[:length])
+            if prefixed:
+                terms = terms | prefixed
         if len(self) >= MEMO_WORDS:
             self.clear()
-        found = self[word] = frozenset(terms) if terms else _NO_TERMS
-        return found
+        self[word] = terms
+        return terms
 
     def forget(self, by_key: dict[Any, set[Any]], key: Hashable) -> None:
         """Drop what a change filed under key (in by_key) makes out of date."""
