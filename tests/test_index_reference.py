@@ -34,6 +34,7 @@ STORY_WORDS = [
     "Украина", "Київ", "Києві", "київ", "НАТО", "Нато", "Путіна", "путина", "Німеччини",
     "Росії", "США", "the", "s", "es", "tax", "ta",
 ]  # fmt: skip
+PHRASE_WORDS = ["Києві", "України", "Київ", "Україна", "New", "Yorks", "united", "States", "tax"]
 LANGUAGES = [None, "en", "uk", "ru", "it", "de", "fr"]
 LEMMA_KEYS = ["uk:україна", "ru:украина", "uk:київ", "uk:путін", "ru:нато", "uk:ukraine"]
 
@@ -59,6 +60,13 @@ def _analysed(draw: st.DrawFn) -> AnalyzedText:
 
 
 @st.composite
+def _phrase_heavy(draw: st.DrawFn) -> AnalyzedText:
+    """A story of few words, so that the phrases' words (inflected, plural) stand side by side."""
+    words = draw(st.lists(st.sampled_from(PHRASE_WORDS), max_size=8))
+    return analyze(" ".join(words), draw(st.sampled_from(LANGUAGES)))
+
+
+@st.composite
 def _hand_made(draw: st.DrawFn) -> AnalyzedText:
     """A story whose lemma keys and cases fall anywhere, as no analyser would write them."""
     written = draw(st.lists(st.sampled_from(STORY_WORDS), max_size=20))
@@ -74,7 +82,12 @@ def _hand_made(draw: st.DrawFn) -> AnalyzedText:
     )
 
 
-_story = st.one_of(_analysed(), _hand_made(), st.lists(st.sampled_from(QUERY_WORDS), max_size=8))
+_story = st.one_of(
+    _analysed(),
+    _phrase_heavy(),
+    _hand_made(),
+    st.lists(st.sampled_from(QUERY_WORDS), max_size=8),
+)
 
 
 def _fits(slot: Slot, story: AnalyzedText, position: int) -> bool:

@@ -14,10 +14,11 @@ and checks only the rest, and tests hold it to the matcher's answers.
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress, pairwise
 
-from bot.text.analyzer import LOWER, AnalyzedText
+from bot.text.analyzer import CAPITALISED, LOWER, UPPER, AnalyzedText
 
 # A story word matches a query word when it is the word itself or its plural.
 PLURAL_SUFFIXES = ("s", "es")
@@ -76,19 +77,22 @@ class StoryView:
     word, which most stories never need (the index finds most terms by set intersection).
     """
 
-    __slots__ = ("_extra_at", "_extra_positions", "capitalised", "extra_keys", "text", "words")
+    __slots__ = ("_extra_at", "_extra_positions", "_written", "extra_keys", "text", "words")
 
     def __init__(self, text: AnalyzedText) -> None:
         # Sets, not frozensets: intersecting a dict's keys with a set walks the smaller of
         # the two, with anything else it walks the other side whatever its size.
         self.text = text
         self.words = set(text.words)
-        # The words written capitalised or in capitals somewhere: the only ones that may start
-        # a pattern with a case rule.
-        self.capitalised = set(compress(text.words, text.cases)) if text.cases else set()
         self.extra_keys = {key for _, key in text.extra} if text.extra else set()
+        # The words written at least capitalised, and in capitals, somewhere in the story.
+        self._written = (self.words, *(_written(text, case) for case in (CAPITALISED, UPPER)))
         self._extra_positions: dict[str, list[int]] | None = None
         self._extra_at: dict[int, list[str]] | None = None
+
+    def written_at_least(self, case: int) -> set[str]:
+        """Return the words written somewhere at least as case asks (LOWER: every word)."""
+        return self._written[case]
 
     def positions(self, word: str) -> list[int]:
         """Return where the word stands in the story, in order."""
@@ -127,11 +131,15 @@ class StoryView:
         """Yield every pair of adjacent words."""
         return pairwise(self.text.words)
 
-    def extra_pairs(self) -> set[tuple[str, str]]:
-        """Return the adjacent pairs with a lemma key on one side or both (word or key)."""
+    def extra_pairs(self, keys: AbstractSet[str]) -> set[tuple[str, str]]:
+        """Return the adjacent pairs with one of these lemma keys on one side or both."""
         words = self.text.words
         pairs: set[tuple[str, str]] = set()
+        if not keys:
+            return pairs
         for position, key in self.text.extra:
+            if key not in keys:
+                continue
             if position + 1 < len(words):
                 pairs.add((key, words[position + 1]))
                 pairs.update((key, after) for after in self.extra_at(position + 1))
@@ -158,6 +166,16 @@ class StoryView:
             if slot.plural:
                 for suffix in PLURAL_SUFFIXES:
                     yield from self.positions(key + suffix)
+
+
+# bytes.translate tables: a story's cases to one byte per word, 1 where written at least so.
+_AT_LEAST = {case: bytes(int(byte >= case) for byte in range(256)) for case in (CAPITALISED, UPPER)}
+
+
+def _written(text: AnalyzedText, case: int) -> set[str]:
+    if not text.cases:
+        return set()
+    return set(compress(text.words, text.cases.translate(_AT_LEAST[case])))
 
 
 def pattern_at(pattern: Pattern, view: StoryView, starts: Iterable[int]) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from bot.matching.expand import compiled
 from bot.matching.patterns import CompiledTerm, Pattern, StoryView, forms, pattern_at, term_occurs
 from bot.matching.query import Term
-from bot.text.analyzer import LOWER
+from bot.text.analyzer import CAPITALISED, LOWER, UPPER
 
 _Key = TypeVar("_Key", bound=Hashable)
 _Value = TypeVar("_Value", bound=Hashable)
@@ -30,6 +30,10 @@ _Entry = tuple[dict[Any, set[Any]], Hashable, Hashable]
 # Story words whose prefix terms are remembered before the memo starts over (~100 B each).
 MEMO_WORDS = 100_000
 _NO_TERMS: frozenset[int] = frozenset()
+# How a story must have written a word, as index: LOWER (any way), CAPITALISED, UPPER.
+CASES = (LOWER, CAPITALISED, UPPER)
+# Patterns filed by form, as (term id, pattern index).
+_Filed = dict[str, set[tuple[int, int]]]
 
 
 def union(by_key: Mapping[_Key, AbstractSet[_Value]], keys: Iterable[_Key]) -> set[_Value]:
@@ -55,12 +59,17 @@ class TermIndex:
         # (what a story's lemma key may be: a lemma key never counts as a plural).
         self._by_form: dict[str, set[int]] = defaultdict(set)
         self._by_key: dict[str, set[int]] = defaultdict(set)
-        # Plain two-word patterns, by each pair of forms.
+        # Plain two-word patterns, by each pair of forms, and the forms either side (a story's
+        # lemma keys among them are the only ones worth pairing).
         self._by_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
-        # Every other pattern, by its first slot's forms: (term id, pattern index) to check;
-        # those whose first word has a case rule apart, looked up by capitalised words only.
-        self._checked: dict[str, set[tuple[int, int]]] = defaultdict(set)
-        self._checked_cased: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        self._pair_sides: dict[str, set[int]] = defaultdict(set)
+        # One-word patterns with a case rule or languages, by form, per case rule (LOWER,
+        # CAPITALISED, UPPER): (term id, pattern index). A story word written at least so
+        # decides them, once the language applies.
+        self._single: tuple[_Filed, ...] = tuple(defaultdict(set) for _ in CASES)
+        # Longer patterns with a case rule or languages, by their first slot's forms, per case
+        # rule: (term id, pattern index) to check word by word.
+        self._checked: tuple[_Filed, ...] = tuple(defaultdict(set) for _ in CASES)
         self._by_prefix: dict[str, set[int]] = defaultdict(set)
         self._prefix_lengths: dict[int, int] = defaultdict(int)
         self._word_terms = _WordTerms(self._by_form, self._by_prefix, self._prefix_lengths)
@@ -122,27 +131,33 @@ class TermIndex:
             elif _plain(pattern) and len(pattern.slots) == 2:
                 second = forms(pattern.slots[1])
                 entries += [(self._by_pair, (a, b), term_id) for a in forms(first) for b in second]
+                entries += [(self._pair_sides, side, term_id) for side in forms(first) | second]
             else:
-                checked = self._checked if first.case == LOWER else self._checked_cased
-                entries += [(checked, form, (term_id, index)) for form in forms(first)]
+                rooms = self._single if len(pattern.slots) == 1 else self._checked
+                entries += [(rooms[first.case], form, (term_id, index)) for form in forms(first)]
         return entries
 
     def hits(self, view: StoryView) -> set[int]:
         """Return the ids of the terms the story holds."""
-        words = view.words
-        found = set().union(*map(self._word_terms.__getitem__, words))
+        found = set().union(*map(self._word_terms.__getitem__, view.words))
         if self._by_pair:
             found |= union(self._by_pair, view.word_pairs())
-        candidates = union(self._checked, words)
-        if view.capitalised:
-            candidates |= union(self._checked_cased, view.capitalised)
+        language = view.text.language
+        candidates: set[tuple[int, int]] = set()
+        for case in CASES:
+            written = view.written_at_least(case)
+            for term_id, index in union(self._single[case], written):
+                if self._terms[term_id].patterns[index].applies_to(language):
+                    found.add(term_id)
+            candidates |= union(self._checked[case], written)
         if view.extra_keys:
             found |= union(self._by_key, view.extra_keys)
-            candidates |= union(self._checked, view.extra_keys)
-            candidates |= union(self._checked_cased, view.extra_keys)
-            # A pair with a lemma key is a candidate only: the pair's forms hold plurals,
-            # and a lemma key never counts as a plural.
-            for term_id in union(self._by_pair, view.extra_pairs()) - found:
+            for room in (*self._single, *self._checked):
+                candidates |= union(room, view.extra_keys)
+            # A pair with a lemma key is a candidate only: a pair's forms hold plurals, and a
+            # lemma key never counts as a plural.
+            paired = view.extra_keys & self._pair_sides.keys()
+            for term_id in union(self._by_pair, view.extra_pairs(paired)) - found:
                 if term_occurs(self._terms[term_id], view):
                     found.add(term_id)
         for term_id, index in candidates:
