@@ -5,12 +5,12 @@ Most patterns are plain: one word, or two adjacent words, with no case rule and 
 count, their plurals) is a key of a dictionary, so a story's plain terms come from
 intersecting its set of words, and its adjacent word pairs, with those dictionaries: C-speed
 work, not a Python step per word. A word's prefix terms are looked up once per prefix length
-in use, and remembered per word.
+in use, and remembered per word. A one-word pattern with a case rule (a name) is looked up
+by the words the story wrote capitalised (or in capitals), then its languages are checked.
 
-The other patterns (names with a case rule or a language, phrases of three words or more),
-and what a story's lemma keys reach through a pair, are candidates only: found by their
-first slot's forms, then checked word by word through patterns.pattern_at, the one place
-that decides.
+What is left (longer patterns with a case rule or languages, and whatever a story's lemma
+keys reach) are candidates only: found by their first slot's forms, then checked word by word
+through patterns.pattern_at, as the one-query matcher (match.py) checks every pattern.
 """
 
 from collections import defaultdict
@@ -129,9 +129,9 @@ class TermIndex:
                 entries += [(self._by_form, form, term_id) for form in forms(first)]
                 entries += [(self._by_key, key, term_id) for key in first.keys]
             elif _plain(pattern) and len(pattern.slots) == 2:
-                second = forms(pattern.slots[1])
-                entries += [(self._by_pair, (a, b), term_id) for a in forms(first) for b in second]
-                entries += [(self._pair_sides, side, term_id) for side in forms(first) | second]
+                before, after = forms(first), forms(pattern.slots[1])
+                entries += [(self._by_pair, (a, b), term_id) for a in before for b in after]
+                entries += [(self._pair_sides, side, term_id) for side in before | after]
             else:
                 rooms = self._single if len(pattern.slots) == 1 else self._checked
                 entries += [(rooms[first.case], form, (term_id, index)) for form in forms(first)]
