@@ -17,11 +17,13 @@ from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress, pairwise
+from operator import itemgetter
 
 from bot.text.analyzer import CAPITALISED, LOWER, UPPER, AnalyzedText
 
 # A story word matches a query word when it is the word itself or its plural.
 PLURAL_SUFFIXES = ("s", "es")
+_KEY = itemgetter(1)  # of a (position, lemma key) pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ class StoryView:
         # the two, with anything else it walks the other side whatever its size.
         self.text = text
         self.words = set(text.words)
-        self.extra_keys = {key for _, key in text.extra} if text.extra else set()
+        self.extra_keys = set(map(_KEY, text.extra)) if text.extra else set()
         # The words written at least capitalised, and in capitals, somewhere in the story.
         self._written = (self.words, *(_written(text, case) for case in (CAPITALISED, UPPER)))
         self._extra_positions: dict[str, list[int]] | None = None
