@@ -146,6 +146,8 @@ class TermIndex:
         candidates: set[tuple[int, int]] = set()
         for case in CASES:
             written = view.written_at_least(case)
+            if not written:  # a plain list of words has none written capitalised
+                continue
             for term_id, index in union(self._single[case], written):
                 if self._terms[term_id].patterns[index].applies_to(language):
                     found.add(term_id)
