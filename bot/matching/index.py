@@ -2,9 +2,10 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import not_
+from operator import itemgetter, not_
 
 from bot.matching.match import as_analyzed
 from bot.matching.patterns import StoryView
@@ -13,6 +14,9 @@ from bot.matching.terms import TermIndex
 from bot.text.analyzer import AnalyzedText
 
 _NO_QUERIES: frozenset[str] = frozenset()
+# What a story word's terms reach: the queries of one group they file, and those they exclude.
+_Reach = tuple[AbstractSet[str], AbstractSet[str]]
+_QUERIES, _EXCLUDED = itemgetter(0), itemgetter(1)
 
 
 @dataclass
@@ -36,7 +40,9 @@ class SubscriptionIndex:
     """
 
     def __init__(self) -> None:
-        self._terms = TermIndex()
+        # What a story word's own terms reach is remembered with them: most of a story's
+        # queries come through its words, then without a lookup per term.
+        self._terms: TermIndex[_Reach] = TermIndex(self._reach)
         self._queries: dict[str, _IndexedQuery] = {}
         # Where each query is filed, by term. A query of one group (most: one word) is
         # matched by any of its terms; a query of two groups or more by a pair: a term of its
@@ -100,8 +106,10 @@ class SubscriptionIndex:
 
         Work grows with the terms and queries the story hits, never with their subscribers.
         """
-        hits = self._terms.hits(StoryView(as_analyzed(story)))
-        matched = set().union(*map(self._one_group.get, hits, repeat(_NO_QUERIES)))
+        hits, reached, others = self._terms.hits(StoryView(as_analyzed(story)))
+        matched = set().union(
+            *map(_QUERIES, reached), *map(self._one_group.get, others, repeat(_NO_QUERIES))
+        )
         several: set[str] = set()
         # Both groups hit is rare (one candidate in fifty): find, at C speed, the hit key
         # terms with a hit partner, and only then collect their queries.
@@ -114,7 +122,9 @@ class SubscriptionIndex:
             if not _all_groups(self._queries[normalised], hits):
                 several.discard(normalised)
         matched |= several
-        matched.difference_update(*map(self._excluding.__getitem__, self._excluding.keys() & hits))
+        matched.difference_update(
+            *map(_EXCLUDED, reached), *map(self._excluding.get, others, repeat(_NO_QUERIES))
+        )
         return sorted(matched)
 
     def subscribers(self, normalised: str) -> dict[int, tuple[str]]:
@@ -135,6 +145,7 @@ class SubscriptionIndex:
         self._queries[normalised] = indexed
         for by_term, term_id in self._filed(indexed):
             by_term[term_id].add(normalised)
+            self._terms.reached_changed(term_id)
         for key, partner in _pairs(indexed):
             partners = self._pairs.setdefault(key, {})
             partners[partner] = (*partners.get(partner, ()), normalised)
@@ -149,6 +160,7 @@ class SubscriptionIndex:
             by_term[term_id].discard(normalised)
             if not by_term[term_id]:
                 del by_term[term_id]
+            self._terms.reached_changed(term_id)
         for key, partner in _pairs(indexed):
             partners = self._pairs[key]
             partners[partner] = tuple(q for q in partners[partner] if q != normalised)
@@ -161,6 +173,10 @@ class SubscriptionIndex:
                 self._terms.release(term_id)
         for term_id in indexed.excluded:
             self._terms.release(term_id)
+
+    def _reach(self, terms: AbstractSet[int]) -> _Reach:
+        """Return the queries of one group the terms file, and the queries they exclude."""
+        return _gather(self._one_group, terms), _gather(self._excluding, terms)
 
     def _filed(self, indexed: _IndexedQuery) -> list[tuple[dict[int, set[str]], int]]:
         """Return (dictionary, term id) for every place the query is filed under."""
@@ -189,6 +205,13 @@ def _pairs(indexed: _IndexedQuery) -> list[tuple[int, int]]:
         return []
     keys, partners = groups[indexed.keyed_by], groups[1 - indexed.keyed_by]
     return [(key, partner) for key in keys for partner in partners]
+
+
+def _gather(by_term: dict[int, set[str]], terms: AbstractSet[int]) -> AbstractSet[str]:
+    if len(terms) == 1:
+        # The term's own set, shared: a change to it is reported (reached_changed).
+        return by_term.get(next(iter(terms)), _NO_QUERIES)
+    return set().union(*map(by_term.get, terms, repeat(_NO_QUERIES))) or _NO_QUERIES
 
 
 def _all_groups(indexed: _IndexedQuery, hits: set[int]) -> bool:

@@ -14,9 +14,10 @@ through patterns.pattern_at, as the one-query matcher (match.py) checks every pa
 """
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any, Generic, TypeVar
 
 from bot.matching.expand import compiled
 from bot.matching.patterns import CompiledTerm, Pattern, StoryView, forms, pattern_at, term_occurs
@@ -25,6 +26,8 @@ from bot.text.analyzer import CAPITALISED, LOWER, UPPER
 
 _Key = TypeVar("_Key", bound=Hashable)
 _Value = TypeVar("_Value", bound=Hashable)
+_Reach = TypeVar("_Reach")
+_TERMS, _REACHED = itemgetter(0), itemgetter(1)  # of a story word's entry
 # Where a term is filed: one of the dictionaries below, a key there, and what is filed.
 _Entry = tuple[dict[Any, set[Any]], Hashable, Hashable]
 # Story words whose prefix terms are remembered before the memo starts over (~100 B each).
@@ -46,10 +49,14 @@ def _plain(pattern: Pattern) -> bool:
     return pattern.languages is None and all(slot.case == LOWER for slot in pattern.slots)
 
 
-class TermIndex:
-    """Every distinct term of the indexed subscriptions, by id, and what finds each."""
+class TermIndex(Generic[_Reach]):
+    """Every distinct term of the indexed subscriptions, by id, and what finds each.
 
-    def __init__(self) -> None:
+    reach: what the index makes of a set of terms (the queries they file), remembered with
+    each story word's terms; call reached_changed when what a term reaches changes.
+    """
+
+    def __init__(self, reach: Callable[[AbstractSet[int]], _Reach]) -> None:
         self._ids: dict[Term, int] = {}
         self._terms: dict[int, CompiledTerm] = {}
         self._term_of: dict[int, Term] = {}
@@ -72,7 +79,7 @@ class TermIndex:
         self._checked: tuple[_Filed, ...] = tuple(defaultdict(set) for _ in CASES)
         self._by_prefix: dict[str, set[int]] = defaultdict(set)
         self._prefix_lengths: dict[int, int] = defaultdict(int)
-        self._word_terms = _WordTerms(self._by_form, self._by_prefix, self._prefix_lengths)
+        self._words = _Words(self._by_form, self._by_prefix, self._prefix_lengths, reach)
 
     def __len__(self) -> int:
         """Return how many distinct terms are indexed."""
@@ -92,9 +99,16 @@ class TermIndex:
                 self._prefix_lengths[len(compiled_term.prefix)] += 1
             for by_key, key, filed in self._entries(term_id, compiled_term):
                 by_key[key].add(filed)
-                self._word_terms.forget(by_key, key)
+                self._words.forget(by_key, key)
         self._refs[term_id] += 1
         return term_id
+
+    def reached_changed(self, term_id: int) -> None:
+        """Forget what the words that hold the term by themselves reach."""
+        if not self._words:  # nothing remembered yet (while the index is built)
+            return
+        for by_key, key, _ in self._entries(term_id, self._terms[term_id]):
+            self._words.forget(by_key, key)
 
     def uses(self, term_id: int) -> int:
         """Return how many queries use the term."""
@@ -112,7 +126,7 @@ class TermIndex:
             by_key[key].discard(filed)
             if not by_key[key]:
                 del by_key[key]
-            self._word_terms.forget(by_key, key)
+            self._words.forget(by_key, key)
         if compiled_term.prefix is not None:
             length = len(compiled_term.prefix)
             self._prefix_lengths[length] -= 1
@@ -137,11 +151,16 @@ class TermIndex:
                 entries += [(rooms[first.case], form, (term_id, index)) for form in forms(first)]
         return entries
 
-    def hits(self, view: StoryView) -> set[int]:
-        """Return the ids of the terms the story holds."""
-        found = set().union(*map(self._word_terms.__getitem__, view.words))
-        if self._by_pair:
-            found |= union(self._by_pair, view.word_pairs())
+    def hits(self, view: StoryView) -> tuple[set[int], list[_Reach], set[int]]:
+        """Return the terms the story holds, what its words reach, and the terms found else.
+
+        What a word reaches is what the index made of the word's own terms (see reach in
+        __init__), remembered per word; the terms found otherwise (phrases, names, lemma
+        keys) are in the first set too.
+        """
+        words = list(map(self._words.__getitem__, view.words))
+        found = set().union(*map(_TERMS, words))
+        others = union(self._by_pair, view.word_pairs()) if self._by_pair else set()
         language = view.text.language
         candidates: set[tuple[int, int]] = set()
         for case in CASES:
@@ -150,43 +169,49 @@ class TermIndex:
                 continue
             for term_id, index in union(self._single[case], written):
                 if self._terms[term_id].patterns[index].applies_to(language):
-                    found.add(term_id)
+                    others.add(term_id)
             candidates |= union(self._checked[case], written)
         if view.extra_keys:
-            found |= union(self._by_key, view.extra_keys)
+            others |= union(self._by_key, view.extra_keys)
             for room in (*self._single, *self._checked):
                 candidates |= union(room, view.extra_keys)
             # A pair with a lemma key is a candidate only: a pair's forms hold plurals, and a
             # lemma key never counts as a plural.
             paired = view.extra_keys & self._pair_sides.keys()
-            for term_id in union(self._by_pair, view.extra_pairs(paired)) - found:
+            for term_id in union(self._by_pair, view.extra_pairs(paired)) - found - others:
                 if term_occurs(self._terms[term_id], view):
-                    found.add(term_id)
+                    others.add(term_id)
         for term_id, index in candidates:
-            if term_id not in found:
+            if term_id not in found and term_id not in others:
                 pattern = self._terms[term_id].patterns[index]
                 if pattern_at(pattern, view, view.starts(pattern.slots[0])):
-                    found.add(term_id)
-        return found
+                    others.add(term_id)
+        return found | others, list(map(_REACHED, words)), others
 
 
-class _WordTerms(dict[str, AbstractSet[int]]):
-    """The terms each story word holds by itself (plain one-word patterns and prefixes).
+class _Words(dict[str, tuple[AbstractSet[int], _Reach]]):
+    """What each story word holds by itself: its terms (plain one-word patterns, prefixes)
+    and what they reach.
 
     News repeats its words: a word seen before costs one dictionary lookup, and its prefixes
     (a new string each) are cut once. A word's entry is dropped when a term filed under it
-    comes or goes, every entry when a prefix term does.
+    comes or goes or reaches something else, every entry when a prefix term does.
     """
 
     def __init__(
-        self, by_form: dict[str, set[int]], by_prefix: dict[str, set[int]], lengths: dict[int, int]
+        self,
+        by_form: dict[str, set[int]],
+        by_prefix: dict[str, set[int]],
+        lengths: dict[int, int],
+        reach: Callable[[AbstractSet[int]], _Reach],
     ) -> None:
         super().__init__()
         self._by_form = by_form
         self._by_prefix = by_prefix
         self._lengths = lengths
+        self._reach = reach
 
-    def __missing__(self, word: str) -> AbstractSet[int]:
+    def __missing__(self, word: str) -> tuple[AbstractSet[int], _Reach]:
         # by_form's own set, shared: a change to it drops this entry (forget).
         terms: AbstractSet[int] = self._by_form.get(word, _NO_TERMS)
         for length in self._lengths:
@@ -195,8 +220,8 @@ class _WordTerms(dict[str, AbstractSet[int]]):
                 terms = terms | prefixed
         if len(self) >= MEMO_WORDS:
             self.clear()
-        self[word] = terms
-        return terms
+        entry = self[word] = (terms, self._reach(terms))
+        return entry
 
     def forget(self, by_key: dict[Any, set[Any]], key: Hashable) -> None:
         """Drop what a change filed under key (in by_key) makes out of date."""
