@@ -30,7 +30,7 @@ _Reach = TypeVar("_Reach")
 _TERMS, _REACHED = itemgetter(0), itemgetter(1)  # of a story word's entry
 # Where a term is filed: one of the dictionaries below, a key there, and what is filed.
 _Entry = tuple[dict[Any, set[Any]], Hashable, Hashable]
-# Story words whose prefix terms are remembered before the memo starts over (~100 B each).
+# Story words remembered before the memo starts over (~150 B each, most of them).
 MEMO_WORDS = 100_000
 _NO_TERMS: frozenset[int] = frozenset()
 # How a story must have written a word, as index: LOWER (any way), CAPITALISED, UPPER.
@@ -210,6 +210,7 @@ class _Words(dict[str, tuple[AbstractSet[int], _Reach]]):
         self._by_prefix = by_prefix
         self._lengths = lengths
         self._reach = reach
+        self._nothing: tuple[AbstractSet[int], _Reach] | None = None
 
     def __missing__(self, word: str) -> tuple[AbstractSet[int], _Reach]:
         # by_form's own set, shared: a change to it drops this entry (forget).
@@ -220,7 +221,12 @@ class _Words(dict[str, tuple[AbstractSet[int], _Reach]]):
                 terms = terms | prefixed
         if len(self) >= MEMO_WORDS:
             self.clear()
-        entry = self[word] = (terms, self._reach(terms))
+        if terms:
+            entry = self[word] = (terms, self._reach(terms))
+        else:  # most words: one entry for them all
+            if self._nothing is None:
+                self._nothing = (_NO_TERMS, self._reach(_NO_TERMS))
+            entry = self[word] = self._nothing
         return entry
 
     def forget(self, by_key: dict[Any, set[Any]], key: Hashable) -> None:
