@@ -152,11 +152,11 @@ class TermIndex(Generic[_Reach]):
         return entries
 
     def hits(self, view: StoryView) -> tuple[set[int], list[_Reach], set[int]]:
-        """Return the terms the story holds, what its words reach, and the terms found else.
+        """Return every term the story holds, what its words reach, and the other terms.
 
-        What a word reaches is what the index made of the word's own terms (see reach in
-        __init__), remembered per word; the terms found otherwise (phrases, names, lemma
-        keys) are in the first set too.
+        A word reaches what reach (see the class) makes of the terms the word holds by
+        itself, remembered per word; the other terms (phrases, names, lemma keys) are found
+        otherwise and are in the first set too.
         """
         words = list(map(self._words.__getitem__, view.words))
         found = set().union(*map(_TERMS, words))
