@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter, not_
 
 from bot.matching.match import as_analyzed
@@ -14,8 +14,9 @@ from bot.matching.terms import TermIndex
 from bot.text.analyzer import AnalyzedText
 
 _NO_QUERIES: frozenset[str] = frozenset()
-# What a story word's terms reach: the queries of one group they file, and those they exclude.
-_Reach = tuple[AbstractSet[str], AbstractSet[str]]
+# What a story word's terms reach: the sets of the queries of one group they file, and of the
+# queries they exclude (their own sets, shared: a change to one is reported, reached_changed).
+_Reach = tuple[tuple[AbstractSet[str], ...], tuple[AbstractSet[str], ...]]
 _QUERIES, _EXCLUDED = itemgetter(0), itemgetter(1)
 
 
@@ -108,7 +109,8 @@ class SubscriptionIndex:
         """
         hits, reached, others = self._terms.hits(StoryView(as_analyzed(story)))
         matched = set().union(
-            *map(_QUERIES, reached), *map(self._one_group.get, others, repeat(_NO_QUERIES))
+            *chain.from_iterable(map(_QUERIES, reached)),
+            *map(self._one_group.get, others, repeat(_NO_QUERIES)),
         )
         several: set[str] = set()
         # Both groups hit is rare (one candidate in fifty): find, at C speed, the hit key
@@ -123,7 +125,8 @@ class SubscriptionIndex:
                 several.discard(normalised)
         matched |= several
         matched.difference_update(
-            *map(_EXCLUDED, reached), *map(self._excluding.get, others, repeat(_NO_QUERIES))
+            *chain.from_iterable(map(_EXCLUDED, reached)),
+            *map(self._excluding.get, others, repeat(_NO_QUERIES)),
         )
         return sorted(matched)
 
@@ -175,8 +178,11 @@ class SubscriptionIndex:
             self._terms.release(term_id)
 
     def _reach(self, terms: AbstractSet[int]) -> _Reach:
-        """Return the queries of one group the terms file, and the queries they exclude."""
-        return _gather(self._one_group, terms), _gather(self._excluding, terms)
+        """Return the sets of queries of one group the terms file, and of those they exclude."""
+        one_group, excluding = self._one_group, self._excluding
+        return tuple(filter(None, map(one_group.get, terms))), tuple(
+            filter(None, map(excluding.get, terms))
+        )
 
     def _filed(self, indexed: _IndexedQuery) -> list[tuple[dict[int, set[str]], int]]:
         """Return (dictionary, term id) for every place the query is filed under."""
@@ -205,13 +211,6 @@ def _pairs(indexed: _IndexedQuery) -> list[tuple[int, int]]:
         return []
     keys, partners = groups[indexed.keyed_by], groups[1 - indexed.keyed_by]
     return [(key, partner) for key in keys for partner in partners]
-
-
-def _gather(by_term: dict[int, set[str]], terms: AbstractSet[int]) -> AbstractSet[str]:
-    if len(terms) == 1:
-        # The term's own set, shared: a change to it is reported (reached_changed).
-        return by_term.get(next(iter(terms)), _NO_QUERIES)
-    return set().union(*map(by_term.get, terms, repeat(_NO_QUERIES))) or _NO_QUERIES
 
 
 def _all_groups(indexed: _IndexedQuery, hits: set[int]) -> bool:
