@@ -2,13 +2,22 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
+from operator import itemgetter, not_
 
-from bot.matching.expand import compiled
 from bot.matching.match import as_analyzed
-from bot.matching.patterns import CompiledTerm, StoryView, pattern_at, singulars
-from bot.matching.query import Query, Term, parse_query
+from bot.matching.patterns import StoryView
+from bot.matching.query import Query, parse_query
+from bot.matching.terms import TermIndex
 from bot.text.analyzer import AnalyzedText
+
+_NO_QUERIES: frozenset[str] = frozenset()
+# What a story word's terms reach: the sets of the queries of one group they file, and of the
+# queries they exclude (their own sets, shared: a change to one is reported, reached_changed).
+_Reach = tuple[tuple[AbstractSet[str], ...], tuple[AbstractSet[str], ...]]
+_QUERIES, _EXCLUDED = itemgetter(0), itemgetter(1)
 
 
 @dataclass
@@ -17,32 +26,34 @@ class _IndexedQuery:
 
     groups: tuple[tuple[int, ...], ...]
     excluded: tuple[int, ...]
-    # One required term and no exclusion (most queries): reached through its term = matched.
-    single_term: bool
+    # Of several groups: which of the first two files the query's pairs (_pairs).
+    keyed_by: int = 0
     # chat -> (display,): one-tuples, so a match result is built by dict.update (C speed).
     subscribers: dict[int, tuple[str]] = field(default_factory=dict)
 
 
 class SubscriptionIndex:
-    """Inverted index from story words to terms to queries to chats.
+    """Inverted index from story words to terms (terms.py) to queries to chats.
 
-    Matching a story costs a dictionary lookup per distinct word and lemma key (plus one per
-    prefix length in use), then work proportional to the terms and queries it hits: never a
-    loop over chats or subscriptions.
+    Matching a story is set algebra over what it holds: the terms come from intersecting its
+    words with the terms' forms, the queries from unions of the sets each hit term files them
+    in, never a loop over chats, subscriptions or queries.
     """
 
     def __init__(self) -> None:
-        self._term_ids: dict[Term, int] = {}
-        self._terms: dict[int, CompiledTerm] = {}
-        self._term_of: dict[int, Term] = {}
-        self._term_refs: dict[int, int] = {}
-        self._next_term_id = 0
-        # Patterns are found through the keys of their first slot; prefixes by their stem.
-        self._by_anchor: dict[str, set[tuple[int, int]]] = defaultdict(set)
-        self._by_prefix: dict[str, set[int]] = defaultdict(set)
-        self._prefix_lengths: dict[int, int] = defaultdict(int)
+        # What a story word's own terms reach is remembered with them: most of a story's
+        # queries come through its words, then without a lookup per term.
+        self._terms: TermIndex[_Reach] = TermIndex(self._reach)
         self._queries: dict[str, _IndexedQuery] = {}
-        self._queries_by_term: dict[int, set[str]] = defaultdict(set)
+        # Where each query is filed, by term. A query of one group (most: one word) is
+        # matched by any of its terms; a query of two groups or more by a pair: a term of its
+        # first group and one of its second (one of more groups is then checked whole).
+        # Any excluded term hit takes a query back out.
+        self._one_group: dict[int, set[str]] = defaultdict(set)
+        # Tuples, not sets: most pairs file one query, and a set costs four times as much.
+        self._pairs: dict[int, dict[int, tuple[str, ...]]] = {}
+        self._more_groups: set[str] = set()
+        self._excluding: dict[int, set[str]] = defaultdict(set)
         self._displays: dict[str, tuple[str]] = {}
 
     def __len__(self) -> int:
@@ -96,108 +107,88 @@ class SubscriptionIndex:
 
         Work grows with the terms and queries the story hits, never with their subscribers.
         """
-        hits = self._hit_terms(StoryView(as_analyzed(story)))
-        candidates: set[str] = set()
-        for term_id in hits:
-            candidates |= self._queries_by_term.get(term_id, set())
-        return sorted(
-            normalised
-            for normalised in candidates
-            if (indexed := self._queries[normalised]).single_term or _satisfied(indexed, hits)
+        hits, reached, others = self._terms.hits(StoryView(as_analyzed(story)))
+        matched = set().union(
+            *chain.from_iterable(map(_QUERIES, reached)),
+            *map(self._one_group.get, others, repeat(_NO_QUERIES)),
         )
+        several: set[str] = set()
+        # Both groups hit is rare (one candidate in fifty): find, at C speed, the hit key
+        # terms with a hit partner, and only then collect their queries.
+        keys = self._pairs.keys() & hits
+        partners_hit = map(not_, map(hits.isdisjoint, map(self._pairs.__getitem__, keys)))
+        for key in compress(keys, partners_hit):
+            partners = self._pairs[key]
+            several.update(*map(partners.__getitem__, partners.keys() & hits))
+        for normalised in several & self._more_groups:
+            if not _all_groups(self._queries[normalised], hits):
+                several.discard(normalised)
+        matched |= several
+        matched.difference_update(
+            *chain.from_iterable(map(_EXCLUDED, reached)),
+            *map(self._excluding.get, others, repeat(_NO_QUERIES)),
+        )
+        return sorted(matched)
 
     def subscribers(self, normalised: str) -> dict[int, tuple[str]]:
         """Return {chat_id: (display,)} of the chats subscribed to a normalised query."""
         indexed = self._queries.get(normalised)
         return indexed.subscribers if indexed is not None else {}
 
-    def _hit_terms(self, view: StoryView) -> set[int]:
-        hits: set[int] = set()
-        for word, where in view.word_positions.items():
-            self._hit_anchor(word, where, view, hits, via_plural=False)
-            for single in singulars(word):
-                self._hit_anchor(single, where, view, hits, via_plural=True)
-            for length in self._prefix_lengths:
-                if length <= len(word):
-                    hits |= self._by_prefix.get(word[:length], set())
-        for key, where in view.extra_positions.items():
-            self._hit_anchor(key, where, view, hits, via_plural=False)
-        return hits
-
-    def _hit_anchor(
-        self, anchor: str, where: list[int], view: StoryView, hits: set[int], *, via_plural: bool
-    ) -> None:
-        for term_id, pattern_index in self._by_anchor.get(anchor, ()):
-            if term_id in hits:
-                continue
-            pattern = self._terms[term_id].patterns[pattern_index]
-            if via_plural and not pattern.slots[0].plural:
-                continue
-            if pattern_at(pattern, view, where):
-                hits.add(term_id)
-
     def _index_query(self, normalised: str, query: Query) -> _IndexedQuery:
-        groups = tuple(tuple(self._acquire_term(term) for term in group) for group in query.groups)
-        excluded = tuple(self._acquire_term(term) for term in query.excluded)
-        indexed = _IndexedQuery(
-            groups=groups,
-            excluded=excluded,
-            single_term=len(groups) == 1 and len(groups[0]) == 1 and not excluded,
-        )
+        acquire = self._terms.acquire
+        groups = tuple(tuple(acquire(term) for term in group) for group in query.groups)
+        excluded = tuple(acquire(term) for term in query.excluded)
+        indexed = _IndexedQuery(groups=groups, excluded=excluded)
+        if len(groups) > 1:
+            # Pairs are filed under their more used side: popular terms are few, so fewer of a
+            # story's terms have partners to look at (a quarter less time on the workload).
+            uses = self._terms.uses
+            indexed.keyed_by = int(max(map(uses, groups[0])) < max(map(uses, groups[1])))
         self._queries[normalised] = indexed
-        for group in groups:
-            for term_id in group:
-                self._queries_by_term[term_id].add(normalised)
+        for by_term, term_id in self._filed(indexed):
+            by_term[term_id].add(normalised)
+            self._terms.reached_changed(term_id)
+        for key, partner in _pairs(indexed):
+            partners = self._pairs.setdefault(key, {})
+            partners[partner] = (*partners.get(partner, ()), normalised)
+        if len(groups) > 2:
+            self._more_groups.add(normalised)
         return indexed
 
     def _unindex_query(self, normalised: str, indexed: _IndexedQuery) -> None:
         del self._queries[normalised]
+        self._more_groups.discard(normalised)
+        for by_term, term_id in self._filed(indexed):
+            by_term[term_id].discard(normalised)
+            if not by_term[term_id]:
+                del by_term[term_id]
+            self._terms.reached_changed(term_id)
+        for key, partner in _pairs(indexed):
+            partners = self._pairs[key]
+            partners[partner] = tuple(q for q in partners[partner] if q != normalised)
+            if not partners[partner]:
+                del partners[partner]
+                if not partners:
+                    del self._pairs[key]
         for group in indexed.groups:
             for term_id in group:
-                self._queries_by_term[term_id].discard(normalised)
-                if not self._queries_by_term[term_id]:
-                    del self._queries_by_term[term_id]
-        for term_id in [t for group in indexed.groups for t in group] + list(indexed.excluded):
-            self._release_term(term_id)
+                self._terms.release(term_id)
+        for term_id in indexed.excluded:
+            self._terms.release(term_id)
 
-    def _acquire_term(self, term: Term) -> int:
-        term_id = self._term_ids.get(term)
-        if term_id is None:
-            term_id = self._next_term_id
-            self._next_term_id += 1
-            self._term_ids[term] = term_id
-            self._term_of[term_id] = term
-            self._term_refs[term_id] = 0
-            compiled_term = self._terms[term_id] = compiled(term)
-            if compiled_term.prefix is not None:
-                self._by_prefix[compiled_term.prefix].add(term_id)
-                self._prefix_lengths[len(compiled_term.prefix)] += 1
-            for index, pattern in enumerate(compiled_term.patterns):
-                for key in pattern.slots[0].keys:
-                    self._by_anchor[key].add((term_id, index))
-        self._term_refs[term_id] += 1
-        return term_id
+    def _reach(self, terms: AbstractSet[int]) -> _Reach:
+        """Return the sets of queries of one group the terms file, and of those they exclude."""
+        one_group, excluding = self._one_group, self._excluding
+        return tuple(filter(None, map(one_group.get, terms))), tuple(
+            filter(None, map(excluding.get, terms))
+        )
 
-    def _release_term(self, term_id: int) -> None:
-        self._term_refs[term_id] -= 1
-        if self._term_refs[term_id] > 0:
-            return
-        compiled_term = self._terms.pop(term_id)
-        del self._term_refs[term_id]
-        del self._term_ids[self._term_of.pop(term_id)]
-        if compiled_term.prefix is not None:
-            stem = compiled_term.prefix
-            self._by_prefix[stem].discard(term_id)
-            if not self._by_prefix[stem]:
-                del self._by_prefix[stem]
-            self._prefix_lengths[len(stem)] -= 1
-            if not self._prefix_lengths[len(stem)]:
-                del self._prefix_lengths[len(stem)]
-        for index, pattern in enumerate(compiled_term.patterns):
-            for key in pattern.slots[0].keys:
-                self._by_anchor[key].discard((term_id, index))
-                if not self._by_anchor[key]:
-                    del self._by_anchor[key]
+    def _filed(self, indexed: _IndexedQuery) -> list[tuple[dict[int, set[str]], int]]:
+        """Return (dictionary, term id) for every place the query is filed under."""
+        groups = indexed.groups
+        filed = [(self._one_group, term_id) for term_id in groups[0]] if len(groups) == 1 else []
+        return filed + [(self._excluding, term_id) for term_id in indexed.excluded]
 
 
 def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str]]) -> None:
@@ -213,7 +204,14 @@ def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str
     matched.update(merged)
 
 
-def _satisfied(indexed: _IndexedQuery, hits: set[int]) -> bool:
-    if any(term_id in hits for term_id in indexed.excluded):
-        return False
-    return all(any(term_id in hits for term_id in group) for group in indexed.groups)
+def _pairs(indexed: _IndexedQuery) -> list[tuple[int, int]]:
+    """Return the pairs a query of several groups is filed under: (key, partner) terms."""
+    groups = indexed.groups
+    if len(groups) == 1:
+        return []
+    keys, partners = groups[indexed.keyed_by], groups[1 - indexed.keyed_by]
+    return [(key, partner) for key in keys for partner in partners]
+
+
+def _all_groups(indexed: _IndexedQuery, hits: set[int]) -> bool:
+    return all(not hits.isdisjoint(group) for group in indexed.groups)
