@@ -181,3 +181,30 @@ async def test_concurrent_writers_share_the_connection_safely(db: Db) -> None:
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len(db.outbox()) == 41
     assert [row["status"] for row in db.outbox()].count("sent") == 1
+
+
+async def test_a_poll_of_more_stories_than_one_statement_takes(db: Db) -> None:
+    # Keys, links and titles are looked up in chunks of IN_CHUNK (500): here 700 keys and
+    # titles, 450 links, with a repeated link and a repeated title that sort last.
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    await save(db, a, candidate(a, "Old piece", link="https://zzz.example/last"))
+    await save(db, a, candidate(a, "Zzz final word on Ukraine"))
+    stories = [
+        candidate(b, f"Ukraine update {n}", link="" if n < 250 else None) for n in range(698)
+    ]
+    stories += [
+        candidate(b, "Another piece", link="https://zzz.example/last?utm_source=b"),
+        candidate(b, "ZZZ: final word on Ukraine!", link=""),
+    ]
+    saved = await save(db, b, *stories, now=T0 + 60)
+    assert saved == SavedPoll(new_stories=700, matched=698), "the two repeats are not alerted"
+    assert await save(db, b, *stories, now=T0 + 120) == SavedPoll(0, 0), "all 700 known"
+
+
+@pytest.mark.parametrize("stories", [0, 2], ids=["no stories", "two stories"])
+async def test_a_poll_of_a_removed_feed_stores_nothing(db: Db, stories: int) -> None:
+    feed = await add_feed(db)
+    assert await db.storage.remove_feed(feed.id)
+    polled = [candidate(feed, f"Ukraine update {n}") for n in range(stories)]
+    assert await save(db, feed, *polled) == SavedPoll(0, 0, feed_removed=True)
+    assert db.story_titles() == []

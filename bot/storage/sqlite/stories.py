@@ -5,6 +5,7 @@ functions; this module reads their inputs and writes what they return. Who gets 
 decided later, at delivery (fan-out on read: bot.delivery.fanout, sqlite/claims.py).
 """
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -52,9 +53,9 @@ class StoriesMixin(SqliteBase):
         self, poll: PollToSave, matched: Mapping[int, Matches], match: StoryMatcher
     ) -> SavedPoll:
         async with self._transaction():
-            if not await self._feed_exists(poll.feed_id):
+            known = await self._feed_keys(poll.feed_id, [c.story.key for c in poll.stories])
+            if known is None:
                 return SavedPoll(new_stories=0, matched=0, feed_removed=True)
-            known = await _known_keys(self._db, poll.feed_id, [c.story.key for c in poll.stories])
             fresh = [
                 (position, candidate)
                 for position, (candidate, new) in enumerate(
@@ -95,9 +96,27 @@ class StoriesMixin(SqliteBase):
             )
         return SavedPoll(new_stories=len(fresh), matched=stored)
 
-    async def _feed_exists(self, feed_id: int) -> bool:
-        async with self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)) as cursor:
-            return await cursor.fetchone() is not None
+    # Each statement is a hop to the connection's thread and back to the loop, which resumes
+    # this task only after the callbacks queued before it: in a cycle of 500 polls, the
+    # writer's lock is held for hops x that wait, and the polls queue behind it (bench: poll).
+    # So reads use execute_fetchall (one hop; execute, fetch and close are three) and a read
+    # answers two questions where it can.
+    async def _feed_keys(self, feed_id: int, keys: Sequence[str]) -> set[str] | None:
+        """Return which of these keys the feed has stored; None if the feed is gone."""
+        known: set[str] = set()
+        for chunk in chunks(keys) or [()]:
+            # The feed's row, joined to its stories with these keys: no row, no feed. (An
+            # empty IN list would make SQLite scan the index: no keys, no join.)
+            sql = "SELECT NULL FROM feeds WHERE id = ?"
+            if chunk:
+                sql = f"""SELECT stories.key FROM feeds LEFT JOIN stories
+                             ON stories.feed_id = feeds.id AND stories.key IN ({marks(chunk)})
+                          WHERE feeds.id = ?"""
+            rows = list(await self._db.execute_fetchall(sql, (*chunk, feed_id)))
+            if not rows:
+                return None
+            known.update(str(row[0]) for row in rows if row[0] is not None)
+        return known
 
     async def _insert_stories(
         self, poll: PollToSave, fresh: list[tuple[int, StoryToSave]]
@@ -106,9 +125,9 @@ class StoriesMixin(SqliteBase):
         stories = _stories(c for _, c in fresh)
         links = {story.canonical_link for story in stories if story.canonical_link}
         titles = {story.normalised_title for story in stories if story.normalised_title}
-        by_link = await self._first_ids("canonical_link", links, since=None)
-        since = poll.now - poll.title_dedup_seconds
-        by_title = await self._first_ids("normalised_title", titles, since=since)
+        by_link, by_title = await self._first_ids(
+            links, titles, since=poll.now - poll.title_dedup_seconds
+        )
         repeats = find_repeats(stories, by_link, by_title)
         await self._db.executemany(
             """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
@@ -133,28 +152,39 @@ class StoriesMixin(SqliteBase):
         ]
 
     async def _first_ids(
-        self, column: str, values: set[str], since: float | None
-    ) -> dict[str, int]:
-        """Return, per value, the id of the earliest story with that value in column."""
-        first: dict[str, int] = {}
-        window = "" if since is None else " AND seen_at >= ?"
-        for chunk in chunks(sorted(values)):
-            async with self._db.execute(
-                f"""SELECT {column}, min(id) FROM stories
-                    WHERE {column} IN ({marks(chunk)}){window} GROUP BY {column}""",
-                (*chunk, *([] if since is None else [since])),
-            ) as cursor:
-                first.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
-        return first
+        self, links: set[str], titles: set[str], since: float
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Return the id of the earliest story per canonical link, and per normalised title
+        among the stories seen since `since`: one statement for both (usually one)."""
+        by_link: dict[str, int] = {}
+        by_title: dict[str, int] = {}
+        pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
+        for link_chunk, title_chunk in pairs:
+            # A part only for values given: an empty IN list would make SQLite scan the index.
+            parts: list[str] = []
+            if link_chunk:
+                parts.append(f"""SELECT 0, canonical_link, min(id) FROM stories
+                       WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
+            if title_chunk:
+                parts.append(f"""SELECT 1, normalised_title, min(id) FROM stories
+                       WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
+                       GROUP BY normalised_title""")
+            window = (since,) if title_chunk else ()
+            rows = await self._db.execute_fetchall(
+                " UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window)
+            )
+            for by_title_row, value, first in rows:
+                (by_title if by_title_row else by_link)[str(value)] = int(first)
+        return by_link, by_title
 
     async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for chunk in chunks(keys):
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 f"SELECT key, id FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
                 (feed_id, *chunk),
-            ) as cursor:
-                ids.update((str(row[0]), int(row[1])) for row in await cursor.fetchall())
+            )
+            ids.update((str(row[0]), int(row[1])) for row in rows)
         return ids
 
     async def _record_matches(
@@ -175,11 +205,11 @@ async def _known_keys(db: aiosqlite.Connection, feed_id: int, keys: Sequence[str
     """Return which of these keys the feed has stored."""
     known: set[str] = set()
     for chunk in chunks(keys):
-        async with db.execute(
+        rows = await db.execute_fetchall(
             f"SELECT key FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
             (feed_id, *chunk),
-        ) as cursor:
-            known.update(str(row[0]) for row in await cursor.fetchall())
+        )
+        known.update(str(row[0]) for row in rows)
     return known
 
 
