@@ -13,8 +13,11 @@ from bot.delivery.fanout import MatchLog, pending_stories
 from bot.storage import ChatWork, ClaimPlan, Storage
 
 
-async def claim_chats(storage: Storage, chats: Iterable[int], now: float, burst_limit: int) -> int:
-    """Claim every listed chat's pending stories; return the outbox rows queued."""
+async def claim_chats(
+    storage: Storage, chats: Iterable[int], now: float, burst_limit: int
+) -> tuple[int, int]:
+    """Give every listed chat turns until nothing is pending; return the outbox rows queued
+    and the turns (claims) it took."""
     log = MatchLog()
     log.last_id = await storage.delivery_watermark()
     while page := await storage.story_matches(log.last_id, 1_000):
@@ -29,11 +32,12 @@ async def claim_chats(storage: Storage, chats: Iterable[int], now: float, burst_
             through=log.last_id,
         )
 
-    queued = 0
+    queued = turns = 0
     for chat_id in chats:
         while True:
             claim = await storage.claim_chat(chat_id, plan, now)
             queued += len(claim.rows)
+            turns += 1
             if not claim.more:
                 break
-    return queued
+    return queued, turns

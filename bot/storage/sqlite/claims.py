@@ -60,10 +60,13 @@ class ClaimsMixin(SqliteBase):
     async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
         """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
         async with self._transaction():
-            async with self._db.execute(
-                "SELECT status, type, match_cursor FROM chats WHERE id = ?", (chat_id,)
-            ) as cursor:
-                chat = await cursor.fetchone()
+            # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
+            found = list(
+                await self._db.execute_fetchall(
+                    "SELECT status, type, match_cursor FROM chats WHERE id = ?", (chat_id,)
+                )
+            )
+            chat = found[0] if found else None
             if chat is None:
                 return Claim(chat_id, ChatType.PRIVATE, ())
             if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
@@ -85,12 +88,11 @@ class ClaimsMixin(SqliteBase):
         return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
 
     async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             """SELECT id, query, display, thread_id, start_match FROM subscriptions
                WHERE chat_id = ? ORDER BY id""",
             (chat_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return tuple(
             ChatSubscription(
                 int(r[0]), str(r[1]), str(r[2]), None if r[3] is None else int(r[3]), int(r[4])
@@ -99,35 +101,33 @@ class ClaimsMixin(SqliteBase):
         )
 
     async def _recent_alerts(self, chat_id: int, since: float) -> int:
-        async with self._db.execute(
+        [(count,)] = await self._db.execute_fetchall(
             """SELECT count(*) FROM outbox
                WHERE chat_id = ? AND created_at >= ? AND kind = 'alert'""",
             (chat_id, since),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        )
+        return int(count)
 
     async def _queue_rows(
         self, chat_id: int, planned: Sequence[PlannedRow], now: float
     ) -> tuple[ClaimedRow, ...]:
-        queued: list[ClaimedRow] = []
-        for row in planned:
-            # A story pruned since it matched queues nothing; a row the chat already has
-            # for the story (one alert per story per chat) is not queued twice.
-            async with self._db.execute(
-                """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
-                   SELECT ?, id, ?, ?, ?, ? FROM stories WHERE id = ?
-                   ON CONFLICT DO NOTHING RETURNING id""",
-                (
-                    row.lane.value,
-                    chat_id,
-                    row.thread_id,
-                    json.dumps(row.matched),
-                    now,
-                    row.story_id,
-                ),
-            ) as cursor:
-                inserted = await cursor.fetchone()
-            if inserted is not None:
-                queued.append(ClaimedRow(int(inserted[0]), row.lane.value))
-        return tuple(queued)
+        if not planned:
+            return ()
+        # Inside the write transaction nobody else inserts: the rows above the last id
+        # are this claim's.
+        [(last,)] = await self._db.execute_fetchall("SELECT coalesce(max(id), 0) FROM outbox")
+        # A story pruned since it matched queues nothing; a row the chat already has for the
+        # story (one alert per story per chat) is not queued twice.
+        await self._db.executemany(
+            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
+               SELECT ?, id, ?, ?, ?, ? FROM stories WHERE id = ?
+               ON CONFLICT DO NOTHING""",
+            [
+                (row.lane.value, chat_id, row.thread_id, json.dumps(row.matched), now, row.story_id)
+                for row in planned
+            ],
+        )
+        rows = await self._db.execute_fetchall(
+            "SELECT id, kind FROM outbox WHERE id > ? AND chat_id = ? ORDER BY id", (last, chat_id)
+        )
+        return tuple(ClaimedRow(int(r[0]), str(r[1])) for r in rows)
