@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.delivery.burst import plan_claim
-from bot.delivery.fanout import MatchLog, pending_stories
-from bot.storage import ChatWork, ClaimPlan, Storage
+from bot.delivery.fanout import MatchLog, claim_planner
+from bot.storage import Storage
 
 
 async def claim_chats(
@@ -23,14 +22,7 @@ async def claim_chats(
     while page := await storage.story_matches(log.last_id, 1_000):
         log.add(page)
 
-    def plan(work: ChatWork) -> ClaimPlan:
-        return plan_claim(
-            pending_stories(log, work.subscriptions, work.cursor),
-            recent_alerts=work.recent_alerts,
-            limit=burst_limit,
-            now=now,
-            through=log.last_id,
-        )
+    plan = claim_planner(log, limit=burst_limit, now=now)
 
     queued = turns = 0
     for chat_id in chats:

@@ -9,15 +9,11 @@ what is undelivered, not what was ever matched.
 """
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 
-from bot.delivery.burst import plan_claim
-from bot.delivery.fanout import MatchLog, pending_stories
+from bot.delivery.fanout import MatchLog, claim_planner
 from bot.delivery.pacing import ChatPacer, ChatQueues
-from bot.storage import ChatWork, Claim, ClaimPlan, Storage
-
-log = logging.getLogger(__name__)
+from bot.storage import Claim, Storage
 
 # Matches read per statement; the loop yields between pages, so a burst of stories matched
 # by thousands of chats does not hold up the bot's replies.
@@ -49,11 +45,6 @@ class Claimer:
         self._log = MatchLog()
         self._watermark: int | None = None
 
-    @property
-    def logged(self) -> int:
-        """Return how many matches wait for some chat to deal with them."""
-        return len(self._log)
-
     async def load(self) -> None:
         """Read the matches stored since the last read and give their subscribers a turn."""
         if self._watermark is None:
@@ -71,23 +62,15 @@ class Claimer:
 
     async def claim(self, chat_id: int) -> Claim:
         """Queue the chat's pending stories as outbox rows (storage moves its cursor)."""
-        claim = await self._storage.claim_chat(chat_id, self._plan, self._clock())
-        self._pacer.note_chat(chat_id, claim.chat_type)
         now = self._clock()
+        plan = claim_planner(self._log, limit=self._burst_limit, now=now)
+        claim = await self._storage.claim_chat(chat_id, plan, now)
+        self._pacer.note_chat(chat_id, claim.chat_type)
         for row in claim.rows:
             self._queues.add(row.id, chat_id, row.kind, now)
         if claim.more:
             self._queues.want([chat_id])
         return claim
-
-    def _plan(self, work: ChatWork) -> ClaimPlan:
-        return plan_claim(
-            pending_stories(self._log, work.subscriptions, work.cursor),
-            recent_alerts=work.recent_alerts,
-            limit=self._burst_limit,
-            now=self._clock(),
-            through=self._log.last_id,
-        )
 
     async def settle(self) -> None:
         """Once no chat waits for a turn, record that and forget the logged matches."""

@@ -3,15 +3,16 @@
 The poller stores which queries each new story matched (never a row per chat). The delivery
 worker reads those matches into a MatchLog, marks the subscribers of their queries as having
 work, and when Telegram's pacing lets it send to a chat works out that chat's pending stories
-from the chat's subscriptions and cursor (pending_stories), so poll-time cost follows the
-stories and the queries they match, and send-time cost follows the messages sent.
+from the chat's subscriptions and cursor (pending_stories; claim_planner adds the burst rule
+for a claim), so poll-time cost follows the stories and the queries they match, and
+send-time cost follows the messages sent.
 """
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from bot.delivery.burst import PendingStory
-from bot.storage.claims import ChatSubscription, StoryMatch
+from bot.delivery.burst import PendingStory, plan_claim
+from bot.storage.claims import ChatSubscription, ChatWork, ClaimPlan, ClaimPlanner, StoryMatch
 
 
 class MatchLog:
@@ -78,3 +79,19 @@ def pending_stories(
             PendingStory(match_id, match.story_id, displays, home.thread_id, match.matched_at)
         )
     return pending
+
+
+def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
+    """Return the planner a claim runs on the chat's state it read: its pending stories in
+    the log, then the burst rule (limit: ALERT_BURST_LIMIT) at time now."""
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        return plan_claim(
+            pending_stories(log, work.subscriptions, work.cursor),
+            recent_alerts=work.recent_alerts,
+            limit=limit,
+            now=now,
+            through=log.last_id,
+        )
+
+    return plan

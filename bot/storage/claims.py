@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.storage.models import ChatStatus, ChatType
+from bot.storage.models import ChatType
 
 
 class Lane(StrEnum):
@@ -45,10 +45,9 @@ class ChatSubscription:
 
 @dataclass(frozen=True)
 class ChatWork:
-    """What a claim reads about a chat before planning."""
+    """What a claim reads about an active chat before planning."""
 
     chat_id: int
-    status: ChatStatus
     cursor: int
     subscriptions: tuple[ChatSubscription, ...]
     # Alerts (not digest lines) queued to the chat within the burst window.

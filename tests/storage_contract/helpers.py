@@ -6,15 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.delivery.burst import plan_claim
-from bot.delivery.fanout import MatchLog, pending_stories
+from bot.delivery.fanout import MatchLog, claim_planner
 from bot.ingest.stories import story_from_entry
 from bot.storage import (
     ChatSeen,
     ChatType,
-    ChatWork,
     Claim,
-    ClaimPlan,
     Feed,
     PollToSave,
     SavedPoll,
@@ -132,16 +129,7 @@ async def fan_out(storage: Storage, now: float, burst_limit: int = 100) -> list[
     log = MatchLog()
     log.last_id = await storage.delivery_watermark()
     log.add(await storage.story_matches(log.last_id, 100_000))
-
-    def plan(work: ChatWork) -> ClaimPlan:
-        pending = pending_stories(log, work.subscriptions, work.cursor)
-        return plan_claim(
-            pending,
-            recent_alerts=work.recent_alerts,
-            limit=burst_limit,
-            now=now,
-            through=log.last_id,
-        )
+    plan = claim_planner(log, limit=burst_limit, now=now)
 
     claims = []
     for chat_id in sorted({s.chat_id for s in await storage.all_subscriptions()}):

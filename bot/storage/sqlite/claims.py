@@ -74,7 +74,6 @@ class ClaimsMixin(SqliteBase):
                 return Claim(chat_id, ChatType(chat[1]), ())
             work = ChatWork(
                 chat_id,
-                ChatStatus(chat[0]),
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
