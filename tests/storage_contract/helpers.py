@@ -150,8 +150,10 @@ async def save(
     alerts_enabled: bool = True,
     burst_limit: int = 100,
     body_digest: str | None = None,
+    deliver: bool = True,
 ) -> SavedPoll:
-    """Save a poll, then fan its matches out to the chats as the delivery worker would."""
+    """Save a poll, then (deliver) fan its matches out to the chats as the delivery worker
+    would."""
     match = match or everyone(ANN)
     if isinstance(match, Audience):
         await subscribe(db, match)
@@ -170,7 +172,8 @@ async def save(
         ),
         match=match,
     )
-    await fan_out(db.storage, now, burst_limit)
+    if deliver:
+        await fan_out(db.storage, now, burst_limit)
     return saved
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.storage import ChatStatus, ChatWork, ClaimPlan, Lane, PlannedRow, PollToSave
+from bot.storage import ChatStatus, ChatWork, ClaimPlan, Lane, PlannedRow
 from tests.storage_contract.helpers import (
     ANN,
     BOB,
@@ -13,29 +13,15 @@ from tests.storage_contract.helpers import (
     candidate,
     everyone,
     fan_out,
-    subscribe,
+    save,
 )
 
 
 async def _poll(db: Db, *titles: str, audience: Audience | None = None, now: float = T0) -> None:
     """Save a poll whose stories match "ukraine", without fanning out."""
     feed = await add_feed(db, f"f{now}")
-    matcher = audience or everyone(ANN, BOB)
-    await subscribe(db, matcher)
-    await db.storage.save_poll(
-        PollToSave(
-            feed_id=feed.id,
-            url=feed.url,
-            title="Feed",
-            etag=None,
-            last_modified=None,
-            next_poll_at=now + 300,
-            now=now,
-            alerts_enabled=True,
-            stories=tuple(candidate(feed, title) for title in titles),
-        ),
-        match=matcher,
-    )
+    stories = [candidate(feed, title) for title in titles]
+    await save(db, feed, *stories, now=now, match=audience or everyone(ANN, BOB), deliver=False)
 
 
 async def test_a_poll_stores_one_match_row_per_story_whatever_the_audience(db: Db) -> None:
