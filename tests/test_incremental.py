@@ -7,7 +7,7 @@ parse of the body would have stored, whatever was skipped.
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +31,16 @@ from bot.storage import StoryToSave
 from tests import corpus
 from tests.feedserver import Item, atom, rss
 from tests.full_disk import full_disk
-from tests.test_poller import ANN, CAROL, INTERVAL, LIMITS, CountingPool, Harness, harness_for
+from tests.test_poller import (
+    ANN,
+    CAROL,
+    INTERVAL,
+    LIMITS,
+    CountingPool,
+    Harness,
+    counting_parsers,
+    harness_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "https://news.example/feed.xml"
@@ -368,13 +377,7 @@ def test_real_rss_atom_and_rdf_feeds_are_read_incrementally() -> None:
 # ---- through the poller ----
 
 
-@pytest.fixture(scope="module")
-def parsers() -> Iterator[CountingPool]:
-    pool = CountingPool()
-    try:
-        yield pool
-    finally:
-        pool.close()
+parsers = pytest.fixture(scope="module", name="parsers")(counting_parsers)
 
 
 @pytest.fixture

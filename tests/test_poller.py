@@ -356,13 +356,16 @@ class CountingPool(FeedParserPool):
         return await super().run(function, *args, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def parsers() -> Iterator[CountingPool]:
+def counting_parsers() -> Iterator[CountingPool]:
+    """One parser pool per test module (its worker process is slow to start), closed after."""
     pool = CountingPool()
     try:
         yield pool
     finally:
         pool.close()
+
+
+parsers = pytest.fixture(scope="module", name="parsers")(counting_parsers)
 
 
 @dataclass

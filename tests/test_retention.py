@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from bot.text.analyzer import analyze
 from tests.feedserver import Item
 from tests.storage_contract.helpers import fan_out, private
 from tests.test_poller import ANN as POLLER_ANN
-from tests.test_poller import CountingPool, Harness, harness_for
+from tests.test_poller import CountingPool, Harness, counting_parsers, harness_for
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 HOUR = 3600.0
@@ -394,13 +394,7 @@ async def test_the_maintenance_task_runs_on_its_clock(aged: Aged) -> None:
 # ---- a feed that still lists pruned stories, through the real poller ----
 
 
-@pytest.fixture(scope="module")
-def parsers() -> Iterator[CountingPool]:
-    pool = CountingPool()
-    try:
-        yield pool
-    finally:
-        pool.close()
+parsers = pytest.fixture(scope="module", name="parsers")(counting_parsers)
 
 
 def undated(n: int, title: str) -> Item:
