@@ -9,8 +9,6 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-import aiosqlite
-
 from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.sqlite.connection import SqliteBase, chunks, marks, serialized
@@ -46,7 +44,8 @@ class StoriesMixin(SqliteBase):
 
     @serialized
     async def _known_keys_now(self, feed_id: int, keys: Sequence[str]) -> set[str]:
-        return await _known_keys(self._db, feed_id, keys)
+        # A feed removed meanwhile has no stories left under its id; the save says so.
+        return await self._feed_keys(feed_id, keys) or set()
 
     @serialized
     async def _save_poll(
@@ -199,18 +198,6 @@ class StoriesMixin(SqliteBase):
             "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
         )
         return len(rows)
-
-
-async def _known_keys(db: aiosqlite.Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
-    """Return which of these keys the feed has stored."""
-    known: set[str] = set()
-    for chunk in chunks(keys):
-        rows = await db.execute_fetchall(
-            f"SELECT key FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
-            (feed_id, *chunk),
-        )
-        known.update(str(row[0]) for row in rows)
-    return known
 
 
 def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
