@@ -23,10 +23,7 @@ from bot.ingest.incremental import (
     response_digest,
     scan_items,
 )
-from bot.ingest.poller import Poller
 from bot.ingest.prepare import PreparedFeed, TextFor, prepare_feed
-from bot.matching.index import SubscriptionIndex
-from bot.matching.query import parse_query
 from bot.storage import StoryToSave
 from tests import corpus
 from tests.feedserver import Item, atom, rss
@@ -38,6 +35,7 @@ from tests.test_poller import (
     LIMITS,
     CountingPool,
     Harness,
+    ann_poller,
     counting_parsers,
     harness_for,
 )
@@ -503,18 +501,8 @@ async def test_after_a_restart_the_first_poll_parses_in_full_once(h: Harness) ->
     [report] = (await h.poll_after()).values()
     assert report.parsed_entries == 1
 
-    index = SubscriptionIndex()
-    index.add(ANN, parse_query("Ukraine").normalised, "Ukraine")
     fetcher = Fetcher(limits=LIMITS)
-    h.poller = Poller(  # a new process: the same database, nothing in memory
-        h.storage,
-        fetcher,
-        h.parsers,
-        index,
-        interval=INTERVAL,
-        on_matches=lambda: None,
-        clock=h.clock,
-    )
+    h.poller = ann_poller(h, fetcher)  # a new process: the same database, nothing in memory
     try:
         h.publish("/world.xml", h.fresh(1, "Ukraine talks resume"))
         [full] = (await h.poll_after()).values()

@@ -844,20 +844,25 @@ async def test_a_feed_removed_while_being_polled_is_discarded_quietly(
     assert any("removed while" in r.getMessage() for r in caplog.records)
 
 
-async def test_the_burst_limit_counts_per_chat_across_feeds_and_polls(h: Harness) -> None:
+def ann_poller(h: Harness, fetcher: Fetcher) -> Poller:
+    """A new poller on the harness's database (nothing in memory from the harness's), whose
+    index holds only Ann's "Ukraine"."""
     index = SubscriptionIndex()
     index.add(ANN, parse_query("Ukraine").normalised, "Ukraine")
+    return Poller(
+        h.storage,
+        fetcher,
+        h.parsers,
+        index,
+        interval=INTERVAL,
+        on_matches=lambda: None,
+        clock=h.clock,
+    )
+
+
+async def test_the_burst_limit_counts_per_chat_across_feeds_and_polls(h: Harness) -> None:
     async with contextlib.aclosing(Fetcher(limits=LIMITS)) as fetcher:
-        poller = Poller(
-            h.storage,
-            fetcher,
-            h.parsers,
-            index,
-            interval=INTERVAL,
-            on_matches=lambda: None,
-            clock=h.clock,
-        )
-        await _two_feeds_burst(h, poller)
+        await _two_feeds_burst(h, ann_poller(h, fetcher))
 
 
 async def _two_feeds_burst(h: Harness, poller: Poller) -> None:
