@@ -39,7 +39,7 @@ from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
 from tests.full_disk import FullDisk
-from tests.storage_contract.helpers import fan_out, private
+from tests.storage_contract.helpers import fan_out, own_query, private
 
 ANN = 3001
 BOB = 3002
@@ -79,11 +79,6 @@ class Env:
             pacer=pacer,
             clock=clock,
         )
-
-
-def own_query(user_id: int) -> str:
-    """Each user's own "Ukraine" query, so a story matched for some users reaches only them."""
-    return f"ukraine#{user_id}"
 
 
 def subscribers_of(query: str) -> dict[int, tuple[str]]:

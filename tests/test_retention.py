@@ -27,7 +27,7 @@ from bot.storage.retention import (
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
 from tests.feedserver import Item
-from tests.storage_contract.helpers import fan_out, private
+from tests.storage_contract.helpers import fan_out, own_query, private
 from tests.test_poller import ANN as POLLER_ANN
 from tests.test_poller import CountingPool, Harness, counting_parsers, harness_for
 
@@ -130,11 +130,11 @@ class Aged:
         wanted = match or {}
         for user in {user for users in wanted.values() for user in users}:
             await self.storage.add_subscriptions(
-                user, [(f"ukraine#{user}", "Ukraine")], limit=10, now=now
+                user, [(own_query(user), "Ukraine")], limit=10, now=now
             )
 
         def matcher(candidate: StoryToSave) -> tuple[str, ...]:
-            return tuple(f"ukraine#{user}" for user in wanted.get(candidate.story.title, ()))
+            return tuple(own_query(user) for user in wanted.get(candidate.story.title, ()))
 
         matching: StoryMatcher = matcher
         saved = await self.storage.save_poll(

@@ -107,7 +107,13 @@ class Audience:
 
     def query(self, chat_id: int, display: str) -> str:
         """The normalised query a test display stands for."""
-        return f"{display.casefold()}#{chat_id}" if self.private else display.casefold()
+        return own_query(chat_id, display) if self.private else display.casefold()
+
+
+def own_query(chat_id: int, display: str = "Ukraine") -> str:
+    """A chat's own normalised query for a display: no other chat subscribes to it, so a story
+    matched for some chats reaches only them."""
+    return f"{display.casefold()}#{chat_id}"
 
 
 def everyone(*users: int) -> Audience:
