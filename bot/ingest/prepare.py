@@ -14,6 +14,7 @@ from bot.ingest.stories import is_too_old, story_from_entry
 from bot.storage.models import StoryToSave
 from bot.text.analyzer import NOTHING, AnalyzedText, analyze
 from bot.text.normalize import html_to_paragraphs
+from bot.text.packed import pack
 from bot.text.summary import summarize_paragraphs
 
 
@@ -102,4 +103,6 @@ def _prepare_entry(
     if not story.title and not story.link and not fullest.strip():
         return None
     analyzed = analyze_text(story.title + "\n" + text) if with_text else NOTHING
-    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
+    # Packed here, in the worker, for the dry run (/try) to match it again later.
+    packed = pack(analyzed) if alertable and analyzed.words else b""
+    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable, packed=packed)
