@@ -162,6 +162,17 @@ async def test_retry_after_and_max_age_on_success(server: FeedServer, fetcher: F
     assert result.headers["cache-control"] == "public, max-age=300"
 
 
+async def test_repeated_headers_are_joined(server: FeedServer, fetcher: Fetcher) -> None:
+    # The feed's own header and the fault's: two Cache-Control lines in one response.
+    server.set_feed("/feed", feed_body(), headers={"Cache-Control": "public"})
+    server.set_fault("/feed", headers={"Cache-Control": "max-age=300"})
+
+    result = await fetcher.fetch(server.url("/feed"))
+
+    assert result.headers["cache-control"] == "public, max-age=300"
+    assert result.max_age == 300.0
+
+
 # ---- fetching: HTTP errors ----
 
 
@@ -210,6 +221,19 @@ async def test_connection_refused(fetcher: Fetcher) -> None:
 
     assert result.status is FetchStatus.ERROR
     assert result.error is not None and result.error.startswith("connection failed: ")
+
+
+async def test_connect_timeout_is_told_apart(fetcher: Fetcher) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        # One connection fills a backlog of 0: the kernel drops further SYNs, so the next
+        # connect hangs until the connect timeout (FAST: 1 s of the 3 s total).
+        with socket.create_connection(("127.0.0.1", port)):
+            result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed")
+
+    assert_error(result, "connection timed out after 1 s")
 
 
 async def test_body_cut_short_is_an_error(server: FeedServer, fetcher: Fetcher) -> None:

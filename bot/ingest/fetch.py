@@ -202,6 +202,7 @@ class Fetcher:
     async def _follow(
         self, url: str, conditional: _Conditional, trail: list[str], *, trusted: bool
     ) -> FetchResult:
+        # Redirects are followed here, by hand, so every hop is counted and checked.
         all_permanent = True
         for _ in range(self._limits.max_redirects + 1):
             trail.append(url)
