@@ -4,9 +4,10 @@ A week of 500 feeds × 50 items a day (175,000 stories) is stored as save_poll s
 live matching ran on: each story's packed analysis (the workload's stories, analysed as the
 parser workers do, repeated over the week). The full-text index is then filled by the bot's
 own indexer (bot.dryrun.index_pending), timed per story, and the dry run answers a range of
-queries (the commonest word, a middling one, a rare one, a phrase, a prefix, a Ukrainian word
-with its inflections, a name with aliases, an exclusion) through bot.dryrun.dry_run, timed end to end: index
-catch-up, candidates, exact matching of each, the five newest stories.
+queries (the commonest word, a middling one, a rare one, a phrase, a prefix, a Ukrainian
+word with its inflections, a name with aliases, an exclusion) through bot.dryrun.dry_run,
+timed end to end: index catch-up, the index's answer, candidates matched again where it is
+not exact, the five newest stories.
 """
 
 from __future__ import annotations
