@@ -11,11 +11,13 @@ from bot.render.callbacks import (
     CALLBACKS,
     LANGUAGE,
     REMOVE_ALL,
+    SETTINGS,
     UNSUBSCRIBE,
     BroadcastAction,
     CallbackDataTooLong,
     CallbackKind,
     CallbackRegistry,
+    SettingsAction,
     check_callback_data,
 )
 
@@ -36,6 +38,8 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (LANGUAGE, "ru", "lang:ru"),
         (BROADCAST, (BroadcastAction.CONFIRM, 7), "bc:ok:7"),
         (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
+        (SETTINGS, SettingsAction.QUIET_OFF, "sched:quietoff"),
+        (SETTINGS, SettingsAction.DIGEST_OFF, "sched:digestoff"),
     ],
 )
 def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
@@ -47,7 +51,7 @@ def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
 
 
 def test_the_registry_knows_every_kind_the_handlers_use() -> None:
-    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc"]
+    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc", "sched"]
 
 
 @pytest.mark.parametrize(
@@ -73,6 +77,9 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (LANGUAGE, "lang:UK"),
         (LANGUAGE, "lang:uk-UA"),
         (LANGUAGE, "lang:uk:1"),
+        (SETTINGS, "sched:"),
+        (SETTINGS, "sched:quiet"),
+        (SETTINGS, "sched:QUIETOFF"),
         (BROADCAST, "bc:ok"),
         (BROADCAST, "bc:ok:"),
         (BROADCAST, "bc:go:7"),

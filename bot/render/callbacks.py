@@ -143,6 +143,19 @@ def _read_broadcast(raw: str) -> tuple[BroadcastAction, int] | None:
     return BroadcastAction(action), draft_id  # an unknown action raises ValueError: None
 
 
+class SettingsAction(StrEnum):
+    QUIET_OFF = "quietoff"
+    DIGEST_OFF = "digestoff"
+
+
+def _write_settings(action: SettingsAction) -> str:
+    return action.value
+
+
+def _read_settings(raw: str) -> SettingsAction | None:
+    return SettingsAction(raw)  # an unknown action raises ValueError: None
+
+
 CALLBACKS = CallbackRegistry()
 # "unsub:<subscription id>": remove one subscription (the /unsubscribe keyboard).
 UNSUBSCRIBE = CALLBACKS.register("unsub", write_id, read_id)
@@ -152,3 +165,5 @@ REMOVE_ALL = CALLBACKS.register("unsuball", _write_yes_no, _read_yes_no)
 LANGUAGE = CALLBACKS.register("lang", _write_locale, _read_locale)
 # "bc:ok:<draft id>" / "bc:no:<draft id>": send or cancel a previewed broadcast.
 BROADCAST = CALLBACKS.register("bc", _write_broadcast, _read_broadcast)
+# "sched:quietoff" / "sched:digestoff": turn quiet hours or digests off (the /settings keyboard).
+SETTINGS = CALLBACKS.register("sched", _write_settings, _read_settings)

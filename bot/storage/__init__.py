@@ -11,6 +11,7 @@ bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
 from bot.storage.claims import (
+    ChatSchedule,
     ChatSubscription,
     ChatWork,
     Claim,
@@ -49,6 +50,7 @@ from bot.storage.protocols import (
     Feeds,
     Outbox,
     Retention,
+    Schedules,
     StatsSource,
     Storage,
     Subscriptions,
@@ -61,6 +63,7 @@ __all__ = [
     "BroadcastStatus",
     "Broadcasts",
     "Chat",
+    "ChatSchedule",
     "ChatSeen",
     "ChatStatus",
     "ChatSubscription",
@@ -84,6 +87,7 @@ __all__ = [
     "PrunedPage",
     "Retention",
     "SavedPoll",
+    "Schedules",
     "Stats",
     "StatsSource",
     "Storage",
