@@ -71,6 +71,8 @@ def held_until(now: float, schedule: ChatSchedule) -> float | None:
     In digest mode, at the next digest time; a digest time in quiet hours waits for their
     end. Otherwise, in quiet hours, at their end.
     """
+    if schedule.quiet is None and not schedule.digest_times:
+        return None  # most chats: nothing to work out
     zone = zone_of(schedule.timezone)
     release = next_digest(now, zone, schedule.digest_times) if schedule.digest_times else now
     if schedule.quiet is not None:
@@ -78,9 +80,3 @@ def held_until(now: float, schedule: ChatSchedule) -> float | None:
         if end is not None:
             release = end
     return release if release > now else None
-
-
-def next_release(now: float, schedule: ChatSchedule) -> float | None:
-    """Return when the chat's next digest goes (held stories or not), or None if it has no
-    digest times and is not in quiet hours."""
-    return held_until(now, schedule)
