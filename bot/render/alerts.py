@@ -84,11 +84,12 @@ def format_digest(items: Sequence[tuple[str, str | None]], *, header: str) -> li
 
 
 def digest_pages(
-    items: Sequence[tuple[str, str | None, str]], header: str
+    items: Sequence[tuple[str, str | None, str]], header: str, *, first_only: bool = False
 ) -> list[tuple[str, int]]:
     """Return (message, how many items it carries) for numbered "title" lines, linked, under
     a heading for each group (the matched query) when there are several, each message
-    within Telegram's limit; items come grouped (title, link, group)."""
+    within Telegram's limit; items come grouped (title, link, group). first_only: stop at
+    the first message (the worker sends one per attempt)."""
     header_text = shorten(_one_line(header), MAX_DIGEST_HEADER_LENGTH)
     headed = len({group for _, _, group in items}) > 1
     pages: list[tuple[str, int]] = []
@@ -105,6 +106,8 @@ def digest_pages(
         length = utf16_len(prefix + shown) + (utf16_len(heading) + 1 if new_group else 0)
         if lines and used + 1 + length > TELEGRAM_TEXT_LIMIT:
             pages.append(("\n".join(lines), carried))
+            if first_only:
+                return pages
             lines, used, carried, group_shown = [], -1, 0, None
             new_group = bool(heading)
             length = utf16_len(prefix + shown) + (utf16_len(heading) + 1 if new_group else 0)

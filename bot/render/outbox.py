@@ -53,7 +53,7 @@ def first_digest_message(rows: list[OutboxItem]) -> tuple[OutgoingMessage, list[
                 len(ordered),
             )
         items = [(row.title, row.link, _group(row)) for row in ordered]
-        text, carried = digest_pages(items, header)[0]
+        text, carried = digest_pages(items, header, first_only=True)[0]
     return OutgoingMessage(text, thread_id=first.thread_id), ordered[:carried]
 
 
