@@ -79,6 +79,9 @@ class Sizes:
     overload_polls: int = 4
     overload_interval: int = 300
     overload_rate: int = 30
+    # 10. digest: chats in digest mode, and the stories each one's digest holds
+    digest_chats: int = 1_000
+    digest_stories: int = 50
 
 
 FULL = Sizes()
@@ -109,6 +112,8 @@ SMOKE = Sizes(
     overload_chats=2_000,
     overload_polls=2,
     overload_rate=1,
+    digest_chats=20,
+    digest_stories=6,
 )
 
 

@@ -24,6 +24,7 @@ SCENARIOS = {
     "7 storage",
     "8 multilingual",
     "9 overload",
+    "10 digest",
 }
 TIMEOUT_SECONDS = 120
 MATCHING_FIGURES = {
