@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__
 from bot.config import Settings
+from bot.delivery.chat_schedules import ChatSchedules
 from bot.delivery.worker import DeliveryWorker
 from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
@@ -33,7 +34,7 @@ from bot.updates.traffic import (
     RecordingRateLimiter,
     sender_locale,
 )
-from handlers import admin, dryrun, menus, subscriber, throttle
+from handlers import admin, dryrun, menus, schedule, subscriber, throttle
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def build_application(settings: Settings) -> BotApplication:
     subscriber.register(app)
     dryrun.register(app)
     admin.register(app)
+    schedule.register(app)
     subscriber.register_fallbacks(app)
     app.add_error_handler(on_error)
     return app
@@ -209,6 +211,8 @@ async def _serve(
         clock=clock,
     )
     services.delivery = worker
+    # Schedule changes read the worker's clock and re-time the digest lines it holds.
+    services.schedules = ChatSchedules(services.storage, clock, worker.retime_held)
     poller = Poller(
         services.storage,
         services.fetcher,

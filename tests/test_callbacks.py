@@ -11,12 +11,14 @@ from bot.render.callbacks import (
     CALLBACKS,
     LANGUAGE,
     REMOVE_ALL,
+    SETTINGS,
     TRY_SUBSCRIBE,
     UNSUBSCRIBE,
     BroadcastAction,
     CallbackDataTooLong,
     CallbackKind,
     CallbackRegistry,
+    SettingsAction,
     check_callback_data,
 )
 
@@ -39,6 +41,8 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
         (TRY_SUBSCRIBE, '"Joe Biden" -football', 'trysub:"Joe Biden" -football'),
         (TRY_SUBSCRIBE, "Україна", "trysub:Україна"),
+        (SETTINGS, SettingsAction.QUIET_OFF, "sched:quietoff"),
+        (SETTINGS, SettingsAction.DIGEST_OFF, "sched:digestoff"),
     ],
 )
 def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
@@ -50,7 +54,7 @@ def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
 
 
 def test_the_registry_knows_every_kind_the_handlers_use() -> None:
-    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc", "trysub"]
+    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc", "trysub", "sched"]
 
 
 @pytest.mark.parametrize(
@@ -76,6 +80,9 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (LANGUAGE, "lang:UK"),
         (LANGUAGE, "lang:uk-UA"),
         (LANGUAGE, "lang:uk:1"),
+        (SETTINGS, "sched:"),
+        (SETTINGS, "sched:quiet"),
+        (SETTINGS, "sched:QUIETOFF"),
         (BROADCAST, "bc:ok"),
         (BROADCAST, "bc:ok:"),
         (BROADCAST, "bc:go:7"),

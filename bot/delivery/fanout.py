@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from bot.delivery.burst import PendingStory, plan_claim
+from bot.delivery.schedule import held_until
 from bot.storage.claims import ChatSubscription, ChatWork, ClaimPlan, ClaimPlanner, StoryMatch
 
 
@@ -83,7 +84,8 @@ def pending_stories(
 
 def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
     """Return the planner a claim runs on the chat's state it read: its pending stories in
-    the log, then the burst rule (limit: ALERT_BURST_LIMIT) at time now."""
+    the log, then the burst rule (limit: ALERT_BURST_LIMIT) and the chat's schedule at
+    time now."""
 
     def plan(work: ChatWork) -> ClaimPlan:
         return plan_claim(
@@ -92,6 +94,7 @@ def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
             limit=limit,
             now=now,
             through=log.last_id,
+            held_until=held_until(now, work.schedule),
         )
 
     return plan

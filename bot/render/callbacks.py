@@ -153,6 +153,19 @@ def _read_query(raw: str) -> str | None:
     return raw if raw.strip() else None
 
 
+class SettingsAction(StrEnum):
+    QUIET_OFF = "quietoff"
+    DIGEST_OFF = "digestoff"
+
+
+def _write_settings(action: SettingsAction) -> str:
+    return action.value
+
+
+def _read_settings(raw: str) -> SettingsAction | None:
+    return SettingsAction(raw)  # an unknown action raises ValueError: None
+
+
 CALLBACKS = CallbackRegistry()
 # "unsub:<subscription id>": remove one subscription (the /unsubscribe keyboard).
 UNSUBSCRIBE = CALLBACKS.register("unsub", write_id, read_id)
@@ -164,3 +177,5 @@ LANGUAGE = CALLBACKS.register("lang", _write_locale, _read_locale)
 BROADCAST = CALLBACKS.register("bc", _write_broadcast, _read_broadcast)
 # A tried query (/try) to subscribe to: its text as typed, when it fits in the 64 bytes.
 TRY_SUBSCRIBE = CALLBACKS.register("trysub", _write_query, _read_query)
+# "sched:quietoff" / "sched:digestoff": turn quiet hours or digests off (the /settings keyboard).
+SETTINGS = CALLBACKS.register("sched", _write_settings, _read_settings)

@@ -11,6 +11,7 @@ bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
 from bot.storage.claims import (
+    ChatSchedule,
     ChatSubscription,
     ChatWork,
     Claim,
@@ -50,12 +51,13 @@ from bot.storage.protocols import (
     Feeds,
     Outbox,
     Retention,
+    Schedules,
     StatsSource,
     Storage,
-    StorySearch,
     Subscriptions,
     UnitOfWork,
 )
+from bot.storage.search import StorySearch
 
 __all__ = [
     "AddedSubscriptions",
@@ -63,6 +65,7 @@ __all__ = [
     "BroadcastStatus",
     "Broadcasts",
     "Chat",
+    "ChatSchedule",
     "ChatSeen",
     "ChatStatus",
     "ChatSubscription",
@@ -86,6 +89,7 @@ __all__ = [
     "PrunedPage",
     "Retention",
     "SavedPoll",
+    "Schedules",
     "Stats",
     "StatsSource",
     "Storage",

@@ -44,6 +44,18 @@ class ChatSubscription:
 
 
 @dataclass(frozen=True)
+class ChatSchedule:
+    """When a chat wants its alerts: its time zone, quiet hours, digest times (local)."""
+
+    # An IANA name ("Europe/Kyiv") or a fixed offset ("UTC+02:00"), see bot.delivery.zones.
+    timezone: str = "UTC"
+    # Minutes after local midnight: held from the first to the second (may cross midnight).
+    quiet: tuple[int, int] | None = None
+    # Minutes after local midnight, ascending: no instant alerts, a digest at each.
+    digest_times: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChatWork:
     """What a claim reads about an active chat before planning."""
 
@@ -52,6 +64,7 @@ class ChatWork:
     subscriptions: tuple[ChatSubscription, ...]
     # Alerts (not digest lines) queued to the chat within the burst window.
     recent_alerts: int
+    schedule: ChatSchedule = ChatSchedule()
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class PlannedRow:
     story_id: int
     matched: tuple[str, ...]
     thread_id: int | None
+    # Not sent before this time (0: at once): a digest line held by the chat's schedule.
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class ClaimedRow:
 
     id: int
     kind: str
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)

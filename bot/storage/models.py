@@ -199,6 +199,8 @@ class OutboxItem:
     thread_id: int | None = None
     # The chat's stored language (Chat.language): the labels around the story follow it.
     chat_language: str | None = None
+    # Not sent before then: a retry's backoff, or a digest line the chat's schedule holds.
+    next_attempt_at: float = 0.0
 
 
 @dataclass(frozen=True)

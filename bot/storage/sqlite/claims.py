@@ -20,10 +20,11 @@ from bot.storage.claims import (
     StoryMatch,
 )
 from bot.storage.models import ChatStatus, ChatType
-from bot.storage.sqlite.connection import SqliteBase, serialized
+from bot.storage.sqlite.connection import serialized
+from bot.storage.sqlite.schedules import SchedulesMixin
 
 
-class ClaimsMixin(SqliteBase):
+class ClaimsMixin(SchedulesMixin):
     """The story_matches table, chats' match cursors and the delivery watermark."""
 
     @serialized
@@ -77,6 +78,7 @@ class ClaimsMixin(SqliteBase):
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
+                await self._chat_schedule(chat_id),
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)
@@ -118,15 +120,26 @@ class ClaimsMixin(SqliteBase):
         # A story pruned since it matched queues nothing; a row the chat already has for the
         # story (one alert per story per chat) is not queued twice.
         await self._db.executemany(
-            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
-               SELECT ?, id, ?, ?, ?, ? FROM stories WHERE id = ?
+            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
+                                   next_attempt_at)
+               SELECT ?, id, ?, ?, ?, ?, ? FROM stories WHERE id = ?
                ON CONFLICT DO NOTHING""",
             [
-                (row.lane.value, chat_id, row.thread_id, json.dumps(row.matched), now, row.story_id)
+                (
+                    row.lane.value,
+                    chat_id,
+                    row.thread_id,
+                    json.dumps(row.matched),
+                    now,
+                    row.not_before,
+                    row.story_id,
+                )
                 for row in planned
             ],
         )
         rows = await self._db.execute_fetchall(
-            "SELECT id, kind FROM outbox WHERE id > ? AND chat_id = ? ORDER BY id", (last, chat_id)
+            """SELECT id, kind, next_attempt_at FROM outbox WHERE id > ? AND chat_id = ?
+               ORDER BY id""",
+            (last, chat_id),
         )
-        return tuple(ClaimedRow(int(r[0]), str(r[1])) for r in rows)
+        return tuple(ClaimedRow(int(r[0]), str(r[1]), float(r[2])) for r in rows)

@@ -230,6 +230,18 @@ MIGRATIONS: tuple[Migration, ...] = (
                USING fts5(keys, content='', detail=none, tokenize='ascii')""",
         ),
     ),
+    Migration(
+        # Time zone, quiet hours, digest times (minutes after local midnight); no row: UTC,
+        # instant alerts. What it holds are digest rows, not sent before next_attempt_at.
+        "chats' delivery schedules",
+        (
+            """CREATE TABLE chat_schedules (
+                chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+                timezone TEXT NOT NULL, quiet_start INTEGER, quiet_end INTEGER,
+                digest_times TEXT NOT NULL, updated_at REAL NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
