@@ -28,13 +28,23 @@ def fold(text: str) -> str:
 
 def split_words(text: str) -> list[str]:
     """Split text into its words as written (case kept): letters, digits and underscores."""
-    marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, unicodedata.normalize("NFKC", text))
-    return _WORD.findall(_POSSESSIVE.sub("", marked))
+    return _split(unicodedata.normalize("NFKC", text))
 
 
 def tokenize(text: str) -> list[str]:
     """Split text into folded words, in order: letters, digits and underscores."""
-    marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, fold(text))
+    return _split(fold(text))
+
+
+def tokenize_and_split(text: str) -> tuple[list[str], list[str]]:
+    """Return tokenize(text) and split_words(text), normalising the text once for both."""
+    normalized = unicodedata.normalize("NFKC", text)
+    # fold() is this NFKC form casefolded with ё as е (NFKC of NFKC is itself).
+    return _split(normalized.casefold().replace("ё", "е")), _split(normalized)
+
+
+def _split(normalized: str) -> list[str]:
+    marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, normalized)
     return _WORD.findall(_POSSESSIVE.sub("", marked))
 
 

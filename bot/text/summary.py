@@ -89,6 +89,10 @@ _TRAILING_MARKER = re.compile(
     r"|(?<=[.!?…\"”’»])\s*\([^().!?]{1,60}\))$",
     re.IGNORECASE,
 )
+# The last characters _TRAILING_MARKER can end with ("$" also matches before a final "\n"):
+# a paragraph ending otherwise (most end in "." or a word) cannot match, and the regex, which
+# is tried at every position, is not run on it.
+_MARKER_ENDINGS = (")", "]", "…", "...", "»", "\u203a", "→")
 # Feeds that truncate a description end it with "..." or "…", often mid-word ("domina...").
 _TRUNCATION = re.compile(r"\s*(?:\.{3}|…)$")
 
@@ -147,6 +151,8 @@ def _clean(title: str, paragraphs: list[str]) -> list[str]:
 
 def _strip_trailing_markers(paragraph: str) -> str:
     """Remove read-more markers and credits from the end of a paragraph."""
+    if not paragraph.removesuffix("\n").endswith(_MARKER_ENDINGS):
+        return paragraph
     stripped = _TRAILING_MARKER.sub("", paragraph)
     while stripped != paragraph:
         paragraph = stripped
@@ -198,6 +204,8 @@ def _paragraph_ends(paragraphs: list[str]) -> list[int]:
 
 def _split_truncation(text: str) -> tuple[str, bool]:
     """Return text without a source's truncation mark, and whether it had one."""
+    if not text.removesuffix("\n").endswith(("...", ELLIPSIS)):
+        return text, False  # the pattern, tried at every position, cannot match
     complete = _TRUNCATION.sub("", text)
     return complete, complete != text
 
