@@ -17,6 +17,8 @@ _WORD = re.compile(r"\w+")
 _CYRILLIC = "а-яёіїєґА-ЯЁІЇЄҐ"  # ё too: split_words sees it before folding
 _CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`](?=[{_CYRILLIC}])")
 WORD_APOSTROPHE = "ʼ"
+_ASCII_WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode())
+_ASCII_NON_WORD_TO_SPACE = bytes(c if c in _ASCII_WORD_BYTES else ord(" ") for c in range(256))
 
 
 def fold(text: str) -> str:
@@ -44,6 +46,11 @@ def tokenize_and_split(text: str) -> tuple[list[str], list[str]]:
 
 
 def _split(normalized: str) -> list[str]:
+    if normalized.isascii():
+        # No Cyrillic, so no apostrophe to mark; ASCII's \w is [A-Za-z0-9_], so every other
+        # character made a space and str.split() find the same words, about 4x faster.
+        unmarked = _POSSESSIVE.sub("", normalized) if "'" in normalized else normalized
+        return unmarked.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).decode().split()
     marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, normalized)
     return _WORD.findall(_POSSESSIVE.sub("", marked))
 
@@ -153,8 +160,50 @@ def _find_tag_open(text: str, start: int) -> int:
     return index
 
 
+# Most feed bodies are text in attribute-less tags ("<p>…</p><p>…</p>"). Such a fragment is
+# split by one regex and its tags and text handed to the same handlers, as HTMLParser (with
+# convert_charrefs) would hand them: each run of text between tags unescaped whole, "<x/>" as
+# a start and an end. Anything else (attributes, comments, a "<" that opens no tag, elements
+# whose content HTMLParser reads raw) goes through HTMLParser itself.
+_SIMPLE_TAG = re.compile(r"</(?P<end>[A-Za-z][A-Za-z0-9]*)>|<(?P<start>[A-Za-z][A-Za-z0-9]*)(/?)>")
+_SIMPLE_TAG_NAMES = _BLOCK_TAGS | {"a", "b", "i", "u", "s", "em", "strong", "span", "sub", "sup"}
+
+
+def _parse_simple(html: str) -> list[str] | None:
+    """Return _parse(html) for a fragment of text and simple tags, or None for any other."""
+    parser = _ParagraphParser()
+    position = 0
+    for match in _SIMPLE_TAG.finditer(html):
+        text = html[position : match.start()]
+        if "<" in text:
+            return None
+        if text:
+            parser.handle_data(unescape(text))
+        end, start = match["end"], match["start"]
+        tag = (end or start).lower()
+        if tag not in _SIMPLE_TAG_NAMES:
+            return None
+        if end:
+            parser.handle_endtag(tag)
+        else:
+            parser.handle_starttag(tag, [])
+            if match[3]:
+                parser.handle_endtag(tag)
+        position = match.end()
+    text = html[position:]
+    if "<" in text:
+        return None
+    if text:
+        parser.handle_data(unescape(text))
+    parser.end_paragraph()
+    return parser.paragraphs
+
+
 def _parse(html: str) -> list[str]:
     """Return the paragraphs of one HTML fragment, decoding entities once."""
+    simple = _parse_simple(html)
+    if simple is not None:
+        return simple
     parser = _ParagraphParser()
     parser.feed(_drop_unterminated_tag(html))
     parser.close()
@@ -174,6 +223,8 @@ def _decode_twice_encoded(paragraph: str) -> list[str]:
     """Finish decoding a paragraph whose source escaped its entities or markup twice."""
     # Feeds often escape twice ("&amp;amp;", "&amp;#39;") or send escaped markup
     # ("&lt;p&gt;"); after one decoding those show up as references or tags in the text.
+    if "&" not in paragraph and "<" not in paragraph:
+        return [paragraph]  # nothing to decode, and _parse left it collapsed and non-empty
     decoded = _ENTITY_REF.sub(_decode_leftover_ref, paragraph)
     if _find_tag_open(decoded, 0) >= 0:
         return _parse(decoded)
