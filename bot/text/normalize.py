@@ -51,6 +51,11 @@ def _split(normalized: str) -> list[str]:
         # character made a space and str.split() find the same words, about 4x faster.
         unmarked = _POSSESSIVE.sub("", normalized) if "'" in normalized else normalized
         return unmarked.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).decode().split()
+    return split_normalized(normalized)
+
+
+def split_normalized(normalized: str) -> list[str]:
+    """Split NFKC text into words, by the regular expressions that define them (any text)."""
     marked = _CYRILLIC_APOSTROPHE.sub(WORD_APOSTROPHE, normalized)
     return _WORD.findall(_POSSESSIVE.sub("", marked))
 
@@ -169,8 +174,8 @@ _SIMPLE_TAG = re.compile(r"</(?P<end>[A-Za-z][A-Za-z0-9]*)>|<(?P<start>[A-Za-z][
 _SIMPLE_TAG_NAMES = _BLOCK_TAGS | {"a", "b", "i", "u", "s", "em", "strong", "span", "sub", "sup"}
 
 
-def _parse_simple(html: str) -> list[str] | None:
-    """Return _parse(html) for a fragment of text and simple tags, or None for any other."""
+def parse_simple(html: str) -> list[str] | None:
+    """Return parse_html(html) for a fragment of text and simple tags, or None for any other."""
     parser = _ParagraphParser()
     position = 0
     for match in _SIMPLE_TAG.finditer(html):
@@ -201,9 +206,12 @@ def _parse_simple(html: str) -> list[str] | None:
 
 def _parse(html: str) -> list[str]:
     """Return the paragraphs of one HTML fragment, decoding entities once."""
-    simple = _parse_simple(html)
-    if simple is not None:
-        return simple
+    simple = parse_simple(html)
+    return parse_html(html) if simple is None else simple
+
+
+def parse_html(html: str) -> list[str]:
+    """Return _parse(html) read by HTMLParser (any fragment)."""
     parser = _ParagraphParser()
     parser.feed(_drop_unterminated_tag(html))
     parser.close()
