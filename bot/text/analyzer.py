@@ -78,8 +78,6 @@ def analyze(text: str, language: str | None = None, *, morphology: bool = True) 
     detected = story_language(language, text) if words else language
     extra: list[tuple[int, str]] = []
     if morphology and detected in MORPHOLOGY_LANGUAGES:
-        lemma_keys = lemmatizer(detected).lemma_keys
-        for position, word in enumerate(words):
-            for key in lemma_keys(word):
-                extra.append((position, key))
+        keys_of = lemmatizer(detected).lemma_keys_of(words)
+        extra = [(position, key) for position, keys in enumerate(keys_of) for key in keys]
     return AnalyzedText(tuple(words), tuple(extra), cases, detected)

@@ -15,7 +15,9 @@ _WORD = re.compile(r"\w+")
 # Мар'їнка). It is written as ', ’, ʼ or `; all become U+02BC, a letter to \w, so the word
 # stays whole. Between Latin letters it still splits: French "l'Ukraine" names Ukraine.
 _CYRILLIC = "а-яёіїєґА-ЯЁІЇЄҐ"  # ё too: split_words sees it before folding
-_CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`](?=[{_CYRILLIC}])")
+# The apostrophe comes first so the regex engine skips to the next one; the look-behind then
+# checks the letter before it (and the apostrophe itself again).
+_CYRILLIC_APOSTROPHE = re.compile(f"['’ʼ`](?<=[{_CYRILLIC}]['’ʼ`])(?=[{_CYRILLIC}])")
 WORD_APOSTROPHE = "ʼ"
 _ASCII_WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode())
 _ASCII_NON_WORD_TO_SPACE = bytes(c if c in _ASCII_WORD_BYTES else ord(" ") for c in range(256))
