@@ -1,12 +1,13 @@
 """The parser workers' fast paths against the plain code they stand in for: same results.
 
 Each fast path (simple HTML split by one regex, ASCII words by str.split, the cached case of
-a word, the end-anchored summary patterns skipped when they cannot match, the item scan by
-finditer) must give exactly what the plain version gives. The plain versions are written out
-here as they were before the fast paths, and both run on random text and on every entry of
-the real feed corpus (those tests skip cleanly without it).
+a word, the end-anchored summary patterns skipped when they cannot match, the boilerplate
+patterns as one, the item scan by finditer) must give exactly what the plain version gives.
+The plain versions are written out here as they were before the fast paths, and both run on
+random text and on every entry of the real feed corpus (those tests skip cleanly without it).
 """
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,17 @@ def plain_strip_markers(paragraph: str) -> str:
         paragraph = stripped
         stripped = summary._TRAILING_MARKER.sub("", paragraph)
     return paragraph
+
+
+_BOILERPLATE_EACH = tuple(re.compile(p, re.IGNORECASE) for p in summary._BOILERPLATE_PATTERNS)
+
+
+def plain_is_boilerplate(paragraph: str) -> bool:
+    if len(paragraph) > summary._MAX_BOILERPLATE_CHARS:
+        return False
+    if summary._BYLINE.fullmatch(paragraph):
+        return True
+    return any(pattern.fullmatch(paragraph) for pattern in _BOILERPLATE_EACH)
 
 
 def plain_truncation(text: str) -> tuple[str, bool]:
@@ -145,6 +157,7 @@ def check_html(html: str) -> None:
 def check_summary_patterns(text: str) -> None:
     assert summary._strip_trailing_markers(text) == plain_strip_markers(text)
     assert summary._split_truncation(text) == plain_truncation(text)
+    assert summary._is_boilerplate(text) == plain_is_boilerplate(text)
 
 
 def check_scan(body: bytes) -> None:
@@ -162,7 +175,8 @@ _TEXT_PIECES = [
     "`", "'", "S", "s", " ", "  ", "\n", "\n\n", "\t", ".", ",", "...", "…", "(AP)", "[…]",
     "(more)", "Read more →", "»", ")", "]", "_", "9", "x2", "İstanbul", "Straße", "ﬁ", "Ⅻ",
     "Київ", "ЁЛКА", "ё", "\u00a0", "\u200b", "\x07", "é", "e\u0301", "中文", "!", "?", "\"",
-    "Sen.", "(Chris Radburn/PA)", "(19:27)",
+    "Sen.", "(Chris Radburn/PA)", "(19:27)", "Reuters", "AFP/Getty Images", "Photo: ", "By ",
+    "See also", "Subscribe", "The post", " appeared first on ", "https://x.y", "[shortcode]",
 ]  # fmt: skip
 _TAG_PIECES = [
     "<p>", "</p>", "<P>", "</P >", "<br>", "<br/>", "<br />", "</br>", "<b>",
