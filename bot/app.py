@@ -32,7 +32,7 @@ from bot.updates.traffic import (
     RecordingRateLimiter,
     sender_locale,
 )
-from handlers import admin, menus, subscriber, throttle
+from handlers import admin, menus, subscriber, throttle, tuning
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ def build_application(settings: Settings) -> BotApplication:
     processor.locale_source = _chat_locales(app)
     throttle.register(app, gate)
     subscriber.register(app)
+    tuning.register(app)
     admin.register(app)
     subscriber.register_fallbacks(app)
     app.add_error_handler(on_error)
@@ -179,6 +180,7 @@ async def run_bot(
         await asyncio.to_thread(parsers.start_workers)
         await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage, fetcher, parsers)
+        services.clock = clock or time.time
         app = build_application(settings)
         app.bot_data.attach(services)
         async with app:

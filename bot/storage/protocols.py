@@ -26,6 +26,7 @@ from bot.storage.models import (
     StoryMatcher,
     Subscription,
 )
+from bot.storage.tuning import Tuning
 
 
 class Chats(Protocol):
@@ -252,6 +253,7 @@ class Storage(
     Broadcasts,
     StatsSource,
     Retention,
+    Tuning,
     UnitOfWork,
     Protocol,
 ):

@@ -30,13 +30,21 @@ class ClaimsMixin(SqliteBase):
     async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
         """Return up to limit stored matches with an id above after_id, in id order."""
         async with self._db.execute(
-            """SELECT id, story_id, queries, matched_at FROM story_matches
-               WHERE id > ? ORDER BY id LIMIT ?""",
+            """SELECT m.id, m.story_id, m.queries, m.matched_at, s.feed_id
+               FROM story_matches m LEFT JOIN stories s ON s.id = m.story_id
+               WHERE m.id > ? ORDER BY m.id LIMIT ?""",
             (after_id, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            StoryMatch(int(r[0]), int(r[1]), tuple(json.loads(r[2])), float(r[3])) for r in rows
+            StoryMatch(
+                int(r[0]),
+                int(r[1]),
+                tuple(json.loads(r[2])),
+                float(r[3]),
+                None if r[4] is None else int(r[4]),
+            )
+            for r in rows
         ]
 
     @serialized
@@ -77,6 +85,7 @@ class ClaimsMixin(SqliteBase):
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
+                hidden_feeds=await self._hidden_feed_ids(chat_id),
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)
@@ -88,16 +97,27 @@ class ClaimsMixin(SqliteBase):
 
     async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
         rows = await self._db.execute_fetchall(
-            """SELECT id, query, display, thread_id, start_match FROM subscriptions
+            """SELECT id, query, display, thread_id, start_match, muted_until FROM subscriptions
                WHERE chat_id = ? ORDER BY id""",
             (chat_id,),
         )
         return tuple(
             ChatSubscription(
-                int(r[0]), str(r[1]), str(r[2]), None if r[3] is None else int(r[3]), int(r[4])
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                None if r[3] is None else int(r[3]),
+                int(r[4]),
+                None if r[5] is None else float(r[5]),
             )
             for r in rows
         )
+
+    async def _hidden_feed_ids(self, chat_id: int) -> frozenset[int]:
+        rows = await self._db.execute_fetchall(
+            "SELECT feed_id FROM hidden_feeds WHERE chat_id = ?", (chat_id,)
+        )
+        return frozenset(int(r[0]) for r in rows)
 
     async def _recent_alerts(self, chat_id: int, since: float) -> int:
         [(count,)] = await self._db.execute_fetchall(

@@ -40,7 +40,7 @@ class OutboxMixin(SqliteBase):
         async with self._db.execute(
             f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id, b.text, o.thread_id, c.language
+                    o.broadcast_id, b.text, o.thread_id, c.language, o.story_id, c.type
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
@@ -129,4 +129,6 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         text=row[13],
         thread_id=None if row[14] is None else int(row[14]),
         chat_language=row[15],
+        story_id=None if row[16] is None else int(row[16]),
+        chat_type=ChatType(row[17]),
     )
