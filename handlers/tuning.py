@@ -8,6 +8,7 @@ or a confirmation with an Undo.
 """
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Update
@@ -90,7 +91,10 @@ async def _step(services: Services, chat_id: int, tune: Tune, alert: SentAlert) 
     )
     if not subscriptions:
         return None, t("You no longer follow the queries this alert matched.")
-    if tune.action in (TuneAction.MUTE_MENU, TuneAction.STOP_MENU):
+    if tune.action is TuneAction.STOP_MENU and len(subscriptions) == 1:
+        # One query: stop it at once; the confirmation carries the Undo.
+        tune = replace(tune, action=TuneAction.STOP, target=subscriptions[0].id)
+    elif tune.action in (TuneAction.MUTE_MENU, TuneAction.STOP_MENU):
         return _menu(tune, subscriptions)
     chosen = next((s for s in subscriptions if s.id == tune.target), None)
     if chosen is None:
@@ -120,15 +124,15 @@ async def _step(services: Services, chat_id: int, tune: Tune, alert: SentAlert) 
 
 
 def _menu(tune: Tune, subscriptions: list[Subscription]) -> Step:
-    """The first tap on Mute or Stop: with one matched query, act on it; with several, ask
-    which (muting or stopping all of them for one noisy story would lose what the reader
-    still wants)."""
+    """The first tap on Mute (or on Stop with several queries): with one matched query, its
+    mute choices; with several, which one (muting or stopping all of them for one noisy
+    story would lose what the reader still wants from the others)."""
     story = tune.story_id
-    if tune.action is TuneAction.MUTE_MENU:
-        if len(subscriptions) == 1:
-            return tuning.mute_choices(story, subscriptions[0].id), None
-        return tuning.query_chooser(story, subscriptions, TuneAction.MUTE_PICK), None
-    return tuning.query_chooser(story, subscriptions, TuneAction.STOP), None
+    if tune.action is TuneAction.STOP_MENU:
+        return tuning.query_chooser(story, subscriptions, TuneAction.STOP), None
+    if len(subscriptions) == 1:
+        return tuning.mute_choices(story, subscriptions[0].id), None
+    return tuning.query_chooser(story, subscriptions, TuneAction.MUTE_PICK), None
 
 
 async def _restore(services: Services, chat_id: int, tune: Tune, alert: SentAlert) -> Step:
