@@ -115,6 +115,9 @@ async def test_undoing_a_mute_sends_the_next_story(tmp_path: Path, feeds: Feeds)
         choices, _ = await _press(bot, ANN, alert, _data(alert, "🔕 Mute"))
         confirmed, _ = await _press(bot, ANN, choices, _data(choices, "A week"))
         undone, _ = await _press(bot, ANN, confirmed, _data(confirmed, "↩ Undo"))
+        # A second tap on the Undo the alert no longer shows does no harm.
+        _, again = await _press(bot, ANN, undone, _data(confirmed, "↩ Undo"), forged=True)
+        assert again is None
         assert _labels(undone) == ["🔕 Mute", "⛔ Stop", "🙈 Hide source"]
         listed = await bot.ask(ANN, "/list")
         assert "Muted" not in listed.plain_text

@@ -21,6 +21,8 @@ HOUR = 3600.0
 MUTE_DURATIONS: tuple[float, ...] = (8 * HOUR, 24 * HOUR, 7 * 24 * HOUR)
 # Buttons show a query or a source at most this long (Telegram cuts long labels anyway).
 LABEL_LIMIT = 40
+# /list's undo buttons per section (Telegram takes 100 buttons; the rest undo from alerts).
+MAX_LIST_BUTTONS = 40
 
 
 def alert_subscriptions(
@@ -128,15 +130,17 @@ def tuning_list(
             back = format_until(until, tz)
             lines.append(t("• {query}: back {time}", query=escape(display), time=back))
             label = t("🔔 Unmute “{query}”", query=_label(display))
-            rows.append((Button(label, UNMUTE_LISTED.encode(mute.subscription.id)),))
+            if len(rows) < MAX_LIST_BUTTONS:
+                rows.append((Button(label, UNMUTE_LISTED.encode(mute.subscription.id)),))
         blocks.append("\n".join(lines))
     if hidden_now:
         lines = [t("<b>Hidden sources</b>")]
-        for feed in hidden_now:
+        for number, feed in enumerate(hidden_now):
             name = feed_name(feed)
             lines.append(f"• {escape(name)}")
             label = t("👁 Show “{source}”", source=_label(name))
-            rows.append((Button(label, SHOW_LISTED.encode(feed.feed_id)),))
+            if number < MAX_LIST_BUTTONS:
+                rows.append((Button(label, SHOW_LISTED.encode(feed.feed_id)),))
         blocks.append("\n".join(lines))
     return OutgoingMessage("\n\n".join(blocks), tuple(rows))
 
