@@ -71,7 +71,13 @@ class ClaimsMixin(SqliteBase):
             # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
             found = list(
                 await self._db.execute_fetchall(
-                    "SELECT status, type, match_cursor FROM chats WHERE id = ?", (chat_id,)
+                    # The feeds it hid come along: a hop more per claim would cost a round
+                    # trip to the database thread while the writer lock is held.
+                    """SELECT status, type, match_cursor,
+                              (SELECT group_concat(feed_id) FROM hidden_feeds
+                               WHERE chat_id = chats.id)
+                       FROM chats WHERE id = ?""",
+                    (chat_id,),
                 )
             )
             chat = found[0] if found else None
@@ -85,7 +91,7 @@ class ClaimsMixin(SqliteBase):
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
-                hidden_feeds=await self._hidden_feed_ids(chat_id),
+                hidden_feeds=_feed_ids(chat[3]),
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)
@@ -112,12 +118,6 @@ class ClaimsMixin(SqliteBase):
             )
             for r in rows
         )
-
-    async def _hidden_feed_ids(self, chat_id: int) -> frozenset[int]:
-        rows = await self._db.execute_fetchall(
-            "SELECT feed_id FROM hidden_feeds WHERE chat_id = ?", (chat_id,)
-        )
-        return frozenset(int(r[0]) for r in rows)
 
     async def _recent_alerts(self, chat_id: int, since: float) -> int:
         [(count,)] = await self._db.execute_fetchall(
@@ -150,3 +150,8 @@ class ClaimsMixin(SqliteBase):
             "SELECT id, kind FROM outbox WHERE id > ? AND chat_id = ? ORDER BY id", (last, chat_id)
         )
         return tuple(ClaimedRow(int(r[0]), str(r[1])) for r in rows)
+
+
+def _feed_ids(listed: str | None) -> frozenset[int]:
+    """Return the feed ids group_concat listed ("3,7"; None for none)."""
+    return frozenset(int(value) for value in listed.split(",")) if listed else frozenset()
