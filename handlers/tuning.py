@@ -23,7 +23,7 @@ from bot.render.alerts import alert_keyboard
 from bot.render.callbacks import SHOW_LISTED, TUNE, UNMUTE_LISTED, Tune, TuneAction
 from bot.render.message import Keyboard, OutgoingMessage
 from bot.services import BotApplication, Context, Services
-from bot.storage import Chat, ChatStatus, SentAlert, Subscription
+from bot.storage import Chat, ChatStatus, ChatType, SentAlert, Subscription
 from handlers.common import services_of
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,10 @@ async def tune_button(update: Update, context: Context) -> None:
     if callback is None or chat is None:
         return
     services = services_of(context)
-    tune = TUNE.decode(callback.data)
+    # Alerts carry these buttons in private chats only: in a group one member would tune
+    # everyone's alerts, so data made up there acts on nothing.
+    private = ChatType.of(chat.type) is ChatType.PRIVATE
+    tune = TUNE.decode(callback.data) if private else None
     alert = await services.storage.sent_alert(chat.id, tune.story_id) if tune else None
     keyboard, note = await _step(services, chat.id, tune, alert) if tune and alert else EXPIRED
     if keyboard is None:

@@ -35,7 +35,10 @@ async def _press(
     """Press a button on message (forged: data not on it); return the message once its
     keyboard changed (unchanged when forged) and the answer the press got."""
     answers = len(bot.fake.callback_answers)
-    bot.fake.user_presses(chat_id, message.message_id, data, require_button=not forged)
+    user_id = BOB if chat_id == GROUP else chat_id  # in the group, Bob presses
+    bot.fake.user_presses(
+        user_id, message.message_id, data, chat_id=chat_id, require_button=not forged
+    )
     await bot.fake.wait_until(lambda: len(bot.fake.callback_answers) > answers)
     if not forged:
         await bot.fake.wait_until(
@@ -242,6 +245,7 @@ async def test_forged_or_stale_presses_are_told_the_button_expired_and_change_no
         with sqlite3.connect(bot.database) as db:
             [bobs_id] = db.execute("SELECT id FROM subscriptions WHERE chat_id = ?", (BOB,))
             [anns_id] = db.execute("SELECT id FROM subscriptions WHERE chat_id = ?", (ANN,))
+            [groups_id] = db.execute("SELECT id FROM subscriptions WHERE chat_id = ?", (GROUP,))
         forged = [
             (ANN, alert, f"tune:mu:{story_id}:{bobs_id[0]}:0"),  # Bob's subscription
             (ANN, alert, f"tune:mu:{story_id}:{anns_id[0]}:9"),  # no such duration
@@ -252,6 +256,8 @@ async def test_forged_or_stale_presses_are_told_the_button_expired_and_change_no
             (BOB, bobs_reply, f"tune:st:{story_id}:{anns_id[0]}:0"),
             (BOB, bobs_reply, f"unmute:{anns_id[0]}"),
             (BOB, bobs_reply, "showsrc:1"),
+            (GROUP, group_alert, f"tune:h:{story_id}:0:0"),  # the group's own alert
+            (GROUP, group_alert, f"tune:st:{story_id}:{groups_id[0]}:0"),
         ]
         for chat_id, message, data in forged:
             _, answer = await _press(bot, chat_id, message, data, forged=True)
