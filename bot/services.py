@@ -147,6 +147,9 @@ class Services:
     parsers: FeedParserPool
     started_at: float
     delivery: DeliveryWorker | None = None
+    # The time handlers decide by (a mute's end, what is muted now); tests inject theirs,
+    # the same the delivery worker claims by.
+    clock: Callable[[], float] = time.time
     # Handlers change subscriptions only through this, never storage and index by hand.
     subscriptions: Subscriptions = field(init=False)
     # Each update's language, and /language's changes: through this, never storage by hand.

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from bot.i18n import t, tn, translator
 from bot.matching.highlight import Span, matched_spans
+from bot.render.callbacks import TUNE, Tune, TuneAction
 from bot.render.html import ELLIPSIS, TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len
-from bot.render.message import OutgoingMessage
+from bot.render.message import Button, Keyboard, OutgoingMessage
 
 META_SEPARATOR = " · "
 MATCH_SEPARATOR = ", "
@@ -247,9 +248,24 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def alert_message(alert: Alert, *, tz: tzinfo = UTC) -> OutgoingMessage:
-    """Return the alert as a message to send (no buttons yet; they would go here)."""
-    return OutgoingMessage(format_alert(alert, tz=tz))
+def alert_message(
+    alert: Alert, *, tz: tzinfo = UTC, story_id: int | None = None
+) -> OutgoingMessage:
+    """Return the alert as a message to send, with the tuning buttons when it names its
+    story (alerts to private chats: in a group they would act for everyone)."""
+    keyboard = alert_keyboard(story_id) if story_id is not None else ()
+    return OutgoingMessage(format_alert(alert, tz=tz), keyboard)
+
+
+def alert_keyboard(story_id: int) -> Keyboard:
+    """Return an alert's own buttons: mute or stop the query it matched, hide its source."""
+    return (
+        (
+            Button(t("🔕 Mute"), TUNE.encode(Tune(TuneAction.MUTE_MENU, story_id))),
+            Button(t("⛔ Stop"), TUNE.encode(Tune(TuneAction.STOP_MENU, story_id))),
+            Button(t("🙈 Hide source"), TUNE.encode(Tune(TuneAction.HIDE, story_id))),
+        ),
+    )
 
 
 def digest_messages(

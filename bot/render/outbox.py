@@ -10,7 +10,7 @@ from dataclasses import replace
 from bot.i18n import locale_for, tn, use_locale
 from bot.render.alerts import Alert, alert_message, digest_messages, digest_pages
 from bot.render.message import OutgoingMessage
-from bot.storage import OutboxItem
+from bot.storage import ChatType, OutboxItem
 
 
 def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
@@ -66,6 +66,8 @@ def render(item: OutboxItem) -> OutgoingMessage:
     current locale (render_all sets the chat's)."""
     if item.kind == "broadcast":
         return OutgoingMessage(item.text or "", thread_id=item.thread_id)
+    # Tuning buttons only in private chats: in a group anyone could mute everyone's alerts.
+    tunable = item.kind == "alert" and item.chat_type is ChatType.PRIVATE
     message = alert_message(
         Alert(
             title=item.title,
@@ -74,6 +76,7 @@ def render(item: OutboxItem) -> OutgoingMessage:
             published=item.published,
             summary=item.summary,
             matched=item.matched,
-        )
+        ),
+        story_id=item.story_id if tunable else None,
     )
     return replace(message, thread_id=item.thread_id)

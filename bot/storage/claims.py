@@ -29,6 +29,8 @@ class StoryMatch:
     story_id: int
     queries: tuple[str, ...]
     matched_at: float
+    # The story's feed (None: removed since), for the chats that hid it.
+    feed_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ChatSubscription:
     thread_id: int | None
     # Matches with an id at or below this were stored before the subscription was.
     start_match: int
+    # Muted from an alert's button until this time (None: not muted).
+    muted_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ChatWork:
     # Alerts (not digest lines) queued to the chat within the burst window.
     recent_alerts: int
     schedule: ChatSchedule = ChatSchedule()
+    # Feeds the chat hid from all its alerts.
+    hidden_feeds: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from bot.storage.models import (
     Subscription,
 )
 from bot.storage.search import StorySearch
+from bot.storage.tuning import Tuning
 
 
 class Chats(Protocol):
@@ -272,6 +273,7 @@ class Storage(
     StatsSource,
     Retention,
     StorySearch,
+    Tuning,
     UnitOfWork,
     Protocol,
 ):

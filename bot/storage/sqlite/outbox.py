@@ -40,7 +40,8 @@ class OutboxMixin(SqliteBase):
         async with self._db.execute(
             f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at
+                    o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
+                    o.story_id, c.type
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
@@ -131,4 +132,6 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         thread_id=None if row[14] is None else int(row[14]),
         chat_language=row[15],
         next_attempt_at=float(row[16]),
+        story_id=None if row[17] is None else int(row[17]),
+        chat_type=ChatType(row[18]),
     )

@@ -242,6 +242,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        # Tuning from an alert's buttons: a subscription muted until a time (NULL: not
+        # muted), and the feeds a chat hid from all its alerts. Claims skip both, and the
+        # chat's cursor moves past what they held back, so it is never sent later.
+        "muted subscriptions and hidden sources",
+        (
+            "ALTER TABLE subscriptions ADD COLUMN muted_until REAL",
+            """CREATE TABLE hidden_feeds (
+                chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+                feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+                hidden_at REAL NOT NULL,
+                PRIMARY KEY (chat_id, feed_id)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

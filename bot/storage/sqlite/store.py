@@ -21,11 +21,13 @@ from bot.storage.sqlite.search import SearchMixin
 from bot.storage.sqlite.stats import StatsMixin
 from bot.storage.sqlite.stories import StoriesMixin
 from bot.storage.sqlite.subscriptions import SubscriptionsMixin
+from bot.storage.sqlite.tuning import TuningMixin
 
 
 class SqliteStorage(
     ChatsMixin,
     SubscriptionsMixin,
+    TuningMixin,
     FeedsMixin,
     StoriesMixin,
     ClaimsMixin,
