@@ -42,7 +42,21 @@ def help_text() -> str:
         "/language — the language I speak in this chat\n"
         "/help — this message\n\n"
         "{syntax_help}",
-        syntax_help=syntax_help(),
+        syntax_help=more_commands() + "\n\n" + syntax_help(),
+    )
+
+
+def more_commands() -> str:
+    """The commands for trying queries and scheduling alerts, and the alerts' buttons."""
+    return t(
+        "/try &lt;query&gt; — what a query would have found in the last week\n"
+        "/settings — your time zone, quiet hours and digests\n"
+        "/timezone &lt;city or UTC offset&gt; — e.g. <code>/timezone Kyiv</code>\n"
+        "/quiet 23:00-07:00 — hold alerts at night, as one digest when it ends "
+        "(<code>/quiet off</code>)\n"
+        "/digest 08:00,18:00 — digests at those times instead of instant alerts "
+        "(<code>/digest off</code>)\n"
+        "Buttons under each alert mute its query for a while, stop it or hide its source."
     )
 
 
