@@ -9,13 +9,14 @@ or a confirmation with an Undo.
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.delivery.markup import inline_markup
+from bot.delivery.zones import zone_of
 from bot.i18n import t
 from bot.matching.query import QueryError, parse_query
 from bot.render import replies, tuning
@@ -48,7 +49,13 @@ async def list_message(services: Services, chat: Chat) -> OutgoingMessage:
         [s.display for s in subscriptions], chat.status is ChatStatus.PAUSED
     )
     muted = await storage.muted_subscriptions(chat.id, services.clock())
-    return tuning.tuning_list(base, muted, await storage.hidden_feeds(chat.id))
+    zone = await _zone(services, chat.id)
+    return tuning.tuning_list(base, muted, await storage.hidden_feeds(chat.id), zone)
+
+
+async def _zone(services: Services, chat_id: int) -> tzinfo:
+    """The chat's own time zone (/timezone), for the times a mute shows."""
+    return zone_of((await services.storage.get_schedule(chat_id)).timezone)
 
 
 async def tune_button(update: Update, context: Context) -> None:
@@ -111,8 +118,9 @@ async def _step(services: Services, chat_id: int, tune: Tune, alert: SentAlert) 
         if await storage.mute_subscription(chat_id, chosen.id, until) is None:
             return EXPIRED
         moment = datetime.fromtimestamp(until, UTC)
-        keyboard = tuning.muted_keyboard(story, chosen.id, chosen.display, moment)
-        return keyboard, tuning.muted(chosen.display, moment)
+        zone = await _zone(services, chat_id)
+        keyboard = tuning.muted_keyboard(story, chosen.id, chosen.display, moment, zone)
+        return keyboard, tuning.muted(chosen.display, moment, zone)
     if tune.action is TuneAction.UNMUTE:
         await storage.mute_subscription(chat_id, chosen.id, None)
         return alert_keyboard(story), None

@@ -2,7 +2,9 @@
 forged or stale presses, through the Bot API fake on an injected clock."""
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.botapi_fake import SentMessage
 from tests.clocks import JumpClock
@@ -269,3 +271,24 @@ async def test_forged_or_stale_presses_are_told_the_button_expired_and_change_no
                 "SELECT count(*) FROM subscriptions WHERE muted_until IS NOT NULL"
             ).fetchone() == (0,)
             assert db.execute("SELECT count(*) FROM subscriptions").fetchone() == (3,)
+
+
+async def test_a_mute_shows_when_it_ends_in_the_chats_own_time_zone(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = JumpClock()
+    async with watching_bot(tmp_path, feeds, "/a.xml", clock=clock) as bot:
+        await bot.ask(ANN, "/timezone Kyiv")
+        await bot.ask(ANN, "/subscribe Ukraine")
+        feeds.publish("/a.xml", story(1, "Ukraine one"))
+        alert = await _alert(bot, ANN, "Ukraine one")
+        choices, _ = await _press(bot, ANN, alert, _data(alert, "🔕 Mute"))
+        confirmed, _ = await _press(bot, ANN, choices, _data(choices, "8 h"))
+        until = datetime.fromtimestamp(clock() + 8 * HOUR, ZoneInfo("Europe/Kyiv"))
+        zone = until.tzname()
+        assert zone in ("EET", "EEST")
+        assert _labels(confirmed)[0].endswith(f" {zone}")
+        listed = await bot.ask(ANN, "/list")
+        lines = listed.plain_text.splitlines()
+        assert any(line.startswith("• Ukraine: back ") and line.endswith(zone) for line in lines)
+        assert "UTC" not in listed.plain_text
