@@ -181,6 +181,7 @@ class Poller:
                 alerts_enabled=feed.primed,
                 stories=prepared.stories,
                 body_digest=digest,
+                new_items_only=prepared.skipped_items > 0,
             ),
             match=lambda candidate: tuple(self._index.match_queries(candidate.analyzed)),
         )

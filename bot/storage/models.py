@@ -140,6 +140,9 @@ class PollToSave:
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
     # The response's digest, stored with the poll: the next poll skips the same body.
     body_digest: str | None = None
+    # The parser left out the items of the feed's last saved poll: the stories are new but
+    # for edited items (save_poll then matches them without first looking which are known).
+    new_items_only: bool = False
 
 
 @dataclass(frozen=True)
