@@ -101,5 +101,8 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    analyzed = analyze_text(story.title + "\n" + text) if with_text else NOTHING
+    # The publisher's categories count as story text for matching, not for the reader.
+    analyzed = (
+        analyze_text("\n".join((story.title, text, *entry.categories))) if with_text else NOTHING
+    )
     return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
