@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.matching.expand import compiled
 from bot.matching.index import SubscriptionIndex
 from bot.matching.patterns import PLURAL_SUFFIXES, Slot
-from bot.matching.query import QueryError, Term, TermKind, parse_query
+from bot.matching.query import NearTerm, QueryError, Term, parse_query
 from bot.matching.sources import StorySource
 from bot.text.analyzer import AnalyzedText, analyze
 
@@ -133,9 +133,9 @@ def _spans(term: Term, story: AnalyzedText) -> set[tuple[int, int]]:
 
 
 def _holds(term: Term, story: AnalyzedText) -> bool:
-    if term.kind is not TermKind.NEAR:
+    if not isinstance(term, NearTerm):
         return bool(_spans(term, story))
-    first, second = (_spans(part, story) for part in term.near)
+    first, second = (_spans(part, story) for part in term.pair)
     # Word positions a and b of the two terms, at most the distance apart.
     return any(
         abs(a - b) <= term.distance or (a_start <= b_end and b_start <= a_end)

@@ -5,7 +5,7 @@ import pytest
 from bot.i18n import use_locale
 from bot.matching.index import SubscriptionIndex
 from bot.matching.match import matches_text
-from bot.matching.query import MAX_NEAR_DISTANCE, QueryError, TermKind, parse_query
+from bot.matching.query import MAX_NEAR_DISTANCE, NearTerm, QueryError, TermKind, parse_query
 from bot.matching.sources import StorySource
 from bot.text.analyzer import analyze
 
@@ -40,6 +40,7 @@ def test_a_near_term_holds_its_two_terms_and_their_words() -> None:
     (group,) = parse_query('"New York" NEAR/3 mayor').groups
     (term,) = group
     assert term.kind is TermKind.NEAR
+    assert isinstance(term, NearTerm)
     assert [part.canonical for part in term.near] == ['"new york"', "mayor"]
     assert term.distance == 3
     assert term.words == ("new", "york", "mayor")

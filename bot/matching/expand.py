@@ -13,7 +13,7 @@ import functools
 
 from bot.matching.aliases import Entity, Name, own_word_case, shipped_entities
 from bot.matching.patterns import CompiledTerm, Pattern, Slot
-from bot.matching.query import Term, TermKind
+from bot.matching.query import NearTerm, Term, TermKind
 from bot.text.analyzer import LOWER, UPPER
 from bot.text.language import MORPHOLOGY_LANGUAGES, RUSSIAN_ONLY, UKRAINIAN_ONLY, is_cyrillic
 from bot.text.morphology import analyzer, lemma_key, lemmatizer
@@ -137,8 +137,8 @@ def entity_of(
 
 def compile_term(term: Term, aliases: AliasIndex | None = None) -> CompiledTerm:
     """Return what a term looks for in stories."""
-    if term.kind is TermKind.NEAR:
-        first, second = (compile_term(part, aliases) for part in term.near)
+    if isinstance(term, NearTerm):
+        first, second = (compile_term(part, aliases) for part in term.pair)
         return CompiledTerm(near=(first, second), distance=term.distance)
     if term.kind is TermKind.PREFIX:
         return CompiledTerm(prefix=term.words[0])

@@ -18,7 +18,7 @@ from bot.matching.vocabulary import (
 from bot.text.normalize import fold, tokenize
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays for every field it sets
 class Token:
     """A lexical unit of the query text: OR, NEAR/n, a source filter or a term, maybe negated."""
 
@@ -58,10 +58,11 @@ def lex(text: str) -> list[Token]:
             if raw == OR_OPERATOR and not negated:
                 tokens.append(Token(term=None))
                 continue
-            if raw.casefold().startswith(NEAR_OPERATOR):
+            # The "/" and ":" tests first: most words have neither, and cost no casefold.
+            if "/" in raw and raw[: len(NEAR_OPERATOR)].casefold() == NEAR_OPERATOR:
                 tokens.append(Token(term=None, negated=negated, near=_near_distance(raw)))
                 continue
-            if raw.casefold().startswith(SOURCE_PREFIX):
+            if ":" in raw and raw[: len(SOURCE_PREFIX)].casefold() == SOURCE_PREFIX:
                 source, position = _source(text, raw, position)
                 tokens.append(Token(term=None, negated=negated, source=source))
                 continue
@@ -134,6 +135,8 @@ def _source(text: str, raw: str, position: int) -> tuple[str, int]:
 
 def join_near(tokens: list[Token]) -> list[Token]:
     """Return the tokens with every `term NEAR/n term` made one NEAR term."""
+    if all(token.near is None for token in tokens):
+        return tokens  # most queries
     joined: list[Token] = []
     index = 0
     while index < len(tokens):

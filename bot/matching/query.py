@@ -14,6 +14,7 @@ from bot.matching.lexer import Token, join_near, lex
 from bot.matching.vocabulary import (
     MAX_NEAR_DISTANCE,
     MIN_PREFIX_LENGTH,
+    NearTerm,
     QueryError,
     Term,
     TermKind,
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_QUERY_LENGTH",
     "MAX_QUERY_TERMS",
     "MIN_PREFIX_LENGTH",
+    "NearTerm",
     "Query",
     "QueryError",
     "Term",
@@ -104,12 +106,14 @@ def parse_query(text: str) -> Query:
             limit=MAX_QUERY_LENGTH,
         )
     tokens = join_near(lex(display))
-    _refuse_or_with_source(tokens)
-    sources = _sorted_unique(token.source for token in tokens if token.source and not token.negated)
-    excluded_sources = _sorted_unique(
-        token.source for token in tokens if token.source and token.negated
-    )
-    groups, excluded = _group([token for token in tokens if token.source is None])
+    sources: tuple[str, ...] = ()
+    excluded_sources: tuple[str, ...] = ()
+    if any(token.source is not None for token in tokens):
+        _refuse_or_with_source(tokens)
+        sources = _sorted_unique(t.source for t in tokens if t.source and not t.negated)
+        excluded_sources = _sorted_unique(t.source for t in tokens if t.source and t.negated)
+        tokens = [token for token in tokens if token.source is None]
+    groups, excluded = _group(tokens)
     if not groups and not excluded and not sources and not excluded_sources:
         raise QueryError(N_("it has no letters or digits to look for"))
     if not groups and not sources:
@@ -136,8 +140,7 @@ def parse_query(text: str) -> Query:
 
 def _refuse_or_with_source(tokens: list[Token]) -> None:
     for index, token in enumerate(tokens):
-        neighbours = tokens[max(index - 1, 0) : index + 2]
-        if token.is_or and any(other.source is not None for other in neighbours):
+        if token.is_or and any(t.source is not None for t in tokens[max(index - 1, 0) : index + 2]):
             raise QueryError(
                 N_("OR joins words; several source: filters already mean any of those outlets")
             )

@@ -44,16 +44,16 @@ class Term:
     """One searchable unit: a word, a word prefix, or a phrase of adjacent words."""
 
     kind: TermKind
-    words: tuple[str, ...]  # a NEAR term: both terms' words, for what reads words only
-    near: tuple["Term", ...] = ()  # a NEAR term's two terms, in canonical order
-    distance: int = 0
+    words: tuple[str, ...]
+
+    @property
+    def near(self) -> tuple["Term", ...]:
+        """Return a NEAR term's two terms (none for any other term)."""
+        return ()
 
     @property
     def canonical(self) -> str:
         """Return the term as it appears in a normalised query."""
-        if self.kind is TermKind.NEAR:
-            first, second = self.near
-            return f"{first.canonical} NEAR/{self.distance} {second.canonical}"
         if self.kind is TermKind.PREFIX:
             return self.words[0] + "*"
         if self.kind in (TermKind.PHRASE, TermKind.EXACT):
@@ -61,10 +61,34 @@ class Term:
         return self.words[0]
 
 
-def near_term(first: Term, second: Term, distance: int) -> Term:
+# A subclass, not two more fields of Term: most terms are words, and a frozen dataclass
+# pays for every field it sets (the index parses every distinct query when it is built).
+@dataclass(frozen=True, order=True)
+class NearTerm(Term):
+    """Two terms within `distance` words of each other, either order (kind NEAR).
+
+    words: both terms' words, for what reads words only.
+    """
+
+    pair: tuple[Term, Term]
+    distance: int
+
+    @property
+    def near(self) -> tuple[Term, ...]:
+        """Return the two terms, in canonical order."""
+        return self.pair
+
+    @property
+    def canonical(self) -> str:
+        """Return the term as it appears in a normalised query."""
+        first, second = self.pair
+        return f"{first.canonical} NEAR/{self.distance} {second.canonical}"
+
+
+def near_term(first: Term, second: Term, distance: int) -> NearTerm:
     """Return the term `first NEAR/distance second` (the same for either order)."""
-    pair = tuple(sorted((first, second), key=term_order))
-    return Term(TermKind.NEAR, pair[0].words + pair[1].words, pair, distance)
+    one, other = sorted((first, second), key=term_order)
+    return NearTerm(TermKind.NEAR, one.words + other.words, (one, other), distance)
 
 
 def term_order(term: Term) -> tuple[str, str]:
