@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -101,8 +101,15 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    # The publisher's categories count as story text for matching, not for the reader.
     analyzed = (
-        analyze_text("\n".join((story.title, text, *entry.categories))) if with_text else NOTHING
+        analyze_text(matching_text(story.title, text, entry.categories)) if with_text else NOTHING
     )
     return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
+
+
+def matching_text(title: str, text: str, categories: Sequence[str]) -> str:
+    """Return what a story is matched on: its title, its text and the publisher's categories.
+
+    The categories count as story text for matching only; the reader sees the story as it is.
+    """
+    return "\n".join((title, text, *categories))
