@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import (
     delivery,
+    dryrun,
     latency,
     matching,
     memory,
@@ -53,6 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
     "storage": storage.run,
     "multilingual": multilingual.run,
     "overload": overload.run,
+    "dryrun": dryrun.run,
 }
 
 

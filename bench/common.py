@@ -79,6 +79,10 @@ class Sizes:
     overload_polls: int = 4
     overload_interval: int = 300
     overload_rate: int = 30
+    # 10. dry run: a week of feeds x items a day
+    dry_run_feeds: int = 500
+    dry_run_items_per_day: int = 50
+    dry_run_days: int = 7
 
 
 FULL = Sizes()
@@ -109,6 +113,8 @@ SMOKE = Sizes(
     overload_chats=2_000,
     overload_polls=2,
     overload_rate=1,
+    dry_run_feeds=5,
+    dry_run_items_per_day=4,
 )
 
 

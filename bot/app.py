@@ -14,6 +14,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
+from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller
@@ -32,7 +33,7 @@ from bot.updates.traffic import (
     RecordingRateLimiter,
     sender_locale,
 )
-from handlers import admin, menus, subscriber, throttle
+from handlers import admin, dryrun, menus, subscriber, throttle
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def build_application(settings: Settings) -> BotApplication:
     processor.locale_source = _chat_locales(app)
     throttle.register(app, gate)
     subscriber.register(app)
+    dryrun.register(app)
     admin.register(app)
     subscriber.register_fallbacks(app)
     app.add_error_handler(on_error)
@@ -246,6 +248,7 @@ async def _serve(
             asyncio.create_task(worker.run(stop), name="delivery"),
             asyncio.create_task(poller.run(stop), name="poller"),
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
+            asyncio.create_task(run_indexer(services.storage, stop), name="dry-run index"),
         ]
         for task in background:
             task.add_done_callback(lambda done: _stop_if_crashed(done, stop))

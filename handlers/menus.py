@@ -22,6 +22,7 @@ def subscriber_commands() -> list[BotCommand]:
     languages = ", ".join(language_name(code, capitalised=True) for code in SUPPORTED_LOCALES)
     return [
         BotCommand("subscribe", t("Watch for stories: /subscribe Ukraine")),
+        BotCommand("try", t("What a query would have found this week")),
         BotCommand("unsubscribe", t("Stop watching a query")),
         BotCommand("list", t("Your subscriptions")),
         BotCommand("pause", t("Pause alerts")),

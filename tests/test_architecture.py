@@ -31,7 +31,7 @@ PURE = (
     "bot/storage/claims.py",
     "bot/updates/flood.py",
 )
-EDGE_LIBRARIES = ("telegram", "httpx", "httpcore", "aiosqlite", "sqlite3")
+EDGE_LIBRARIES = ("telegram", "httpx", "httpcore", "aiohttp", "yarl", "aiosqlite", "sqlite3")
 # Where each edge library may be imported (prefixes of paths under the project root).
 ALLOWED_AT = {
     "telegram": (
@@ -44,8 +44,11 @@ ALLOWED_AT = {
         "bot/app.py",
         "bot/cli.py",
     ),
-    "httpx": ("bot/ingest/fetch.py", "bot/ingest/pinned_transport.py"),
-    "httpcore": ("bot/ingest/pinned_transport.py",),
+    # The feed path speaks aiohttp; httpx stays only as python-telegram-bot's client.
+    "httpx": (),
+    "httpcore": (),
+    "aiohttp": ("bot/ingest/fetch.py", "bot/ingest/pinned_connector.py"),
+    "yarl": ("bot/ingest/fetch.py", "bot/ingest/pinned_connector.py"),
     "aiosqlite": ("bot/storage/sqlite/",),
     "sqlite3": ("bot/storage/sqlite/",),
 }

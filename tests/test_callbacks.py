@@ -11,6 +11,7 @@ from bot.render.callbacks import (
     CALLBACKS,
     LANGUAGE,
     REMOVE_ALL,
+    TRY_SUBSCRIBE,
     UNSUBSCRIBE,
     BroadcastAction,
     CallbackDataTooLong,
@@ -36,6 +37,8 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (LANGUAGE, "ru", "lang:ru"),
         (BROADCAST, (BroadcastAction.CONFIRM, 7), "bc:ok:7"),
         (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
+        (TRY_SUBSCRIBE, '"Joe Biden" -football', 'trysub:"Joe Biden" -football'),
+        (TRY_SUBSCRIBE, "Україна", "trysub:Україна"),
     ],
 )
 def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
@@ -47,7 +50,7 @@ def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
 
 
 def test_the_registry_knows_every_kind_the_handlers_use() -> None:
-    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc"]
+    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc", "trysub"]
 
 
 @pytest.mark.parametrize(
@@ -159,3 +162,10 @@ def test_the_handler_pattern_matches_only_its_own_kind() -> None:
     assert re.match(REMOVE_ALL.pattern, "unsuball:no")
     assert re.match(BROADCAST.pattern, "bc:ok:1")
     assert not re.match(BROADCAST.pattern, "bcx:ok:1")
+
+
+def test_a_tried_query_too_long_for_a_button_is_refused_and_blank_data_reads_as_stale() -> None:
+    with pytest.raises(CallbackDataTooLong):
+        TRY_SUBSCRIBE.encode("Україна " * 5)
+    assert TRY_SUBSCRIBE.decode("trysub: ") is None
+    assert TRY_SUBSCRIBE.decode("trysub:") is None

@@ -3,12 +3,13 @@
 The stage: the feed is served on 127.0.0.2, which a test-only guard accepts as "public"; a
 trap server listens on 127.0.0.1 at the same port. The host name is `localhost`, which the
 system resolver answers with 127.0.0.1: a client that looks the name up again to connect
-(as httpx does on its own) lands on the trap. The guard's resolver answers 127.0.0.2 first
+(as aiohttp's default resolver does) lands on the trap. The guard's resolver answers 127.0.0.2 first
 and 127.0.0.1 on any later lookup, like a rebinding DNS server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import shutil
@@ -18,13 +19,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
 import pytest
 
 from bot.ingest.fetch import Fetcher, FetchLimits, FetchStatus, UnsafeURLError
 from bot.ingest.netguard import IPAddress, check_public_url
-from bot.ingest.pinned_transport import PinnedBackend, PinnedTransport
+from bot.ingest.pinned_connector import PinnedConnections, PinnedResolver
 from tests.hostserver import FEED_ADDRESS, TRAP_ADDRESS, Seen, staged
 
 LIMITS = FetchLimits(connect_timeout=5.0, total_timeout=20.0, max_redirects=3)
@@ -72,9 +71,9 @@ def guard(resolver: RebindingResolver) -> UrlCheck:
 
 @contextlib.asynccontextmanager
 async def open_fetcher(
-    url_check: UrlCheck, transport: httpx.AsyncBaseTransport | None = None
+    url_check: UrlCheck, connections: PinnedConnections | None = None
 ) -> AsyncIterator[Fetcher]:
-    fetcher = Fetcher(limits=LIMITS, url_check=url_check, transport=transport)
+    fetcher = Fetcher(limits=LIMITS, url_check=url_check, connections=connections)
     try:
         yield fetcher
     finally:
@@ -151,12 +150,45 @@ async def test_a_trusted_feeds_connection_never_serves_a_vetted_fetch() -> None:
     assert (len(stage.trap.requests), len(stage.vetted.requests)) == (1, 1)
 
 
-async def test_without_a_pin_the_backend_refuses_to_connect() -> None:
-    async with staged() as stage:
-        with pytest.raises(httpcore.ConnectError, match="no vetted address"):
-            await PinnedBackend().connect_tcp("localhost", stage.port)
+async def test_without_a_pin_the_resolver_refuses_to_answer() -> None:
+    with pytest.raises(OSError, match="no vetted address to connect to localhost:8080"):
+        await PinnedResolver().resolve("localhost", 8080)
 
-        assert (stage.vetted.connections, stage.trap.connections) == (0, 0)
+
+async def test_an_ip_literal_host_outside_its_pin_is_not_connected_to() -> None:
+    # aiohttp never asks the resolver about a literal: the pin is checked before sending.
+    async def vet_elsewhere(url: str) -> list[IPAddress]:
+        return [DEAD]
+
+    async with staged() as stage, open_fetcher(vet_elsewhere) as fetcher:
+        result = await fetcher.fetch(stage.url("/feed.xml", host=str(TRAP)))
+
+    assert result.status is FetchStatus.ERROR
+    assert result.error == "connection failed: no vetted address to connect to 127.0.0.1"
+    assert (stage.vetted.connections, stage.trap.connections) == (0, 0)
+
+
+# ---- concurrent requests for one host each connect to their own pin ----
+
+
+async def test_concurrent_fetches_of_one_host_keep_their_own_pins() -> None:
+    pins = {"/vetted.xml": [VETTED], "/trap.xml": [TRAP]}
+    both_vetted = asyncio.Barrier(2)
+
+    async def pin_by_path(url: str) -> list[IPAddress]:
+        # Both requests leave vetting together: their lookups (if shared) would overlap.
+        await both_vetted.wait()
+        return pins[urlsplit(url).path]
+
+    async with staged() as stage, open_fetcher(pin_by_path) as fetcher:
+        results = await asyncio.gather(
+            fetcher.fetch(stage.url("/vetted.xml")), fetcher.fetch(stage.url("/trap.xml"))
+        )
+
+    assert [result.status for result in results] == [FetchStatus.OK, FetchStatus.OK]
+    assert [seen.path for seen in stage.vetted.requests] == ["/vetted.xml"]
+    assert [seen.path for seen in stage.trap.requests] == ["/trap.xml"]
+    assert (stage.vetted.connections, stage.trap.connections) == (1, 1)
 
 
 # ---- TLS: the host name, not the address, is sent as SNI and checked in the certificate ----
@@ -201,7 +233,7 @@ async def test_https_to_a_pinned_address_keeps_the_host_name(
     resolver = RebindingResolver(first=[VETTED], later=[TRAP])
     async with (
         staged(server_tls) as stage,
-        open_fetcher(guard(resolver), transport=PinnedTransport(verify=client_tls)) as fetcher,
+        open_fetcher(guard(resolver), PinnedConnections(ssl_context=client_tls)) as fetcher,
     ):
         result = await fetcher.fetch(stage.url("/feed.xml", host=host, scheme="https"))
 

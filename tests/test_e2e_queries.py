@@ -38,6 +38,15 @@ async def test_a_source_filter_keeps_one_outlets_story_and_drops_the_others(
             "Ukraine talks resume"
         ]
         assert carol[1].plain_text.splitlines()[-1] == "Matched: source:bbc"
+        # /try reads the outlet as live matching did: the same stories, counted.
+        tried = await bot.ask(ANN, "/try Ukraine source:bbc")
+        assert "would have matched 1 story in the last 7 days" in tried.plain_text
+        assert "1. Ukraine talks resume" in tried.plain_text
+        tried = await bot.ask(ANN, "/try Ukraine -source:bbc")
+        assert "would have matched 1 story in the last 7 days" in tried.plain_text
+        assert "1. Ukraine grain deal signed" in tried.plain_text
+        tried = await bot.ask(ANN, "/try source:wire")
+        assert "would have matched 1 story in the last 7 days" in tried.plain_text
 
 
 async def test_an_invalid_near_gets_a_friendly_answer_and_stores_nothing(
@@ -58,6 +67,9 @@ async def test_an_invalid_near_gets_a_friendly_answer_and_stores_nothing(
         assert len(bot.fake.sent(ANN)) == 4
         assert sent[3].plain_text.splitlines()[0] == "Trump says he will call Putin"
         assert sent[3].plain_text.splitlines()[-1] == "Matched: Putin NEAR/3 Trump"
+        tried = await bot.ask(ANN, "/try Trump NEAR/3 Putin")
+        assert "would have matched 1 story in the last 7 days" in tried.plain_text
+        assert "1. Trump says he will call Putin" in tried.plain_text
 
 
 async def test_a_story_reaches_a_reader_through_its_category_alone(

@@ -92,7 +92,7 @@ def make_alert(**changes: object) -> Alert:
     [
         pytest.param("plain", id="plain"),
         pytest.param("<b>a</b> &lt;&gt;&amp;&quot;&#39;&#x1F600;", id="entities"),
-        pytest.param('<b><a href="https://x.y/?a=1&amp;b=2">t</a></b>', id="nested-link"),
+        pytest.param('<a href="https://x.y/?a=1&amp;b=2">t</a>', id="nested-link"),
         pytest.param("", id="empty"),
     ],
 )
@@ -213,7 +213,7 @@ def test_format_time(moment: datetime, tz: timezone, expected: str) -> None:
 
 def test_format_alert_full_layout() -> None:
     assert format_alert(make_alert()) == (
-        '<b><a href="https://example.com/a?x=1&amp;y=2">Talks resume</a></b>\n'
+        '<a href="https://example.com/a?x=1&amp;y=2">Talks resume</a>\n'
         "BBC News · 25 Nov 2026, 09:14 UTC\n"
         "\n"
         "Negotiators met in Geneva.\n"
@@ -227,39 +227,39 @@ def test_format_alert_full_layout() -> None:
     [
         pytest.param(
             {"summary": None},
-            f'<b><a href="{escape(LINK)}">Talks resume</a></b>\n'
+            f'<a href="{escape(LINK)}">Talks resume</a>\n'
             "BBC News · 25 Nov 2026, 09:14 UTC\n\nMatched: Ukraine, NATO",
             id="no-summary-no-blank-line",
         ),
         pytest.param(
             {"summary": "  \n "},
-            f'<b><a href="{escape(LINK)}">Talks resume</a></b>\n'
+            f'<a href="{escape(LINK)}">Talks resume</a>\n'
             "BBC News · 25 Nov 2026, 09:14 UTC\n\nMatched: Ukraine, NATO",
             id="blank-summary-is-none",
         ),
         pytest.param(
             {"published": None, "summary": None, "matched": ()},
-            f'<b><a href="{escape(LINK)}">Talks resume</a></b>\nBBC News',
+            f'<a href="{escape(LINK)}">Talks resume</a>\nBBC News',
             id="no-time-no-matches",
         ),
         pytest.param(
             {"source": "", "published": None, "summary": None, "matched": (), "link": None},
-            "<b>Talks resume</b>",
+            "Talks resume",
             id="title-only-no-anchor",
         ),
         pytest.param(
             {"link": "javascript:alert(1)", "summary": None, "matched": ()},
-            "<b>Talks resume</b>\nBBC News · 25 Nov 2026, 09:14 UTC\njavascript:alert(1)",
+            "Talks resume\nBBC News · 25 Nov 2026, 09:14 UTC\njavascript:alert(1)",
             id="non-http-link-shown-as-text",
         ),
         pytest.param(
             {"link": "https://example.com/a b", "published": None, "summary": None},
-            "<b>Talks resume</b>\nBBC News\nhttps://example.com/a b\n\nMatched: Ukraine, NATO",
+            "Talks resume\nBBC News\nhttps://example.com/a b\n\nMatched: Ukraine, NATO",
             id="link-with-space-not-linked",
         ),
         pytest.param(
             {"title": "  ", "link": None, "source": "", "published": None, "matched": ()},
-            "<b>(no title)</b>\n\nNegotiators met in Geneva.",
+            "(no title)\n\nNegotiators met in Geneva.",
             id="blank-title",
         ),
     ],
@@ -327,7 +327,7 @@ def test_format_alert_enormous_summary_is_cut_to_fit(summary: str) -> None:
     # Cut to the limit, give or take the last word and the odd surrogate pair.
     assert visible_length(html) >= TELEGRAM_TEXT_LIMIT - len("word ")
     assert html.endswith("…\n\nMatched: Ukraine, NATO")
-    assert html.startswith(f'<b><a href="{escape(LINK)}">Talks resume</a></b>\n')
+    assert html.startswith(f'<a href="{escape(LINK)}">Talks resume</a>\n')
 
 
 def test_format_alert_summary_without_spaces_fills_exactly() -> None:
@@ -357,7 +357,7 @@ def test_format_alert_huge_title_drops_summary_and_matches_first() -> None:
     assert_fits(html)
     assert "Negotiators" not in html
     assert "Matched" not in html
-    assert "t…</a></b>" in html
+    assert "t…</a>" in html
 
 
 def test_format_alert_huge_everything_fits() -> None:

@@ -178,7 +178,7 @@ def test_an_alert_has_the_chats_labels_around_the_story_as_written(language: str
     locale = locale_for(language)
     [message] = render_all([_row("alert", language)])
     lines = message.text.splitlines()
-    assert lines[0] == '<b><a href="https://news.example/1">Ukraine talks resume #1</a></b>'
+    assert lines[0] == '<a href="https://news.example/1"><b>Ukraine</b> talks resume #1</a>'
     with use_locale(locale):
         assert lines[1] == f"World Desk · {format_time(PUBLISHED)}"
         assert lines[-1] == t("Matched: {queries}", queries="Ukraine")

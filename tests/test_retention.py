@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.dryrun import index_pending
 from bot.ingest.stories import story_from_entry
+from bot.matching.dryrun import search
+from bot.matching.query import parse_query
 from bot.render import admin as admin_text
 from bot.storage import Delivery, Feed, PollToSave, Stats, Storage, StoryMatcher, StoryToSave
 from bot.storage.retention import (
@@ -26,6 +29,7 @@ from bot.storage.retention import (
 )
 from bot.storage.sqlite import SqliteStorage
 from bot.text.analyzer import analyze
+from bot.text.packed import pack
 from tests.feedserver import Item
 from tests.storage_contract.helpers import fan_out, own_query, private
 from tests.test_poller import ANN as POLLER_ANN
@@ -181,7 +185,8 @@ def entry(
         datetime.fromtimestamp(published, UTC) if published is not None else None,
         summary or f"Summary of {title}.",
     )
-    return StoryToSave(story, analyze(story.title), alertable=True)
+    analyzed = analyze(story.title)
+    return StoryToSave(story, analyzed, alertable=True, packed=pack(analyzed))
 
 
 OLD = NOW - 40 * DAY
@@ -271,6 +276,23 @@ async def test_pruning_removes_old_finished_rows_and_old_stories_only(aged: Aged
 
     again = await maintenance(aged).run_once()
     assert (again.outbox_deleted, again.stories_deleted) == (0, 0)
+
+
+async def test_the_dry_runs_texts_keep_a_week_and_leave_its_index(aged: Aged) -> None:
+    await index_pending(aged.storage)
+    await maintenance(aged).run_once()
+    kept = aged.rows(
+        "SELECT s.title FROM story_texts t JOIN stories s ON s.id = t.story_id ORDER BY s.id"
+    )
+    assert kept == [("Recent title",)], "mid's story stays, its text (10 days) goes"
+    assert "mid" in aged.titles()
+    [(indexed,)] = aged.rows("SELECT count(*) FROM story_search")
+    assert indexed == 1, "pruned texts are out of the index itself"
+    found = await aged.storage.search_story_ids(search(parse_query("title")).candidates, OLD)
+    assert found == [
+        row[0] for row in aged.rows("SELECT id FROM stories WHERE title = 'Recent title'")
+    ]
+    assert await aged.storage.integrity_check() == "ok"
 
 
 async def test_freed_space_goes_back_to_the_file_system(aged: Aged) -> None:

@@ -1,6 +1,6 @@
 """Ingest: from a feed URL to stories, in pipeline order.
 
-netguard.py vets a URL (no private addresses) and pinned_transport.py connects only to the
+netguard.py vets a URL (no private addresses) and pinned_connector.py connects only to the
 addresses it vetted; fetch.py fetches one feed within limits (redirects, conditional GET),
 with response.py decoding its body and caching headers; charsets.py settles the feed's
 encoding and parse.py turns its bytes into plain entries, run in worker processes by

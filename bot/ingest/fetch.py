@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 
-import httpx
+import aiohttp
+from yarl import URL
 
-from bot.ingest.pinned_transport import PinnedTransport, VettedAddress, pin_to
+from bot.ingest.pinned_connector import PinnedConnections, VettedAddress
 from bot.ingest.response import (
     BoundedDecoder,
     FetchFailure,
@@ -99,19 +100,37 @@ class _Conditional:
         return headers
 
 
-def _header_dict(response: httpx.Response) -> dict[str, str]:
-    # httpx joins repeated headers with ", ", which is what the parsers here expect.
-    return {name.lower(): value for name, value in response.headers.items()}
+def _header_dict(response: aiohttp.ClientResponse) -> dict[str, str]:
+    # Repeated headers are joined with ", " (RFC 9110), which is what the parsers here expect.
+    headers: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
-def _status_text(response: httpx.Response) -> str:
-    reason = response.reason_phrase
+def _status_text(response: aiohttp.ClientResponse) -> str:
+    reason = response.reason
     if not reason:
         try:
-            reason = HTTPStatus(response.status_code).phrase
+            reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
-    return f"HTTP {response.status_code} {reason}".strip()
+    return f"HTTP {response.status} {reason}".strip()
+
+
+def _describe_failure(exc: Exception) -> str:
+    if isinstance(exc, aiohttp.ClientPayloadError) and exc.args and "not completed" in exc.args[0]:
+        # aiohttp's text nests its parser's error in a repr; a body cut short, said plainly.
+        return "peer closed connection without sending complete message body"
+    return describe_exception(exc)
+
+
+def _parse_url(text: str) -> URL:
+    try:
+        return URL(text)
+    except (TypeError, ValueError) as exc:
+        raise FetchFailure(f"invalid URL: {describe_exception(exc)}") from exc
 
 
 class Fetcher:
@@ -124,31 +143,27 @@ class Fetcher:
         concurrency: int = 10,
         user_agent: str = DEFAULT_USER_AGENT,
         url_check: Callable[[str], Awaitable[Sequence[VettedAddress]]] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        connections: PinnedConnections | None = None,
     ) -> None:
-        # url_check vets a URL and returns the only addresses to fetch it from; the default
-        # transport connects to those alone (a transport given instead must honour pin_to).
+        # url_check vets a URL and returns the only addresses to fetch it from; connections
+        # connect to those alone (ones given instead, in tests, must honour them too).
         self._limits = limits
         self._url_check = url_check
         self._slots = asyncio.Semaphore(concurrency)
-        self._client = httpx.AsyncClient(
-            transport=transport if transport is not None else PinnedTransport(),
-            timeout=httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout),
-            # Redirects are followed by hand so every hop is counted and checked.
-            follow_redirects=False,
-            # Ignore proxy variables and ~/.netrc: credentials must never go to feed hosts,
-            # and url_check must judge the address actually connected to.
-            trust_env=False,
-            headers={
-                "User-Agent": user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        # No proxy variables or ~/.netrc (see PinnedConnections): credentials must never go
+        # to feed hosts, and url_check must judge the address actually connected to.
+        self._connections = connections if connections is not None else PinnedConnections()
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        # The total timeout is the fetch's own (asyncio.timeout), across every hop.
+        self._timeouts = aiohttp.ClientTimeout(total=None, sock_connect=limits.connect_timeout)
 
     async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
+        """Close the HTTP sessions and their connections."""
+        await self._connections.aclose()
 
     async def fetch(
         self,
@@ -169,18 +184,17 @@ class Fetcher:
             try:
                 async with asyncio.timeout(self._limits.total_timeout):
                     return await self._follow(url, conditional, trail, trusted=trusted)
-            except TimeoutError:
-                reason = f"timed out after {self._limits.total_timeout:g} s"
-            except httpx.ConnectTimeout:
+            except aiohttp.ConnectionTimeoutError:
+                # Before TimeoutError, which it subclasses.
                 reason = f"connection timed out after {self._limits.connect_timeout:g} s"
-            except httpx.TimeoutException:
+            except TimeoutError:
                 reason = f"timed out after {self._limits.total_timeout:g} s"
             except FetchFailure as failure:
                 reason = failure.reason
-            except httpx.InvalidURL as exc:
+            except aiohttp.InvalidURL as exc:
                 reason = f"invalid URL: {describe_exception(exc)}"
-            except httpx.TransportError as exc:
-                reason = f"connection failed: {describe_exception(exc)}"
+            except (aiohttp.ClientError, OSError) as exc:
+                reason = f"connection failed: {_describe_failure(exc)}"
             return FetchResult(
                 status=FetchStatus.ERROR, url=trail[-1] if trail else url, error=reason
             )
@@ -188,28 +202,29 @@ class Fetcher:
     async def _follow(
         self, url: str, conditional: _Conditional, trail: list[str], *, trusted: bool
     ) -> FetchResult:
+        # Redirects are followed here, by hand, so every hop is counted and checked.
         all_permanent = True
         for _ in range(self._limits.max_redirects + 1):
             trail.append(url)
-            vetted = await self._vet(url, redirected=len(trail) > 1, trusted=trusted)
-            request_headers = conditional.headers()
-            async with self._client.stream(
-                "GET", url, headers=request_headers, extensions=pin_to(vetted)
+            parsed = _parse_url(url)
+            vetted = await self._vet(url, parsed.scheme, redirected=len(trail) > 1, trusted=trusted)
+            headers = self._headers | conditional.headers()
+            async with self._connections.get(
+                parsed, addresses=vetted, headers=headers, timeouts=self._timeouts
             ) as response:
                 location = response.headers.get("location")
-                if response.status_code not in REDIRECT_STATUSES:
+                if response.status not in REDIRECT_STATUSES:
                     moved_to = url if len(trail) > 1 and all_permanent else None
                     return await self._finish(response, conditional, moved_to)
             if not location:
                 raise FetchFailure(f"{_status_text(response)} without a Location header")
-            all_permanent = all_permanent and response.status_code in PERMANENT_REDIRECT_STATUSES
-            url = str(response.url.join(location))
+            all_permanent = all_permanent and response.status in PERMANENT_REDIRECT_STATUSES
+            url = str(response.url.join(_parse_url(location)))
         raise FetchFailure("too many redirects")
 
     async def _vet(
-        self, url: str, *, redirected: bool, trusted: bool
+        self, url: str, scheme: str, *, redirected: bool, trusted: bool
     ) -> Sequence[VettedAddress] | None:
-        scheme = httpx.URL(url).scheme
         if scheme not in ALLOWED_SCHEMES:
             shown = scheme or "(none)"
             raise FetchFailure(
@@ -220,15 +235,16 @@ class Fetcher:
         if self._url_check is None or trusted:
             return None
         try:
+            # The URL as written: the refusal names the host as the feed spells it.
             return await self._url_check(url)
         except UnsafeURLError as exc:
             raise FetchFailure(f"refused: {describe_exception(exc)}") from exc
 
     async def _finish(
-        self, response: httpx.Response, conditional: _Conditional, moved_to: str | None
+        self, response: aiohttp.ClientResponse, conditional: _Conditional, moved_to: str | None
     ) -> FetchResult:
         headers = _header_dict(response)
-        code = response.status_code
+        code = response.status
         result = FetchResult(
             status=FetchStatus.OK,
             url=str(response.url),
@@ -252,13 +268,16 @@ class Fetcher:
         body = await self._read_body(response, headers)
         return replace(result, moved_to=moved_to, body=body)
 
-    async def _read_body(self, response: httpx.Response, headers: Mapping[str, str]) -> bytes:
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, headers: Mapping[str, str]
+    ) -> bytes:
         cap = self._limits.max_bytes
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             # Refuse before reading: the encoded size already exceeds the decoded cap.
             raise FetchFailure(f"response larger than {describe_size(cap)}")
         decoder = BoundedDecoder(headers.get("content-encoding", ""), cap)
-        chunks = [decoder.feed(chunk) async for chunk in response.aiter_raw()]
+        # Raw bytes as they arrive: the session never decompresses (auto_decompress=False).
+        chunks = [decoder.feed(chunk) async for chunk in response.content.iter_any()]
         chunks.append(decoder.finish())
         return b"".join(chunks)

@@ -1,7 +1,7 @@
 """Refuse feed URLs that point into private networks (SSRF), judged on resolved addresses.
 
 check_public_url returns the addresses it judged; the Fetcher connects to those alone
-(bot/pinned_transport.py), so a second DNS answer can never be the one connected to.
+(bot/ingest/pinned_connector.py), so a second DNS answer can never be the one connected to.
 """
 
 import asyncio

@@ -14,6 +14,7 @@ from bot.ingest.stories import is_too_old, story_from_entry
 from bot.storage.models import StoryToSave
 from bot.text.analyzer import NOTHING, AnalyzedText, analyze
 from bot.text.normalize import html_to_paragraphs
+from bot.text.packed import pack
 from bot.text.summary import summarize_paragraphs
 
 
@@ -104,7 +105,9 @@ def _prepare_entry(
     analyzed = (
         analyze_text(matching_text(story.title, text, entry.categories)) if with_text else NOTHING
     )
-    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable)
+    # Packed here, in the worker, for the dry run (/try) to match it again later.
+    packed = pack(analyzed) if alertable and analyzed.words else b""
+    return StoryToSave(story=story, analyzed=analyzed, alertable=alertable, packed=packed)
 
 
 def matching_text(title: str, text: str, categories: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
 
 from bot.i18n import t, tn, translator
+from bot.matching.highlight import Span, matched_spans
 from bot.render.html import ELLIPSIS, TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len
 from bot.render.message import OutgoingMessage
 
@@ -61,12 +62,31 @@ class _AlertText:
 
 
 def format_alert(alert: Alert, *, tz: tzinfo = UTC) -> str:
-    """Return the alert as Telegram HTML of at most TELEGRAM_TEXT_LIMIT visible units."""
+    """Return the alert as Telegram HTML of at most TELEGRAM_TEXT_LIMIT visible units.
+
+    The title is the link; the words that made the story match stand out in bold, in the
+    title and the summary (marks add no visible length).
+    """
     text = _fit(_alert_text(alert, tz), TELEGRAM_TEXT_LIMIT)
-    title = f"<b>{_anchor(text.title, text.href)}</b>"
+    title = _marked(text.title, alert.matched)
+    if text.href is not None:
+        title = f'<a href="{escape(text.href)}">{title}</a>'
     head = "\n".join(line for line in (title, escape(text.meta), escape(text.shown_link)) if line)
-    blocks = [head, escape(text.summary), escape(text.matched)]
+    blocks = [head, _marked(text.summary, alert.matched), escape(text.matched)]
     return "\n\n".join(block for block in blocks if block)
+
+
+def _marked(text: str, queries: Sequence[str]) -> str:
+    """Return text escaped, with the words the queries matched in bold."""
+    spans: list[Span] = matched_spans(text, queries) if queries else []
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        pieces.append(escape(text[at:start]))
+        pieces.append(f"<b>{escape(text[start:end])}</b>")
+        at = end
+    pieces.append(escape(text[at:]))
+    return "".join(pieces)
 
 
 def format_alert_plain(alert: Alert, *, tz: tzinfo = UTC) -> str:

@@ -143,6 +143,16 @@ def _read_broadcast(raw: str) -> tuple[BroadcastAction, int] | None:
     return BroadcastAction(action), draft_id  # an unknown action raises ValueError: None
 
 
+def _write_query(display: str) -> str:
+    if not display.strip():
+        raise ValueError("an empty query")
+    return display
+
+
+def _read_query(raw: str) -> str | None:
+    return raw if raw.strip() else None
+
+
 CALLBACKS = CallbackRegistry()
 # "unsub:<subscription id>": remove one subscription (the /unsubscribe keyboard).
 UNSUBSCRIBE = CALLBACKS.register("unsub", write_id, read_id)
@@ -152,3 +162,5 @@ REMOVE_ALL = CALLBACKS.register("unsuball", _write_yes_no, _read_yes_no)
 LANGUAGE = CALLBACKS.register("lang", _write_locale, _read_locale)
 # "bc:ok:<draft id>" / "bc:no:<draft id>": send or cancel a previewed broadcast.
 BROADCAST = CALLBACKS.register("bc", _write_broadcast, _read_broadcast)
+# A tried query (/try) to subscribe to: its text as typed, when it fits in the 64 bytes.
+TRY_SUBSCRIBE = CALLBACKS.register("trysub", _write_query, _read_query)

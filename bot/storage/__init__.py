@@ -41,6 +41,7 @@ from bot.storage.models import (
     StoryMatcher,
     StoryToSave,
     Subscription,
+    TriedStory,
 )
 from bot.storage.protocols import (
     Broadcasts,
@@ -51,6 +52,7 @@ from bot.storage.protocols import (
     Retention,
     StatsSource,
     Storage,
+    StorySearch,
     Subscriptions,
     UnitOfWork,
 )
@@ -91,8 +93,10 @@ __all__ = [
     "StorageUnavailable",
     "StoryMatch",
     "StoryMatcher",
+    "StorySearch",
     "StoryToSave",
     "Subscription",
     "Subscriptions",
+    "TriedStory",
     "UnitOfWork",
 ]

@@ -115,6 +115,8 @@ class StoryToSave:
     story: Story
     analyzed: AnalyzedText
     alertable: bool
+    # The analysis packed for the dry run (bot.text.packed), when it has words.
+    packed: bytes = b""
 
 
 # The distinct normalised queries a story matches (fan-out to chats happens at delivery).
@@ -138,6 +140,20 @@ class PollToSave:
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
     # The response's digest, stored with the poll: the next poll skips the same body.
     body_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class TriedStory:
+    """What a dry run (/try) shows of a story that would have matched."""
+
+    id: int
+    title: str
+    link: str | None
+    source: str
+    # When it was published, or first seen when the feed gives no date.
+    published: datetime
+    # The feed's URL: with `source` (its title), the outlet `source:` filters look at.
+    source_url: str = ""
 
 
 @dataclass(frozen=True)

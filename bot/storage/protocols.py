@@ -8,6 +8,7 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.matching.dryrun import Ask
 from bot.storage.claims import Claim, ClaimPlanner, StoryMatch
 from bot.storage.models import (
     AddedSubscriptions,
@@ -25,6 +26,7 @@ from bot.storage.models import (
     Stats,
     StoryMatcher,
     Subscription,
+    TriedStory,
 )
 
 
@@ -209,8 +211,29 @@ class Retention(Protocol):
         """Delete stories first seen before `before` that can never alert again, looking at
         the `limit` stories after `after` (seen_at, id)."""
 
+    async def prune_story_texts(self, before: float, limit: int) -> int:
+        """Forget up to `limit` of the dry run's story texts seen before `before` (their
+        stories stay); return how many."""
+
     async def release_free_pages(self, pages: int) -> int:
         """Give up to `pages` free pages back to the file system; return how many stay free."""
+
+
+class StorySearch(Protocol):
+    """What the dry run (/try) asks of the stories live matching saw (bot.matching.dryrun)."""
+
+    async def index_story_texts(self, limit: int) -> int:
+        """Index up to `limit` kept story texts not indexed yet; return how many."""
+
+    async def search_story_ids(self, ask: Ask, since: float) -> list[int]:
+        """Return the indexed stories seen since `since` that hold what is asked
+        (bot.matching.dryrun), newest first."""
+
+    async def story_texts(self, ids: list[int]) -> list[tuple[int, bytes]]:
+        """Return (story id, packed analysis) of those of these stories that have one."""
+
+    async def tried_stories(self, ids: list[int]) -> list[TriedStory]:
+        """Return what a dry run shows of these stories, in the order given."""
 
 
 class UnitOfWork(Protocol):
@@ -252,6 +275,7 @@ class Storage(
     Broadcasts,
     StatsSource,
     Retention,
+    StorySearch,
     UnitOfWork,
     Protocol,
 ):

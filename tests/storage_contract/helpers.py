@@ -20,6 +20,7 @@ from bot.storage import (
     StoryToSave,
 )
 from bot.text.analyzer import analyze
+from bot.text.packed import pack
 
 HOUR = 3600.0
 T0 = 1_700_000_000.0
@@ -40,6 +41,15 @@ class Peek(Protocol):
 
     def story_titles(self) -> list[str]:
         """The title of every stored story, oldest first."""
+
+    def stories(self) -> dict[str, int]:
+        """Every stored story's id, by title."""
+
+    def kept_texts(self) -> list[int]:
+        """The stories whose dry-run text is kept."""
+
+    def indexed_under(self, token: str, *, prefix: bool = False) -> list[int]:
+        """The stories the dry run's index holds under a token (or a token's start)."""
 
 
 def private(chat_id: int, title: str | None = None, username: str | None = None) -> ChatSeen:
@@ -89,7 +99,9 @@ def candidate(
         datetime.fromtimestamp(T0, UTC),
         f"Summary of {title}.",
     )
-    return StoryToSave(story, analyze(story.title), alertable)
+    analyzed = analyze(story.title)
+    # As the parser workers do: what matching saw, packed for the dry run.
+    return StoryToSave(story, analyzed, alertable, pack(analyzed) if alertable else b"")
 
 
 @dataclass(frozen=True)

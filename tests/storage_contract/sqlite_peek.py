@@ -13,10 +13,10 @@ class SqlitePeek:
     def __init__(self, path: Path) -> None:
         self._path = path
 
-    def _rows(self, sql: str) -> Iterator[dict[str, Any]]:
+    def _rows(self, sql: str, parameters: tuple[object, ...] = ()) -> Iterator[dict[str, Any]]:
         with contextlib.closing(sqlite3.connect(self._path)) as db:
             db.row_factory = sqlite3.Row
-            for row in db.execute(sql):
+            for row in db.execute(sql, parameters):
                 yield dict(row)
 
     def outbox(self) -> list[dict[str, Any]]:
@@ -31,3 +31,14 @@ class SqlitePeek:
 
     def story_titles(self) -> list[str]:
         return [str(row["title"]) for row in self._rows("SELECT title FROM stories ORDER BY id")]
+
+    def stories(self) -> dict[str, int]:
+        return {str(row["title"]): int(row["id"]) for row in self._rows("SELECT * FROM stories")}
+
+    def kept_texts(self) -> list[int]:
+        return [int(row["story_id"]) for row in self._rows("SELECT story_id FROM story_texts")]
+
+    def indexed_under(self, token: str, *, prefix: bool = False) -> list[int]:
+        query = f'"{token}"' + ("*" if prefix else "")
+        rows = self._rows("SELECT rowid FROM story_search WHERE story_search MATCH ?", (query,))
+        return [int(row["rowid"]) for row in rows]

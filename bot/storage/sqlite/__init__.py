@@ -8,7 +8,7 @@ into SqliteStorage; files.py creates and backs up the database file.
 """
 
 from bot.storage.sqlite.files import backup_database, prepare_database_file
-from bot.storage.sqlite.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.storage.sqlite.store import SqliteStorage
 
 __all__ = [

@@ -1,10 +1,11 @@
 """Retention queries: old rows pruned in small batches, their space given back."""
 
 from bot.storage.models import PrunedPage
-from bot.storage.sqlite.connection import SqliteBase, marks, serialized
+from bot.storage.sqlite.connection import marks, serialized
+from bot.storage.sqlite.search import SearchMixin
 
 
-class RetentionMixin(SqliteBase):
+class RetentionMixin(SearchMixin):
     """Deletes what bot.storage.retention decides is past keeping."""
 
     @serialized
@@ -73,6 +74,8 @@ class RetentionMixin(SqliteBase):
                     f"({marks(doomed)})",
                     doomed,
                 )
+                # Out of the dry run's index first: its entries are removed by their text.
+                await self._forget_story_texts(list(doomed))
                 await self._db.execute(f"DELETE FROM stories WHERE id IN ({marks(doomed)})", doomed)
         more = len(rows) == limit
         return PrunedPage(len(doomed), (float(rows[-1][1]), int(rows[-1][0])) if more else None)

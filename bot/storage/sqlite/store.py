@@ -16,6 +16,7 @@ from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.migrations import MigrationsMixin
 from bot.storage.sqlite.outbox import OutboxMixin
 from bot.storage.sqlite.retention import RetentionMixin
+from bot.storage.sqlite.search import SearchMixin
 from bot.storage.sqlite.stats import StatsMixin
 from bot.storage.sqlite.stories import StoriesMixin
 from bot.storage.sqlite.subscriptions import SubscriptionsMixin
@@ -31,6 +32,7 @@ class SqliteStorage(
     BroadcastsMixin,
     StatsMixin,
     RetentionMixin,
+    SearchMixin,
     MigrationsMixin,
     Storage,
 ):

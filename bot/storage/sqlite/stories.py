@@ -65,6 +65,15 @@ class StoriesMixin(SqliteBase):
             originals = await self._insert_stories(poll, fresh)
             stored = 0
             if poll.alerts_enabled:
+                # What matching saw of each story it ran on, for the dry run (/try).
+                await self._db.executemany(
+                    "INSERT INTO story_texts (story_id, seen_at, packed) VALUES (?, ?, ?)",
+                    [
+                        (story_id, poll.now, c.packed)
+                        for story_id, _, c in originals
+                        if c.alertable and c.packed
+                    ],
+                )
                 stored = await self._record_matches(
                     [
                         (story_id, matched[position] if position in matched else match(c))
