@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import (
     delivery,
+    digest,
     dryrun,
     latency,
     matching,
@@ -55,6 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
     "multilingual": multilingual.run,
     "overload": overload.run,
     "dryrun": dryrun.run,
+    "digest": digest.run,
 }
 
 

@@ -83,6 +83,9 @@ class Sizes:
     dry_run_feeds: int = 500
     dry_run_items_per_day: int = 50
     dry_run_days: int = 7
+    # 11. digest: chats in digest mode, and the stories each one's digest holds
+    digest_chats: int = 1_000
+    digest_stories: int = 50
 
 
 FULL = Sizes()
@@ -115,6 +118,8 @@ SMOKE = Sizes(
     overload_rate=1,
     dry_run_feeds=5,
     dry_run_items_per_day=4,
+    digest_chats=20,
+    digest_stories=6,
 )
 
 

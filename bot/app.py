@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__
 from bot.config import Settings
+from bot.delivery.chat_schedules import ChatSchedules
 from bot.delivery.worker import DeliveryWorker
 from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
@@ -33,7 +34,8 @@ from bot.updates.traffic import (
     RecordingRateLimiter,
     sender_locale,
 )
-from handlers import admin, dryrun, menus, subscriber, throttle
+from handlers import menus
+from handlers.registry import register_all
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,7 @@ def build_application(settings: Settings) -> BotApplication:
         .build()
     )
     processor.locale_source = _chat_locales(app)
-    throttle.register(app, gate)
-    subscriber.register(app)
-    dryrun.register(app)
-    admin.register(app)
-    subscriber.register_fallbacks(app)
+    register_all(app, gate)
     app.add_error_handler(on_error)
     return app
 
@@ -181,6 +179,7 @@ async def run_bot(
         await asyncio.to_thread(parsers.start_workers)
         await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage, fetcher, parsers)
+        services.clock = clock or time.time
         app = build_application(settings)
         app.bot_data.attach(services)
         async with app:
@@ -209,6 +208,8 @@ async def _serve(
         clock=clock,
     )
     services.delivery = worker
+    # Schedule changes read the worker's clock and re-time the digest lines it holds.
+    services.schedules = ChatSchedules(services.storage, clock, worker.retime_held)
     poller = Poller(
         services.storage,
         services.fetcher,

@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.delivery.chat_schedules import ChatSchedules
 from bot.delivery.worker import DeliveryWorker
 from bot.i18n import SUPPORTED_LOCALES, locale_for
 from bot.ingest.fetch import Fetcher
@@ -146,14 +147,20 @@ class Services:
     parsers: FeedParserPool
     started_at: float
     delivery: DeliveryWorker | None = None
+    # The time handlers decide by (a mute's end, what is muted now); tests inject theirs,
+    # the same the delivery worker claims by.
+    clock: Callable[[], float] = time.time
     # Handlers change subscriptions only through this, never storage and index by hand.
     subscriptions: Subscriptions = field(init=False)
     # Each update's language, and /language's changes: through this, never storage by hand.
     languages: ChatLanguages = field(init=False)
+    # Time zone, quiet hours, digests: through this, which re-times what they hold.
+    schedules: ChatSchedules = field(init=False)
 
     def __post_init__(self) -> None:
         self.subscriptions = Subscriptions(self.storage, self.index)
         self.languages = ChatLanguages(self.storage)
+        self.schedules = ChatSchedules(self.storage)
 
 
 class BotData:

@@ -29,6 +29,7 @@ def subscriber_commands() -> list[BotCommand]:
         BotCommand("resume", t("Resume alerts")),
         # Each language named in itself, so a reader lost in another finds theirs.
         BotCommand("language", t("Language: {languages}", languages=languages)),
+        BotCommand("settings", t("Time zone, quiet hours and digests")),
         BotCommand("help", t("Commands and query syntax")),
     ]
 

@@ -34,6 +34,7 @@ from handlers.subscriptions import (
     unsubscribe,
     unsubscribe_button,
 )
+from handlers.tuning import list_message
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +87,13 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def list_subscriptions(update: Update, context: Context) -> None:
-    """List the chat's subscriptions, numbered."""
+    """List the chat's subscriptions, numbered, then its muted queries and hidden sources
+    with buttons to undo them."""
     stop_waiting(context)
     chat = await known_chat(update, context)
     if chat is None:
         return
-    subscriptions = await services_of(context).storage.list_subscriptions(chat.id)
-    await answer(
-        update,
-        replies.subscription_list(
-            [s.display for s in subscriptions], chat.status is ChatStatus.PAUSED
-        ),
-    )
+    await answer(update, await list_message(services_of(context), chat))
 
 
 async def pause(update: Update, context: Context) -> None:

@@ -24,6 +24,8 @@ SCENARIOS = {
     "7 storage",
     "8 multilingual",
     "9 overload",
+    "10 dry run",
+    "11 digest",
 }
 TIMEOUT_SECONDS = 120
 MATCHING_FIGURES = {

@@ -11,12 +11,19 @@ from bot.render.callbacks import (
     CALLBACKS,
     LANGUAGE,
     REMOVE_ALL,
+    SETTINGS,
+    SHOW_LISTED,
     TRY_SUBSCRIBE,
+    TUNE,
+    UNMUTE_LISTED,
     UNSUBSCRIBE,
     BroadcastAction,
     CallbackDataTooLong,
     CallbackKind,
     CallbackRegistry,
+    SettingsAction,
+    Tune,
+    TuneAction,
     check_callback_data,
 )
 
@@ -39,6 +46,13 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (BROADCAST, (BroadcastAction.CANCEL, 7), "bc:no:7"),
         (TRY_SUBSCRIBE, '"Joe Biden" -football', 'trysub:"Joe Biden" -football'),
         (TRY_SUBSCRIBE, "Україна", "trysub:Україна"),
+        (SETTINGS, SettingsAction.QUIET_OFF, "sched:quietoff"),
+        (SETTINGS, SettingsAction.DIGEST_OFF, "sched:digestoff"),
+        (TUNE, Tune(TuneAction.MUTE_MENU, 12), "tune:m:12:0:0"),
+        (TUNE, Tune(TuneAction.MUTE, 12, 3, 2), "tune:mu:12:3:2"),
+        (TUNE, Tune(TuneAction.RESTORE, 12, 1, 77), "tune:rs:12:1:77"),
+        (UNMUTE_LISTED, 5, "unmute:5"),
+        (SHOW_LISTED, 9, "showsrc:9"),
     ],
 )
 def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
@@ -50,7 +64,17 @@ def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
 
 
 def test_the_registry_knows_every_kind_the_handlers_use() -> None:
-    assert CALLBACKS.prefixes() == ["unsub", "unsuball", "lang", "bc", "trysub"]
+    assert CALLBACKS.prefixes() == [
+        "unsub",
+        "unsuball",
+        "lang",
+        "bc",
+        "trysub",
+        "sched",
+        "tune",
+        "unmute",
+        "showsrc",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -76,6 +100,9 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (LANGUAGE, "lang:UK"),
         (LANGUAGE, "lang:uk-UA"),
         (LANGUAGE, "lang:uk:1"),
+        (SETTINGS, "sched:"),
+        (SETTINGS, "sched:quiet"),
+        (SETTINGS, "sched:QUIETOFF"),
         (BROADCAST, "bc:ok"),
         (BROADCAST, "bc:ok:"),
         (BROADCAST, "bc:go:7"),
@@ -83,6 +110,14 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (BROADCAST, "bc:ok:7:8"),
         (BROADCAST, "bc:ok:x"),
         (BROADCAST, "bcx:ok:7"),
+        (TUNE, "tune:m:12"),  # every tuning button carries all three ids
+        (TUNE, "tune:m:12:0:0:0"),
+        (TUNE, "tune:zz:12:0:0"),  # no such action
+        (TUNE, "tune:mu:12:-1:0"),
+        (TUNE, "tune:mu:x:1:0"),
+        (TUNE, "tune::12:0:0"),
+        (UNMUTE_LISTED, "unmute:ukraine"),
+        (SHOW_LISTED, "showsrc:"),
     ],
 )
 def test_garbled_or_foreign_data_decodes_to_none_and_never_raises(
@@ -103,6 +138,13 @@ def test_the_longest_id_a_button_can_carry_fits_telegrams_limit() -> None:
         BroadcastAction.CANCEL,
         longest,
     )
+
+
+def test_the_longest_tuning_button_fits_telegrams_limit() -> None:
+    longest = int("9" * 18)
+    tune = Tune(TuneAction.RESTORE, longest, longest, longest)
+    assert len(TUNE.encode(tune).encode()) <= CALLBACK_DATA_LIMIT
+    assert TUNE.decode(TUNE.encode(tune)) == tune
 
 
 def test_only_a_supported_locale_makes_a_language_button() -> None:

@@ -760,10 +760,10 @@ class WatchedWrites(SqliteStorage):
         self.committed += len(outcomes)
         self.unrecorded.append(self.fake.count_requests("sendMessage") - self.committed)
 
-    async def pending_digest(self, user_id: int) -> list[OutboxItem]:
+    async def pending_digest(self, user_id: int, due_by: float) -> list[OutboxItem]:
         if self.hold_first_write:
             await self.write_started.wait()
-        return await super().pending_digest(user_id)
+        return await super().pending_digest(user_id, due_by)
 
 
 class AnswerWatch(ChatPacer):

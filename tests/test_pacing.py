@@ -62,3 +62,31 @@ def test_a_blocked_chat_loses_its_turn_and_a_migrated_one_keeps_it() -> None:
     queues.forget_chat(1)
     queues.move_chat(2, -1002)
     assert queues.pick_claims(5) == [-1002]
+
+
+def test_held_digest_lines_wait_for_their_release_without_holding_the_chat() -> None:
+    queues, _, clock = _queues()
+    release = clock() + 3600
+    queues.add(200, 7, "digest", release)
+    queues.add(201, 7, "digest", release)
+    assert queues.chats_with_rows == 0, "held lines are not queued rows yet"
+    assert queues.next_ready() == release
+    queues.add(300, 7, "broadcast", clock())
+    assert queues.pick(5) == {300: 7}, "the chat itself is not held"
+    queues.release(7)
+    queues.want([7])
+    assert queues.pick_claims(5) == [7], "its new matches are claimed as usual"
+    queues.release(7)
+    clock.advance(3599)
+    assert queues.pick(5) == {}
+    clock.advance(1)
+    assert queues.pick(5) == {200: 7}
+
+
+def test_held_lines_are_re_timed_when_the_chats_schedule_changes() -> None:
+    queues, _, clock = _queues()
+    queues.add(200, 7, "digest", clock() + 3600)
+    queues.add(210, 8, "digest", clock() + 3600)
+    queues.retime(7, clock())
+    assert queues.pick(5) == {200: 7}, "released now"
+    assert queues.next_ready() == clock() + 3600, "another chat's lines keep their time"

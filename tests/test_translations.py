@@ -30,6 +30,7 @@ PLURAL_FORMS = (
 SAME_IN_EVERY_LANGUAGE = frozenset(
     {
         "HH:mm:ss",  # a CLDR time pattern; Ukrainian and Russian write clocks the same way
+        "EEE d MMM, HH:mm",  # a CLDR pattern (a mute's end): CLDR spells the day and month
         'Ukraine, "Joe Biden" -football',  # a query example the person types as it is
     }
 )
@@ -260,3 +261,13 @@ def test_the_date_pattern_is_the_locales_own(locale: str, expected: str) -> None
     moment = datetime(2026, 11, 25, 9, 14, tzinfo=UTC)
     assert speaker.datetime(moment, speaker.t("d MMM y, HH:mm")) == expected
     assert speaker.datetime(moment, speaker.t("HH:mm:ss")) == "09:14:00"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", "Wed 25 Nov, 09:14"), ("uk", "ср, 25 лист., 09:14"), ("ru", "ср, 25 нояб., 09:14")],
+)
+def test_a_mutes_end_is_shown_in_the_locales_own_words(locale: str, expected: str) -> None:
+    speaker = translator(locale)
+    moment = datetime(2026, 11, 25, 9, 14, tzinfo=UTC)
+    assert speaker.datetime(moment, speaker.t("EEE d MMM, HH:mm")) == expected

@@ -7,6 +7,10 @@ line for the next one: a few seconds away under normal load. Past the limit, or 
 oldest story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
 Telegram lets the bot send), everything pending goes as one digest. So a backlog never
 becomes one queued message per story, and no chat takes more than its turn.
+
+A chat whose schedule holds it (quiet hours, digest times: bot.delivery.schedule) gets
+everything pending as digest lines not sent before the release time; at release they go
+as one digest.
 """
 
 from collections.abc import Sequence
@@ -44,20 +48,23 @@ def plan_claim(
     limit: int,
     now: float,
     through: int,
+    held_until: float | None = None,
 ) -> ClaimPlan:
     """Return the rows for a chat's pending stories (oldest first) and its new cursor.
 
     recent_alerts: alerts already queued to the chat within the burst window; through: the
-    last match the caller has seen, where the cursor moves when everything pending is taken.
+    last match the caller has seen, where the cursor moves when everything pending is taken;
+    held_until: the chat's schedule holds what it is given now until then (None: it does not).
     """
     if not pending:
         return ClaimPlan((), through)
     oldest = pending[0]
     behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
-    if recent_alerts < limit and not behind:
+    if held_until is None and recent_alerts < limit and not behind:
         lane, taken = Lane.ALERT, [oldest]
     else:
         lane, taken = Lane.DIGEST, list(pending[:MAX_STORIES_PER_CLAIM])
-    rows = tuple(PlannedRow(lane, s.story_id, s.matched, s.thread_id) for s in taken)
+    not_before = held_until or 0.0
+    rows = tuple(PlannedRow(lane, s.story_id, s.matched, s.thread_id, not_before) for s in taken)
     more = len(pending) > len(taken)
     return ClaimPlan(rows, taken[-1].match_id if more else through, more)

@@ -67,7 +67,7 @@ class Claimer:
         claim = await self._storage.claim_chat(chat_id, plan, now)
         self._pacer.note_chat(chat_id, claim.chat_type)
         for row in claim.rows:
-            self._queues.add(row.id, chat_id, row.kind, now)
+            self._queues.add(row.id, chat_id, row.kind, max(now, row.not_before))
         if claim.more:
             self._queues.want([chat_id])
         return claim

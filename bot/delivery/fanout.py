@@ -9,9 +9,10 @@ send-time cost follows the messages sent.
 """
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.delivery.burst import PendingStory, plan_claim
+from bot.delivery.schedule import held_until
 from bot.storage.claims import ChatSubscription, ChatWork, ClaimPlan, ClaimPlanner, StoryMatch
 
 
@@ -56,14 +57,31 @@ class MatchLog:
         self._postings.clear()
 
 
+def is_muted(subscription: ChatSubscription, now: float) -> bool:
+    """Whether the subscription is muted at now (a mute ends at its muted_until)."""
+    return subscription.muted_until is not None and now < subscription.muted_until
+
+
+def unmuted(subscriptions: Sequence[ChatSubscription], now: float) -> list[ChatSubscription]:
+    """Return the subscriptions not muted at now: the ones a claim at now delivers for."""
+    return [subscription for subscription in subscriptions if not is_muted(subscription, now)]
+
+
 def pending_stories(
-    log: MatchLog, subscriptions: Sequence[ChatSubscription], cursor: int
+    log: MatchLog,
+    subscriptions: Sequence[ChatSubscription],
+    cursor: int,
+    *,
+    hidden_feeds: Collection[int] = frozenset(),
 ) -> list[PendingStory]:
     """Return a chat's pending stories, oldest first: logged matches after its cursor that
-    name one of its queries (stored after the subscription was), one per story.
+    name one of its queries (stored after the subscription was), one per story, except
+    stories from the feeds the chat hid.
 
     A story met by several of the chat's subscriptions names them all, sorted; it goes to
     the forum topic of the first of them (lowest subscription id among the same display).
+    Left out (a hidden feed's, or met only by subscriptions not given: muted ones), a story
+    is behind the cursor once the claim moves it: never sent later.
     """
     met: dict[int, list[ChatSubscription]] = {}
     for subscription in subscriptions:
@@ -71,10 +89,12 @@ def pending_stories(
             met.setdefault(match_id, []).append(subscription)
     pending = []
     for match_id in sorted(met):
+        match = log.entry(match_id)
+        if match.feed_id is not None and match.feed_id in hidden_feeds:
+            continue
         subs = met[match_id]
         displays = tuple(sorted({s.display for s in subs}))
         home = min((s for s in subs if s.display == displays[0]), key=lambda s: s.id)
-        match = log.entry(match_id)
         pending.append(
             PendingStory(match_id, match.story_id, displays, home.thread_id, match.matched_at)
         )
@@ -83,15 +103,22 @@ def pending_stories(
 
 def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
     """Return the planner a claim runs on the chat's state it read: its pending stories in
-    the log, then the burst rule (limit: ALERT_BURST_LIMIT) at time now."""
+    the log (for the subscriptions not muted at now, from the feeds it did not hide), then
+    the burst rule (limit: ALERT_BURST_LIMIT) and the chat's schedule at time now."""
 
     def plan(work: ChatWork) -> ClaimPlan:
         return plan_claim(
-            pending_stories(log, work.subscriptions, work.cursor),
+            pending_stories(
+                log,
+                unmuted(work.subscriptions, now),
+                work.cursor,
+                hidden_feeds=work.hidden_feeds,
+            ),
             recent_alerts=work.recent_alerts,
             limit=limit,
             now=now,
             through=log.last_id,
+            held_until=held_until(now, work.schedule),
         )
 
     return plan

@@ -73,6 +73,9 @@ class ChatQueues:
         self._turns: deque[int] = deque()
         self._held: list[tuple[float, int, int]] = []
         self._deferred: set[int] = set()
+        # Digest lines a chat's schedule holds, by release time: (at, seq, row, chat). They
+        # join their lane then; meanwhile the chat is paced and claims as usual.
+        self._later: list[tuple[float, int, int, int]] = []
 
     def want(self, chats: Mapping[int, object] | Collection[int]) -> None:
         """Give these chats a turn to claim their pending matches (once, however often)."""
@@ -132,17 +135,38 @@ class ChatQueues:
         picked.append(chat_id)
 
     def add(self, row_id: int, chat_id: int, kind: str, not_before: float) -> None:
-        """Queue a pending row; it is not picked before not_before."""
+        """Queue a pending row; it is not picked before not_before (a digest line held
+        till then waits on its own; any other row holds its chat's pacing till then)."""
         now = self._clock()
+        if not_before > now and kind == "digest":
+            heapq.heappush(self._later, (not_before, next(self._sequence), row_id, chat_id))
+            return
         if not_before > now:
             self._pacer.hold(chat_id, not_before, now)
         lane = self._lanes[lane_of(kind)]
         lane.rows.setdefault(chat_id, deque()).append(row_id)
         self._schedule(lane, chat_id)
 
+    def retime(self, chat_id: int, at: float) -> None:
+        """Release the chat's held digest lines at `at` instead (its schedule changed)."""
+        self._later = [
+            (at if chat == chat_id else when, seq, row, chat)
+            for when, seq, row, chat in self._later
+        ]
+        heapq.heapify(self._later)
+
+    def _release_due(self, now: float) -> None:
+        while self._later and self._later[0][0] <= now:
+            _, _, row_id, chat_id = heapq.heappop(self._later)
+            lane = self._lanes[ALERT_LANE]
+            lane.rows.setdefault(chat_id, deque()).append(row_id)
+            self._schedule(lane, chat_id)
+
     def next_ready(self) -> float | None:
         """Return when the earliest scheduled chat may be served, or None if none is."""
         times = [lane.heap[0][0] for lane in self._lanes.values() if lane.heap]
+        if self._later:
+            times.append(self._later[0][0])
         if self._held:
             times.append(self._held[0][0])
         if self._turns:
@@ -163,6 +187,7 @@ class ChatQueues:
         """
         picked: dict[int, int] = {}
         now = self._clock()
+        self._release_due(now)
         exhausted: set[str] = set()
         for lane_name in itertools.cycle(LANES):
             if len(picked) >= limit or len(exhausted) == len(LANES):
@@ -215,6 +240,8 @@ class ChatQueues:
         """Drop every queued row of the chat (it blocked the bot), and its turn."""
         for lane in self._lanes.values():
             lane.rows.pop(chat_id, None)
+        self._later = [entry for entry in self._later if entry[3] != chat_id]
+        heapq.heapify(self._later)
         self._wanting.discard(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
@@ -223,6 +250,11 @@ class ChatQueues:
             moved = lane.rows.pop(old_chat_id, None)
             if moved:
                 lane.rows.setdefault(new_chat_id, deque()).extend(moved)
+        self._later = [
+            (at, seq, row, new_chat_id if chat == old_chat_id else chat)
+            for at, seq, row, chat in self._later
+        ]
+        heapq.heapify(self._later)
         if old_chat_id in self._wanting:
             self._wanting.discard(old_chat_id)
             self.want([new_chat_id])

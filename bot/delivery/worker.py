@@ -23,9 +23,9 @@ from bot.delivery.claimer import Claimer, Subscribers
 from bot.delivery.markup import inline_markup
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
-from bot.delivery.worker_errors import Attempt, attempt_after
+from bot.delivery.worker_errors import Attempt, attempt_after, retry_later
 from bot.render.message import OutgoingMessage
-from bot.render.outbox import render_all
+from bot.render.outbox import first_digest_message, render_all
 from bot.storage import (
     ChatStatus,
     ChatType,
@@ -37,8 +37,6 @@ from bot.storage import (
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-RETRY_BASE_SECONDS = 2.0
 IDLE_WAIT_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 5.0
 
@@ -81,6 +79,12 @@ class DeliveryWorker:
 
     def notify(self) -> None:
         """Tell the worker new matches or broadcast rows were committed."""
+        self._wake.set()
+
+    def retime_held(self, chat_id: int, at: float) -> None:
+        """Release the chat's held digest lines at `at` (its schedule changed; storage has
+        already moved them)."""
+        self._queues.retime(chat_id, at)
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -176,9 +180,15 @@ class DeliveryWorker:
             # The row is gone (its chat migrated or was deleted): free the chat it held.
             self._queues.release(picked[missing])
         unrecorded = self._outcomes.unrecorded()
+        now = self._clock()
         for item in items:
             if item.status != "pending" or item.id in unrecorded:
                 # Already handled, e.g. as a line of a digest sent with an earlier row.
+                self._queues.release(item.chat_id)
+                continue
+            if item.kind == "digest" and item.next_attempt_at > now:
+                # Its chat's schedule changed to hold it longer: back to wait till then.
+                self._queues.add(item.id, item.chat_id, item.kind, item.next_attempt_at)
                 self._queues.release(item.chat_id)
                 continue
             task = asyncio.create_task(self._deliver(item))
@@ -238,14 +248,15 @@ class DeliveryWorker:
             return [Delivery(item.id, item.chat_id, "dropped", item.attempts, error=reason)]
         rows = [item]
         if item.kind == "digest":
-            pending = await self._storage.pending_digest(item.chat_id)
+            pending = await self._storage.pending_digest(item.chat_id, self._clock())
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
-        messages = render_all(rows)
-        if len(messages) > 1:
+        if item.kind == "digest":
             # One message per attempt: each is paced, and a failure repeats only itself.
-            rows = rows[: messages[0].text.count("\n")]  # the header line, then one per row
+            message, rows = first_digest_message(rows)
+            messages = [message]
+        else:
             messages = render_all(rows)
         attempt = await self._attempt(item, messages)
         if attempt.migrated_to is not None and self._on_chat_migrated is not None:
@@ -269,27 +280,5 @@ class DeliveryWorker:
                 self._pacer.take(chat_id, self._clock())
         except TelegramError as error:
             attempt = attempt_after(error, item, self._clock())
-            return attempt or self._retry_later(item, attempts, error)
+            return attempt or retry_later(item, attempts, error, self._clock())
         return Attempt("sent", chat_id, attempts)
-
-    def _retry_later(self, item: OutboxItem, attempts: int, error: TelegramError) -> Attempt:
-        if attempts >= MAX_ATTEMPTS:
-            log.warning(
-                "Giving up on %s to %s after %d attempts: %s",
-                item.id,
-                item.chat_id,
-                attempts,
-                error,
-            )
-            return Attempt("failed", item.chat_id, attempts, error=error.message)
-        delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
-        log.info(
-            "Network error sending %s (attempt %d), retrying in %.0f s: %s",
-            item.id,
-            attempts,
-            delay,
-            error,
-        )
-        return Attempt(
-            "pending", item.chat_id, attempts, self._clock() + delay, error=error.message
-        )

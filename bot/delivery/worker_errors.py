@@ -72,3 +72,25 @@ def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt
         return None
     log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
     return Attempt("failed", chat_id, attempts, error=error.message)
+
+
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 2.0
+
+
+def retry_later(item: OutboxItem, attempts: int, error: TelegramError, now: float) -> Attempt:
+    """A send that failed for a passing reason: retried with backoff, up to MAX_ATTEMPTS."""
+    if attempts >= MAX_ATTEMPTS:
+        log.warning(
+            "Giving up on %s to %s after %d attempts: %s", item.id, item.chat_id, attempts, error
+        )
+        return Attempt("failed", item.chat_id, attempts, error=error.message)
+    delay = RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    log.info(
+        "Network error sending %s (attempt %d), retrying in %.0f s: %s",
+        item.id,
+        attempts,
+        delay,
+        error,
+    )
+    return Attempt("pending", item.chat_id, attempts, now + delay, error=error.message)

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from bot.i18n import t, tn, translator
 from bot.matching.highlight import Span, matched_spans
+from bot.render.callbacks import TUNE, Tune, TuneAction
 from bot.render.html import ELLIPSIS, TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len
-from bot.render.message import OutgoingMessage
+from bot.render.message import Button, Keyboard, OutgoingMessage
 
 META_SEPARATOR = " · "
 MATCH_SEPARATOR = ", "
@@ -100,26 +101,46 @@ def format_alert_plain(alert: Alert, *, tz: tzinfo = UTC) -> str:
 
 def format_digest(items: Sequence[tuple[str, str | None]], *, header: str) -> list[str]:
     """Return numbered "title" lines, linked, split into messages that each fit Telegram."""
+    return [text for text, _ in digest_pages([(t, link, "") for t, link in items], header)]
+
+
+def digest_pages(
+    items: Sequence[tuple[str, str | None, str]], header: str, *, first_only: bool = False
+) -> list[tuple[str, int]]:
+    """Return (message, how many items it carries) for numbered "title" lines, linked, under
+    a heading for each group (the matched query) when there are several, each message
+    within Telegram's limit; items come grouped (title, link, group). first_only: stop at
+    the first message (the worker sends one per attempt)."""
     header_text = shorten(_one_line(header), MAX_DIGEST_HEADER_LENGTH)
-    messages: list[str] = []
+    headed = len({group for _, _, group in items}) > 1
+    pages: list[tuple[str, int]] = []
     lines = [f"<b>{escape(header_text)}</b>"] if header_text else []
-    used = utf16_len(header_text)
-    for number, (title, link) in enumerate(items, start=1):
+    used, carried, group_shown = utf16_len(header_text), 0, None
+    for number, (title, link, group) in enumerate(items, start=1):
         prefix = f"{number}. "
-        # Room for the header and a newline, so an item always fits in a message of its own.
-        room = TELEGRAM_TEXT_LIMIT - MAX_DIGEST_HEADER_LENGTH - 1 - utf16_len(prefix)
+        # Room for the header (and a heading) and newlines: an item always fits on its own.
+        heads = 2 if headed else 1
+        room = TELEGRAM_TEXT_LIMIT - heads * (MAX_DIGEST_HEADER_LENGTH + 1) - utf16_len(prefix)
         shown = shorten(_one_line(title) or _untitled(), room)
-        line = prefix + _anchor(shown, _href(link))
-        length = utf16_len(prefix + shown)
-        separator = 1 if lines else 0
-        if lines and used + separator + length > TELEGRAM_TEXT_LIMIT:
-            messages.append("\n".join(lines))
-            lines, used, separator = [], 0, 0
-        lines.append(line)
-        used += separator + length
+        heading = shorten(_one_line(group), MAX_DIGEST_HEADER_LENGTH) if headed else ""
+        new_group = bool(heading) and heading != group_shown
+        length = utf16_len(prefix + shown) + (utf16_len(heading) + 1 if new_group else 0)
+        if lines and used + 1 + length > TELEGRAM_TEXT_LIMIT:
+            pages.append(("\n".join(lines), carried))
+            if first_only:
+                return pages
+            lines, used, carried, group_shown = [], -1, 0, None
+            new_group = bool(heading)
+            length = utf16_len(prefix + shown) + (utf16_len(heading) + 1 if new_group else 0)
+        if new_group:
+            lines.append(f"<i>{escape(heading)}</i>")
+            group_shown = heading
+        lines.append(prefix + _anchor(shown, _href(link)))
+        used += 1 + length
+        carried += 1
     if lines:
-        messages.append("\n".join(lines))
-    return messages
+        pages.append(("\n".join(lines), carried))
+    return pages
 
 
 def format_time(moment: datetime, tz: tzinfo = UTC) -> str:
@@ -227,9 +248,24 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def alert_message(alert: Alert, *, tz: tzinfo = UTC) -> OutgoingMessage:
-    """Return the alert as a message to send (no buttons yet; they would go here)."""
-    return OutgoingMessage(format_alert(alert, tz=tz))
+def alert_message(
+    alert: Alert, *, tz: tzinfo = UTC, story_id: int | None = None
+) -> OutgoingMessage:
+    """Return the alert as a message to send, with the tuning buttons when it names its
+    story (alerts to private chats: in a group they would act for everyone)."""
+    keyboard = alert_keyboard(story_id) if story_id is not None else ()
+    return OutgoingMessage(format_alert(alert, tz=tz), keyboard)
+
+
+def alert_keyboard(story_id: int) -> Keyboard:
+    """Return an alert's own buttons: mute or stop the query it matched, hide its source."""
+    return (
+        (
+            Button(t("🔕 Mute"), TUNE.encode(Tune(TuneAction.MUTE_MENU, story_id))),
+            Button(t("⛔ Stop"), TUNE.encode(Tune(TuneAction.STOP_MENU, story_id))),
+            Button(t("🙈 Hide source"), TUNE.encode(Tune(TuneAction.HIDE, story_id))),
+        ),
+    )
 
 
 def digest_messages(

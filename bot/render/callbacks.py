@@ -153,6 +153,19 @@ def _read_query(raw: str) -> str | None:
     return raw if raw.strip() else None
 
 
+class SettingsAction(StrEnum):
+    QUIET_OFF = "quietoff"
+    DIGEST_OFF = "digestoff"
+
+
+def _write_settings(action: SettingsAction) -> str:
+    return action.value
+
+
+def _read_settings(raw: str) -> SettingsAction | None:
+    return SettingsAction(raw)  # an unknown action raises ValueError: None
+
+
 CALLBACKS = CallbackRegistry()
 # "unsub:<subscription id>": remove one subscription (the /unsubscribe keyboard).
 UNSUBSCRIBE = CALLBACKS.register("unsub", write_id, read_id)
@@ -164,3 +177,52 @@ LANGUAGE = CALLBACKS.register("lang", _write_locale, _read_locale)
 BROADCAST = CALLBACKS.register("bc", _write_broadcast, _read_broadcast)
 # A tried query (/try) to subscribe to: its text as typed, when it fits in the 64 bytes.
 TRY_SUBSCRIBE = CALLBACKS.register("trysub", _write_query, _read_query)
+# "sched:quietoff" / "sched:digestoff": turn quiet hours or digests off (the /settings keyboard).
+SETTINGS = CALLBACKS.register("sched", _write_settings, _read_settings)
+
+
+class TuneAction(StrEnum):
+    """What a tuning button on an alert does; every one names the alert's story."""
+
+    MUTE_MENU = "m"  # show the mute choices (or, for several queries, which to mute)
+    STOP_MENU = "s"  # stop the query (or, for several, ask which)
+    HIDE = "h"  # hide the story's source from every alert of the chat
+    MUTE_PICK = "mp"  # target: the subscription chosen; show its mute choices
+    MUTE = "mu"  # target: the subscription; extra: which of the mute durations
+    UNMUTE = "um"  # target: the subscription (Undo after a mute)
+    STOP = "st"  # target: the subscription
+    RESTORE = "rs"  # target: its place in the alert's matched list; extra: topic (0: none)
+    SHOW = "sh"  # show the story's source again (Undo after hiding it)
+    BACK = "bk"  # the alert's own buttons again
+
+
+@dataclass(frozen=True, slots=True)
+class Tune:
+    """A tuning button's payload: ids only, never a query's text (64 bytes, and forgeable)."""
+
+    action: TuneAction
+    story_id: int
+    target: int = 0
+    extra: int = 0
+
+
+def _write_tune(tune: Tune) -> str:
+    ids = (tune.story_id, tune.target, tune.extra)
+    return SEPARATOR.join([tune.action.value, *(write_id(value) for value in ids)])
+
+
+def _read_tune(raw: str) -> Tune | None:
+    action, *raw_ids = raw.split(SEPARATOR)
+    ids = [read_id(value) for value in raw_ids]
+    if len(ids) != 3 or None in ids:
+        return None
+    story_id, target, extra = (value for value in ids if value is not None)
+    return Tune(TuneAction(action), story_id, target, extra)  # unknown action: ValueError
+
+
+# "tune:<action>:<story id>:<target>:<extra>": a tuning button on an alert (TuneAction).
+TUNE = CALLBACKS.register("tune", _write_tune, _read_tune)
+# "unmute:<subscription id>": end a mute now (the /list keyboard).
+UNMUTE_LISTED = CALLBACKS.register("unmute", write_id, read_id)
+# "showsrc:<feed id>": show a hidden source again (the /list keyboard).
+SHOW_LISTED = CALLBACKS.register("showsrc", write_id, read_id)

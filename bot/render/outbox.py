@@ -8,9 +8,9 @@ which the row brings along (OutboxItem.chat_language), so rendering reads nothin
 from dataclasses import replace
 
 from bot.i18n import locale_for, tn, use_locale
-from bot.render.alerts import Alert, alert_message, digest_messages
+from bot.render.alerts import Alert, alert_message, digest_messages, digest_pages
 from bot.render.message import OutgoingMessage
-from bot.storage import OutboxItem
+from bot.storage import ChatType, OutboxItem
 
 
 def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
@@ -28,11 +28,46 @@ def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
     return [replace(message, thread_id=rows[0].thread_id) for message in messages]
 
 
+def first_digest_message(rows: list[OutboxItem]) -> tuple[OutgoingMessage, list[OutboxItem]]:
+    """Return the first message of the digest of these rows (a chat's due digest lines, the
+    one picked first), grouped by matched query with the first row's group first, and the
+    rows it carries: the first row always among them."""
+    first = rows[0]
+
+    def place(row: OutboxItem) -> tuple[bool, bool, str, int]:
+        group = _group(row)
+        return (row is not first, group != _group(first), group.casefold(), row.id)
+
+    ordered = sorted(rows, key=place)
+    with use_locale(locale_for(first.chat_language)):
+        if any(row.attempts == 0 and row.next_attempt_at > 0 for row in ordered):
+            header = tn(
+                "Your digest: {n} new story matching your subscriptions:",
+                "Your digest: {n} new stories matching your subscriptions:",
+                len(ordered),
+            )
+        else:
+            header = tn(
+                "…and {n} more new story matching your subscriptions:",
+                "…and {n} more new stories matching your subscriptions:",
+                len(ordered),
+            )
+        items = [(row.title, row.link, _group(row)) for row in ordered]
+        text, carried = digest_pages(items, header, first_only=True)[0]
+    return OutgoingMessage(text, thread_id=first.thread_id), ordered[:carried]
+
+
+def _group(row: OutboxItem) -> str:
+    return row.matched[0] if row.matched else ""
+
+
 def render(item: OutboxItem) -> OutgoingMessage:
     """Return the message of an outbox row, to the forum topic it was queued for, in the
     current locale (render_all sets the chat's)."""
     if item.kind == "broadcast":
         return OutgoingMessage(item.text or "", thread_id=item.thread_id)
+    # Tuning buttons only in private chats: in a group anyone could mute everyone's alerts.
+    tunable = item.kind == "alert" and item.chat_type is ChatType.PRIVATE
     message = alert_message(
         Alert(
             title=item.title,
@@ -41,6 +76,7 @@ def render(item: OutboxItem) -> OutgoingMessage:
             published=item.published,
             summary=item.summary,
             matched=item.matched,
-        )
+        ),
+        story_id=item.story_id if tunable else None,
     )
     return replace(message, thread_id=item.thread_id)

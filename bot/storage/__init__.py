@@ -3,7 +3,8 @@
 models.py holds the values storage takes and returns (claims.py those of fan-out on
 read: the queries a story matched, a chat's claim of its pending stories); protocols.py
 one protocol per entity and Storage, their union, which the rest of the bot depends on;
-errors.py the errors every backend raises; retention.py what is old enough to prune and the
+errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
+sources (set from an alert's buttons); retention.py what is old enough to prune and the
 task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
@@ -11,6 +12,7 @@ bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
 from bot.storage.claims import (
+    ChatSchedule,
     ChatSubscription,
     ChatWork,
     Claim,
@@ -50,12 +52,14 @@ from bot.storage.protocols import (
     Feeds,
     Outbox,
     Retention,
+    Schedules,
     StatsSource,
     Storage,
-    StorySearch,
     Subscriptions,
     UnitOfWork,
 )
+from bot.storage.search import StorySearch
+from bot.storage.tuning import HiddenFeed, MutedSubscription, SentAlert, Tuning
 
 __all__ = [
     "AddedSubscriptions",
@@ -63,6 +67,7 @@ __all__ = [
     "BroadcastStatus",
     "Broadcasts",
     "Chat",
+    "ChatSchedule",
     "ChatSeen",
     "ChatStatus",
     "ChatSubscription",
@@ -77,7 +82,9 @@ __all__ = [
     "Delivery",
     "Feed",
     "Feeds",
+    "HiddenFeed",
     "Lane",
+    "MutedSubscription",
     "Outbox",
     "OutboxItem",
     "PendingRow",
@@ -86,6 +93,8 @@ __all__ = [
     "PrunedPage",
     "Retention",
     "SavedPoll",
+    "Schedules",
+    "SentAlert",
     "Stats",
     "StatsSource",
     "Storage",
@@ -98,5 +107,6 @@ __all__ = [
     "Subscription",
     "Subscriptions",
     "TriedStory",
+    "Tuning",
     "UnitOfWork",
 ]

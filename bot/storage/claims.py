@@ -29,6 +29,8 @@ class StoryMatch:
     story_id: int
     queries: tuple[str, ...]
     matched_at: float
+    # The story's feed (None: removed since), for the chats that hid it.
+    feed_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,20 @@ class ChatSubscription:
     thread_id: int | None
     # Matches with an id at or below this were stored before the subscription was.
     start_match: int
+    # Muted from an alert's button until this time (None: not muted).
+    muted_until: float | None = None
+
+
+@dataclass(frozen=True)
+class ChatSchedule:
+    """When a chat wants its alerts: its time zone, quiet hours, digest times (local)."""
+
+    # An IANA name ("Europe/Kyiv") or a fixed offset ("UTC+02:00"), see bot.delivery.zones.
+    timezone: str = "UTC"
+    # Minutes after local midnight: held from the first to the second (may cross midnight).
+    quiet: tuple[int, int] | None = None
+    # Minutes after local midnight, ascending: no instant alerts, a digest at each.
+    digest_times: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,9 @@ class ChatWork:
     subscriptions: tuple[ChatSubscription, ...]
     # Alerts (not digest lines) queued to the chat within the burst window.
     recent_alerts: int
+    schedule: ChatSchedule = ChatSchedule()
+    # Feeds the chat hid from all its alerts.
+    hidden_feeds: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,8 @@ class PlannedRow:
     story_id: int
     matched: tuple[str, ...]
     thread_id: int | None
+    # Not sent before this time (0: at once): a digest line held by the chat's schedule.
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,7 @@ class ClaimedRow:
 
     id: int
     kind: str
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)

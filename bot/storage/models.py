@@ -201,6 +201,12 @@ class OutboxItem:
     thread_id: int | None = None
     # The chat's stored language (Chat.language): the labels around the story follow it.
     chat_language: str | None = None
+    # Not sent before then: a retry's backoff, or a digest line the chat's schedule holds.
+    next_attempt_at: float = 0.0
+    # The story an alert or digest line is about (None: a broadcast), and the chat's type:
+    # alerts in private chats carry the tuning buttons, which name the story.
+    story_id: int | None = None
+    chat_type: ChatType = ChatType.PRIVATE
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.matching.dryrun import Ask
-from bot.storage.claims import Claim, ClaimPlanner, StoryMatch
+from bot.storage.claims import ChatSchedule, Claim, ClaimPlanner, StoryMatch
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -26,8 +25,9 @@ from bot.storage.models import (
     Stats,
     StoryMatcher,
     Subscription,
-    TriedStory,
 )
+from bot.storage.search import StorySearch
+from bot.storage.tuning import Tuning
 
 
 class Chats(Protocol):
@@ -141,8 +141,8 @@ class Outbox(Protocol):
     async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows."""
 
-    async def pending_digest(self, chat_id: int) -> list[OutboxItem]:
-        """Return every pending digest row of a chat, oldest first."""
+    async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
+        """Return every pending digest row of a chat due by then, oldest first."""
 
     async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
         """Drop a chat's pending rows (it paused); return how many."""
@@ -167,6 +167,19 @@ class Claims(Protocol):
         """Queue a chat's pending stories as `plan` decides from the chat's state, and move
         its cursor, in one transaction. An inactive chat queues nothing; when it is active
         again its cursor is at the newest match: what matched meanwhile is not sent."""
+
+
+class Schedules(Protocol):
+    """Chats' delivery schedules: time zone, quiet hours, digest times."""
+
+    async def get_schedule(self, chat_id: int) -> ChatSchedule:
+        """Return the chat's schedule (the default one if it never set any)."""
+
+    async def save_schedule(
+        self, chat_id: int, schedule: ChatSchedule, *, release_held_at: float, now: float
+    ) -> bool:
+        """Store the chat's schedule and move the digest lines it holds (not yet due) to
+        release_held_at, in one transaction; False (nothing stored) for an unknown chat."""
 
 
 class Broadcasts(Protocol):
@@ -219,23 +232,6 @@ class Retention(Protocol):
         """Give up to `pages` free pages back to the file system; return how many stay free."""
 
 
-class StorySearch(Protocol):
-    """What the dry run (/try) asks of the stories live matching saw (bot.matching.dryrun)."""
-
-    async def index_story_texts(self, limit: int) -> int:
-        """Index up to `limit` kept story texts not indexed yet; return how many."""
-
-    async def search_story_ids(self, ask: Ask, since: float) -> list[int]:
-        """Return the indexed stories seen since `since` that hold what is asked
-        (bot.matching.dryrun), newest first."""
-
-    async def story_texts(self, ids: list[int]) -> list[tuple[int, bytes]]:
-        """Return (story id, packed analysis) of those of these stories that have one."""
-
-    async def tried_stories(self, ids: list[int]) -> list[TriedStory]:
-        """Return what a dry run shows of these stories, in the order given."""
-
-
 class UnitOfWork(Protocol):
     """Writes that span entities, each one transaction."""
 
@@ -272,10 +268,12 @@ class Storage(
     Feeds,
     Outbox,
     Claims,
+    Schedules,
     Broadcasts,
     StatsSource,
     Retention,
     StorySearch,
+    Tuning,
     UnitOfWork,
     Protocol,
 ):

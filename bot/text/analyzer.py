@@ -11,10 +11,11 @@ This runs in the parser workers (bot/ingest/prepare.prepare_feed), never on the 
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.text.language import MORPHOLOGY_LANGUAGES, story_language
 from bot.text.morphology import lemmatizer
-from bot.text.normalize import split_words, tokenize
+from bot.text.normalize import tokenize_and_split
 
 # How a word was written, per position: some names count only capitalised or in capitals
 # (Italian "nato" is "born"; French "un" is "a"), and only the story knows how it wrote them.
@@ -54,6 +55,9 @@ def plain(words: tuple[str, ...] | list[str]) -> AnalyzedText:
     return AnalyzedText(words=tuple(words))
 
 
+# Cached: a story repeats its words and stories share theirs, and a hit costs no Python
+# frame; the bound keeps a worker's memory flat whatever it reads.
+@lru_cache(maxsize=8192)
 def _case(written: str) -> int:
     if not written[:1].isupper():
         return LOWER
@@ -67,16 +71,13 @@ def analyze(text: str, language: str | None = None, *, morphology: bool = True) 
     decided from it and the text's script (bot.text.language.story_language).
     morphology=False leaves out the lemma keys (for benchmarks: what they cost).
     """
-    words = tokenize(text)
-    written = split_words(text)
+    words, written = tokenize_and_split(text)
     # tokenize folds before splitting; the few characters whose folding splits a word
     # (Turkish İ) leave the two lists unaligned, and then the case is unknown (LOWER).
-    cases = bytes(_case(word) for word in written) if len(written) == len(words) else b""
+    cases = bytes(map(_case, written)) if len(written) == len(words) else b""
     detected = story_language(language, text) if words else language
     extra: list[tuple[int, str]] = []
     if morphology and detected in MORPHOLOGY_LANGUAGES:
-        lemma_keys = lemmatizer(detected).lemma_keys
-        for position, word in enumerate(words):
-            for key in lemma_keys(word):
-                extra.append((position, key))
+        keys_of = lemmatizer(detected).lemma_keys_of(words)
+        extra = [(position, key) for position, keys in enumerate(keys_of) for key in keys]
     return AnalyzedText(tuple(words), tuple(extra), cases, detected)

@@ -28,6 +28,8 @@ def language_tag(declared: str | None) -> str | None:
 
 def script_language(text: str) -> str | None:
     """Guess uk or ru from the letters of mostly-Cyrillic text; None if neither."""
+    if text.isascii():
+        return None  # no Cyrillic letter
     folded_text = text.lower()  # not fold(): that writes ё as е, and ё tells Russian
     cyrillic = len(_CYRILLIC.findall(folded_text))
     if not cyrillic or cyrillic < len(_LATIN.findall(folded_text)):

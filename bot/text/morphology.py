@@ -14,6 +14,7 @@ its words, so each process also keeps what it looked up.
 
 import functools
 import threading
+from collections.abc import Sequence
 
 import pymorphy3
 
@@ -89,6 +90,14 @@ class Lemmatizer:
                 self._keys_memo.clear()
             self._keys_memo[word] = keys
         return keys
+
+    def lemma_keys_of(self, words: Sequence[str]) -> list[tuple[str, ...]]:
+        """Return lemma_keys of each word, in order: a remembered word costs no Python call."""
+        known = map(self._keys_memo.get, words)
+        return [
+            self.lemma_keys(word) if keys is None else keys
+            for word, keys in zip(words, known, strict=True)
+        ]
 
     def _dictionary_forms(self, word: str) -> set[str] | list[str]:
         # What pymorphy3's DictionaryAnalyzer does for a known word (same lemmas, checked by

@@ -66,7 +66,9 @@ _BOILERPLATE_PATTERNS = (
     # A bare link with nothing around it (dawn).
     r"(?:https?://|www\.)\S+",
 )
-_BOILERPLATE = tuple(re.compile(p, re.IGNORECASE) for p in _BOILERPLATE_PATTERNS)
+# One pattern of alternatives: fullmatch tries each until one spans the whole paragraph, in
+# one call instead of one per pattern.
+_BOILERPLATE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE_PATTERNS), re.IGNORECASE)
 
 # A byline alone: "By Matt Spetalnick, Olivia Le Poidevin and Parisa Hafezi" (reuters),
 # "Von Jule Reimer" and "Ottersbach, Niklas" (deutschlandfunk). Case matters: names are
@@ -89,6 +91,10 @@ _TRAILING_MARKER = re.compile(
     r"|(?<=[.!?…\"”’»])\s*\([^().!?]{1,60}\))$",
     re.IGNORECASE,
 )
+# The last characters _TRAILING_MARKER can end with ("$" also matches before a final "\n"):
+# a paragraph ending otherwise (most end in "." or a word) cannot match, and the regex, which
+# is tried at every position, is not run on it.
+_MARKER_ENDINGS = (")", "]", "…", "...", "»", "\u203a", "→")
 # Feeds that truncate a description end it with "..." or "…", often mid-word ("domina...").
 _TRUNCATION = re.compile(r"\s*(?:\.{3}|…)$")
 
@@ -147,6 +153,8 @@ def _clean(title: str, paragraphs: list[str]) -> list[str]:
 
 def _strip_trailing_markers(paragraph: str) -> str:
     """Remove read-more markers and credits from the end of a paragraph."""
+    if not paragraph.removesuffix("\n").endswith(_MARKER_ENDINGS):
+        return paragraph
     stripped = _TRAILING_MARKER.sub("", paragraph)
     while stripped != paragraph:
         paragraph = stripped
@@ -160,7 +168,7 @@ def _is_boilerplate(paragraph: str) -> bool:
         return False
     if _BYLINE.fullmatch(paragraph):
         return True
-    return any(pattern.fullmatch(paragraph) for pattern in _BOILERPLATE)
+    return _BOILERPLATE.fullmatch(paragraph) is not None
 
 
 def _repeats_title(title: str, paragraph: str) -> bool:
@@ -198,6 +206,8 @@ def _paragraph_ends(paragraphs: list[str]) -> list[int]:
 
 def _split_truncation(text: str) -> tuple[str, bool]:
     """Return text without a source's truncation mark, and whether it had one."""
+    if not text.removesuffix("\n").endswith(("...", ELLIPSIS)):
+        return text, False  # the pattern, tried at every position, cannot match
     complete = _TRUNCATION.sub("", text)
     return complete, complete != text
 

@@ -145,7 +145,7 @@ async def test_pending_digest_lists_a_users_digest_lines_oldest_first(db: Db) ->
     feed = await add_feed(db)
     stories = [candidate(feed, f"Ukraine update {n}") for n in range(4)]
     await save(db, feed, *stories, match=everyone(ANN, BOB), burst_limit=1)
-    digest = await db.storage.pending_digest(ANN)
+    digest = await db.storage.pending_digest(ANN, T0)
     assert [item.title for item in digest] == [f"Ukraine update {n}" for n in range(1, 4)]
     assert {(item.kind, item.chat_id, item.status) for item in digest} == {
         ("digest", ANN, "pending")
@@ -153,5 +153,5 @@ async def test_pending_digest_lists_a_users_digest_lines_oldest_first(db: Db) ->
     await db.storage.record_deliveries(
         [Delivery(item.id, ANN, "sent", 1) for item in digest], now=T0 + 1
     )
-    assert await db.storage.pending_digest(ANN) == []
-    assert len(await db.storage.pending_digest(BOB)) == 3
+    assert await db.storage.pending_digest(ANN, T0) == []
+    assert len(await db.storage.pending_digest(BOB, T0)) == 3

@@ -113,6 +113,11 @@ class ChatsMixin(SqliteBase):
                                         OR mine.broadcast_id = outbox.broadcast_id))""",
                 {"new": new_chat_id, "old": old_chat_id},
             )
+            await self._db.execute(
+                """UPDATE chat_schedules SET chat_id = :new WHERE chat_id = :old
+                   AND NOT EXISTS (SELECT 1 FROM chat_schedules mine WHERE mine.chat_id = :new)""",
+                {"new": new_chat_id, "old": old_chat_id},
+            )
             await self._db.execute("DELETE FROM chats WHERE id = ?", (old_chat_id,))
             async with self._db.execute(
                 f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id",

@@ -20,23 +20,32 @@ from bot.storage.claims import (
     StoryMatch,
 )
 from bot.storage.models import ChatStatus, ChatType
-from bot.storage.sqlite.connection import SqliteBase, serialized
+from bot.storage.sqlite.connection import serialized
+from bot.storage.sqlite.schedules import SchedulesMixin
 
 
-class ClaimsMixin(SqliteBase):
+class ClaimsMixin(SchedulesMixin):
     """The story_matches table, chats' match cursors and the delivery watermark."""
 
     @serialized
     async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
         """Return up to limit stored matches with an id above after_id, in id order."""
         async with self._db.execute(
-            """SELECT id, story_id, queries, matched_at FROM story_matches
-               WHERE id > ? ORDER BY id LIMIT ?""",
+            """SELECT m.id, m.story_id, m.queries, m.matched_at, s.feed_id
+               FROM story_matches m LEFT JOIN stories s ON s.id = m.story_id
+               WHERE m.id > ? ORDER BY m.id LIMIT ?""",
             (after_id, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            StoryMatch(int(r[0]), int(r[1]), tuple(json.loads(r[2])), float(r[3])) for r in rows
+            StoryMatch(
+                int(r[0]),
+                int(r[1]),
+                tuple(json.loads(r[2])),
+                float(r[3]),
+                None if r[4] is None else int(r[4]),
+            )
+            for r in rows
         ]
 
     @serialized
@@ -63,7 +72,13 @@ class ClaimsMixin(SqliteBase):
             # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
             found = list(
                 await self._db.execute_fetchall(
-                    "SELECT status, type, match_cursor FROM chats WHERE id = ?", (chat_id,)
+                    # The feeds it hid come along: a hop more per claim would cost a round
+                    # trip to the database thread while the writer lock is held.
+                    """SELECT status, type, match_cursor,
+                              (SELECT group_concat(feed_id) FROM hidden_feeds
+                               WHERE chat_id = chats.id)
+                       FROM chats WHERE id = ?""",
+                    (chat_id,),
                 )
             )
             chat = found[0] if found else None
@@ -77,6 +92,8 @@ class ClaimsMixin(SqliteBase):
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
+                await self._chat_schedule(chat_id),
+                hidden_feeds=_feed_ids(chat[3]),
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)
@@ -88,13 +105,18 @@ class ClaimsMixin(SqliteBase):
 
     async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
         rows = await self._db.execute_fetchall(
-            """SELECT id, query, display, thread_id, start_match FROM subscriptions
+            """SELECT id, query, display, thread_id, start_match, muted_until FROM subscriptions
                WHERE chat_id = ? ORDER BY id""",
             (chat_id,),
         )
         return tuple(
             ChatSubscription(
-                int(r[0]), str(r[1]), str(r[2]), None if r[3] is None else int(r[3]), int(r[4])
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                None if r[3] is None else int(r[3]),
+                int(r[4]),
+                None if r[5] is None else float(r[5]),
             )
             for r in rows
         )
@@ -118,15 +140,31 @@ class ClaimsMixin(SqliteBase):
         # A story pruned since it matched queues nothing; a row the chat already has for the
         # story (one alert per story per chat) is not queued twice.
         await self._db.executemany(
-            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at)
-               SELECT ?, id, ?, ?, ?, ? FROM stories WHERE id = ?
+            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
+                                   next_attempt_at)
+               SELECT ?, id, ?, ?, ?, ?, ? FROM stories WHERE id = ?
                ON CONFLICT DO NOTHING""",
             [
-                (row.lane.value, chat_id, row.thread_id, json.dumps(row.matched), now, row.story_id)
+                (
+                    row.lane.value,
+                    chat_id,
+                    row.thread_id,
+                    json.dumps(row.matched),
+                    now,
+                    row.not_before,
+                    row.story_id,
+                )
                 for row in planned
             ],
         )
         rows = await self._db.execute_fetchall(
-            "SELECT id, kind FROM outbox WHERE id > ? AND chat_id = ? ORDER BY id", (last, chat_id)
+            """SELECT id, kind, next_attempt_at FROM outbox WHERE id > ? AND chat_id = ?
+               ORDER BY id""",
+            (last, chat_id),
         )
-        return tuple(ClaimedRow(int(r[0]), str(r[1])) for r in rows)
+        return tuple(ClaimedRow(int(r[0]), str(r[1]), float(r[2])) for r in rows)
+
+
+def _feed_ids(listed: str | None) -> frozenset[int]:
+    """Return the feed ids group_concat listed ("3,7"; None for none)."""
+    return frozenset(int(value) for value in listed.split(",")) if listed else frozenset()

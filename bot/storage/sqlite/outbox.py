@@ -40,7 +40,8 @@ class OutboxMixin(SqliteBase):
         async with self._db.execute(
             f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id, b.text, o.thread_id, c.language
+                    o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
+                    o.story_id, c.type
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
@@ -52,11 +53,12 @@ class OutboxMixin(SqliteBase):
         return [_outbox_item(row) for row in rows]
 
     @serialized
-    async def pending_digest(self, chat_id: int) -> list[OutboxItem]:
-        """Return every pending digest row of a chat, oldest first."""
+    async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
+        """Return every pending digest row of a chat due by then, oldest first."""
         async with self._db.execute(
-            "SELECT id FROM outbox WHERE chat_id = ? AND kind = 'digest' AND status = 'pending'",
-            (chat_id,),
+            """SELECT id FROM outbox WHERE chat_id = ? AND kind = 'digest'
+                   AND status = 'pending' AND next_attempt_at <= ?""",
+            (chat_id, due_by),
         ) as cursor:
             ids = [int(row[0]) for row in await cursor.fetchall()]
         return await self._load_outbox(ids)
@@ -129,4 +131,7 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         text=row[13],
         thread_id=None if row[14] is None else int(row[14]),
         chat_language=row[15],
+        next_attempt_at=float(row[16]),
+        story_id=None if row[17] is None else int(row[17]),
+        chat_type=ChatType(row[18]),
     )

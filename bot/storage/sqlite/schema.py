@@ -230,6 +230,33 @@ MIGRATIONS: tuple[Migration, ...] = (
                USING fts5(keys, content='', detail=none, tokenize='ascii')""",
         ),
     ),
+    Migration(
+        # Time zone, quiet hours, digest times (minutes after local midnight); no row: UTC,
+        # instant alerts. What it holds are digest rows, not sent before next_attempt_at.
+        "chats' delivery schedules",
+        (
+            """CREATE TABLE chat_schedules (
+                chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+                timezone TEXT NOT NULL, quiet_start INTEGER, quiet_end INTEGER,
+                digest_times TEXT NOT NULL, updated_at REAL NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        # Tuning from an alert's buttons: a subscription muted until a time (NULL: not
+        # muted), and the feeds a chat hid from all its alerts. Claims skip both, and the
+        # chat's cursor moves past what they held back, so it is never sent later.
+        "muted subscriptions and hidden sources",
+        (
+            "ALTER TABLE subscriptions ADD COLUMN muted_until REAL",
+            """CREATE TABLE hidden_feeds (
+                chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+                feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+                hidden_at REAL NOT NULL,
+                PRIMARY KEY (chat_id, feed_id)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,18 +16,22 @@ from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.migrations import MigrationsMixin
 from bot.storage.sqlite.outbox import OutboxMixin
 from bot.storage.sqlite.retention import RetentionMixin
+from bot.storage.sqlite.schedules import SchedulesMixin
 from bot.storage.sqlite.search import SearchMixin
 from bot.storage.sqlite.stats import StatsMixin
 from bot.storage.sqlite.stories import StoriesMixin
 from bot.storage.sqlite.subscriptions import SubscriptionsMixin
+from bot.storage.sqlite.tuning import TuningMixin
 
 
 class SqliteStorage(
     ChatsMixin,
     SubscriptionsMixin,
+    TuningMixin,
     FeedsMixin,
     StoriesMixin,
     ClaimsMixin,
+    SchedulesMixin,
     OutboxMixin,
     BroadcastsMixin,
     StatsMixin,
