@@ -155,6 +155,8 @@ class TriedStory:
     source: str
     # When it was published, or first seen when the feed gives no date.
     published: datetime
+    # The feed's URL: with `source` (its title), the outlet `source:` filters look at.
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
