@@ -11,6 +11,7 @@ Pure: text in, spans out. When the text's words cannot be lined up with the anal
 the wrong thing.
 """
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -37,13 +38,17 @@ def matched_spans(text: str, queries: Sequence[str], language: str | None = None
     Spans are in order, do not overlap, and words of one hit standing side by side (a
     phrase, "Vladimir Putin") make one span. A query that does not parse is skipped.
     """
-    terms = _wanted_terms(queries)
+    terms = _wanted_terms(tuple(queries))
     if not terms or not text:
         return []
     runs = [(match.start(), match.end()) for match in _RUN.finditer(text)]
     owners: list[int] = []  # per analysed word, the run it lies in
     for number, (start, end) in enumerate(runs):
-        owners.extend([number] * len(tokenize(text[start:end])))
+        run = text[start:end]
+        # A run of ASCII letters, digits and "_" is one word (folding only lowers it).
+        plain = run.isascii() and "'" not in run and "`" not in run
+        words = 1 if plain else len(tokenize(run))
+        owners.extend([number] * words)
     analyzed = analyze(text, language)
     if len(owners) != len(analyzed.words):
         return []
@@ -52,8 +57,10 @@ def matched_spans(text: str, queries: Sequence[str], language: str | None = None
     return _joined([runs[number] for number in hit_runs], text)[:MAX_MARKS]
 
 
-def _wanted_terms(queries: Iterable[str]) -> list[Term]:
-    """Return the distinct terms the queries ask for (not those they exclude)."""
+@functools.lru_cache(maxsize=4096)
+def _wanted_terms(queries: tuple[str, ...]) -> tuple[Term, ...]:
+    """Return the distinct terms the queries ask for (not those they exclude); an alert's
+    queries come back again and again, so their parse is remembered."""
     terms: dict[Term, None] = {}
     for text in queries:
         try:
@@ -63,7 +70,7 @@ def _wanted_terms(queries: Iterable[str]) -> list[Term]:
         for group in query.groups:
             # A NEAR term's two terms are marked wherever they stand.
             terms.update(dict.fromkeys(part for term in group for part in (term.near or (term,))))
-    return list(terms)
+    return tuple(terms)
 
 
 def _hit_positions(terms: Iterable[Term], view: StoryView) -> set[int]:

@@ -3,21 +3,28 @@ hold when a schedule changes."""
 
 import json
 
+import aiosqlite
+
 from bot.storage.claims import ChatSchedule
-from bot.storage.sqlite.connection import SqliteBase, serialized
+from bot.storage.sqlite.connection import SqliteBase, reading, serialized
 
 
 class SchedulesMixin(SqliteBase):
     """The chat_schedules table; held digest lines are outbox rows (outbox.py)."""
 
-    @serialized
-    async def get_schedule(self, chat_id: int) -> ChatSchedule:
-        """Return the chat's schedule (the default one if it never set any)."""
-        return await self._chat_schedule(chat_id)
+    @reading
+    async def get_schedule(self, db: aiosqlite.Connection, chat_id: int) -> ChatSchedule:
+        """Return the chat's schedule (the default one if it never set any).
 
-    async def _chat_schedule(self, chat_id: int) -> ChatSchedule:
+        On the reader: /list and /settings ask for it, and must not wait behind the writer
+        while a poll cycle keeps it busy (bench: responsiveness)."""
+        return await self._chat_schedule(chat_id, db)
+
+    async def _chat_schedule(
+        self, chat_id: int, db: aiosqlite.Connection | None = None
+    ) -> ChatSchedule:
         rows = list(
-            await self._db.execute_fetchall(
+            await (db or self._db).execute_fetchall(
                 """SELECT timezone, quiet_start, quiet_end, digest_times FROM chat_schedules
                    WHERE chat_id = ?""",
                 (chat_id,),
