@@ -9,7 +9,9 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.ingest.repeats import find_repeats, new_to_feed
+from bot.ingest.similar_titles import title_keys
+from bot.ingest.stories import Story
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.sqlite.connection import SqliteBase, chunks, marks, serialized
 
@@ -136,7 +138,9 @@ class StoriesMixin(SqliteBase):
         by_link, by_title = await self._first_ids(
             links, titles, since=poll.now - poll.title_dedup_seconds
         )
-        repeats = find_repeats(stories, by_link, by_title)
+        keys = {key for story in stories for key in title_keys(story.normalised_title)}
+        recent = await self._recent_titles(keys, since=poll.now - poll.title_dedup_seconds)
+        repeats = find_repeats(stories, by_link, by_title, recent)
         await self._db.executemany(
             """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
                    summary, published_at, seen_at, duplicate_of)
@@ -153,11 +157,34 @@ class StoriesMixin(SqliteBase):
                 "UPDATE stories SET duplicate_of = ? WHERE id = ?",
                 [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
             )
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO title_keys (word, seen_at, story_id) VALUES (?, ?, ?)",
+            [
+                (key, poll.now, ids[story.key])
+                for story, original in zip(stories, repeats.original, strict=True)
+                if original
+                for key in title_keys(story.normalised_title)
+            ],
+        )
         return [
             (ids[c.story.key], position, c)
             for (position, c), original in zip(fresh, repeats.original, strict=True)
             if original
         ]
+
+    async def _recent_titles(self, keys: set[str], since: float) -> list[tuple[int, str]]:
+        """Return (id, normalised title) of the stories seen since `since` holding any of
+        these title keys: the candidates a near-identical title is looked for among."""
+        found: dict[int, str] = {}
+        for chunk in chunks(sorted(keys)):
+            rows = await self._db.execute_fetchall(
+                f"""SELECT s.id, s.normalised_title FROM title_keys k
+                       JOIN stories s ON s.id = k.story_id
+                    WHERE k.word IN ({marks(chunk)}) AND k.seen_at >= ?""",
+                (*chunk, since),
+            )
+            found.update((int(row[0]), str(row[1])) for row in rows)
+        return sorted(found.items())
 
     async def _first_ids(
         self, links: set[str], titles: set[str], since: float
