@@ -25,7 +25,9 @@ title is looked up by its keys: its KEY_WORDS longest words, a cheap stand-in fo
 their words, so they share a key.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz.fuzz import ratio
 
@@ -95,18 +97,30 @@ _GENERIC_WORDS = frozenset(word for phrase in GENERIC_PHRASES for word in phrase
 )
 
 
-def _is_number(word: str) -> bool:
-    return word.isdigit()
+class _Shape(NamedTuple):
+    """What the decisions need of a normalised title, worked out once per title."""
+
+    keys: tuple[str, ...]  # empty: not comparable
+    numbers: frozenset[str]
 
 
-def _story_words(normalised: str) -> list[str]:
-    """Return the words that say what the story is: not generic, not numbers."""
-    return [w for w in normalised.split() if w not in _GENERIC_WORDS and not _is_number(w)]
+@lru_cache(maxsize=8192)  # a poll looks each title up several times, candidates too
+def _shape(normalised: str) -> _Shape:
+    words = normalised.split()
+    numbers = frozenset(w for w in words if w.isdigit())
+    # The words that say what the story is: not generic, not numbers.
+    story = [w for w in words if w not in _GENERIC_WORDS and not w.isdigit()]
+    if len(story) < MIN_WORDS:
+        return _Shape((), numbers)
+    # A title of short words only is looked up by them all the same.
+    long_words = {w for w in story if len(w) >= MIN_KEY_LENGTH} or set(story)
+    keys = tuple(sorted(long_words, key=lambda w: (-len(w), w))[:KEY_WORDS])
+    return _Shape(keys, numbers)
 
 
 def comparable(normalised: str) -> bool:
     """Tell whether a normalised title says enough about its story to be compared at all."""
-    return len(_story_words(normalised)) >= MIN_WORDS
+    return bool(_shape(normalised).keys)
 
 
 def title_keys(normalised: str) -> tuple[str, ...]:
@@ -115,32 +129,17 @@ def title_keys(normalised: str) -> tuple[str, ...]:
     The KEY_WORDS longest distinct story words, ties in alphabetical order: a title
     near-identical to it holds at least one of them.
     """
-    if not comparable(normalised):
-        return ()
-    words = {w for w in _story_words(normalised) if len(w) >= MIN_KEY_LENGTH}
-    return tuple(sorted(words, key=lambda w: (-len(w), w))[:KEY_WORDS])
+    return _shape(normalised).keys
 
 
 def same_story(first: str, second: str) -> bool:
     """Tell whether two normalised titles from different outlets name the same story."""
-    if first == second:
-        return comparable(first)
-    if not (comparable(first) and comparable(second)):
+    one, other = _shape(first), _shape(second)
+    if not (one.keys and other.keys) or one.numbers != other.numbers:
         return False
-    if _numbers(first) != _numbers(second):
-        return False
-    return ratio(first, second, score_cutoff=SIMILARITY) >= SIMILARITY
-
-
-def _numbers(normalised: str) -> set[str]:
-    return {w for w in normalised.split() if _is_number(w)}
+    return first == second or ratio(first, second, score_cutoff=SIMILARITY) >= SIMILARITY
 
 
 def first_similar(normalised: str, earlier: Iterable[tuple[int, str]]) -> int | None:
     """Return the smallest id among (id, normalised title) pairs naming the same story."""
     return min((i for i, title in earlier if same_story(normalised, title)), default=None)
-
-
-def shares_key(keys: Sequence[str], other: Sequence[str]) -> bool:
-    """Tell whether two titles' keys meet (they are worth comparing)."""
-    return any(key in other for key in keys)
