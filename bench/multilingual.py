@@ -29,7 +29,7 @@ from bench.common import Figure, Run, at_least, at_most, not_measured
 from bench.oracle import QUERIES, names_in
 from bot.ingest.parse import parse_feed
 from bot.ingest.pool import DEFAULT_PARSER_WORKERS, FeedParserPool
-from bot.ingest.prepare import PreparedFeed, prepare_feed
+from bot.ingest.prepare import PreparedFeed, matching_text, prepare_feed
 from bot.ingest.stories import story_from_entry
 from bot.matching.expand import compiled
 from bot.matching.match import query_matches
@@ -101,7 +101,7 @@ def analysed_texts(body: bytes, url: str) -> dict[str, str]:
     for entry in parse_feed(body, {}, url=url).entries:
         fullest = max(entry.bodies, key=len, default="")
         story = story_from_entry(0, entry.guid, entry.link, entry.title, entry.published, None)
-        text = story.title + "\n" + " ".join(html_to_paragraphs(fullest))
+        text = matching_text(story.title, " ".join(html_to_paragraphs(fullest)), entry.categories)
         texts.setdefault(story.key, text)
     return texts
 

@@ -12,6 +12,7 @@ from bot.ingest.fetch import Fetcher, FetchStatus
 from bot.ingest.prepare import PreparedFeed, prepare_feed
 from bot.matching.match import query_matches
 from bot.matching.query import Query, parse_query
+from bot.matching.sources import StorySource
 from bot.render.alerts import Alert, format_alert_plain
 
 CHECK_FEED_ID = 0
@@ -60,11 +61,15 @@ def _read_file(source: str) -> tuple[bytes, dict[str, str], str]:
         raise CheckError(f"cannot read {source}: {error.strerror}") from None
 
 
-def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:
-    """Return every matching entry as a user would see its alert, in plain text."""
+def report(feed: PreparedFeed, queries: Sequence[Query], url: str = "") -> str:
+    """Return every matching entry as a user would see its alert, in plain text.
+
+    url: where the feed was read from, the host source: filters look at.
+    """
     blocks = []
+    source = StorySource.of_feed(feed.title, url)
     for candidate in feed.stories:
-        matched = tuple(q.display for q in queries if query_matches(q, candidate.analyzed))
+        matched = tuple(q.display for q in queries if query_matches(q, candidate.analyzed, source))
         if not matched:
             continue
         story = candidate.story
@@ -85,4 +90,4 @@ def report(feed: PreparedFeed, queries: Sequence[Query]) -> str:
 async def run_check(source: str, query_texts: Sequence[str]) -> str:
     """Check a feed against queries and return the report to print."""
     queries = parse_queries(query_texts)
-    return report(await load_feed(source), queries)
+    return report(await load_feed(source), queries, source)

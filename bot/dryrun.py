@@ -2,7 +2,8 @@
 
 The full-text index answers most queries exactly (bot.matching.dryrun.search); for the
 others (phrases) it gives candidates, each matched again on what live matching saw of it
-(its packed analysis). Either way the count is the one live matching gave. Stories saved
+(its packed analysis). A query with source: filters is checked story by story too, with
+its feed's title and URL. Either way the count is the one live matching gave. Stories saved
 since the index was last filled are indexed first, so a dry run never misses the newest; a
 background task keeps that step short.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from bot.matching.dryrun import DRY_RUN_DAYS, search
 from bot.matching.match import query_matches
 from bot.matching.query import Query
+from bot.matching.sources import StorySource, admits
 from bot.storage import Storage, StorageUnavailable, TriedStory
 from bot.text.packed import PackedTextError, unpack
 
@@ -46,7 +48,7 @@ async def dry_run(storage: Storage, query: Query, now: float) -> DryRun:
     asked = search(query)
     since = now - DRY_RUN_DAYS * DAY_SECONDS
     found = await storage.search_story_ids(asked.candidates, since)
-    if not asked.exact:
+    if not asked.exact:  # a phrase, a NEAR, a source: filter: checked story by story
         sure = set(await storage.search_story_ids(asked.sure, since)) if asked.sure else set()
         found = await _matching(storage, query, found, sure)
     newest = await storage.tried_stories(found[:SHOWN_STORIES])
@@ -61,18 +63,36 @@ async def _matching(
     matched: list[int] = []
     for start in range(0, len(candidates), MATCH_CHUNK):
         chunk = candidates[start : start + MATCH_CHUNK]
+        outlets = await _outlets(storage, query, chunk)
+        chunk = [i for i in chunk if outlets is None or i in outlets]
         texts = dict(await storage.story_texts([i for i in chunk if i not in sure]))
         for story_id in chunk:
             if story_id in sure:
                 matched.append(story_id)
                 continue
+            outlet = outlets.get(story_id) if outlets is not None else None
             try:
-                if story_id in texts and query_matches(query, unpack(texts[story_id])):
+                if story_id in texts and query_matches(query, unpack(texts[story_id]), outlet):
                     matched.append(story_id)
             except PackedTextError:
                 log.warning("Story %s has an unreadable dry-run text; skipped", story_id)
         await asyncio.sleep(0)  # others' updates go first between chunks
     return matched
+
+
+async def _outlets(storage: Storage, query: Query, ids: list[int]) -> dict[int, StorySource] | None:
+    """Return the outlets of the stories the query's source filters admit (None: no filter)."""
+    if not query.has_source_filter:
+        return None
+    outlets = {
+        story.id: StorySource.of_feed(story.source, story.source_url)
+        for story in await storage.tried_stories(ids)
+    }
+    return {
+        story_id: outlet
+        for story_id, outlet in outlets.items()
+        if admits(query.sources, query.excluded_sources, outlet)
+    }
 
 
 async def index_pending(storage: Storage) -> int:

@@ -69,6 +69,7 @@ class Item(TypedDict, total=False):
     description: str
     content: str
     pub_date: datetime
+    categories: list[str]
 
 
 def make_item(
@@ -134,6 +135,8 @@ def rss(
             _sub(element, "pubDate", format_datetime(item["pub_date"].astimezone(UTC), True))
         if "content" in item:
             _sub(element, f"{{{CONTENT_NS}}}encoded", item["content"])
+        for category in item.get("categories", []):
+            _sub(element, "category", category)
     return _to_xml(root)
 
 
@@ -171,6 +174,8 @@ def atom(
             _sub(entry, tag("summary"), item["description"])
         if "content" in item:
             _sub(entry, tag("content"), item["content"], type="html")
+        for category in item.get("categories", []):
+            _sub(entry, tag("category"), term=category)
     return _to_xml(root)
 
 

@@ -27,6 +27,7 @@ PURE = (
     "bot/ingest/fastparse.py",
     "bot/ingest/feedstate.py",
     "bot/ingest/feedhandlers.py",
+    "bot/ingest/feedtags.py",
     "bot/delivery/burst.py",
     "bot/delivery/fanout.py",
     "bot/storage/claims.py",

@@ -78,6 +78,16 @@ def test_check_prints_matching_entries_from_a_file() -> None:
     assert result.stdout.rstrip().endswith("entries in BBC News - Home matched.")
 
 
+@pytest.mark.skipif(not CORPUS_BBC.exists(), reason="shared corpus not present")
+def test_check_reads_source_filters_and_near_as_subscribe_does() -> None:
+    queries = ["source:bbc Ukrain*", "Ukrain* -source:bbc", "Ukrainian NEAR/1 airline"]
+    args = [arg for query in queries for arg in ("--query", query)]
+    result = newshound("check", "--feed", str(CORPUS_BBC), *args)
+    assert result.returncode == 0, result.stderr
+    assert "Matched: source:bbc Ukrain*, Ukrainian NEAR/1 airline" in result.stdout
+    assert "-source:bbc" not in result.stdout
+
+
 def test_check_fetches_a_url() -> None:
     items = [
         Item(
@@ -90,22 +100,26 @@ def test_check_fetches_a_url() -> None:
     ]
     with FeedServer() as server:
         server.set_feed("/f.xml", rss(items, title="Local"))
-        result = newshound("check", "--feed", server.url("/f.xml"), "--query", "nato")
+        result = newshound(
+            "check", "--feed", server.url("/f.xml"), "--query", "nato source:127.0.0.1"
+        )
     assert result.returncode == 0, result.stderr
     assert "NATO summit opens\nLocal" in result.stdout
     assert "Leaders meet." in result.stdout
     assert "https://x.example/1" in result.stdout
     assert "Weather" not in result.stdout
     assert "1 of 2 entries in Local matched." in result.stdout
+    assert "Matched: nato source:127.0.0.1" in result.stdout  # the feed's host
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--query", '"open quote'], "is not valid: a quote is not closed"),
+        (["--query", "a NEAR/3 b NEAR/3 c"], "is not valid: NEAR joins two terms only"),
         (["--feed", "/no/such/file.xml"], "cannot read /no/such/file.xml"),
     ],
-    ids=["bad query", "missing file"],
+    ids=["bad query", "NEAR chain", "missing file"],
 )
 def test_check_explains_bad_input(args: list[str], message: str, tmp_path: Path) -> None:
     feed = tmp_path / "f.xml"

@@ -142,3 +142,24 @@ def test_phrases_give_candidates_holding_every_word(query: str, text: str, candi
     assert not asked.exact
     assert found(asked.candidates, analyze(text)) is candidate
     assert not found(asked.sure, analyze(text))
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "candidate"),
+    [
+        pytest.param("Putin NEAR/2 Trump", "Putin met Trump", True, id="near"),
+        pytest.param("Putin NEAR/2 Trump", "Trump, far, far from Putin", True, id="near-far"),
+        pytest.param("Putin NEAR/2 Trump", "Putin alone", False, id="near-one-term"),
+        pytest.param("Україна NEAR/2 НАТО", "НАТО і Україна", True, id="near-uk"),
+    ],
+)
+def test_near_gives_candidates_holding_both_terms(query: str, text: str, candidate: bool) -> None:
+    asked = search(parse_query(query))
+    assert not asked.exact and asked.sure is None
+    assert found(asked.candidates, analyze(text, "uk" if "НАТО" in text else "en")) is candidate
+
+
+def test_source_filters_are_never_sure_by_the_index() -> None:
+    for text in ("source:bbc", "Ukraine source:bbc", "Ukraine -source:rt"):
+        asked = search(parse_query(text))
+        assert asked.sure is None and not asked.exact

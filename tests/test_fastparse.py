@@ -251,6 +251,20 @@ FIELD_CASES = {
         "<item><media:group><media:title>Grouped</media:title></media:group></item>",
         namespaces=f"{DC} {MEDIA}",
     ),
+    "categories": rss(
+        '<item><title>RSS</title><category domain="https://news.example/t">Politics</category>'
+        "<category>Politics</category><category></category><category>Caf\u00c3\u00a9</category>"
+        "<dc:subject>Elections</dc:subject><media:category>World/Europe</media:category>"
+        "<media:keywords>Kyiv, NATO , ,summit</media:keywords><keywords>Odd</keywords></item>",
+        channel="<category>Feed-wide</category>",
+        namespaces=f"{DC} {MEDIA}",
+    ),
+    "atom categories": atom(
+        '<entry><id>tag:a,2024:7</id><title>Tagged</title><category term="ukraine"/>'
+        '<category term="nato" label="NATO summit" scheme="https://atom.example/s"/>'
+        '<category label="Label only"/><category term="ukraine"/><category>text</category>'
+        "</entry>"
+    ),
     "unknown elements": rss(
         '<item><title>Known</title><x:title xmlns:x="urn:other">Other</x:title>'
         "<comments>https://news.example/c</comments><category>News</category>"
@@ -288,6 +302,20 @@ def test_what_the_fields_hold(monkeypatch: pytest.MonkeyPatch) -> None:
         "After the image",
         "Grouped",
     ]
+    (tagged,) = parsed_both_ways(monkeypatch, FIELD_CASES["categories"]).entries
+    assert tagged.categories == (
+        "Politics",
+        "Café",
+        "Elections",
+        "World/Europe",
+        "Kyiv",
+        "NATO",
+        "summit",
+        "Odd",
+    )
+    (atom_tagged,) = parsed_both_ways(monkeypatch, FIELD_CASES["atom categories"]).entries
+    # As feedparser files them: a text fills the term of a tag that had a label only.
+    assert atom_tagged.categories == ("ukraine", "nato", "NATO summit", "text", "Label only")
     feed = parsed_both_ways(monkeypatch, FIELD_CASES["feed fields"])
     assert (feed.title, feed.link, feed.language, feed.ttl_minutes) == (
         "Feed",

@@ -48,6 +48,16 @@ def marked(text: str, queries: tuple[str, ...]) -> list[str]:
         pytest.param("Nothing relevant here", ("ukraine",), [], id="no-hit"),
         pytest.param("Ukraine", ("",), [], id="query-that-does-not-parse"),
         pytest.param("'Ukraine' says", ("ukraine",), ["Ukraine"], id="quotes-left-out"),
+        pytest.param(
+            "Putin met Trump in Helsinki",
+            ("putin NEAR/3 trump",),
+            ["Putin", "Trump"],
+            id="near-marks-both-terms",
+        ),
+        pytest.param(
+            "Ukraine talks", ("ukraine source:bbc",), ["Ukraine"], id="source-filter-marks-words"
+        ),
+        pytest.param("Ukraine talks", ("source:bbc",), [], id="source-alone-marks-nothing"),
     ],
 )
 def test_matched_spans(text: str, queries: tuple[str, ...], expected: list[str]) -> None:

@@ -5,7 +5,8 @@ plural, case and language rules) and knows nothing of the index's dictionaries, 
 pairs: the index may find terms any way it likes, but must find exactly these. Stories are
 analysed texts (uk/ru lemma keys, case, language) and hand-made ones whose lemma keys and
 cases fall anywhere; subscriptions come and go between matches, so what the index keeps up
-to date (the word memo, the pairs of groups) is checked as well.
+to date (the word memo, the pairs of groups) is checked as well. Queries hold NEAR pairs
+and source: filters; stories come from outlets (or none known).
 """
 
 from hypothesis import given, settings
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from bot.matching.expand import compiled
 from bot.matching.index import SubscriptionIndex
 from bot.matching.patterns import PLURAL_SUFFIXES, Slot
-from bot.matching.query import QueryError, Term, parse_query
+from bot.matching.query import NearTerm, QueryError, Term, parse_query
+from bot.matching.sources import StorySource
 from bot.text.analyzer import AnalyzedText, analyze
 
 # Query words: plain words and their plurals, names with aliases and case rules (NATO, US,
@@ -44,11 +46,17 @@ _term = st.one_of(
     st.sampled_from(PREFIXES),
     st.sampled_from(PHRASES),
 )
+_near = st.builds(lambda a, n, b: f"{a} NEAR/{n} {b}", _term, st.integers(1, 4), _term)
+SOURCE_NAMES = ["bbc", "BBC.co.uk", "rt", "news", "kyiv", '"kyiv independent"']
+_source = st.sampled_from(SOURCE_NAMES).map(lambda name: f"source:{name}")
 _clause = st.one_of(
     _term,
     _term,
-    st.builds(lambda a, b: f"{a} OR {b}", _term, _term),
+    _near,
+    st.builds(lambda a, b: f"{a} OR {b}", _term, st.one_of(_term, _near)),
     st.builds(lambda t: f"-{t}", _term),
+    _source,
+    _source.map(lambda source: f"-{source}"),
 )
 _query_texts = st.lists(st.lists(_clause, min_size=1, max_size=4).map(" ".join), max_size=10)
 
@@ -88,6 +96,15 @@ _story = st.one_of(
     _hand_made(),
     st.lists(st.sampled_from(QUERY_WORDS), max_size=8),
 )
+OUTLETS = [
+    None,
+    StorySource.of_feed("BBC News - World", "https://feeds.bbci.co.uk/news/world/rss.xml"),
+    StorySource.of_feed("BBC Україна", "https://www.bbc.co.uk/ukrainian/index.xml"),
+    StorySource.of_feed("RT", "https://www.rt.com/rss/news/"),
+    StorySource.of_feed("The Kyiv Independent", "https://kyivindependent.com/feed/"),
+    StorySource.of_feed("", "not a url"),
+]
+_outlet = st.sampled_from(OUTLETS)
 
 
 def _fits(slot: Slot, story: AnalyzedText, position: int) -> bool:
@@ -102,24 +119,55 @@ def _fits(slot: Slot, story: AnalyzedText, position: int) -> bool:
     )
 
 
-def _holds(term: Term, story: AnalyzedText) -> bool:
+def _spans(term: Term, story: AnalyzedText) -> set[tuple[int, int]]:
     found = compiled(term)
     if found.prefix is not None:
-        return any(word.startswith(found.prefix) for word in story.words)
-    return any(
-        (pattern.languages is None or story.language in (None, *pattern.languages))
-        and all(_fits(slot, story, start + k) for k, slot in enumerate(pattern.slots))
+        return {(at, at) for at, word in enumerate(story.words) if word.startswith(found.prefix)}
+    return {
+        (start, start + len(pattern.slots) - 1)
         for pattern in found.patterns
         for start in range(len(story.words))
+        if (pattern.languages is None or story.language in (None, *pattern.languages))
+        and all(_fits(slot, story, start + k) for k, slot in enumerate(pattern.slots))
+    }
+
+
+def _holds(term: Term, story: AnalyzedText) -> bool:
+    if not isinstance(term, NearTerm):
+        return bool(_spans(term, story))
+    first, second = (_spans(part, story) for part in term.pair)
+    # Word positions a and b of the two terms, at most the distance apart.
+    return any(
+        abs(a - b) <= term.distance or (a_start <= b_end and b_start <= a_end)
+        for a_start, a_end in first
+        for b_start, b_end in second
+        for a in (a_start, a_end)
+        for b in (b_start, b_end)
     )
 
 
-def _reference(normalised_queries: set[str], story: AnalyzedText) -> list[str]:
+def _named(name: str, outlet: StorySource) -> bool:
+    return name in outlet.title or name in outlet.host
+
+
+def _outlet_passes(sources: tuple[str, ...], excluded: tuple[str, ...], outlet: object) -> bool:
+    if not isinstance(outlet, StorySource):
+        return not sources
+    if any(_named(name, outlet) for name in excluded):
+        return False
+    return not sources or any(_named(name, outlet) for name in sources)
+
+
+def _reference(
+    normalised_queries: set[str], story: AnalyzedText, outlet: StorySource | None = None
+) -> list[str]:
     matched = []
     for normalised in normalised_queries:
         query = parse_query(normalised)
-        if all(any(_holds(t, story) for t in group) for group in query.groups) and not any(
-            _holds(t, story) for t in query.excluded
+        if (
+            _outlet_passes(query.sources, query.excluded_sources, outlet)
+            and all(any(_holds(t, story) for t in group) for group in query.groups)
+            and not any(_holds(t, story) for t in query.excluded)
         ):
             matched.append(normalised)
     return sorted(matched)
@@ -141,17 +189,26 @@ def _as_text(story: AnalyzedText | list[str]) -> AnalyzedText:
 
 
 @settings(max_examples=400)
-@given(_query_texts, _query_texts, st.lists(_story, min_size=1, max_size=3), st.data())
+@given(
+    _query_texts,
+    _query_texts,
+    st.lists(st.tuples(_story, _outlet), min_size=1, max_size=3),
+    st.data(),
+)
 def test_match_queries_equals_the_reference_as_subscriptions_come_and_go(
-    first: list[str], then: list[str], stories: list[AnalyzedText | list[str]], data: st.DataObject
+    first: list[str],
+    then: list[str],
+    stories: list[tuple[AnalyzedText | list[str], StorySource | None]],
+    data: st.DataObject,
 ) -> None:
     index = SubscriptionIndex()
     subscribed: dict[tuple[int, str], str] = {}
 
     def check() -> None:
         normalised = {query for _, query in subscribed}
-        for story in stories:
-            assert index.match_queries(story) == _reference(normalised, _as_text(story))
+        for story, outlet in stories:
+            expected = _reference(normalised, _as_text(story), outlet)
+            assert index.match_queries(story, outlet) == expected
 
     for chat, (normalised, display) in enumerate(_valid(first)):
         index.add(chat % 3, normalised, display)
@@ -169,20 +226,21 @@ def test_match_queries_equals_the_reference_as_subscriptions_come_and_go(
 
 
 @settings(max_examples=200)
-@given(_query_texts, _story)
+@given(_query_texts, _story, _outlet)
 def test_match_fans_match_queries_out_to_the_subscribers(
-    texts: list[str], story: AnalyzedText | list[str]
+    texts: list[str], story: AnalyzedText | list[str], outlet: StorySource | None
 ) -> None:
     index = SubscriptionIndex()
     subscribed: dict[tuple[int, str], str] = {}
     for chat, (normalised, display) in enumerate(_valid(texts)):
         index.add(chat % 4, normalised, display)
         subscribed[(chat % 4, normalised)] = display  # a chat's later display replaces one
-    matched = set(_reference({normalised for _, normalised in subscribed}, _as_text(story)))
+    queries = {normalised for _, normalised in subscribed}
+    matched = set(_reference(queries, _as_text(story), outlet))
     expected: dict[int, set[str]] = {}
     for (chat, normalised), display in subscribed.items():
         if normalised in matched:
             expected.setdefault(chat, set()).add(display)
-    got = index.match(story)
+    got = index.match(story, outlet)
     assert {chat: set(displays) for chat, displays in got.items()} == expected
     assert all(list(displays) == sorted(displays) for displays in got.values())

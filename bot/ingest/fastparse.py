@@ -23,7 +23,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
-from bot.ingest import feedhandlers
+from bot.ingest import feedhandlers, feedtags
 from bot.ingest.feedstate import End, FallbackError, FeedState, Start
 
 XLINK = "http://www.w3.org/1999/xlink"
@@ -44,7 +44,6 @@ _PLAIN = (
     ("href", 1, "url homepage uri"),
     ("width", 0, "width"),
     ("height", 0, "height"),
-    ("category", 1, "category keywords dc_subject media_category"),
     ("generator", 1, "generator"),
     ("created", 1, "created dcterms_created"),
     ("expired", 1, "expirationdate"),
@@ -70,8 +69,8 @@ _DATES = (
 # Handlers that record nothing parse.py reads and push nothing.
 _SILENT = frozenset({"enclosure", "media_content", "media_group", "cloud"})
 
-_STARTS: dict[str, Start] = dict(feedhandlers.STARTS)
-_ENDS: dict[str, End] = dict(feedhandlers.ENDS)
+_STARTS: dict[str, Start] = {**feedhandlers.STARTS, **feedtags.STARTS}
+_ENDS: dict[str, End] = {**feedhandlers.ENDS, **feedtags.ENDS}
 for _pushed, _key, _names in _DATES:
     for _name in _names.split():
         _STARTS[_name], _ENDS[_name] = feedhandlers.date(_pushed, _key)

@@ -1,4 +1,5 @@
 """The element handlers FeedState replays: feedparser's _start_*/_end_* for news feeds' elements.
+The publisher's categories are replayed in feedtags.py.
 
 Each mirrors the feedparser 6 handler of the same name (namespaces/_base.py, dc.py,
 mediarss.py). Elements that only store keys parse.py never reads are reduced to what they
@@ -220,10 +221,6 @@ def nothing(state: FeedState, attrs: dict[str, str]) -> None:
     pass
 
 
-def _end_media_keywords(state: FeedState) -> None:
-    state.pop("media_keywords")
-
-
 # The handlers of the elements that matter to parse.py; fastparse.py adds the others.
 STARTS: dict[str, Start] = {
     "rss": _start_rss,
@@ -263,5 +260,4 @@ ENDS: dict[str, End] = {
     "link": _end_link,
     "guid": _end_guid,
     "id": _end_guid,
-    "media_keywords": _end_media_keywords,
 }

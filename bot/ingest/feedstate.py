@@ -28,8 +28,8 @@ _RELATIVE = frozenset(_FeedParserMixin.can_be_relative_uri)
 # The texts feedparser files under keys parse.py reads; the others are popped and dropped,
 # so the dictionaries hold nothing FeedParserDict's key aliases could map onto those keys.
 _FILED = frozenset({"title", "id", "link", "description", "summary", "content", "ttl", "language"})
-# Texts a handler reads once popped: the dates it parses.
-_NEEDED = _FILED | {"published", "updated"}
+# Texts a handler reads once popped: the dates it parses, the categories it files as tags.
+_NEEDED = _FILED | {"published", "updated", "category", "media_keywords"}
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # What feedparser's cp1252 mapping changes (a search is cheaper than translating every text).

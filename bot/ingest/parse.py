@@ -36,6 +36,9 @@ class ParsedEntry:
     title: str
     published: datetime | None
     bodies: tuple[str, ...]
+    # The publisher's own tags (RSS category, Atom category term and label, dc:subject,
+    # media:category and media:keywords), each once, in order: matched as story text.
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,15 @@ def _entry(raw: object, base: str | None) -> ParsedEntry:
         title=_text(_field(raw, "title")),
         published=_utc_datetime(published),
         bodies=_bodies(raw),
+        categories=_categories(_field(raw, "tags")),
     )
+
+
+def _categories(tags: object) -> tuple[str, ...]:
+    if not isinstance(tags, list):
+        return ()
+    texts = (_text(_field(tag, key)) for tag in tags for key in ("term", "label"))
+    return tuple(dict.fromkeys(text for text in texts if text))
 
 
 def _ttl_minutes(value: object) -> int | None:

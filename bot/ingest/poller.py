@@ -13,6 +13,7 @@ from bot.ingest.incremental import KnownItems, response_digest
 from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.prepare import TextFor, prepare_feed
 from bot.matching.index import SubscriptionIndex
+from bot.matching.sources import StorySource
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -169,11 +170,14 @@ class Poller:
             return await self._fail(feed, str(error), now, fetched)
         if prepared.error and not prepared.stories:
             return await self._fail(feed, prepared.error, now, fetched)
+        title = prepared.title or feed.title
+        # The outlet source: filters look at; built once for the poll's stories.
+        source = StorySource.of_feed(title, feed.url)
         saved = await self._storage.save_poll(
             PollToSave(
                 feed_id=feed.id,
                 url=await self._stored_url(feed, fetched),
-                title=prepared.title or feed.title,
+                title=title,
                 etag=fetched.etag,
                 last_modified=fetched.last_modified,
                 next_poll_at=self._next(now, fetched, prepared.ttl_minutes),
@@ -181,8 +185,9 @@ class Poller:
                 alerts_enabled=feed.primed,
                 stories=prepared.stories,
                 body_digest=digest,
+                new_items_only=prepared.skipped_items > 0,
             ),
-            match=lambda candidate: tuple(self._index.match_queries(candidate.analyzed)),
+            match=lambda candidate: tuple(self._index.match_queries(candidate.analyzed, source)),
         )
         if saved.feed_removed:
             # An admin's /removefeed won the race with this poll; its result has no home.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -102,7 +102,17 @@ def _prepare_entry(
     story = story_from_entry(feed_id, entry.guid, entry.link, entry.title, entry.published, summary)
     if not story.title and not story.link and not fullest.strip():
         return None
-    analyzed = analyze_text(story.title + "\n" + text) if with_text else NOTHING
+    analyzed = (
+        analyze_text(matching_text(story.title, text, entry.categories)) if with_text else NOTHING
+    )
     # Packed here, in the worker, for the dry run (/try) to match it again later.
     packed = pack(analyzed) if alertable and analyzed.words else b""
     return StoryToSave(story=story, analyzed=analyzed, alertable=alertable, packed=packed)
+
+
+def matching_text(title: str, text: str, categories: Sequence[str]) -> str:
+    """Return what a story is matched on: its title, its text and the publisher's categories.
+
+    The categories count as story text for matching only; the reader sees the story as it is.
+    """
+    return "\n".join((title, text, *categories))

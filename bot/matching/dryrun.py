@@ -8,7 +8,7 @@ alias, with their plurals, lemmas, case and language rules) holds in a story exa
 its tokens do, a prefix likewise, and so whole queries of them, exclusions included. Only a
 term of several adjacent words (a phrase, a multi-word alias) needs positions: the index
 then gives candidates holding every word of it (a superset) and each is matched again on its
-stored analysis (bot.matching.match.query_matches).
+stored analysis (bot.matching.match.query_matches); so does a NEAR term (both its terms).
 
 Tokens are plain letters and digits: a word's UTF-8 in hexadecimal (so a prefix of a word
 is a prefix of its token), a lemma key ("uk:україна") the same after an "x", and markers
@@ -119,8 +119,11 @@ def search(query: Query) -> Search:
         _any([t.sure for t in excluded if t.sure is not None]),
     )
     sure: Ask | None = None
-    if all(any(t.sure is not None for t in g) for g in groups) and all(
-        t.maybe is not None for t in excluded
+    # The index knows no outlets: a query with source filters is never sure by it alone.
+    if (
+        not query.has_source_filter
+        and all(any(t.sure is not None for t in g) for g in groups)
+        and all(t.maybe is not None for t in excluded)
     ):
         sure = Ask(
             _all([_any([t.sure for t in g if t.sure is not None]) for g in groups]),
@@ -130,6 +133,9 @@ def search(query: Query) -> Search:
 
 
 def _term(term: CompiledTerm) -> _TermSearch:
+    if term.near is not None:
+        # Both terms, wherever they stand: candidates only, their positions decide.
+        return _TermSearch(None, _all(_term(part).maybe for part in term.near))
     if term.prefix is not None:
         token = Token(term.prefix.encode("utf-8").hex(), prefix=True) if term.prefix else None
         return _TermSearch(token, token)

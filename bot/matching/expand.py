@@ -13,7 +13,7 @@ import functools
 
 from bot.matching.aliases import Entity, Name, own_word_case, shipped_entities
 from bot.matching.patterns import CompiledTerm, Pattern, Slot
-from bot.matching.query import Term, TermKind
+from bot.matching.query import NearTerm, Term, TermKind
 from bot.text.analyzer import LOWER, UPPER
 from bot.text.language import MORPHOLOGY_LANGUAGES, RUSSIAN_ONLY, UKRAINIAN_ONLY, is_cyrillic
 from bot.text.morphology import analyzer, lemma_key, lemmatizer
@@ -137,6 +137,9 @@ def entity_of(
 
 def compile_term(term: Term, aliases: AliasIndex | None = None) -> CompiledTerm:
     """Return what a term looks for in stories."""
+    if isinstance(term, NearTerm):
+        first, second = (compile_term(part, aliases) for part in term.pair)
+        return CompiledTerm(near=(first, second), distance=term.distance)
     if term.kind is TermKind.PREFIX:
         return CompiledTerm(prefix=term.words[0])
     if term.kind is TermKind.EXACT:
@@ -159,7 +162,7 @@ def also_matches(terms: tuple[Term, ...]) -> tuple[str, ...]:
     """Return the other names the terms reach through aliases, as written, without repeats."""
     names: list[str] = []
     seen = {word for term in terms for word in term.words}
-    for term in terms:
+    for term in [part for given in terms for part in (given.near or (given,))]:
         entity = entity_of(term, shipped_aliases())
         for name in entity.names if entity is not None else ():
             folded = " ".join(name.words)

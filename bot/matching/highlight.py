@@ -61,7 +61,8 @@ def _wanted_terms(queries: Iterable[str]) -> list[Term]:
         except QueryError:
             continue  # a query saved under older rules: show the alert without marks
         for group in query.groups:
-            terms.update(dict.fromkeys(group))
+            # A NEAR term's two terms are marked wherever they stand.
+            terms.update(dict.fromkeys(part for term in group for part in (term.near or (term,))))
     return list(terms)
 
 

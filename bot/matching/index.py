@@ -1,4 +1,9 @@
-"""One index over every subscription: match a story once, get every chat it concerns."""
+"""One index over every subscription: match a story once, get every chat it concerns.
+
+Queries with `source:` filters are matched by their words like any other, then kept only
+when the story's outlet passes their filters (a set intersection finds them: most queries
+have none). A query of source filters alone is matched by outlet, remembered per outlet.
+"""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -10,6 +15,7 @@ from operator import itemgetter, not_
 from bot.matching.match import as_analyzed
 from bot.matching.patterns import StoryView
 from bot.matching.query import Query, parse_query
+from bot.matching.sources import StorySource, admits
 from bot.matching.terms import TermIndex
 from bot.text.analyzer import AnalyzedText
 
@@ -18,6 +24,8 @@ _NO_QUERIES: frozenset[str] = frozenset()
 # queries they exclude (their own sets, shared: a change to one is reported, reached_changed).
 _Reach = tuple[tuple[AbstractSet[str], ...], tuple[AbstractSet[str], ...]]
 _QUERIES, _EXCLUDED = itemgetter(0), itemgetter(1)
+# Outlets whose source-only queries are remembered before the memo starts over.
+MEMO_SOURCES = 10_000
 
 
 @dataclass
@@ -26,6 +34,8 @@ class _IndexedQuery:
 
     groups: tuple[tuple[int, ...], ...]
     excluded: tuple[int, ...]
+    sources: tuple[str, ...] = ()
+    excluded_sources: tuple[str, ...] = ()
     # Of several groups: which of the first two files the query's pairs (_pairs).
     keyed_by: int = 0
     # chat -> (display,): one-tuples, so a match result is built by dict.update (C speed).
@@ -55,6 +65,10 @@ class SubscriptionIndex:
         self._more_groups: set[str] = set()
         self._excluding: dict[int, set[str]] = defaultdict(set)
         self._displays: dict[str, tuple[str]] = {}
+        # Queries with source filters; those with no word group, and what each outlet gets.
+        self._sourced: set[str] = set()
+        self._source_only: set[str] = set()
+        self._source_only_of: dict[StorySource, frozenset[str]] = {}
 
     def __len__(self) -> int:
         """Return the number of (chat, query) subscriptions indexed."""
@@ -91,21 +105,27 @@ class SubscriptionIndex:
         for normalised in normalised_queries:
             self.remove(chat_id, normalised)
 
-    def match(self, story: AnalyzedText | Sequence[str]) -> dict[int, tuple[str, ...]]:
+    def match(
+        self, story: AnalyzedText | Sequence[str], source: StorySource | None = None
+    ) -> dict[int, tuple[str, ...]]:
         """Return {chat_id: displays of their matching subscriptions} for an analysed story.
 
         Fans out to every subscriber: for tests and tools; the poller stores only
         match_queries and delivery fans out when Telegram lets it send.
         """
         matched: dict[int, tuple[str, ...]] = {}
-        for normalised in self.match_queries(story):
+        for normalised in self.match_queries(story, source):
             _merge(matched, self._queries[normalised].subscribers)
         return matched
 
-    def match_queries(self, story: AnalyzedText | Sequence[str]) -> list[str]:
+    def match_queries(
+        self, story: AnalyzedText | Sequence[str], source: StorySource | None = None
+    ) -> list[str]:
         """Return the distinct normalised queries an analysed story matches, sorted.
 
-        Work grows with the terms and queries the story hits, never with their subscribers.
+        source: the story's outlet, for queries with source filters (None: unknown, so only
+        queries that require no outlet). Work grows with the terms and queries the story
+        hits, never with their subscribers.
         """
         hits, reached, others = self._terms.hits(StoryView(as_analyzed(story)))
         matched = set().union(
@@ -124,11 +144,31 @@ class SubscriptionIndex:
             if not _all_groups(self._queries[normalised], hits):
                 several.discard(normalised)
         matched |= several
+        if self._source_only and source is not None:
+            matched |= self._source_only_for(source)
         matched.difference_update(
             *chain.from_iterable(map(_EXCLUDED, reached)),
             *map(self._excluding.get, others, repeat(_NO_QUERIES)),
         )
+        if self._sourced:
+            for normalised in matched & self._sourced:
+                indexed = self._queries[normalised]
+                if not admits(indexed.sources, indexed.excluded_sources, source):
+                    matched.discard(normalised)
         return sorted(matched)
+
+    def _source_only_for(self, source: StorySource) -> frozenset[str]:
+        """Return the source-only queries naming the outlet (before their exclusions)."""
+        found = self._source_only_of.get(source)
+        if found is None:
+            if len(self._source_only_of) >= MEMO_SOURCES:
+                self._source_only_of.clear()
+            found = self._source_only_of[source] = frozenset(
+                normalised
+                for normalised in self._source_only
+                if admits(self._queries[normalised].sources, (), source)
+            )
+        return found
 
     def subscribers(self, normalised: str) -> dict[int, tuple[str]]:
         """Return {chat_id: (display,)} of the chats subscribed to a normalised query."""
@@ -139,7 +179,7 @@ class SubscriptionIndex:
         acquire = self._terms.acquire
         groups = tuple(tuple(acquire(term) for term in group) for group in query.groups)
         excluded = tuple(acquire(term) for term in query.excluded)
-        indexed = _IndexedQuery(groups=groups, excluded=excluded)
+        indexed = _IndexedQuery(groups, excluded, query.sources, query.excluded_sources)
         if len(groups) > 1:
             # Pairs are filed under their more used side: popular terms are few, so fewer of a
             # story's terms have partners to look at (a quarter less time on the workload).
@@ -154,11 +194,20 @@ class SubscriptionIndex:
             partners[partner] = (*partners.get(partner, ()), normalised)
         if len(groups) > 2:
             self._more_groups.add(normalised)
+        if query.has_source_filter:
+            self._sourced.add(normalised)
+        if not groups:
+            self._source_only.add(normalised)
+            self._source_only_of.clear()
         return indexed
 
     def _unindex_query(self, normalised: str, indexed: _IndexedQuery) -> None:
         del self._queries[normalised]
         self._more_groups.discard(normalised)
+        self._sourced.discard(normalised)
+        if normalised in self._source_only:
+            self._source_only.discard(normalised)
+            self._source_only_of.clear()
         for by_term, term_id in self._filed(indexed):
             by_term[term_id].discard(normalised)
             if not by_term[term_id]:
@@ -207,7 +256,7 @@ def _merge(matched: dict[int, tuple[str, ...]], subscribers: dict[int, tuple[str
 def _pairs(indexed: _IndexedQuery) -> list[tuple[int, int]]:
     """Return the pairs a query of several groups is filed under: (key, partner) terms."""
     groups = indexed.groups
-    if len(groups) == 1:
+    if len(groups) < 2:
         return []
     keys, partners = groups[indexed.keyed_by], groups[1 - indexed.keyed_by]
     return [(key, partner) for key in keys for partner in partners]

@@ -49,10 +49,12 @@ class Pattern:
 
 @dataclass(frozen=True, slots=True)
 class CompiledTerm:
-    """A term as matching uses it: patterns, or a word prefix."""
+    """A term as matching uses it: patterns, a word prefix, or two terms near each other."""
 
     patterns: tuple[Pattern, ...] = ()
     prefix: str | None = None
+    near: tuple["CompiledTerm", "CompiledTerm"] | None = None
+    distance: int = 0  # of near: the most their positions may differ
 
 
 def singulars(word: str) -> list[str]:
@@ -195,8 +197,44 @@ def pattern_at(pattern: Pattern, view: StoryView, starts: Iterable[int]) -> bool
 
 def term_occurs(term: CompiledTerm, view: StoryView) -> bool:
     """Tell whether the story has the term (the one-query matcher; the index is faster)."""
+    if term.near is not None:
+        return near_occurs(term, view)
     if term.prefix is not None:
         return any(word.startswith(term.prefix) for word in view.words)
     return any(
         pattern_at(pattern, view, view.starts(pattern.slots[0])) for pattern in term.patterns
+    )
+
+
+def spans(term: CompiledTerm, view: StoryView) -> list[tuple[int, int]]:
+    """Return where the term stands in the story: (first, last) word positions."""
+    if term.prefix is not None:
+        prefix = term.prefix
+        return [(at, at) for at, word in enumerate(view.text.words) if word.startswith(prefix)]
+    found: list[tuple[int, int]] = []
+    for pattern in term.patterns:
+        if not pattern.applies_to(view.text.language):
+            continue
+        last = len(pattern.slots) - 1
+        found += [
+            (start, start + last)
+            for start in set(view.starts(pattern.slots[0]))
+            if pattern_at(pattern, view, (start,))
+        ]
+    return found
+
+
+def near_occurs(term: CompiledTerm, view: StoryView) -> bool:
+    """Tell whether a NEAR term's two terms stand within its distance, in either order.
+
+    The distance is how far apart their nearest words are (1: side by side); terms that
+    overlap ("new york" NEAR/2 york) count as near.
+    """
+    assert term.near is not None
+    first = spans(term.near[0], view)
+    second = spans(term.near[1], view) if first else []
+    return any(
+        max(other_start - end, start - other_end, 0) <= term.distance
+        for start, end in first
+        for other_start, other_end in second
     )

@@ -1,95 +1,80 @@
-"""The subscription query language: parse, validate, normalise and match one query."""
+"""The subscription query language: parse, validate and normalise one query.
 
+Beside words, quoted words, prefixes and phrases, joined by OR and excluded with -, a query
+may say `a NEAR/n b` (both terms within n words of each other, either order) and
+`source:bbc` / `-source:rt` (keep or drop stories by outlet: feed title or host). The terms
+and operators are in vocabulary.py, the reading of the text into tokens in lexer.py.
+"""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
 
-from bot.i18n import N_, t
-from bot.text.normalize import tokenize
+from bot.i18n import N_
+from bot.matching.lexer import Token, join_near, lex
+from bot.matching.vocabulary import (
+    MAX_NEAR_DISTANCE,
+    MIN_PREFIX_LENGTH,
+    NearTerm,
+    QueryError,
+    Term,
+    TermKind,
+    near_term,
+    source_canonical,
+    term_order,
+)
+
+__all__ = [
+    "MAX_NEAR_DISTANCE",
+    "MAX_QUERY_LENGTH",
+    "MAX_QUERY_TERMS",
+    "MIN_PREFIX_LENGTH",
+    "NearTerm",
+    "Query",
+    "QueryError",
+    "Term",
+    "TermKind",
+    "near_term",
+    "parse_query",
+    "split_queries",
+]
 
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_TERMS = 10
-MIN_PREFIX_LENGTH = 2
-OR_OPERATOR = "OR"
-
-
-class QueryError(ValueError):
-    """The text is not a valid query; str(error) explains why in plain words.
-
-    The reason is a catalogue msgid and its parameters, so it can be shown in any locale.
-    """
-
-    def __init__(self, msgid: str, /, **params: object) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.params = params
-
-    def __str__(self) -> str:
-        """The reason in the current locale (read when shown, not when raised)."""
-        return t(self.msgid, **self.params)
-
-
-class TermKind(Enum):
-    """How a term is compared with a story's words."""
-
-    WORD = "word"  # the word, its plural, its lemmas, its aliases in other languages
-    EXACT = "exact"  # a quoted single word: that word only, as Google reads "word"
-    PREFIX = "prefix"
-    PHRASE = "phrase"
-
-
-@dataclass(frozen=True, order=True)
-class Term:
-    """One searchable unit: a word, a word prefix, or a phrase of adjacent words."""
-
-    kind: TermKind
-    words: tuple[str, ...]
-
-    @property
-    def canonical(self) -> str:
-        """Return the term as it appears in a normalised query."""
-        if self.kind is TermKind.PREFIX:
-            return self.words[0] + "*"
-        if self.kind in (TermKind.PHRASE, TermKind.EXACT):
-            return '"' + " ".join(self.words) + '"'
-        return self.words[0]
 
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed query: every group must match (a group is terms joined by OR), no exclusion."""
+    """A parsed query: every group must match (a group is terms joined by OR), no exclusion.
+
+    sources: the story's outlet must be one of these (none: any outlet); excluded_sources:
+    and none of these. A query may be sources alone ("everything from BBC").
+    """
 
     groups: tuple[tuple[Term, ...], ...]
     excluded: tuple[Term, ...]
     display: str
+    sources: tuple[str, ...] = ()
+    excluded_sources: tuple[str, ...] = ()
 
     @property
     def normalised(self) -> str:
         """Return the canonical text: equal for queries that always match the same stories."""
         parts = [" OR ".join(term.canonical for term in group) for group in self.groups]
+        parts += [source_canonical(source) for source in self.sources]
         parts += ["-" + term.canonical for term in self.excluded]
+        parts += ["-" + source_canonical(source) for source in self.excluded_sources]
         return " ".join(parts)
+
+    @property
+    def has_source_filter(self) -> bool:
+        """Tell whether the story's outlet decides too."""
+        return bool(self.sources or self.excluded_sources)
 
     @property
     def terms(self) -> tuple[Term, ...]:
         """Return every distinct term, required or excluded."""
         required = {term for group in self.groups for term in group}
-        return tuple(sorted(required | set(self.excluded), key=_sort_key))
-
-
-def _sort_key(term: Term) -> tuple[str, str]:
-    return (term.canonical, term.kind.value)
-
-
-@dataclass(frozen=True)
-class _Token:
-    """A lexical unit of the query text: an operator, or a term possibly negated."""
-
-    term: Term | None
-    negated: bool = False
-
-    @property
-    def is_or(self) -> bool:
-        return self.term is None
+        return tuple(sorted(required | set(self.excluded), key=term_order))
 
 
 def split_queries(text: str) -> list[str]:
@@ -120,12 +105,27 @@ def parse_query(text: str) -> Query:
             length=len(display),
             limit=MAX_QUERY_LENGTH,
         )
-    groups, excluded = _group(_lex(display))
-    if not groups and not excluded:
+    tokens = join_near(lex(display))
+    sources: tuple[str, ...] = ()
+    excluded_sources: tuple[str, ...] = ()
+    if any(token.source is not None for token in tokens):
+        _refuse_or_with_source(tokens)
+        sources = _sorted_unique(t.source for t in tokens if t.source and not t.negated)
+        excluded_sources = _sorted_unique(t.source for t in tokens if t.source and t.negated)
+        tokens = [token for token in tokens if token.source is None]
+    groups, excluded = _group(tokens)
+    if not groups and not excluded and not sources and not excluded_sources:
         raise QueryError(N_("it has no letters or digits to look for"))
-    if not groups:
+    if not groups and not sources:
         raise QueryError(N_("it only excludes words; say what stories you want too"))
-    term_count = sum(len(group) for group in groups) + len(excluded)
+    for source in sorted(set(sources) & set(excluded_sources)):
+        raise QueryError(N_("it both requires and excludes {term}"), term=source_canonical(source))
+    term_count = (
+        sum(_size(term) for group in groups for term in group)
+        + sum(map(_size, excluded))
+        + len(sources)
+        + len(excluded_sources)
+    )
     if term_count > MAX_QUERY_TERMS:
         raise QueryError(
             N_("it has {count} terms; the limit is {limit}"),
@@ -135,72 +135,26 @@ def parse_query(text: str) -> Query:
     for group in groups:
         if len(group) == 1 and group[0] in excluded:
             raise QueryError(N_("it both requires and excludes {term}"), term=group[0].canonical)
-    return Query(groups=groups, excluded=excluded, display=display)
+    return Query(groups, excluded, display, sources, excluded_sources)
 
 
-def _lex(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    position = 0
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        negated = text[position] == "-"
-        if negated:
-            position += 1
-        if position < len(text) and text[position] == '"':
-            closing = text.find('"', position + 1)
-            if closing < 0:
-                raise QueryError(N_('a quote is not closed; put phrases between two " marks'))
-            term = _phrase_term(text[position + 1 : closing], quoted=True)
-            position = closing + 1
-        else:
-            end = position
-            while end < len(text) and not text[end].isspace() and text[end] != '"':
-                end += 1
-            raw = text[position:end]
-            position = end
-            if raw == OR_OPERATOR and not negated:
-                tokens.append(_Token(term=None))
-                continue
-            term = _bare_term(raw)
-        if term is not None:
-            tokens.append(_Token(term=term, negated=negated))
-    return tokens
-
-
-def _phrase_term(raw: str, *, quoted: bool = False) -> Term | None:
-    if "*" in raw:
-        raise QueryError(N_("* works at the end of a single word, not inside quotes"))
-    words = tuple(tokenize(raw))
-    if not words:
-        return None
-    if len(words) > 1:
-        return Term(TermKind.PHRASE, words)
-    return Term(TermKind.EXACT if quoted else TermKind.WORD, words)
-
-
-def _bare_term(raw: str) -> Term | None:
-    if raw.endswith("*"):
-        stem = raw[:-1]
-        words = tuple(tokenize(stem))
-        if "*" in stem or len(words) != 1:
+def _refuse_or_with_source(tokens: list[Token]) -> None:
+    for index, token in enumerate(tokens):
+        if token.is_or and any(t.source is not None for t in tokens[max(index - 1, 0) : index + 2]):
             raise QueryError(
-                N_("{raw!r}: * works at the end of a single word, like Ukrain*"), raw=raw
+                N_("OR joins words; several source: filters already mean any of those outlets")
             )
-        if len(words[0]) < MIN_PREFIX_LENGTH:
-            raise QueryError(
-                N_("{raw!r} is too short: put at least {length} letters before *"),
-                raw=raw,
-                length=MIN_PREFIX_LENGTH,
-            )
-        return Term(TermKind.PREFIX, words)
-    if "*" in raw:
-        raise QueryError(N_("{raw!r}: * works at the end of a single word, like Ukrain*"), raw=raw)
-    return _phrase_term(raw)
 
 
-def _group(tokens: list[_Token]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Term, ...]]:
+def _size(term: Term) -> int:
+    return len(term.near) or 1
+
+
+def _sorted_unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(sorted({value for value in values if value}))
+
+
+def _group(tokens: list[Token]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Term, ...]]:
     groups: list[set[Term]] = []
     excluded: set[Term] = set()
     joining = False
@@ -221,6 +175,6 @@ def _group(tokens: list[_Token]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Te
         else:
             groups.append({token.term})
         joining = False
-    unique_groups = {tuple(sorted(group, key=_sort_key)) for group in groups}
-    ordered = tuple(sorted(unique_groups, key=lambda group: [_sort_key(t) for t in group]))
-    return ordered, tuple(sorted(excluded, key=_sort_key))
+    unique_groups = {tuple(sorted(group, key=term_order)) for group in groups}
+    ordered = tuple(sorted(unique_groups, key=lambda group: [term_order(t) for t in group]))
+    return ordered, tuple(sorted(excluded, key=term_order))

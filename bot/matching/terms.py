@@ -11,6 +11,9 @@ by the words the story wrote capitalised (or in capitals), then its languages ar
 What is left (longer patterns with a case rule or languages, and whatever a story's lemma
 keys reach) are candidates only: found by their first slot's forms, then checked word by word
 through patterns.pattern_at, as the one-query matcher (match.py) checks every pattern.
+
+A NEAR term is filed under its two terms, indexed as terms of their own: only a story that
+holds both is checked for their positions (patterns.near_occurs).
 """
 
 from collections import defaultdict
@@ -20,7 +23,15 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from bot.matching.expand import compiled
-from bot.matching.patterns import CompiledTerm, Pattern, StoryView, forms, pattern_at, term_occurs
+from bot.matching.patterns import (
+    CompiledTerm,
+    Pattern,
+    StoryView,
+    forms,
+    near_occurs,
+    pattern_at,
+    term_occurs,
+)
 from bot.matching.query import Term
 from bot.text.analyzer import CAPITALISED, LOWER, UPPER
 
@@ -79,6 +90,9 @@ class TermIndex(Generic[_Reach]):
         self._checked: tuple[_Filed, ...] = tuple(defaultdict(set) for _ in CASES)
         self._by_prefix: dict[str, set[int]] = defaultdict(set)
         self._prefix_lengths: dict[int, int] = defaultdict(int)
+        # NEAR terms by each of their two terms' ids, and those ids by NEAR term.
+        self._near_of: dict[int, set[int]] = defaultdict(set)
+        self._operands: dict[int, tuple[int, ...]] = {}
         self._words = _Words(self._by_form, self._by_prefix, self._prefix_lengths, reach)
 
     def __len__(self) -> int:
@@ -89,12 +103,17 @@ class TermIndex(Generic[_Reach]):
         """Return the term's id, indexing it on its first use."""
         term_id = self._ids.get(term)
         if term_id is None:
+            operands = tuple(map(self.acquire, term.near))
             term_id = self._next_id
             self._next_id += 1
             self._ids[term] = term_id
             self._term_of[term_id] = term
             self._refs[term_id] = 0
             compiled_term = self._terms[term_id] = compiled(term)
+            if operands:
+                self._operands[term_id] = operands
+                for operand in operands:
+                    self._near_of[operand].add(term_id)
             if compiled_term.prefix is not None:
                 self._prefix_lengths[len(compiled_term.prefix)] += 1
             for by_key, key, filed in self._entries(term_id, compiled_term):
@@ -132,6 +151,11 @@ class TermIndex(Generic[_Reach]):
             self._prefix_lengths[length] -= 1
             if not self._prefix_lengths[length]:
                 del self._prefix_lengths[length]
+        for operand in self._operands.pop(term_id, ()):
+            self._near_of[operand].discard(term_id)
+            if not self._near_of[operand]:
+                del self._near_of[operand]
+            self.release(operand)
 
     def _entries(self, term_id: int, term: CompiledTerm) -> list[_Entry]:
         if term.prefix is not None:
@@ -185,6 +209,13 @@ class TermIndex(Generic[_Reach]):
             if term_id not in found and term_id not in others:
                 pattern = self._terms[term_id].patterns[index]
                 if pattern_at(pattern, view, view.starts(pattern.slots[0])):
+                    others.add(term_id)
+        if self._near_of:
+            held = found | others
+            for term_id in union(self._near_of, held):
+                if held.issuperset(self._operands[term_id]) and near_occurs(
+                    self._terms[term_id], view
+                ):
                     others.add(term_id)
         return found | others, list(map(_REACHED, words)), others
 

@@ -13,17 +13,28 @@ def example() -> str:
 
 def syntax_help() -> str:
     """How to write a subscription, in a few lines."""
-    return t(
-        "How to write a subscription:\n"
-        "• <code>Ukraine</code>: the word in any case and form, and its names in other "
-        "languages (Україна, Украины, Ucrânia…)\n"
-        '• <code>"Ukraine"</code>: exactly this word, nothing else\n'
-        "• <code>Putin Xi</code>: both words, anywhere in the story\n"
-        '• <code>"Joe Biden"</code>: the exact phrase\n'
-        "• <code>Kyiv OR Kiev</code>: either word\n"
-        "• <code>Ukrain*</code>: any word starting with Ukrain\n"
-        "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
-        "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
+    return (
+        t(
+            "How to write a subscription:\n"
+            "• <code>Ukraine</code>: the word in any case and form, and its names in other "
+            "languages (Україна, Украины, Ucrânia…)\n"
+            '• <code>"Ukraine"</code>: exactly this word, nothing else\n'
+            "• <code>Putin Xi</code>: both words, anywhere in the story\n"
+            '• <code>"Joe Biden"</code>: the exact phrase\n'
+            "• <code>Kyiv OR Kiev</code>: either word\n"
+            "• <code>Ukrain*</code>: any word starting with Ukrain\n"
+            "• <code>NATO -football</code>: NATO, but not stories mentioning football\n"
+            "Separate several subscriptions with commas: <code>Ukraine, NATO</code>"
+        )
+        + "\n"
+        + t(
+            "Sharper subscriptions:\n"
+            "• <code>Putin NEAR/5 Trump</code>: both words at most 5 words apart, in either order "
+            "(NEAR/1 to NEAR/20)\n"
+            "• <code>Ukraine source:bbc</code>: only from outlets whose name or web address "
+            "contains bbc; <code>source:bbc</code> alone: everything from them\n"
+            "• <code>Ukraine -source:rt</code>: not from those outlets"
+        )
     )
 
 

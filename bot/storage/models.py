@@ -140,6 +140,9 @@ class PollToSave:
     title_dedup_seconds: float = CROSS_FEED_DEDUP_WINDOW.total_seconds()
     # The response's digest, stored with the poll: the next poll skips the same body.
     body_digest: str | None = None
+    # The parser left out the items of the feed's last saved poll: the stories are new but
+    # for edited items (save_poll then matches them without first looking which are known).
+    new_items_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class TriedStory:
     source: str
     # When it was published, or first seen when the feed gives no date.
     published: datetime
+    # The feed's URL: with `source` (its title), the outlet `source:` filters look at.
+    source_url: str = ""
 
 
 @dataclass(frozen=True)

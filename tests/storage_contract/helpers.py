@@ -169,6 +169,7 @@ async def save(
     burst_limit: int = 100,
     body_digest: str | None = None,
     deliver: bool = True,
+    new_items_only: bool = False,
 ) -> SavedPoll:
     """Save a poll, then (deliver) fan its matches out to the chats as the delivery worker
     would."""
@@ -187,6 +188,7 @@ async def save(
             alerts_enabled=alerts_enabled,
             stories=stories,
             body_digest=body_digest,
+            new_items_only=new_items_only,
         ),
         match=match,
     )

@@ -60,6 +60,31 @@ async def test_a_story_already_seen_is_not_stored_or_alerted_again(db: Db) -> No
     assert len(db.outbox()) == 1
 
 
+@pytest.mark.parametrize("new_items_only", [False, True])
+async def test_a_poll_of_only_new_items_matches_before_looking_and_still_stores_once(
+    db: Db, new_items_only: bool
+) -> None:
+    feed = await add_feed(db)
+    seen = candidate(feed, "Ukraine talks")
+    await save(db, feed, seen)
+    looked_at: list[str] = []
+
+    def match(candidate: StoryToSave) -> tuple[str, ...]:
+        looked_at.append(candidate.story.title)
+        return ("ukraine",)
+
+    # An incremental poll hands over an edited item too: matched up front, not stored again.
+    fresh = candidate(feed, "Ukraine: new talks")
+    saved = await save(
+        db, feed, seen, fresh, now=T0 + 300, match=match, new_items_only=new_items_only
+    )
+    assert saved == SavedPoll(new_stories=1, matched=1)
+    assert looked_at == (
+        ["Ukraine talks", "Ukraine: new talks"] if new_items_only else ["Ukraine: new talks"]
+    )
+    assert db.alerts() == [(ANN, "Ukraine talks"), (ANN, "Ukraine: new talks")]
+
+
 async def test_alerts_go_to_active_users_only(db: Db) -> None:
     feed = await add_feed(db)
     await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)

@@ -95,7 +95,7 @@ class SearchMixin(SqliteBase):
         for chunk in chunks(ids):
             rows = await db.execute_fetchall(
                 f"""SELECT s.id, s.title, s.link, s.published_at, s.seen_at,
-                        coalesce(f.title, '')
+                        coalesce(f.title, ''), coalesce(f.url, '')
                     FROM stories s LEFT JOIN feeds f ON f.id = s.feed_id
                     WHERE s.id IN ({marks(chunk)})""",
                 tuple(chunk),
@@ -108,6 +108,7 @@ class SearchMixin(SqliteBase):
                     link=row[2],
                     source=str(row[5]),
                     published=datetime.fromtimestamp(float(published), UTC),
+                    source_url=str(row[6]),
                 )
         return [found[story_id] for story_id in ids if story_id in found]
 

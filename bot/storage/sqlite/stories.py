@@ -34,8 +34,17 @@ class StoriesMixin(SqliteBase):
         # meanwhile) is matched there. The moment-before lookup is a short statement on the
         # writer, not on the reader: the reader serves what people wait for (/list), and 500
         # polls' lookups queued there made a /list wait up to 2 s in a cold cycle (bench).
+        # A poll that parsed only what its last saved poll did not have (incremental) has
+        # hardly any known stories: they are matched without the lookup, which would cost
+        # every poll of a cycle a turn of the writer (bench: the steady cycle).
         matched: dict[int, Matches] = {}
-        if poll.alerts_enabled and any(c.alertable for c in poll.stories):
+        if poll.alerts_enabled and poll.new_items_only:
+            matched = {
+                position: match(candidate)
+                for position, candidate in enumerate(poll.stories)
+                if candidate.alertable
+            }
+        elif poll.alerts_enabled and any(c.alertable for c in poll.stories):
             known = await self._known_keys_now(poll.feed_id, [c.story.key for c in poll.stories])
             for position, (candidate, new) in enumerate(
                 zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
@@ -68,14 +77,16 @@ class StoriesMixin(SqliteBase):
             stored = 0
             if poll.alerts_enabled:
                 # What matching saw of each story it ran on, for the dry run (/try).
-                await self._db.executemany(
-                    "INSERT INTO story_texts (story_id, seen_at, packed) VALUES (?, ?, ?)",
-                    [
-                        (story_id, poll.now, c.packed)
-                        for story_id, _, c in originals
-                        if c.alertable and c.packed
-                    ],
-                )
+                texts = [
+                    (story_id, poll.now, c.packed)
+                    for story_id, _, c in originals
+                    if c.alertable and c.packed
+                ]
+                if texts:  # each statement is a turn of the loop while the writer is held
+                    await self._db.executemany(
+                        "INSERT INTO story_texts (story_id, seen_at, packed) VALUES (?, ?, ?)",
+                        texts,
+                    )
                 stored = await self._record_matches(
                     [
                         (story_id, matched[position] if position in matched else match(c))
@@ -156,15 +167,17 @@ class StoriesMixin(SqliteBase):
                 "UPDATE stories SET duplicate_of = ? WHERE id = ?",
                 [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
             )
-        await self._db.executemany(
-            "INSERT OR IGNORE INTO title_keys (word, seen_at, story_id) VALUES (?, ?, ?)",
-            [
-                (key, poll.now, ids[story.key])
-                for story, original in zip(stories, repeats.original, strict=True)
-                if original
-                for key in title_keys(story.normalised_title)
-            ],
-        )
+        keyed = [
+            (key, poll.now, ids[story.key])
+            for story, original in zip(stories, repeats.original, strict=True)
+            if original
+            for key in title_keys(story.normalised_title)
+        ]
+        if keyed:  # no statement for nothing: each is a hop to the connection's thread
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO title_keys (word, seen_at, story_id) VALUES (?, ?, ?)",
+                keyed,
+            )
         return [
             (ids[c.story.key], position, c)
             for (position, c), original in zip(fresh, repeats.original, strict=True)
@@ -229,6 +242,8 @@ class StoriesMixin(SqliteBase):
         rows = [
             (story_id, json.dumps(queries), poll.now) for story_id, queries in matches if queries
         ]
+        if not rows:
+            return 0
         await self._db.executemany(
             "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
         )
