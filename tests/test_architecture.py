@@ -20,8 +20,6 @@ PURE = (
     "bot/storage/protocols.py",
     "bot/storage/errors.py",
     "bot/ingest/stories.py",
-    "bot/ingest/repeats.py",
-    "bot/ingest/similar_titles.py",
     "bot/ingest/charsets.py",
     "bot/ingest/incremental.py",
     "bot/ingest/fastparse.py",

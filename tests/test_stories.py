@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.ingest.repeats import find_repeats, new_to_feed
 from bot.ingest.stories import (
     HASH_KEY_PREFIX,
     Story,
     canonical_link,
     clean_title,
+    find_repeats,
     is_too_old,
+    new_to_feed,
     normalised_title,
     story_from_entry,
     story_key,

@@ -146,37 +146,6 @@ async def test_stories_are_deduplicated_by_normalised_title_within_48_hours(
     assert len(db.alerts()) == (2 if alerted else 1)
 
 
-@pytest.mark.parametrize(
-    ("later", "alerted"),
-    [(1 * HOUR, False), (47 * HOUR, False), (49 * HOUR, True)],
-    ids=["an hour later", "47 h later", "49 h later"],
-)
-async def test_near_identical_titles_are_one_story_within_48_hours(
-    db: Db, later: float, alerted: bool
-) -> None:
-    a, b, c = await add_feed(db, "a"), await add_feed(db, "b"), await add_feed(db, "c")
-    first = "Anschlag in Magdeburg - Zahl der Todesopfer auf fünf gestiegen"
-    await save(db, a, candidate(a, first))
-    second = "Anschlag in Magdeburg: Zahl der Toten auf fünf gestiegen"
-    saved = await save(db, b, candidate(b, second), now=T0 + later)
-    assert saved.new_stories == 1
-    assert saved.matched == (1 if alerted else 0)
-    # A third outlet's copy of the copy finds the original (the copy keeps no keys).
-    again = "Anschlag in Magdeburg: Zahl der Toten auf fuenf gestiegen"
-    third = await save(db, c, candidate(c, again), now=T0 + later)
-    assert third.matched == 0
-    assert len(db.alerts()) == (2 if alerted else 1)
-
-
-async def test_generic_and_different_titles_sharing_words_each_alert(db: Db) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    await save(db, a, candidate(a, "Live updates: day 500"))
-    await save(db, a, candidate(a, "U.S. and Iran wrap up second round of nuclear talks"))
-    await save(db, b, candidate(b, "Live updates: day 501"), now=T0 + HOUR)
-    await save(db, b, candidate(b, "US and Iran to meet for second round of nuclear talks"))
-    assert len(db.alerts()) == 4
-
-
 async def test_empty_titles_do_not_deduplicate(db: Db) -> None:
     a, b = await add_feed(db, "a"), await add_feed(db, "b")
     await save(db, a, candidate(a, ""))

@@ -1,7 +1,7 @@
 """The contract of pruning: old finished rows and stories go, a batch at a time; pending stay."""
 
 from bot.storage import Delivery
-from tests.storage_contract.helpers import ANN, T0, Db, add_feed, candidate, queue, save
+from tests.storage_contract.helpers import ANN, T0, Db, add_feed, queue
 
 DAY = 24 * 3600.0
 START = (float("-inf"), 0)
@@ -38,15 +38,3 @@ async def test_pruning_goes_a_batch_at_a_time(db: Db) -> None:
         deleted, batches, after = deleted + page.deleted, batches + 1, page.resume_after
     assert (deleted, batches) == (3, 2)
     assert await db.storage.outbox_counts() == {}
-
-
-async def test_a_pruned_story_takes_its_title_keys_with_it(db: Db) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    title = "Anschlag in Magdeburg - Zahl der Todesopfer auf fünf gestiegen"
-    await save(db, a, candidate(a, title), alerts_enabled=False)
-    # Pruned early (a short retention), inside the 48 h window of near-identical titles.
-    assert (await db.storage.prune_stories(T0 + 60, START, 100)).deleted == 1
-    # Nothing of it is left to match against: the near-identical title is news again.
-    again = "Anschlag in Magdeburg: Zahl der Toten auf fünf gestiegen"
-    assert (await save(db, b, candidate(b, again), now=T0 + 120)).matched == 1
-    assert db.story_titles() == [again]

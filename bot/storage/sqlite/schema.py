@@ -257,21 +257,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
-    Migration(
-        # The words a story's title is looked up by (bot.ingest.similar_titles.title_keys),
-        # so a near-identical title from another outlet finds it without reading every
-        # title of the dedup window. Only original stories (a copy's original is found).
-        "title keys of stories",
-        (
-            """CREATE TABLE title_keys (
-                word TEXT NOT NULL,
-                seen_at REAL NOT NULL,
-                story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
-                PRIMARY KEY (word, seen_at, story_id)
-            ) WITHOUT ROWID""",
-            "CREATE INDEX title_keys_by_story ON title_keys (story_id)",
-        ),
-    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,9 +9,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.ingest.repeats import find_repeats, new_to_feed
-from bot.ingest.similar_titles import title_keys
-from bot.ingest.stories import Story
+from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.sqlite.connection import SqliteBase, chunks, marks, serialized
 
@@ -146,11 +144,10 @@ class StoriesMixin(SqliteBase):
         stories = _stories(c for _, c in fresh)
         links = {story.canonical_link for story in stories if story.canonical_link}
         titles = {story.normalised_title for story in stories if story.normalised_title}
-        keys = {key for story in stories for key in title_keys(story.normalised_title)}
-        by_link, by_title, recent = await self._earlier(
-            links, titles, keys, since=poll.now - poll.title_dedup_seconds
+        by_link, by_title = await self._first_ids(
+            links, titles, since=poll.now - poll.title_dedup_seconds
         )
-        repeats = find_repeats(stories, by_link, by_title, recent)
+        repeats = find_repeats(stories, by_link, by_title)
         await self._db.executemany(
             """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
                    summary, published_at, seen_at, duplicate_of)
@@ -167,37 +164,21 @@ class StoriesMixin(SqliteBase):
                 "UPDATE stories SET duplicate_of = ? WHERE id = ?",
                 [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
             )
-        keyed = [
-            (key, poll.now, ids[story.key])
-            for story, original in zip(stories, repeats.original, strict=True)
-            if original
-            for key in title_keys(story.normalised_title)
-        ]
-        if keyed:  # no statement for nothing: each is a hop to the connection's thread
-            await self._db.executemany(
-                "INSERT OR IGNORE INTO title_keys (word, seen_at, story_id) VALUES (?, ?, ?)",
-                keyed,
-            )
         return [
             (ids[c.story.key], position, c)
             for (position, c), original in zip(fresh, repeats.original, strict=True)
             if original
         ]
 
-    async def _earlier(
-        self, links: set[str], titles: set[str], keys: set[str], since: float
-    ) -> tuple[dict[str, int], dict[str, int], list[tuple[int, str]]]:
+    async def _first_ids(
+        self, links: set[str], titles: set[str], since: float
+    ) -> tuple[dict[str, int], dict[str, int]]:
         """Return the id of the earliest story per canonical link, and per normalised title
-        among the stories seen since `since`, and the (id, normalised title) of the stories
-        seen since then holding any of these title keys (where a near-identical title is
-        looked for): one statement for the three (usually one)."""
+        among the stories seen since `since`: one statement for both (usually one)."""
         by_link: dict[str, int] = {}
         by_title: dict[str, int] = {}
-        keyed: dict[int, str] = {}
-        pairs = itertools.zip_longest(
-            chunks(sorted(links)), chunks(sorted(titles)), chunks(sorted(keys)), fillvalue=()
-        )
-        for link_chunk, title_chunk, key_chunk in pairs:
+        pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
+        for link_chunk, title_chunk in pairs:
             # A part only for values given: an empty IN list would make SQLite scan the index.
             parts: list[str] = []
             if link_chunk:
@@ -207,22 +188,13 @@ class StoriesMixin(SqliteBase):
                 parts.append(f"""SELECT 1, normalised_title, min(id) FROM stories
                        WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
                        GROUP BY normalised_title""")
-            if key_chunk:
-                parts.append(f"""SELECT 2, s.normalised_title, s.id FROM title_keys k
-                       JOIN stories s ON s.id = k.story_id
-                       WHERE k.word IN ({marks(key_chunk)}) AND k.seen_at >= ?""")
-            title_window = (since,) if title_chunk else ()
-            key_window = (since,) if key_chunk else ()
+            window = (since,) if title_chunk else ()
             rows = await self._db.execute_fetchall(
-                " UNION ALL ".join(parts),
-                (*link_chunk, *title_chunk, *title_window, *key_chunk, *key_window),
+                " UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window)
             )
-            for part, value, story_id in rows:
-                if part == 2:
-                    keyed[int(story_id)] = str(value)
-                else:
-                    (by_title if part else by_link)[str(value)] = int(story_id)
-        return by_link, by_title, sorted(keyed.items())
+            for by_title_row, value, first in rows:
+                (by_title if by_title_row else by_link)[str(value)] = int(first)
+        return by_link, by_title
 
     async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
         ids: dict[str, int] = {}
