@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from bot.matching.expand import compiled
-from bot.matching.patterns import StoryView, pattern_at
+from bot.matching.patterns import StoryView, spans
 from bot.matching.query import Query, QueryError, Term, parse_query
 from bot.text.analyzer import analyze
 from bot.text.normalize import tokenize
@@ -75,20 +75,12 @@ def _wanted_terms(queries: tuple[str, ...]) -> tuple[Term, ...]:
 
 def _hit_positions(terms: Iterable[Term], view: StoryView) -> set[int]:
     """Return the positions of the words that the terms' patterns or prefixes cover."""
-    words = view.text.words
-    positions: set[int] = set()
-    for term in terms:
-        compiled_term = compiled(term)
-        if compiled_term.prefix is not None:
-            prefix = compiled_term.prefix
-            positions.update(at for at, word in enumerate(words) if word.startswith(prefix))
-            continue
-        for pattern in compiled_term.patterns:
-            size = len(pattern.slots)
-            for start in set(view.starts(pattern.slots[0])):
-                if pattern_at(pattern, view, (start,)):
-                    positions.update(range(start, start + size))
-    return positions
+    return {
+        position
+        for term in terms
+        for first, last in spans(compiled(term), view)
+        for position in range(first, last + 1)
+    }
 
 
 def _joined(spans: list[Span], text: str) -> list[Span]:
