@@ -21,7 +21,7 @@ from bot.storage.claims import (
 )
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.sqlite.connection import serialized
-from bot.storage.sqlite.schedules import SchedulesMixin
+from bot.storage.sqlite.schedules import SchedulesMixin, schedule_of
 
 
 class ClaimsMixin(SchedulesMixin):
@@ -72,12 +72,15 @@ class ClaimsMixin(SchedulesMixin):
             # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
             found = list(
                 await self._db.execute_fetchall(
-                    # The feeds it hid come along: a hop more per claim would cost a round
-                    # trip to the database thread while the writer lock is held.
-                    """SELECT status, type, match_cursor,
+                    # The feeds it hid and its schedule come along: a hop more per claim
+                    # would cost a round trip to the database thread while the writer lock
+                    # is held.
+                    """SELECT c.status, c.type, c.match_cursor,
                               (SELECT group_concat(feed_id) FROM hidden_feeds
-                               WHERE chat_id = chats.id)
-                       FROM chats WHERE id = ?""",
+                               WHERE chat_id = c.id),
+                              s.timezone, s.quiet_start, s.quiet_end, s.digest_times
+                       FROM chats c LEFT JOIN chat_schedules s ON s.chat_id = c.id
+                       WHERE c.id = ?""",
                     (chat_id,),
                 )
             )
@@ -92,7 +95,7 @@ class ClaimsMixin(SchedulesMixin):
                 int(chat[2]),
                 await self._chat_subscriptions(chat_id),
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
-                await self._chat_schedule(chat_id),
+                schedule_of(*chat[4:8]),
                 hidden_feeds=_feed_ids(chat[3]),
             )
             decided = plan(work)

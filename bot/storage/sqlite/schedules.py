@@ -18,23 +18,14 @@ class SchedulesMixin(SqliteBase):
 
         On the reader: /list and /settings ask for it, and must not wait behind the writer
         while a poll cycle keeps it busy (bench: responsiveness)."""
-        return await self._chat_schedule(chat_id, db)
-
-    async def _chat_schedule(
-        self, chat_id: int, db: aiosqlite.Connection | None = None
-    ) -> ChatSchedule:
         rows = list(
-            await (db or self._db).execute_fetchall(
+            await db.execute_fetchall(
                 """SELECT timezone, quiet_start, quiet_end, digest_times FROM chat_schedules
                    WHERE chat_id = ?""",
                 (chat_id,),
             )
         )
-        if not rows:
-            return ChatSchedule()
-        zone, start, end, times = rows[0]
-        quiet = None if start is None or end is None else (int(start), int(end))
-        return ChatSchedule(str(zone), quiet, tuple(int(t) for t in json.loads(times)))
+        return schedule_of(*rows[0]) if rows else ChatSchedule()
 
     @serialized
     async def save_schedule(
@@ -70,3 +61,13 @@ class SchedulesMixin(SqliteBase):
                 (release_held_at, chat_id, now),
             )
         return True
+
+
+def schedule_of(
+    zone: str | None, start: int | None, end: int | None, times: str | None
+) -> ChatSchedule:
+    """Return the schedule a chat_schedules row holds (no row, all None: the default)."""
+    if zone is None or times is None:
+        return ChatSchedule()
+    quiet = None if start is None or end is None else (int(start), int(end))
+    return ChatSchedule(str(zone), quiet, tuple(int(t) for t in json.loads(times)))
