@@ -13,7 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from bot.matching.dryrun import DRY_RUN_DAYS, search
+from bot.matching.dryrun import DRY_RUN_DAYS, search, window_start
 from bot.matching.match import query_matches
 from bot.matching.query import Query
 from bot.matching.sources import StorySource, admits
@@ -22,7 +22,6 @@ from bot.text.packed import PackedTextError, unpack
 
 log = logging.getLogger(__name__)
 
-DAY_SECONDS = 86400.0
 # The newest matches a dry run shows.
 SHOWN_STORIES = 5
 # Texts indexed per transaction: their tokens are worked out on the event loop (about
@@ -46,7 +45,7 @@ async def dry_run(storage: Storage, query: Query, now: float) -> DryRun:
     """Return the query's matches among the stories seen in the last DRY_RUN_DAYS."""
     await index_pending(storage)
     asked = search(query)
-    since = now - DRY_RUN_DAYS * DAY_SECONDS
+    since = window_start(now)
     found = await storage.search_story_ids(asked.candidates, since)
     if not asked.exact:  # a phrase, a NEAR, a source: filter: checked story by story
         sure = set(await storage.search_story_ids(asked.sure, since)) if asked.sure else set()

@@ -28,6 +28,14 @@ from bot.text.analyzer import CAPITALISED, LOWER, UPPER, AnalyzedText
 
 # How far back a dry run looks: stories seen in the last week.
 DRY_RUN_DAYS = 7
+
+
+def window_start(now: float) -> float:
+    """Return when the dry run's window begins: stories seen since then are searched (and
+    their texts kept)."""
+    return now - DRY_RUN_DAYS * 86_400.0
+
+
 _CASE_MARKERS = {CAPITALISED: "y", UPPER: "z"}
 _LEMMA_MARKER = "x"
 _LANGUAGE_MARKER = "l"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW, MAX_STORY_AGE
-from bot.matching.dryrun import DRY_RUN_DAYS
+from bot.matching.dryrun import window_start
 from bot.storage.errors import StorageUnavailable
 from bot.storage.models import PrunedPage
 from bot.storage.protocols import Retention
@@ -126,7 +126,7 @@ class Maintenance:
             self._storage.prune_stories, cutoffs.stories_before
         )
         # The dry run's texts of the stories that stay: only its week is searched.
-        before = now - DRY_RUN_DAYS * DAY_SECONDS
+        before = window_start(now)
         while await self._storage.prune_story_texts(before, self._batch_rows) == self._batch_rows:
             story_batches += 1
         free_pages = await self._release_free_pages()
