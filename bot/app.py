@@ -71,6 +71,7 @@ def build_application(settings: Settings) -> BotApplication:
         Application.builder()
         .token(settings.bot_token)
         .base_url(settings.bot_base_url)
+        .base_file_url(settings.bot_file_url)
         .rate_limiter(
             RecordingRateLimiter(
                 gate,

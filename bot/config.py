@@ -44,6 +44,11 @@ class Settings:
         """Base URL PTB prefixes to "<token>/<method>"."""
         return self.telegram_api_url.rstrip("/") + "/bot"
 
+    @property
+    def bot_file_url(self) -> str:
+        """Base URL PTB prefixes to "<token>/<file_path>" to download a file (getFile)."""
+        return self.telegram_api_url.rstrip("/") + "/file/bot"
+
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """Parse KEY=VALUE lines of a .env file; blank lines and # comments are skipped."""

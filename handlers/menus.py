@@ -41,6 +41,8 @@ def admin_commands() -> list[BotCommand]:
         BotCommand("addfeed", t("Watch a new feed: /addfeed URL")),
         BotCommand("removefeed", t("Stop watching a feed: /removefeed URL or number")),
         BotCommand("feeds", t("All feeds and their health")),
+        BotCommand("exportfeeds", t("The feed list as an OPML file")),
+        BotCommand("importfeeds", t("Add the feeds of an OPML file (as its caption)")),
         BotCommand("stats", t("Users, subscriptions, feeds and delivery figures")),
     ]
 

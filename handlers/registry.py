@@ -2,7 +2,7 @@
 
 from bot.services import BotApplication
 from bot.updates.flood import FloodGate
-from handlers import admin, dryrun, schedule, subscriber, throttle, tuning
+from handlers import admin, dryrun, opml, schedule, subscriber, throttle, tuning
 
 
 def register_all(app: BotApplication, gate: FloodGate) -> None:
@@ -12,5 +12,6 @@ def register_all(app: BotApplication, gate: FloodGate) -> None:
     dryrun.register(app)
     tuning.register(app)
     admin.register(app)
+    opml.register(app)
     schedule.register(app)
     subscriber.register_fallbacks(app)

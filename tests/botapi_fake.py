@@ -8,6 +8,10 @@ bot: HTML parse mode, the 4096 UTF-16 unit limit, not-modified edits, inline key
 test injects updates (``user_sends``, ``user_presses``), fails or slows calls
 (``fail_next``, ``set_delay``), blocks users, migrates groups, turns on flood limits
 (``enforce_limits``) and inspects what the bot did (``sent``, ``requests``, ``errors``).
+Files go both ways as Telegram's do: a user sends a document (``user_sends_document``), the
+bot asks ``getFile`` and downloads ``GET /file/bot<token>/<file_path>`` (give PTB
+``base_file_url=fake.file_url``); the bot uploads with ``sendDocument`` (multipart) and a
+test reads the bytes back (``file_bytes``).
 
 Threads: the server runs in a daemon thread and all state sits behind one
 ``threading.Condition``. What a test calls either takes that lock for microseconds or is
@@ -32,6 +36,7 @@ import email.policy
 import itertools
 import json
 import math
+import mimetypes
 import re
 import sys
 import threading
@@ -49,6 +54,12 @@ ErrorSpec = tuple[int, str, JSON | None]
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 MAX_TEXT_UTF16 = 4096
+MAX_CAPTION_UTF16 = 1024
+# What getFile serves to bots (larger files need a local Bot API server); what they upload.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Where uploaded files travel inside a call's params (never recorded in ``requests``).
+_UPLOADS = "\0uploads"
 MAX_CALLBACK_DATA_BYTES = 64
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
@@ -86,6 +97,7 @@ DEFAULT_DESCRIPTIONS = {
 }
 _WAIT_STEP = 0.01
 _PATH_RE = re.compile(r"/bot([^/]+)/([^/]+)/?")
+_FILE_PATH_RE = re.compile(r"/file/bot([^/]+)/(.+)")
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 _BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _INT_RE = re.compile(r"-?\d+")
@@ -400,6 +412,25 @@ def render_text(
     return plain, found
 
 
+def render_caption(
+    caption: object, parse_mode: object, entities: object, *, strict: bool
+) -> tuple[str, list[JSON]]:
+    """Validate a media caption like sendDocument does: may be absent, at most 1024 units."""
+    if caption is None or caption == "":
+        return "", []
+    mode = parse_mode.lower() if isinstance(parse_mode, str) else ""
+    if mode == "html":
+        try:
+            plain, found = parse_html(str(caption), strict=strict)
+        except HtmlError as exc:
+            raise bad_request(f"can't parse entities: {exc}") from None
+    else:
+        plain, found = str(caption), list(entities) if isinstance(entities, list) else []
+    if utf16_len(plain) > MAX_CAPTION_UTF16:
+        raise bad_request("message caption is too long")
+    return plain, found
+
+
 # --- request bodies ----------------------------------------------------------------------
 
 _JSON_PARAMS = frozenset(
@@ -483,6 +514,33 @@ def _decode_multipart(content_type: str, body: bytes) -> JSON:
         else:
             fields[name] = {"filename": filename, "size": len(data)}
     return fields
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart request, or a document a user sent."""
+
+    filename: str
+    data: bytes
+    mime_type: str
+
+
+def decode_uploads(content_type: str, body: bytes) -> dict[str, UploadedFile]:
+    """The file parts of a multipart body, by field name (empty for any other body)."""
+    if not body or content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        return {}
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    uploads: dict[str, UploadedFile] = {}
+    for part in message.walk():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        if part.is_multipart() or not isinstance(name, str) or filename is None:
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        uploads[name] = UploadedFile(filename, data, part.get_content_type())
+    return uploads
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -572,6 +630,24 @@ def _user_json(
     if language_code is not None:
         user["language_code"] = language_code  # the IETF tag of the user's app language
     return user
+
+
+@dataclass(frozen=True)
+class _Sender:
+    user_id: int
+    first_name: str
+    username: str | None
+    language: str | None
+
+
+def _mime_of(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _file_path(file_id: str, file: UploadedFile) -> str:
+    """Where getFile says a file is, as Telegram's "documents/file_12.opml"."""
+    suffix = file.filename.rpartition(".")[2] if "." in file.filename else "bin"
+    return f"documents/file_{file_id.rsplit('-', 1)[-1]}.{suffix}"
 
 
 def _update_type(update: JSON) -> str:
@@ -674,6 +750,9 @@ class SentMessage:
     edit_date: int | None = None
     deleted: bool = False
     thread_id: int | None = None
+    # For sendDocument: Telegram's Document object (file_id, file_name, mime_type,
+    # file_size); text and plain_text are then the caption.
+    document: JSON | None = None
 
     @property
     def buttons(self) -> list[JSON]:
@@ -730,6 +809,8 @@ class BotApiFake:
         self._rate_limited = 0
         self._allowed_updates: list[str] | None = None
         self._poll_generation = 0
+        self._files: dict[str, UploadedFile] = {}
+        self._file_ids = itertools.count(1)
         self._methods: dict[str, Callable[[JSON], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -742,6 +823,8 @@ class BotApiFake:
             "setMyShortDescription": self._accept,
             "setChatMenuButton": self._accept,
             "sendMessage": self._send_message,
+            "sendDocument": self._send_document,
+            "getFile": self._get_file,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -813,6 +896,11 @@ class BotApiFake:
     def base_url(self) -> str:
         """What to give PTB as ``base_url``: ``url + "/bot"``."""
         return self.url + "/bot"
+
+    @property
+    def file_url(self) -> str:
+        """What to give PTB as ``base_file_url``: ``url + "/file/bot"``."""
+        return self.url + "/file/bot"
 
     # --- scenario controls ---
 
@@ -941,12 +1029,64 @@ class BotApiFake:
         A leading ``/command`` (or ``/command@bot``) gets its bot_command entity. A user who
         writes has unblocked the bot, so a block_user for the chat is lifted.
         """
+        content: JSON = {"text": text}
+        command = _COMMAND_RE.match(text)
+        if command:
+            entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
+            content["entities"] = [entity]
+        if entities:
+            content["entities"] = [*content.get("entities", []), *entities]
+        sender = _Sender(user_id, first_name, username, language_code)
+        return self._user_message(
+            sender, content, chat_id, chat_type, reply_to_message_id, thread_id
+        )
+
+    def user_sends_document(
+        self,
+        user_id: int,
+        data: bytes,
+        filename: str,
+        *,
+        caption: str | None = None,
+        mime_type: str | None = None,
+        first_name: str = "Test",
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        reply_to_message_id: int | None = None,
+        language_code: str | None = None,
+    ) -> JSON:
+        """Queue a message with a document (and a caption, if given) from a user; return it.
+
+        The file is kept under a new file_id for getFile and the download, like Telegram's;
+        a leading ``/command`` in the caption gets its bot_command caption entity.
+        """
+        file_id = self._store_file(UploadedFile(filename, data, mime_type or _mime_of(filename)))
+        content: JSON = {"document": self._document_json(file_id)}
+        if caption is not None:
+            content["caption"] = caption
+            command = _COMMAND_RE.match(caption)
+            if command:
+                entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
+                content["caption_entities"] = [entity]
+        sender = _Sender(user_id, first_name, None, language_code)
+        return self._user_message(sender, content, chat_id, chat_type, reply_to_message_id)
+
+    def _user_message(
+        self,
+        sender: _Sender,
+        content: JSON,
+        chat_id: int | None,
+        chat_type: str,
+        reply_to_message_id: int | None,
+        thread_id: int | None = None,
+    ) -> JSON:
+        """Queue a message update from a user with content (text, document...); return it."""
         if chat_id is None and chat_type != "private":
             raise ValueError(f"a {chat_type} message needs a chat_id")
         if thread_id is not None and chat_type != "supergroup":
             raise ValueError("only a supergroup has forum topics")
-        chat_id = user_id if chat_id is None else chat_id
-        user = _user_json(user_id, first_name, username, language_code)
+        chat_id = sender.user_id if chat_id is None else chat_id
+        user = _user_json(sender.user_id, sender.first_name, sender.username, sender.language)
         with self._cond:
             chat = self._register_chat(chat_id, chat_type, user)
             if thread_id is not None:
@@ -956,17 +1096,11 @@ class BotApiFake:
                 "from": user,
                 "chat": copy.deepcopy(chat),
                 "date": int(time.time()),
-                "text": text,
+                **content,
             }
             if thread_id is not None:
                 message["message_thread_id"] = thread_id
                 message["is_topic_message"] = True
-            command = _COMMAND_RE.match(text)
-            if command:
-                entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
-                message["entities"] = [entity]
-            if entities:
-                message["entities"] = [*message.get("entities", []), *entities]
             if reply_to_message_id is not None:
                 message["reply_to_message"] = self._message_by_id(chat_id, reply_to_message_id)
             self._incoming[(chat_id, message["message_id"])] = message
@@ -1062,6 +1196,11 @@ class BotApiFake:
         name = self._method_names.get(method.lower(), method)
         with self._cond:
             return sum(1 for called, _ in self._requests if called == name)
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """The content of a file the bot uploaded (sendDocument) or a user sent."""
+        with self._cond:
+            return self._files[file_id].data
 
     @property
     def errors(self) -> list[tuple[str, int, str]]:
@@ -1176,7 +1315,22 @@ class BotApiFake:
             self._requests.append((name or method, params))
         if name is None:
             return self._finish(method, ApiError(404, "Not Found"), 0.0)
-        return self._call(name, params)
+        uploads = decode_uploads(content_type, body)
+        return self._call(name, {**params, _UPLOADS: uploads} if uploads else params)
+
+    def serve_file(self, path: str) -> tuple[int, bytes]:
+        """Answer ``GET /file/bot<token>/<file_path>``: (status, the file's bytes or JSON)."""
+        match = _FILE_PATH_RE.fullmatch(path)
+        if match is None or match.group(1) != self.token:
+            return 404, json.dumps(ApiError(404, "Not Found").payload()).encode()
+        with self._cond:
+            found = next(
+                (f for file_id, f in self._files.items() if _file_path(file_id, f) == match[2]),
+                None,
+            )
+        if found is None:
+            return 404, json.dumps(ApiError(404, "Not Found").payload()).encode()
+        return 200, found.data
 
     def _call(self, name: str, params: JSON) -> tuple[int, JSON]:
         with self._cond:
@@ -1241,6 +1395,22 @@ class BotApiFake:
         with self._cond:
             self._chat_errors[chat_id] = error
 
+    def _store_file(self, file: UploadedFile) -> str:
+        with self._cond:
+            file_id = f"BQACAgIAAx-fake-{next(self._file_ids)}"
+            self._files[file_id] = file
+            return file_id
+
+    def _document_json(self, file_id: str) -> JSON:
+        file = self._files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id.rsplit("-", 1)[-1],
+            "file_name": file.filename,
+            "mime_type": file.mime_type,
+            "file_size": len(file.data),
+        }
+
     def _next_message_id(self, chat_id: int) -> int:
         self._last_message_id[chat_id] = self._last_message_id.get(chat_id, 0) + 1
         return self._last_message_id[chat_id]
@@ -1286,10 +1456,17 @@ class BotApiFake:
             "from": self._bot_user(),
             "chat": self._chat(message.chat_id),
             "date": message.date,
-            "text": message.plain_text,
         }
-        if message.entities:
-            data["entities"] = message.entities
+        if message.document is None:
+            data["text"] = message.plain_text
+            if message.entities:
+                data["entities"] = message.entities
+        else:
+            data["document"] = message.document
+            if message.plain_text:
+                data["caption"] = message.plain_text
+            if message.entities:
+                data["caption_entities"] = message.entities
         if message.thread_id is not None:
             data["message_thread_id"] = message.thread_id
             data["is_topic_message"] = True
@@ -1440,6 +1617,70 @@ class BotApiFake:
             data["reply_to_message"] = reply_to
         return data
 
+    def _send_document(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        file_id = self._document_param(params)
+        caption, parse_mode = params.get("caption"), params.get("parse_mode")
+        plain, entities = render_caption(
+            caption, parse_mode, params.get("caption_entities"), strict=self.strict_html
+        )
+        markup = _check_markup(params.get("reply_markup"))
+        reply_to = self._replied_message(chat_id, params)
+        recorded = {name: value for name, value in params.items() if name != _UPLOADS}
+        message = SentMessage(
+            chat_id=chat_id,
+            message_id=self._next_message_id(chat_id),
+            text="" if caption is None else str(caption),
+            parse_mode=parse_mode if isinstance(parse_mode, str) else None,
+            reply_markup=markup,
+            plain_text=plain,
+            entities=entities,
+            params=copy.deepcopy(recorded),
+            date=int(time.time()),
+            thread_id=_thread_of(params),
+            document=self._document_json(file_id),
+        )
+        self._messages[(chat_id, message.message_id)] = message
+        data = self._message_json(message)
+        if reply_to is not None:
+            data["reply_to_message"] = reply_to
+        return data
+
+    def _document_param(self, params: JSON) -> str:
+        """The file_id of sendDocument's document: an upload stored now, or a known file_id."""
+        document = params.get("document")
+        uploads: dict[str, UploadedFile] = params.get(_UPLOADS, {})
+        if isinstance(document, str) and document.startswith("attach://"):
+            upload = uploads.get(document.removeprefix("attach://"))
+        else:
+            upload = uploads.get("document")
+        if upload is None:
+            if isinstance(document, str) and document in self._files:
+                return document
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        if not upload.data:
+            raise bad_request("file must be non-empty")
+        if len(upload.data) > MAX_UPLOAD_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        mime_type = upload.mime_type
+        if mime_type in ("", "application/octet-stream"):
+            mime_type = _mime_of(upload.filename)
+        return self._store_file(UploadedFile(upload.filename, upload.data, mime_type))
+
+    def _get_file(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        file = self._files.get(file_id)
+        if file is None:
+            raise bad_request("invalid file_id")
+        if len(file.data) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id.rsplit("-", 1)[-1],
+            "file_size": len(file.data),
+            "file_path": _file_path(file_id, file),
+        }
+
     def _replied_message(self, chat_id: int, params: JSON) -> JSON | None:
         reply = params.get("reply_parameters")
         message_id = reply.get("message_id") if isinstance(reply, dict) else None
@@ -1538,7 +1779,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_GET(self) -> None:
-        self._serve()
+        if self.path.startswith("/file/"):
+            self._serve_file()
+        else:
+            self._serve()
+
+    def _serve_file(self) -> None:
+        fake = cast(_FakeServer, self.server).fake
+        status, data = fake.serve_file(unquote(urlsplit(self.path).path))
+        try:
+            self.send_response(status)
+            content_type = "application/octet-stream" if status == 200 else "application/json"
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            return
 
     def _serve(self) -> None:
         fake = cast(_FakeServer, self.server).fake

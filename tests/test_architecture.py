@@ -26,6 +26,7 @@ PURE = (
     "bot/ingest/feedstate.py",
     "bot/ingest/feedhandlers.py",
     "bot/ingest/feedtags.py",
+    "bot/ingest/opml.py",
     "bot/delivery/burst.py",
     "bot/delivery/fanout.py",
     "bot/storage/claims.py",

@@ -12,6 +12,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     Update,
@@ -531,3 +532,70 @@ async def test_application_polls_and_replies(fake: BotApiFake) -> None:
         await app.stop()
     assert sent.plain_text == "Welcome"
     assert fake.pending_updates == 0
+
+
+# --- files: documents both ways ------------------------------------------------------------
+
+
+async def test_send_document_uploads_the_file_as_telegram_stores_it(fake: BotApiFake) -> None:
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.file_url) as bot:
+        sent = await bot.send_document(
+            USER,
+            InputFile(b"<opml/>", filename="feeds.opml"),
+            caption="<b>2</b> feeds",
+            parse_mode="HTML",
+        )
+        assert sent.document is not None
+        assert sent.document.file_name == "feeds.opml"
+        assert sent.document.file_size == 7
+        assert sent.caption == "2 feeds"
+        assert fake.file_bytes(sent.document.file_id) == b"<opml/>"
+        [message] = fake.sent(USER)
+        assert message.document is not None and message.plain_text == "2 feeds"
+        # The same file again by its file_id, as Telegram allows; and back down through getFile.
+        again = await bot.send_document(USER, sent.document.file_id)
+        assert again.document is not None and again.document.file_id == sent.document.file_id
+        downloaded = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()
+        assert bytes(downloaded) == b"<opml/>"
+
+
+async def test_send_document_refuses_what_telegram_refuses(bot: Bot, fake: BotApiFake) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
+        await bot.send_document(USER, InputFile(b"", filename="empty.opml"))
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_document(USER, InputFile(b"x", filename="a.txt"), caption="x" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_document(USER, "no-such-file-id")
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+        await bot.get_file("no-such-file-id")
+    assert fake.sent(USER) == []
+
+
+async def test_a_user_sends_a_document_the_bot_downloads(fake: BotApiFake) -> None:
+    update = fake.user_sends_document(
+        USER, b"\xef\xbb\xbfdata", "list.opml", caption="/importfeeds now"
+    )
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.file_url) as bot:
+        [received] = await bot.get_updates(timeout=0)
+        message = received.message
+        assert message is not None and message.document is not None
+        assert message.caption == "/importfeeds now"
+        assert message.caption_entities[0].type == MessageEntity.BOT_COMMAND
+        assert message.document.file_name == "list.opml" and message.document.file_size == 7
+        file = await bot.get_file(message.document.file_id)
+        assert file.file_path is not None and file.file_path.endswith(".opml")
+        assert bytes(await file.download_as_bytearray()) == b"\xef\xbb\xbfdata"
+        reply = await bot.send_message(USER, "ok", reply_to_message_id=message.message_id)
+    assert reply.reply_to_message is not None
+    assert reply.reply_to_message.document is not None
+    assert update["message"]["document"]["file_id"] == message.document.file_id
+
+
+async def test_file_downloads_need_the_token_and_a_known_path(fake: BotApiFake) -> None:
+    fake.user_sends_document(USER, b"abc", "a.txt")
+    async with httpx.AsyncClient() as client:
+        wrong_token = await client.get(f"{fake.url}/file/bot1:X/documents/file_1.txt")
+        missing = await client.get(f"{fake.file_url}{fake.token}/documents/file_9.txt")
+        found = await client.get(f"{fake.file_url}{fake.token}/documents/file_1.txt")
+    assert (wrong_token.status_code, missing.status_code) == (404, 404)
+    assert found.content == b"abc"

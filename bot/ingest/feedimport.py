@@ -1,0 +1,58 @@
+"""Add a list of feeds (an OPML import), each checked as /addfeed checks one.
+
+Every URL goes through the same vetting as /addfeed: http(s) only, then the fetcher (with its
+SSRF guard, size and time caps) and the parser, a web page searched for the feed it links.
+Feeds are checked side by side (the fetcher bounds how many at once) and stored one by one;
+a URL already watched is reported without being fetched again.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.i18n import N_
+from bot.ingest.discovery import FeedRejected, discover_feed
+from bot.ingest.fetch import ALLOWED_SCHEMES, Fetcher
+from bot.ingest.opml import ImportedFeed, ImportOutcome, OpmlFeed
+from bot.ingest.pool import FeedParserPool
+from bot.ingest.urls import url_scheme
+from bot.storage import Feeds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedImporter:
+    """Check and add feeds with the bot's own fetcher, parsers and storage."""
+
+    fetcher: Fetcher
+    parsers: FeedParserPool
+    storage: Feeds
+    clock: Callable[[], float]
+
+    async def add_all(self, feeds: Sequence[OpmlFeed]) -> list[ImportedFeed]:
+        """Check and add every feed; return their outcomes in the list's order."""
+        watched = {feed.url for feed in await self.storage.list_feeds()}
+        return list(await asyncio.gather(*(self._add(feed, watched) for feed in feeds)))
+
+    async def _add(self, listed: OpmlFeed, watched: set[str]) -> ImportedFeed:
+        if listed.url in watched:
+            return ImportedFeed(listed.url, listed.title, ImportOutcome.PRESENT)
+        if url_scheme(listed.url) not in ALLOWED_SCHEMES:
+            reason = FeedRejected(N_("Only http:// and https:// feed URLs can be added."))
+            return ImportedFeed(listed.url, listed.title, ImportOutcome.REFUSED, reason)
+        try:
+            found = await discover_feed(listed.url, self.fetcher, self.parsers)
+        except FeedRejected as rejection:
+            log.info("Import refused %s: %s", listed.url, rejection)
+            return ImportedFeed(listed.url, listed.title, ImportOutcome.REFUSED, rejection)
+        # The list's title is the reader's name for the feed; the feed's own is the fallback.
+        title = listed.title or found.title
+        stored, created = await self.storage.add_feed(
+            found.url, self.clock(), trusted=False, title=title
+        )
+        if not created:
+            return ImportedFeed(stored.url, stored.title, ImportOutcome.PRESENT)
+        log.info("Imported feed %s", found.url)
+        return ImportedFeed(found.url, title, ImportOutcome.ADDED)
