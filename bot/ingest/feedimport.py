@@ -47,8 +47,9 @@ class FeedImporter:
         except FeedRejected as rejection:
             log.info("Import refused %s: %s", listed.url, rejection)
             return ImportedFeed(listed.url, listed.title, ImportOutcome.REFUSED, rejection)
-        # The list's title is the reader's name for the feed; the feed's own is the fallback.
-        title = listed.title or found.title
+        # Each poll stores the feed's own title (alerts show it as the source), so that one
+        # wins; the list's title is kept for a feed that names itself nothing.
+        title = found.title or listed.title
         stored, created = await self.storage.add_feed(
             found.url, self.clock(), trusted=False, title=title
         )
