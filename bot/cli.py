@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram.error import InvalidToken
@@ -14,9 +15,19 @@ from telegram.error import InvalidToken
 from bot import __version__
 from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
 from bot.check import CheckError, run_check
-from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
+from bot.config import (
+    ConfigError,
+    FeedToolSettings,
+    Settings,
+    database_path_from_process,
+    feed_tool_settings_from_process,
+    load_from_process,
+)
+from bot.feedlists import export_document, import_with_own_fetcher, read_source, write_target
+from bot.ingest.opml import ImportOutcome, OpmlError, read_opml
+from bot.render.opml import import_report
 from bot.storage import StorageError
-from bot.storage.sqlite import backup_database
+from bot.storage.sqlite import SqliteStorage, backup_database
 
 EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
@@ -24,6 +35,9 @@ EXIT_CONFIG_ERROR = 2
 EXIT_CONFLICT = 3
 # A background task (poller, delivery, maintenance) died of a bug: a supervisor should restart.
 EXIT_CRASHED = 1
+# `newshound feeds import`: the file was read, but some feeds were refused (the report says
+# which and why); 2 means nothing was imported at all.
+EXIT_SOME_REFUSED = 1
 # 128 + SIGPIPE: what a shell reports for cat or grep when their reader goes away (`| head`),
 # so a pipeline with `set -o pipefail` sees Newshound stop like any other tool; 0 would
 # claim the whole output was delivered.
@@ -98,7 +112,32 @@ def build_parser() -> argparse.ArgumentParser:
         "running. The copy is readable by its owner only.",
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="where to write the copy")
+    _add_feeds_parser(commands)
     return parser
+
+
+def _add_feeds_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    feeds = commands.add_parser(
+        "feeds",
+        help="import or export the feed list as OPML",
+        description="Import feeds from an OPML file (each checked like /addfeed) or export "
+        "every feed as OPML 2.0. Needs DATABASE_PATH, not the token.",
+    )
+    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importing = actions.add_parser(
+        "import",
+        help="add the feeds of an OPML file; exit 1 if some were refused",
+        description="Add every feed an OPML file lists (folders flattened), each fetched and "
+        "parsed like /addfeed, and print what was added, already watched and refused (exit "
+        "status 1 if any was refused, 2 if the file could not be used).",
+    )
+    importing.add_argument("file", metavar="FILE", help="the OPML file, or - for standard input")
+    exporting = actions.add_parser(
+        "export",
+        help="write every feed as an OPML 2.0 file",
+        description="Write every feed, with its title, as an OPML 2.0 document.",
+    )
+    exporting.add_argument("file", metavar="FILE", help="where to write, or - for standard output")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.feed, args.query)
         if args.command == "backup":
             return _backup(args.path)
+        if args.command == "feeds":
+            return _feeds(args.action, args.file)
     except BrokenPipeError:
         return _output_closed()
     try:
@@ -140,6 +181,45 @@ def _backup(target: Path) -> int:
         return _fail(str(error))
     print(f"Backed up {source} to {target}", flush=True)
     return 0
+
+
+def _feeds(action: str, file: str) -> int:
+    try:
+        settings = feed_tool_settings_from_process()
+        if action == "export":
+            return asyncio.run(_export_feeds(settings, file))
+        return asyncio.run(_import_feeds(settings, file))
+    except (ConfigError, OpmlError, StorageError) as error:
+        return _fail(str(error))
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        return _fail(f"{file}: {error.strerror or error}")
+
+
+async def _export_feeds(settings: FeedToolSettings, target: str) -> int:
+    if not settings.database_path.exists():
+        return _fail(f"no database at {settings.database_path} (DATABASE_PATH)")
+    storage = await SqliteStorage.open(settings.database_path)
+    try:
+        document, count = await export_document(storage, datetime.now(UTC))
+    finally:
+        await storage.close()
+    write_target(target, document)
+    print(f"Exported {count} feeds to {target}", file=sys.stderr)
+    return 0
+
+
+async def _import_feeds(settings: FeedToolSettings, source: str) -> int:
+    listed = read_opml(read_source(source))
+    storage = await SqliteStorage.open(settings.database_path)
+    try:
+        results = await import_with_own_fetcher(listed, storage, settings)
+    finally:
+        await storage.close()
+    print(import_report(results, html=False)[0], flush=True)
+    refused = any(result.outcome is ImportOutcome.REFUSED for result in results)
+    return EXIT_SOME_REFUSED if refused else 0
 
 
 def _run(settings: Settings) -> int:

@@ -7,8 +7,9 @@ from telegram import Document, InputFile, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, MessageHandler, filters
 
+from bot.feedlists import export_document
 from bot.ingest.feedimport import FeedImporter
-from bot.ingest.opml import MAX_OPML_BYTES, OpmlError, OpmlFeed, read_opml, write_opml
+from bot.ingest.opml import MAX_OPML_BYTES, OpmlError, read_opml
 from bot.render import opml as opml_text
 from bot.services import BotApplication, Context
 from handlers.admin import admin_only
@@ -34,21 +35,16 @@ async def export_feeds(update: Update, context: Context) -> None:
     if message is None:
         return
     services = services_of(context)
-    feeds = await services.storage.list_feeds()
-    if not feeds:
+    now = datetime.fromtimestamp(services.clock(), UTC)
+    document, count = await export_document(services.storage, now)
+    if count == 0:
         await reply(message, opml_text.nothing_to_export())
         return
-    now = datetime.fromtimestamp(services.clock(), UTC)
-    document = write_opml(
-        [OpmlFeed(feed.url, feed.title) for feed in feeds],
-        title=opml_text.export_title(),
-        created=now,
-    )
     await message.reply_document(
         InputFile(document, filename=f"newshound-feeds-{now:%Y-%m-%d}.opml"),
-        caption=opml_text.export_caption(len(feeds)),
+        caption=opml_text.export_caption(count),
     )
-    log.info("Exported %d feeds as OPML to %s", len(feeds), message.chat_id)
+    log.info("Exported %d feeds as OPML to %s", count, message.chat_id)
 
 
 async def import_feeds(update: Update, context: Context) -> None:

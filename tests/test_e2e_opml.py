@@ -103,12 +103,12 @@ async def test_import_checks_each_feed_like_addfeed_then_export_round_trips(
             assert "• ftp://example.com/feed: Only http:// and https:// feed URLs" in report
             await _wait_polled(bot)
             feeds = await _feeds(bot)
-            assert feeds[0].url == watched
-            assert {feed.url: feed.title for feed in feeds[1:]} == {
-                server.url("/alpha.xml"): "Alpha Own Title",
-                server.url("/gamma.xml"): "Gamma",
-                server.url("/untitled.xml"): "Named in the list",
-            }
+            assert [(feed.url, feed.title) for feed in feeds] == [
+                (watched, "Beta"),
+                (server.url("/alpha.xml"), "Alpha Own Title"),
+                (server.url("/gamma.xml"), "Gamma"),
+                (server.url("/untitled.xml"), "Named in the list"),
+            ]
             assert not any(feed.trusted for feed in feeds[1:])
 
             exported = await _export(bot)
