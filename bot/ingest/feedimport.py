@@ -2,7 +2,7 @@
 
 Every URL goes through the same vetting as /addfeed: http(s) only, then the fetcher (with its
 SSRF guard, size and time caps) and the parser, a web page searched for the feed it links.
-Feeds are checked side by side (the fetcher bounds how many at once) and stored one by one;
+Feeds are checked a few at a time, then stored one by one in the list's order;
 a URL already watched is reported without being fetched again.
 """
 
@@ -21,6 +21,10 @@ from bot.storage import Feeds
 
 log = logging.getLogger(__name__)
 
+# Feeds checked at once. The fetcher bounds downloads, not the bodies then waiting for a
+# parser worker: without this, a list of 500 feeds could hold 500 bodies of up to 5 MB.
+CHECKS_AT_ONCE = 8
+
 
 @dataclass(frozen=True)
 class FeedImporter:
@@ -35,7 +39,13 @@ class FeedImporter:
         """Check every feed side by side, then store those that passed in the list's order
         (so an export lists them as the file did); return the outcomes in that order."""
         watched = {feed.url for feed in await self.storage.list_feeds()}
-        checked = await asyncio.gather(*(self._check(feed, watched) for feed in feeds))
+        slots = asyncio.Semaphore(CHECKS_AT_ONCE)
+
+        async def check(listed: OpmlFeed) -> FoundFeed | ImportedFeed:
+            async with slots:
+                return await self._check(listed, watched)
+
+        checked = await asyncio.gather(*(check(feed) for feed in feeds))
         return [
             await self._store(listed, found) if isinstance(found, FoundFeed) else found
             for listed, found in zip(feeds, checked, strict=True)
