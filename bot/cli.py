@@ -206,7 +206,7 @@ async def _export_feeds(settings: FeedToolSettings, target: str) -> int:
     finally:
         await storage.close()
     write_target(target, document)
-    print(f"Exported {count} feeds to {target}", file=sys.stderr)
+    print(f"Exported {count} feed{'' if count == 1 else 's'} to {target}", file=sys.stderr)
     return 0
 
 

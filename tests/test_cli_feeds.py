@@ -69,7 +69,7 @@ async def test_import_from_a_file_then_export_to_stdout(tmp_path: Path) -> None:
     exported = newshound("feeds", "export", "-", env=env)
     assert exported.returncode == 0, exported.stderr
     assert read_opml(exported.stdout) == [OpmlFeed(local, "Local News")]
-    assert exported.stderr.decode() == "Exported 1 feeds to -\n"
+    assert exported.stderr.decode() == "Exported 1 feed to -\n"
 
 
 async def test_export_to_a_file_round_trips_through_import(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatch
@@ -15,11 +16,14 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from tests.botapi_fake import BotApiFake
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 # The base image the build test uses; it is never pulled (the test skips without it).
 BASE_IMAGE = os.environ.get("NEWSHOUND_TEST_PYTHON_IMAGE", "python:3.11-slim")
 TEST_IMAGE = "newshound:container-test"
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -257,6 +261,31 @@ def test_the_image_builds_and_the_bot_starts_in_it() -> None:
         "run", "--rm", "--network", "none", "--entrypoint", "python", TEST_IMAGE, "-c", probe
     )
     assert wrote.returncode == 0, wrote.stderr
+    _the_bot_runs_in_the_image_and_stops_cleanly()
     [config] = json.loads(_docker("image", "inspect", TEST_IMAGE).stdout)
     assert "/data" in config["Config"]["Volumes"]
     assert "/healthz" in " ".join(config["Config"]["Healthcheck"]["Test"])
+
+
+def _the_bot_runs_in_the_image_and_stops_cleanly() -> None:
+    """The bot in the container long-polls the Bot API fake (on this host's loopback) with
+    its database on the volume, and `docker stop` ends it with status 0."""
+    with BotApiFake(TOKEN) as fake:
+        started = _docker(
+            "run", "-d", "--network", "host",
+            "-e", f"BOT_TOKEN={TOKEN}", "-e", f"TELEGRAM_API_URL={fake.url}",
+            TEST_IMAGE,
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        container = started.stdout.strip()
+        try:
+            deadline = time.monotonic() + 60
+            while fake.count_requests("getUpdates") == 0:
+                assert time.monotonic() < deadline, _docker("logs", container).stderr[-2000:]
+                time.sleep(0.1)
+            listed = _docker("exec", container, "ls", "/data")
+            assert "newshound.sqlite3" in listed.stdout
+            assert _docker("stop", container).returncode == 0
+            assert _docker("wait", container).stdout.strip() == "0"
+        finally:
+            _docker("rm", "-f", container)
