@@ -12,11 +12,13 @@ from pathlib import Path
 from telegram.error import InvalidToken
 
 from bot import __version__
-from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
+from bot.app import BackgroundTaskCrashed, run_bot
 from bot.check import CheckError, run_check
 from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
+from bot.receiving import PollingConflict, WebhookRefused
 from bot.storage import StorageError
 from bot.storage.sqlite import backup_database
+from bot.web.server import ListenError
 
 EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
@@ -151,6 +153,10 @@ def _run(settings: Settings) -> int:
         return _fail(
             "BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather"
         )
+    except ListenError as error:
+        return _fail(f"{error}: choose another port or stop what holds it")
+    except WebhookRefused as error:
+        return _fail(f"Telegram refused WEBHOOK_URL: {error}")
     except PollingConflict:
         _fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
         return EXIT_CONFLICT
