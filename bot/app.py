@@ -254,8 +254,9 @@ async def _serve(
             asyncio.create_task(poller.run(stop), name="poller"),
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
             asyncio.create_task(run_indexer(services.storage, stop), name="dry-run index"),
-            asyncio.create_task(loop_watch.run(stop), name="event-loop watch"),
         ]
+        if metrics is not None:  # only /healthz reads it
+            background.append(asyncio.create_task(loop_watch.run(stop), name="event-loop watch"))
         for task in background:
             task.add_done_callback(lambda done: _stop_if_crashed(done, stop))
         try:

@@ -80,8 +80,9 @@ class PrometheusMetrics:
     # --- MetricsSink ---
 
     def feed_polled(self, feed_id: int, outcome: str, seconds: float) -> None:
-        """Count the poll by outcome; time it; count a failure as the feed's error."""
-        self._polls.labels(str(feed_id), outcome).inc()
+        """Count the poll by outcome ("not modified" as not_modified); time it; count a
+        failure as the feed's error."""
+        self._polls.labels(str(feed_id), outcome.replace(" ", "_")).inc()
         self._poll_seconds.observe(seconds)
         if outcome == "error":
             self._fetch_errors.labels(str(feed_id)).inc()
