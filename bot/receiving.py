@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import Conflict, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 
 from bot.config import Settings
 from bot.services import BotApplication
@@ -112,7 +112,8 @@ class Webhook:
             await self._app.bot.set_webhook(
                 url=self._url, allowed_updates=ALLOWED_UPDATES, secret_token=self._secret
             )
-        except TelegramError as error:
+        except BadRequest as error:
+            # Telegram's answer about the URL itself; a network error is raised as it is.
             raise WebhookRefused(str(error)) from error
         log.info("Receiving updates by webhook at %s", self._url)
 

@@ -55,7 +55,9 @@ def start_update(user_id: int, text: str = "/start") -> dict[str, object]:
 
 async def test_webhook_updates_are_handled_like_polled_ones(tmp_path: Path) -> None:
     port = free_port()
-    async with running_bot(tmp_path, webhook_settings(port)) as bot:
+    # One listener for the webhook and /healthz: the same port, the same address.
+    settings = {**webhook_settings(port), "HTTP_PORT": str(port)}
+    async with running_bot(tmp_path, settings) as bot, httpx.AsyncClient() as http:
         [registered] = bot.fake.calls("setWebhook")
         assert registered["url"] == f"http://127.0.0.1:{port}/telegram/hook"
         assert registered["secret_token"] == SECRET
@@ -69,6 +71,7 @@ async def test_webhook_updates_are_handled_like_polled_ones(tmp_path: Path) -> N
         assert bot.fake.count_requests("getUpdates") == 0
         assert [status for _, status in bot.fake.webhook_attempts] == [200, 200]
         assert bot.fake.pending_updates == 0
+        assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
 
 
 async def test_a_request_without_the_secret_is_refused_and_changes_nothing(

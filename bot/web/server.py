@@ -96,6 +96,4 @@ class WebServer:
 
 
 def _paths(group: list[Listener]) -> str:
-    return ", ".join(
-        route.path for listener in group for route in listener.routes if hasattr(route, "path")
-    )
+    return ", ".join(route.path for listener in group for route in listener.routes)
