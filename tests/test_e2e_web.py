@@ -19,6 +19,9 @@ from tests.e2e import POLL_TIMEOUT, Feeds, eventually, running_bot, story, watch
 ANN = 3001
 MALLORY = 3666
 SECRET = "s3cret-Token_1"
+# Longer than the event-loop check remembers a stall (~10 s): a busy machine's hiccup
+# during the test must not fail it.
+HEALTHY_AGAIN_TIMEOUT = 30.0
 
 
 def free_port() -> int:
@@ -144,8 +147,8 @@ async def healthz(http: httpx.AsyncClient, port: int) -> tuple[int, dict[str, An
 
 
 async def until_healthy(http: httpx.AsyncClient, port: int) -> None:
-    """Ask /healthz again until it answers 200; fail after POLL_TIMEOUT."""
-    deadline = asyncio.get_running_loop().time() + POLL_TIMEOUT
+    """Ask /healthz again until it answers 200; fail after HEALTHY_AGAIN_TIMEOUT."""
+    deadline = asyncio.get_running_loop().time() + HEALTHY_AGAIN_TIMEOUT
     while (answer := await healthz(http, port))[0] != 200:
         assert asyncio.get_running_loop().time() < deadline, answer
         await asyncio.sleep(0.05)
@@ -196,7 +199,8 @@ async def test_healthz_says_delivery_stalled_while_a_send_hangs(
         bot.fake.set_delay("sendMessage", 60)
         feeds.publish("/a.xml", story(1, "Ukraine hangs"))
         await eventually(lambda: len(bot.fake.calls("sendMessage")) >= 2, POLL_TIMEOUT)
-        assert (await healthz(http, port))[0] == 200, "work waiting a moment is no stall"
+        _, body = await healthz(http, port)
+        assert body["checks"]["delivery"] == "ok", "work waiting a moment is no stall"
 
         clock.jump(DELIVERY_STALL_SECONDS + 1)
         status, body = await healthz(http, port)
