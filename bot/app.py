@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 
 from bot import __version__
@@ -22,6 +21,8 @@ from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.matching.expand import shipped_aliases
 from bot.matching.index import SubscriptionIndex
+from bot.metrics import NO_METRICS, MetricsSink
+from bot.receiving import LongPolling, Webhook
 from bot.render import replies
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
@@ -34,14 +35,15 @@ from bot.updates.traffic import (
     RecordingRateLimiter,
     sender_locale,
 )
+from bot.web.health import HealthCheck, LoopWatch
+from bot.web.metrics import PrometheusMetrics
+from bot.web.server import Listener, WebServer, ops_routes
 from handlers import menus
 from handlers.registry import register_all
 from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
-LONG_POLL_TIMEOUT_SECONDS = 30
 SUBSCRIPTION_PAGE_SIZE = 10_000
 # Sends kept in flight: enough to hold the rate over a ~100 ms round trip, no more. Extra ones
 # only queue inside PTB's rate limiter, where a user's reply would wait behind them.
@@ -63,7 +65,7 @@ RATE_LIMITER_RETRIES = 0
 UPDATE_CONCURRENCY = 16
 
 
-def build_application(settings: Settings) -> BotApplication:
+def build_application(settings: Settings, metrics: MetricsSink = NO_METRICS) -> BotApplication:
     """Build the PTB Application with every handler registered, not yet started."""
     gate = FloodGate()
     processor = ChatOrderedProcessor(UPDATE_CONCURRENCY)
@@ -77,6 +79,7 @@ def build_application(settings: Settings) -> BotApplication:
                 gate,
                 overall_max_rate=settings.max_messages_per_second,
                 max_retries=RATE_LIMITER_RETRIES,
+                metrics=metrics,
             )
         )
         .concurrent_updates(processor)
@@ -162,7 +165,8 @@ def _stop_if_crashed(task: "asyncio.Task[None]", stop: asyncio.Event) -> None:
 async def run_bot(
     settings: Settings, stop: asyncio.Event, *, clock: Callable[[], float] | None = None
 ) -> None:
-    """Run the bot with long polling, the feed poller and the delivery worker until stop.
+    """Run the bot (long polling or a webhook, the feed poller, the delivery worker and,
+    with HTTP_PORT, /healthz and /metrics) until stop.
 
     clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
     Telegram's pauses) and the throttle's: tests move it instead of waiting.
@@ -181,10 +185,12 @@ async def run_bot(
         await add_configured_feeds(settings, storage)
         services = await build_services(settings, storage, fetcher, parsers)
         services.clock = clock or time.time
-        app = build_application(settings)
+        # Series are kept only where they are served.
+        metrics = PrometheusMetrics(services.clock) if settings.http_port else None
+        app = build_application(settings, metrics or NO_METRICS)
         app.bot_data.attach(services)
         async with app:
-            await _serve(app, services, stop, clock or time.time)
+            await _serve(app, services, stop, metrics)
     finally:
         parsers.close()
         await fetcher.aclose()
@@ -192,11 +198,15 @@ async def run_bot(
 
 
 async def _serve(
-    app: BotApplication, services: Services, stop: asyncio.Event, clock: Callable[[], float]
+    app: BotApplication,
+    services: Services,
+    stop: asyncio.Event,
+    metrics: PrometheusMetrics | None,
 ) -> None:
-    """Start polling Telegram, the feed poller, the delivery worker and the maintenance
-    task; stop them cleanly."""
-    settings = services.settings
+    """Start receiving updates, the feed poller, the delivery worker, the maintenance task
+    and the HTTP listeners; stop them cleanly."""
+    settings, clock = services.settings, services.clock
+    sink: MetricsSink = metrics or NO_METRICS
     await menus.set_default_menus(app.bot)
     await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
     worker = DeliveryWorker(
@@ -207,6 +217,7 @@ async def _serve(
         concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
+        metrics=sink,
     )
     services.delivery = worker
     # Schedule changes read the worker's clock and re-time the digest lines it holds.
@@ -218,33 +229,26 @@ async def _serve(
         services.index,
         interval=settings.poll_interval_seconds,
         on_matches=worker.notify,
+        metrics=sink,
     )
     maintenance = Maintenance(
         services.storage,
         outbox_days=settings.outbox_retention_days,
         story_days=settings.story_retention_days,
     )
-    assert app.updater is not None
-    conflicts: list[Conflict] = []
-
-    def on_polling_error(error: TelegramError) -> None:
-        if isinstance(error, Conflict):
-            log.error(
-                "Telegram says another instance is polling with this bot token (409 Conflict): "
-                "stopping. Stop the other instance, or give this one its own token."
-            )
-            conflicts.append(error)
-            stop.set()
-        else:
-            log.warning("Polling Telegram for updates failed, retrying: %s", error)
-
+    receiver = Webhook(app, settings) if settings.webhook_url else LongPolling(app, stop)
+    loop_watch = LoopWatch()
+    listeners = [receiver.listener] if isinstance(receiver, Webhook) else []
+    if metrics is not None and settings.http_port is not None:
+        health = HealthCheck(services.storage, loop_watch, lambda: metrics.last_send_at, clock)
+        routes = tuple(ops_routes(health, metrics, services.storage, clock))
+        listeners.append(Listener(settings.http_listen, settings.http_port, "HTTP_PORT", routes))
+    web = WebServer(listeners)
     await app.start()
     try:
-        await app.updater.start_polling(
-            timeout=LONG_POLL_TIMEOUT_SECONDS,
-            allowed_updates=ALLOWED_UPDATES,
-            error_callback=on_polling_error,
-        )
+        # The webhook's route listens before Telegram is told to post to it.
+        await web.start()
+        await receiver.start()
         log.info("Newshound is running as @%s", app.bot.username)
         background = [
             asyncio.create_task(worker.run(stop), name="delivery"),
@@ -252,6 +256,8 @@ async def _serve(
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
             asyncio.create_task(run_indexer(services.storage, stop), name="dry-run index"),
         ]
+        if metrics is not None:  # only /healthz reads it
+            background.append(asyncio.create_task(loop_watch.run(stop), name="event-loop watch"))
         for task in background:
             task.add_done_callback(lambda done: _stop_if_crashed(done, stop))
         try:
@@ -261,33 +267,13 @@ async def _serve(
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
     finally:
-        if app.updater.running:
-            await _stop_updater(app, after_conflict=bool(conflicts))
+        await receiver.stop()
+        await web.stop()
         await app.stop()
-    if conflicts:
-        raise PollingConflict from conflicts[0]
+    receiver.raise_if_conflicted()
     for task in background:
         if not task.cancelled() and (error := task.exception()) is not None:
             raise BackgroundTaskCrashed(task.get_name()) from error
-
-
-async def _stop_updater(app: BotApplication, *, after_conflict: bool) -> None:
-    """Stop long polling; after a 409, without PTB's traceback for its last getUpdates."""
-    assert app.updater is not None
-    # Updater.stop() calls getUpdates once more to confirm fetched updates; after a conflict
-    # that call gets 409 too, and PTB logs it with a traceback. The conflict is reported once.
-    updater_log = logging.getLogger("telegram.ext.Updater")
-    level = updater_log.level
-    if after_conflict:
-        updater_log.setLevel(logging.CRITICAL)
-    try:
-        await app.updater.stop()
-    finally:
-        updater_log.setLevel(level)
-
-
-class PollingConflict(Exception):
-    """Another process polls Telegram with the same token; running both would fight forever."""
 
 
 class BackgroundTaskCrashed(Exception):

@@ -6,14 +6,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram.error import InvalidToken
 
 from bot import __version__
-from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
+from bot.app import BackgroundTaskCrashed, run_bot
 from bot.check import CheckError, run_check
 from bot.config import (
     ConfigError,
@@ -25,9 +25,11 @@ from bot.config import (
 )
 from bot.feedlists import export_document, import_with_own_fetcher, read_source, write_target
 from bot.ingest.opml import ImportOutcome, OpmlError, read_opml
+from bot.receiving import PollingConflict, WebhookRefused
 from bot.render.opml import import_report
 from bot.storage import StorageError
 from bot.storage.sqlite import SqliteStorage, backup_database
+from bot.web.server import ListenError
 
 EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
@@ -44,30 +46,45 @@ EXIT_SOME_REFUSED = 1
 EXIT_BROKEN_PIPE = 141
 
 
-class TokenRedactingFilter(logging.Filter):
-    """Replace the bot token in every log record: it is part of every Bot API URL."""
+class SecretRedactingFilter(logging.Filter):
+    """Replace secrets in every log record: the bot token is part of every Bot API URL, and
+    PTB's debug lines show setWebhook's parameters (the webhook secret among them)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, secrets: Mapping[str, str]) -> None:
         super().__init__()
-        self._token = token
+        # Each secret and what it is replaced with; empty ones (unset) are left out.
+        self._secrets = {secret: name for secret, name in secrets.items() if secret}
+
+    def _redacted(self, text: str) -> str:
+        for secret, name in self._secrets.items():
+            text = text.replace(secret, name)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._token in message:
-            record.msg = message.replace(self._token, "<BOT_TOKEN>")
+        if any(secret in message for secret in self._secrets):
+            record.msg = self._redacted(message)
             record.args = None
         if record.exc_info and record.exc_text is None:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self._token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self._token, "<BOT_TOKEN>")
+        if record.exc_text:
+            record.exc_text = self._redacted(record.exc_text)
         return True
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL, with the token redacted and httpx's URL lines quiet."""
+    """Log to stderr at LOG_LEVEL, with the token and the webhook secret redacted and httpx's
+    URL lines quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(TokenRedactingFilter(settings.bot_token))
+    handler.addFilter(
+        SecretRedactingFilter(
+            {
+                settings.bot_token: "<BOT_TOKEN>",
+                settings.webhook_secret or "": "<WEBHOOK_SECRET>",
+            }
+        )
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -231,6 +248,10 @@ def _run(settings: Settings) -> int:
         return _fail(
             "BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather"
         )
+    except ListenError as error:
+        return _fail(f"{error}: choose another port or stop what holds it")
+    except WebhookRefused as error:
+        return _fail(f"Telegram refused WEBHOOK_URL: {error}")
     except PollingConflict:
         _fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
         return EXIT_CONFLICT

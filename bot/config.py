@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW
 
@@ -13,6 +14,9 @@ from bot.ingest.stories import CROSS_FEED_DEDUP_WINDOW
 _TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+# What Telegram accepts as a webhook's secret_token (Bot API, setWebhook).
+_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_MAX_PORT = 65535
 
 
 class ConfigError(Exception):
@@ -38,6 +42,14 @@ class Settings:
     log_level: str = "INFO"
     outbox_retention_days: int = 7
     story_retention_days: int = 30
+    # Webhook mode when a URL is set (long polling otherwise); the secret is then required.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    # /healthz and /metrics, served only when a port is set.
+    http_listen: str = "127.0.0.1"
+    http_port: int | None = None
 
     @property
     def bot_base_url(self) -> str:
@@ -48,6 +60,21 @@ class Settings:
     def bot_file_url(self) -> str:
         """Base URL PTB prefixes to "<token>/<file_path>" to download a file (getFile)."""
         return self.telegram_api_url.rstrip("/") + "/file/bot"
+    def webhook_path(self) -> str:
+        """The path Telegram POSTs updates to: WEBHOOK_URL's own (a proxy passes it on)."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    def checked(self) -> "Settings":
+        """Return self, or raise ConfigError when the two listeners would fight for a port."""
+        shared_port = self.webhook_url is not None and self.http_port == self.webhook_port
+        if shared_port and self.http_listen != self.webhook_listen:
+            # One port serves both only on one address: two servers cannot bind it.
+            raise ConfigError(
+                f"HTTP_PORT and WEBHOOK_PORT are both {self.http_port} but HTTP_LISTEN "
+                f"({self.http_listen}) and WEBHOOK_LISTEN ({self.webhook_listen}) differ: "
+                "give them different ports, or the same address to share one server"
+            )
+        return self
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -78,6 +105,7 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         return value.strip() if value is not None and value.strip() != "" else None
 
     outbox_days, story_days = _retention_days(get)
+    webhook_url, webhook_secret = _webhook(get("WEBHOOK_URL"), get("WEBHOOK_SECRET"))
     return Settings(
         bot_token=_bot_token(get("BOT_TOKEN")),
         telegram_api_url=_api_url(get("TELEGRAM_API_URL") or Settings.telegram_api_url),
@@ -98,7 +126,40 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         log_level=_log_level(get("LOG_LEVEL") or Settings.log_level),
         outbox_retention_days=outbox_days,
         story_retention_days=story_days,
-    )
+        webhook_url=webhook_url,
+        webhook_listen=get("WEBHOOK_LISTEN") or Settings.webhook_listen,
+        webhook_port=_port(get, "WEBHOOK_PORT") or Settings.webhook_port,
+        webhook_secret=webhook_secret,
+        http_listen=get("HTTP_LISTEN") or Settings.http_listen,
+        http_port=_port(get, "HTTP_PORT"),
+    ).checked()
+
+
+def _webhook(url: str | None, secret: str | None) -> tuple[str | None, str | None]:
+    if url is None:
+        return None, None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"WEBHOOK_URL must be the public https:// address Telegram posts updates to "
+            f"(got {url!r}); leave it unset to use long polling"
+        )
+    if secret is None or not _SECRET_PATTERN.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET must be set with WEBHOOK_URL, 1 to 256 letters, digits, _ or - "
+            "(for example the output of `openssl rand -hex 32`): Telegram sends it with every "
+            "update, and requests without it are refused"
+        )
+    return url, secret
+
+
+def _port(get: Callable[[str], str | None], name: str) -> int | None:
+    raw = get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PORT:
+        raise ConfigError(f"{name} must be a TCP port number from 1 to {_MAX_PORT} (got {raw!r})")
+    return int(raw)
 
 
 def _bot_token(value: str | None) -> str:

@@ -12,6 +12,9 @@ Files go both ways as Telegram's do: a user sends a document (``user_sends_docum
 bot asks ``getFile`` and downloads ``GET /file/bot<token>/<file_path>`` (give PTB
 ``base_file_url=fake.file_url``); the bot uploads with ``sendDocument`` (multipart) and a
 test reads the bytes back (``file_bytes``).
+After ``setWebhook`` it POSTs updates to the webhook from a sender thread, in order, one at
+a time, retrying a failed one every ``webhook_retry_seconds`` (botapi_webhook.py), and
+getUpdates answers 409, as Telegram does.
 
 Threads: the server runs in a daemon thread and all state sits behind one
 ``threading.Condition``. What a test calls either takes that lock for microseconds or is
@@ -25,6 +28,8 @@ Deliberate differences from Telegram:
   ``BotApiFake(strict_html=False)`` follows Telegram (tdlib's ``parse_html``).
 - Length is measured before Telegram trims leading and trailing whitespace.
 - Markdown parse modes are accepted without validation.
+- A webhook may be any http(s) URL on any port (Telegram wants HTTPS on 443, 80, 88 or
+  8443), and is retried at a fixed, short interval instead of Telegram's growing one.
 """
 
 from __future__ import annotations
@@ -48,6 +53,14 @@ from socketserver import TCPServer
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.botapi_webhook import (
+    SECRET_RE,
+    WEBHOOK_CONFLICT,
+    WebhookState,
+    error_message,
+    post_update,
+)
 
 JSON = dict[str, Any]
 ErrorSpec = tuple[int, str, JSON | None]
@@ -466,6 +479,7 @@ _BOOL_PARAMS = frozenset(
         "show_alert",
         "drop_pending_updates",
         "allow_sending_without_reply",
+        "has_custom_certificate",
     ]
 )
 
@@ -780,8 +794,10 @@ class BotApiFake:
         bot_username: str = "newshound_test_bot",
         bot_name: str = "Newshound Test",
         strict_html: bool = True,
+        webhook_retry_seconds: float = 0.05,
     ) -> None:
         self.token = token
+        self.webhook_retry_seconds = webhook_retry_seconds
         self.bot_id = bot_id if bot_id is not None else _id_from_token(token)
         self.bot_username = bot_username
         self.bot_name = bot_name
@@ -811,9 +827,12 @@ class BotApiFake:
         self._poll_generation = 0
         self._files: dict[str, UploadedFile] = {}
         self._file_ids = itertools.count(1)
+        self._webhook: WebhookState | None = None
+        self._webhook_thread: threading.Thread | None = None
         self._methods: dict[str, Callable[[JSON], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
@@ -848,6 +867,10 @@ class BotApiFake:
             daemon=True,
         )
         self._thread.start()
+        self._webhook_thread = threading.Thread(
+            target=self._post_to_webhook, name="BotApiFake webhook", daemon=True
+        )
+        self._webhook_thread.start()
         return self
 
     def stop(self) -> None:
@@ -862,6 +885,9 @@ class BotApiFake:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+        if self._webhook_thread is not None:
+            self._webhook_thread.join(timeout=2)
+            self._webhook_thread = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -1253,6 +1279,12 @@ class BotApiFake:
             return self._rate_limited
 
     @property
+    def webhook_attempts(self) -> list[tuple[int, int | str]]:
+        """Every POST to the webhook: (update_id, HTTP status or the connection error)."""
+        with self._cond:
+            return list(self._webhook.attempts) if self._webhook else []
+
+    @property
     def pending_updates(self) -> int:
         """Updates not yet confirmed by a getUpdates offset."""
         with self._cond:
@@ -1523,12 +1555,16 @@ class BotApiFake:
         deadline = time.monotonic() + max(_number(params, "timeout", 0), 0)
         if "allowed_updates" in params:
             self._allowed_updates = params["allowed_updates"] or None
+        if self._webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         self._confirm(offset)
         # A newer getUpdates ends an older pending one with 409, like Telegram.
         self._poll_generation += 1
         generation = self._poll_generation
         self._cond.notify_all()
         while True:
+            if self._webhook is not None:
+                raise ApiError(409, WEBHOOK_CONFLICT)
             if generation != self._poll_generation:
                 raise ApiError(409, CONFLICT)
             batch = self._deliverable(limit)
@@ -1548,17 +1584,68 @@ class BotApiFake:
         wanted = [u for u in self._updates if allowed is None or _update_type(u) in allowed]
         return wanted[:limit]
 
+    def _set_webhook(self, params: JSON) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params)
+        split = urlsplit(url)
+        if split.scheme not in ("http", "https") or not split.hostname:
+            raise bad_request("bad webhook: Failed to resolve host: Name or service not known")
+        secret = params.get("secret_token")
+        if secret is not None and not SECRET_RE.fullmatch(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self._webhook = WebhookState(url, secret, allowed or None)
+        if allowed is not None:
+            self._allowed_updates = allowed or None
+        self._cond.notify_all()  # a pending getUpdates ends with 409; the sender wakes
+        return True
+
     def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._webhook = None
         return True
 
     def _get_webhook_info(self, params: JSON) -> JSON:
-        return {
-            "url": "",
+        hook = self._webhook
+        info: JSON = {
+            "url": hook.url if hook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if hook is not None:
+            info["max_connections"] = 40
+            if hook.allowed_updates:
+                info["allowed_updates"] = hook.allowed_updates
+            if hook.last_error_date is not None:
+                info["last_error_date"] = hook.last_error_date
+                info["last_error_message"] = hook.last_error_message
+        return info
+
+    # --- the webhook's sender thread ---
+
+    def _post_to_webhook(self) -> None:
+        """POST pending updates to the webhook, oldest first, until stopped."""
+        while not self._stopping.is_set():
+            with self._cond:
+                hook = self._webhook
+                batch = self._deliverable(1) if hook else []
+                if not batch or hook is None:
+                    self._cond.wait(0.5)
+                    continue
+                update = copy.deepcopy(batch[0])
+            outcome = post_update(hook.url, hook.secret, update)
+            with self._cond:
+                hook.attempts.append((update["update_id"], outcome))
+                if isinstance(outcome, int) and 200 <= outcome < 300:
+                    self._updates = [u for u in self._updates if u is not batch[0]]
+                    continue
+                hook.last_error_date = int(time.time())
+                hook.last_error_message = error_message(outcome)
+            self._stopping.wait(self.webhook_retry_seconds)
 
     def _set_my_commands(self, params: JSON) -> bool:
         language_code = params.get("language_code")

@@ -50,18 +50,21 @@ class BotHarness:
         return load_settings(environ)
 
     async def start(self) -> None:
-        """Start the bot and wait until it long-polls for updates."""
-        polls_before = self.fake.count_requests("getUpdates")
+        """Start the bot and wait until it long-polls for updates (or, with WEBHOOK_URL,
+        until it registered its webhook, which it does once its listener serves)."""
+        settings = self.settings()
+        receiving = "setWebhook" if settings.webhook_url else "getUpdates"
+        calls_before = self.fake.count_requests(receiving)
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_bot(self.settings(), self._stop, clock=self.clock))
+        self._task = asyncio.create_task(run_bot(settings, self._stop, clock=self.clock))
         task = self._task
 
-        def polling() -> bool:
+        def receiving_updates() -> bool:
             if task.done():
                 task.result()  # raises the bot's start-up error
-            return self.fake.count_requests("getUpdates") > polls_before
+            return self.fake.count_requests(receiving) > calls_before
 
-        await eventually(polling, STARTUP_TIMEOUT)
+        await eventually(receiving_updates, STARTUP_TIMEOUT)
 
     async def stop(self) -> None:
         """Stop the bot gracefully and wait for it to finish."""

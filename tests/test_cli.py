@@ -1,5 +1,6 @@
 """The command line as a user runs it: help, clean errors, `check` and `backup`."""
 
+import logging
 import os
 import sqlite3
 import stat
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import SecretRedactingFilter
 from tests import corpus
 from tests.feedserver import FeedServer, Item, rss
 
@@ -174,3 +176,27 @@ def test_check_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     assert "BrokenPipeError" not in stderr
     assert stderr == ""
     assert status == 141, "the status a shell shows for a tool whose reader went away"
+
+
+def test_the_token_and_the_webhook_secret_never_reach_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token, secret = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", "hook-secret-0123456789"
+    redact = SecretRedactingFilter({token: "<BOT_TOKEN>", secret: "<WEBHOOK_SECRET>", "": "x"})
+    logger = logging.getLogger("tests.redaction")
+    logger.addFilter(redact)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="tests.redaction"):
+            # As PTB logs a call at DEBUG: the URL holds the token, the parameters the secret.
+            logger.debug("POST /bot%s/setWebhook with `%s`", token, {"secret_token": secret})
+            try:
+                raise ValueError(f"secret_token={secret}")
+            except ValueError:
+                logger.exception("failed")
+    finally:
+        logger.removeFilter(redact)
+    logged = caplog.text
+    assert token not in logged and secret not in logged
+    assert "POST /bot<BOT_TOKEN>/setWebhook" in logged
+    assert "'secret_token': '<WEBHOOK_SECRET>'" in logged
+    assert "secret_token=<WEBHOOK_SECRET>" in logged

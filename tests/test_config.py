@@ -100,3 +100,71 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", EXAMPLE.read_text(encoding="utf-8"), re.M))
     read = {field.name.upper() for field in fields(Settings)}
     assert read <= documented, f"missing from .env.example: {sorted(read - documented)}"
+
+
+def test_webhook_and_http_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            "BOT_TOKEN": TOKEN,
+            "WEBHOOK_URL": "https://bot.example.org/telegram/updates",
+            "WEBHOOK_LISTEN": "0.0.0.0",
+            "WEBHOOK_PORT": "8081",
+            "WEBHOOK_SECRET": "abc_DEF-123",
+            "HTTP_PORT": "9100",
+        }
+    )
+    assert settings.webhook_url == "https://bot.example.org/telegram/updates"
+    assert settings.webhook_path == "/telegram/updates"
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 8081)
+    assert settings.webhook_secret == "abc_DEF-123"
+    assert (settings.http_listen, settings.http_port) == ("127.0.0.1", 9100)
+
+
+def test_long_polling_and_no_http_port_are_the_defaults() -> None:
+    settings = load_settings({"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "unused"})
+    assert (settings.webhook_url, settings.webhook_secret, settings.http_port) == (None,) * 3
+    with_url = load_settings(
+        {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": "s"}
+    )
+    assert (with_url.webhook_path, with_url.webhook_port) == ("/", 8443)
+
+
+WEBHOOK = {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org/hook"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (WEBHOOK, "WEBHOOK_SECRET must be set with WEBHOOK_URL"),
+        ({**WEBHOOK, "WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET must be set"),
+        ({**WEBHOOK, "WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET must be set"),
+        ({**WEBHOOK, "WEBHOOK_URL": "bot.example.org/hook"}, "WEBHOOK_URL must be"),
+        ({**WEBHOOK, "WEBHOOK_URL": "ftp://bot.example.org/"}, "WEBHOOK_URL must be"),
+        ({"BOT_TOKEN": TOKEN, "HTTP_PORT": "65536"}, "HTTP_PORT must be a TCP port"),
+        ({"BOT_TOKEN": TOKEN, "HTTP_PORT": "0"}, "HTTP_PORT must be a TCP port"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_PORT": "http"}, "WEBHOOK_PORT must be a TCP port"),
+        (
+            {**WEBHOOK, "WEBHOOK_SECRET": "s", "HTTP_PORT": "8443", "WEBHOOK_LISTEN": "0.0.0.0"},
+            "HTTP_PORT and WEBHOOK_PORT are both 8443",
+        ),
+    ],
+    ids=[
+        "no secret",
+        "secret with a space",
+        "secret too long",
+        "url without scheme",
+        "url not http",
+        "port too high",
+        "port zero",
+        "port not a number",
+        "one port, two addresses",
+    ],
+)
+def test_bad_web_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ)
+
+
+def test_health_and_webhook_may_share_one_address() -> None:
+    settings = load_settings({**WEBHOOK, "WEBHOOK_SECRET": "s", "HTTP_PORT": "8443"})
+    assert settings.http_port == settings.webhook_port == 8443

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import random
+import socket
 import sqlite3
 import stat
 import time
@@ -502,6 +503,52 @@ async def test_conflict_exit_logs_no_traceback(bot: BotProcess, fake: BotApiFake
     await bot.start(wait_ready=False)
     assert await bot.wait_exit(SETUP_TIMEOUT) == 3
     assert "Traceback" not in bot.stderr()
+
+
+async def test_a_taken_http_port_exits_2_with_one_line(tmp_path: Path, fake: BotApiFake) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = BotProcess(fake, tmp_path, {"HTTP_PORT": str(port), "LOG_LEVEL": "INFO"})
+        try:
+            await bot.start(wait_ready=False)
+            status = await bot.wait_exit(SETUP_TIMEOUT)
+        finally:
+            await bot.close()
+    stderr = bot.stderr()
+    assert status == 2, stderr
+    assert "Traceback" not in stderr
+    [line] = error_lines(stderr)
+    assert line.startswith(f"newshound: error: cannot listen on 127.0.0.1:{port} (HTTP_PORT): ")
+    assert line.endswith(": choose another port or stop what holds it")
+
+
+async def test_a_webhook_telegram_refuses_exits_2_with_its_reason(
+    tmp_path: Path, fake: BotApiFake
+) -> None:
+    reason = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+    fake.fail_next("setWebhook", status=400, description=reason)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": "secret",
+    }
+    bot = BotProcess(fake, tmp_path, settings)
+    try:
+        await bot.start(wait_ready=False)
+        status = await bot.wait_exit(SETUP_TIMEOUT)
+    finally:
+        await bot.close()
+    stderr = bot.stderr()
+    assert status == 2, stderr
+    assert error_lines(stderr) == [
+        "newshound: error: Telegram refused WEBHOOK_URL: "
+        "Bad webhook: an https url must be provided for webhook"
+    ], stderr
 
 
 async def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:

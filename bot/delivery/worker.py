@@ -21,9 +21,11 @@ from telegram.error import TelegramError
 
 from bot.delivery.claimer import Claimer, Subscribers
 from bot.delivery.markup import inline_markup
+from bot.delivery.observed import report_attempt
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
 from bot.delivery.worker_errors import Attempt, attempt_after, retry_later
+from bot.metrics import NO_METRICS, MetricsSink
 from bot.render.message import OutgoingMessage
 from bot.render.outbox import first_digest_message, render_all
 from bot.storage import (
@@ -55,8 +57,10 @@ class DeliveryWorker:
         pacer: ChatPacer | None = None,
         clock: Callable[[], float] = time.time,
         on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None,
+        metrics: MetricsSink = NO_METRICS,
     ) -> None:
         self._bot = bot
+        self._metrics = metrics
         self._on_chat_migrated = on_chat_migrated
         self._storage = storage
         self._concurrency = concurrency
@@ -259,6 +263,7 @@ class DeliveryWorker:
         else:
             messages = render_all(rows)
         attempt = await self._attempt(item, messages)
+        report_attempt(self._metrics, attempt.status, rows, self._clock())
         if attempt.migrated_to is not None and self._on_chat_migrated is not None:
             await self._on_chat_migrated(item.chat_id, attempt.migrated_to)
         return [attempt.delivery(row) for row in rows]

@@ -14,6 +14,7 @@ from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.prepare import TextFor, prepare_feed
 from bot.matching.index import SubscriptionIndex
 from bot.matching.sources import StorySource
+from bot.metrics import NO_METRICS, MetricsSink
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class Poller:
         interval: float,
         on_matches: Callable[[], None],
         clock: Callable[[], float] = time.time,
+        metrics: MetricsSink = NO_METRICS,
     ) -> None:
         self._storage = storage
+        self._metrics = metrics
         self._fetcher = fetcher
         self._parsers = parsers
         self._index = index
@@ -126,6 +129,15 @@ class Poller:
 
     async def poll_feed(self, feed: Feed) -> PollReport:
         """Fetch, parse and store one feed; a failure is recorded, never raised."""
+        # A duration, not a date: the monotonic clock, whatever clock the schedule runs on.
+        started = time.monotonic()
+        report = await self._poll_or_fail(feed)
+        self._metrics.feed_polled(feed.id, report.status, time.monotonic() - started)
+        if report.new_stories:
+            self._metrics.stories_stored(report.new_stories, report.matched)
+        return report
+
+    async def _poll_or_fail(self, feed: Feed) -> PollReport:
         try:
             return await self._poll(feed)
         except StorageUnavailable as error:

@@ -4,7 +4,8 @@ models.py holds the values storage takes and returns (claims.py those of fan-out
 read: the queries a story matched, a chat's claim of its pending stories); protocols.py
 one protocol per entity and Storage, their union, which the rest of the bot depends on;
 errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
-sources (set from an alert's buttons); retention.py what is old enough to prune and the
+sources (set from an alert's buttons); health.py the health probe's write and the delivery
+backlog (for /healthz and /metrics); retention.py what is old enough to prune and the
 task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
@@ -24,6 +25,7 @@ from bot.storage.claims import (
     StoryMatch,
 )
 from bot.storage.errors import StorageError, StorageUnavailable
+from bot.storage.health import Backlog, Health
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -63,6 +65,7 @@ from bot.storage.tuning import HiddenFeed, MutedSubscription, SentAlert, Tuning
 
 __all__ = [
     "AddedSubscriptions",
+    "Backlog",
     "Broadcast",
     "BroadcastStatus",
     "Broadcasts",
@@ -82,6 +85,7 @@ __all__ = [
     "Delivery",
     "Feed",
     "Feeds",
+    "Health",
     "HiddenFeed",
     "Lane",
     "MutedSubscription",

@@ -6,7 +6,8 @@ chat's flood never delays another chat's answer, and in its chat's language: the
 sets it (bot.i18n.use_locale) in the task that runs the handlers. `slot_released` lets a
 handler that only waits (a reply sitting out Telegram's 429) give its slot to other chats
 meanwhile.
-`RecordingRateLimiter` tells the flood gate about every message Telegram accepted.
+`RecordingRateLimiter` tells the flood gate about every message Telegram accepted, and the
+metrics sink about every 429.
 """
 
 import asyncio
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 from bot.i18n import DEFAULT_LOCALE, locale_for, use_locale
+from bot.metrics import NO_METRICS, MetricsSink
 from bot.updates.flood import FloodGate
 
 log = logging.getLogger(__name__)
@@ -179,10 +182,12 @@ class RecordingRateLimiter(AIORateLimiter):
         clock: Callable[[], float] = time.monotonic,
         overall_max_rate: float,
         max_retries: int,
+        metrics: MetricsSink = NO_METRICS,
     ) -> None:
         super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
         self._gate = gate
         self._clock = clock
+        self._metrics = metrics
 
     async def process_request(
         self,
@@ -202,9 +207,13 @@ class RecordingRateLimiter(AIORateLimiter):
             if wait > 0:
                 async with slot_released():
                     await asyncio.sleep(wait)
-        result = await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        try:
+            result = await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        except RetryAfter:
+            self._metrics.rate_limited(endpoint)
+            raise
         if writes:
             assert isinstance(chat_id, int)
             self._gate.wrote(chat_id, self._clock())

@@ -257,6 +257,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        # One row the health check rewrites: a commit proves the database takes writes.
+        "health probe",
+        (
+            """CREATE TABLE health_probe (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                written_at REAL NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

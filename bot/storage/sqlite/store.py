@@ -13,6 +13,7 @@ from bot.storage.sqlite.chats import ChatsMixin
 from bot.storage.sqlite.claims import ClaimsMixin
 from bot.storage.sqlite.feeds import FeedsMixin
 from bot.storage.sqlite.files import prepare_database_file
+from bot.storage.sqlite.health import HealthMixin
 from bot.storage.sqlite.migrations import MigrationsMixin
 from bot.storage.sqlite.outbox import OutboxMixin
 from bot.storage.sqlite.retention import RetentionMixin
@@ -37,6 +38,7 @@ class SqliteStorage(
     StatsMixin,
     RetentionMixin,
     SearchMixin,
+    HealthMixin,
     MigrationsMixin,
     Storage,
 ):
