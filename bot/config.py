@@ -60,6 +60,8 @@ class Settings:
     def bot_file_url(self) -> str:
         """Base URL PTB prefixes to "<token>/<file_path>" to download a file (getFile)."""
         return self.telegram_api_url.rstrip("/") + "/file/bot"
+
+    @property
     def webhook_path(self) -> str:
         """The path Telegram POSTs updates to: WEBHOOK_URL's own (a proxy passes it on)."""
         return urlsplit(self.webhook_url or "").path or "/"
