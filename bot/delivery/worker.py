@@ -20,6 +20,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.delivery.claimer import Claimer, Subscribers
+from bot.delivery.edits import AlertEditor
 from bot.delivery.markup import inline_markup
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
@@ -66,6 +67,7 @@ class DeliveryWorker:
         self._claimer = Claimer(
             storage, subscribers, self._queues, self._pacer, clock, burst_limit=burst_limit
         )
+        self._editor = AlertEditor(bot, storage, self._pacer, clock)
         self._last_loaded_id = 0
         # Alert and digest rows are queued by this worker's claims once it runs; only those
         # left pending by an earlier run are read back, once, at start.
@@ -99,6 +101,7 @@ class DeliveryWorker:
                 await self._wait(stop)
         finally:
             await self._finish_sends()
+            await self._editor.stop()
 
     async def _step(self) -> bool:
         """Record answered sends, load new rows, start sends; tell whether any started."""
@@ -109,6 +112,7 @@ class DeliveryWorker:
         if self._wake.is_set():
             # Cleared first: what is committed during the reads wakes the next step.
             self._wake.clear()
+            self._editor.wake()
             try:
                 await self._load_new_rows()
                 await self._claimer.load()
@@ -117,6 +121,7 @@ class DeliveryWorker:
                 raise
         started = await self._start_sends()
         await self._claimer.settle()
+        await self._editor.step()
         return started
 
     async def _finish_sends(self) -> None:
@@ -229,6 +234,8 @@ class DeliveryWorker:
         if not await self._outcomes.record(outcomes):
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
+        if outcome.status == "sent" and item.kind == "alert":
+            self._editor.alert_sent()
         # The digest lines this message carried are done with it (or retried with it).
         self._queues.drop_rows(item.chat_id, {o.outbox_id for o in outcomes[1:]})
         if outcome.migrated_to is not None:
@@ -266,19 +273,22 @@ class DeliveryWorker:
     async def _attempt(self, item: OutboxItem, messages: list[OutgoingMessage]) -> Attempt:
         attempts = item.attempts + 1
         chat_id = item.chat_id
+        sent_ids: list[int] = []
         try:
             for message in messages:
                 # Sent exactly as rendered: text, buttons and forum topic.
-                await self._bot.send_message(
+                sent = await self._bot.send_message(
                     chat_id=chat_id,
                     text=message.text,
                     reply_markup=inline_markup(message.keyboard),
                     message_thread_id=message.thread_id,
                 )
+                sent_ids.append(sent.message_id)
                 # Spend the chat's allowance once Telegram has answered: the message reached
                 # it no later than now, however long PTB's global limiter held it back.
                 self._pacer.take(chat_id, self._clock())
         except TelegramError as error:
             attempt = attempt_after(error, item, self._clock())
             return attempt or retry_later(item, attempts, error, self._clock())
-        return Attempt("sent", chat_id, attempts)
+        # An alert is one message: its id is kept, so a copy of its story can edit it.
+        return Attempt("sent", chat_id, attempts, message_id=sent_ids[0] if sent_ids else None)

@@ -201,7 +201,7 @@ class Poller:
             self._known.pop(feed.id, None)
         else:
             self._known[feed.id] = prepared.items
-        if saved.matched:
+        if saved.matched or saved.edits:  # the worker claims the matches, edits the alerts
             self._on_matches()
         log.info(
             "Polled feed %s: %d entries parsed, %d known skipped, %d new, %d matched",

@@ -3,7 +3,8 @@
 models.py holds the values storage takes and returns (claims.py those of fan-out on
 read: the queries a story matched, a chat's claim of its pending stories); protocols.py
 one protocol per entity and Storage, their union, which the rest of the bot depends on;
-errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
+errors.py the errors every backend raises; edits.py the edits of sent alerts whose story
+came from another outlet; tuning.py a chat's muted queries and hidden
 sources (set from an alert's buttons); retention.py what is old enough to prune and the
 task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
@@ -23,6 +24,7 @@ from bot.storage.claims import (
     PlannedRow,
     StoryMatch,
 )
+from bot.storage.edits import AlertEdit, AlertEdits, DueEdits, EditOutcome
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.models import (
     AddedSubscriptions,
@@ -63,6 +65,8 @@ from bot.storage.tuning import HiddenFeed, MutedSubscription, SentAlert, Tuning
 
 __all__ = [
     "AddedSubscriptions",
+    "AlertEdit",
+    "AlertEdits",
     "Broadcast",
     "BroadcastStatus",
     "Broadcasts",
@@ -80,6 +84,8 @@ __all__ = [
     "ClaimedRow",
     "Claims",
     "Delivery",
+    "DueEdits",
+    "EditOutcome",
     "Feed",
     "Feeds",
     "HiddenFeed",

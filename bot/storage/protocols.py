@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.storage.claims import ChatSchedule, Claim, ClaimPlanner, StoryMatch
+from bot.storage.edits import AlertEdits
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -274,6 +275,7 @@ class Storage(
     Retention,
     StorySearch,
     Tuning,
+    AlertEdits,
     UnitOfWork,
     Protocol,
 ):
