@@ -1,0 +1,135 @@
+"""One alert per story across outlets: copies edit the alert ("Also: …"), never send another.
+
+Through the real bot, the local feed server and the Bot API fake, on a clock the test moves
+(tests/clocks.py): the 48 h window is the clock's, not the machine's.
+"""
+
+import contextlib
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.clocks import StoppedClock
+from tests.e2e import POLL_TIMEOUT, Feeds, eventually, story, watching_bot
+
+ANN = 2101
+HOUR = 3600.0
+ORIGINAL = "Ukraine and Russia agree to a new round of peace talks in Geneva"
+
+
+def _at(clock: StoppedClock, n: int, title: str, link: str) -> dict[str, object]:
+    """A story published at the clock's now (so it is fresh enough to alert)."""
+    item = story(n, title, link=link)
+    item["pub_date"] = datetime.fromtimestamp(clock.now, UTC)
+    return item
+
+
+def _edit_rows(database: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return list(db.execute("SELECT status, generation FROM alert_edits"))
+
+
+async def test_a_story_from_three_outlets_is_one_alert_edited_twice(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = StoppedClock()
+    for path, title in (("/ap.xml", "AP"), ("/reuters.xml", "Reuters"), ("/bbc.xml", "BBC")):
+        feeds.publish(path, story(0, f"Primer of {path}"), title=title)
+    async with watching_bot(
+        tmp_path, feeds, "/ap.xml", "/reuters.xml", "/bbc.xml", clock=clock
+    ) as bot:
+        await bot.ask(ANN, "/subscribe Ukraine")
+        feeds.publish(
+            "/ap.xml", _at(clock, 1, ORIGINAL, "https://ap.example/peace-talks"), title="AP"
+        )
+        sent = await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
+        alert = sent[1]
+        assert alert.plain_text.startswith(ORIGINAL)
+        assert "Also:" not in alert.plain_text
+        keyboard = alert.reply_markup
+
+        # Another outlet, another link, a near-identical title, an hour later.
+        clock.advance(HOUR)
+        feeds.publish(
+            "/reuters.xml",
+            _at(
+                clock,
+                2,
+                "Ukraine, Russia agree to new round of peace talks in Geneva",
+                "https://reuters.example/world/talks",
+            ),
+            title="Reuters",
+        )
+        await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 1, POLL_TIMEOUT)
+        edited = bot.fake.sent(ANN)[1]
+        assert edited.plain_text.splitlines()[-1] == "Also: Reuters"
+        links = [e["url"] for e in edited.entities if e["type"] == "text_link"]
+        assert links[-1] == "https://reuters.example/world/talks"
+        assert edited.reply_markup == keyboard, "the alert keeps its buttons"
+
+        # A third outlet with the original's link (tracking junk added) and its own title.
+        clock.advance(HOUR)
+        feeds.publish(
+            "/bbc.xml",
+            _at(
+                clock,
+                3,
+                "Peace talks: both sides to meet again",
+                "https://AP.example/peace-talks?utm_source=bbc",
+            ),
+            title="BBC",
+        )
+        await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 2, POLL_TIMEOUT)
+        edited = bot.fake.sent(ANN)[1]
+        assert edited.plain_text.splitlines()[-1] == "Also: Reuters, BBC"
+        links = [e["url"] for e in edited.entities if e["type"] == "text_link"]
+        assert links[-2:] == [
+            "https://reuters.example/world/talks",
+            "https://AP.example/peace-talks?utm_source=bbc",
+        ]
+        assert edited.reply_markup == keyboard
+
+        await bot.settle(feeds, "/ap.xml", "/reuters.xml", "/bbc.xml")
+        assert len(bot.fake.sent(ANN)) == 2, "one alert for the story, edited, never resent"
+        assert len(bot.fake.sent(ANN)[1].edits) == 2
+        assert _edit_rows(bot.database) == [("done", 2)], "the two outlets shared one edit row"
+
+
+async def test_a_near_identical_title_after_the_window_is_news_again(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = StoppedClock()
+    feeds.publish("/ap.xml", story(0, "Primer"), title="AP")
+    feeds.publish("/reuters.xml", story(0, "Primer"), title="Reuters")
+    async with watching_bot(tmp_path, feeds, "/ap.xml", "/reuters.xml", clock=clock) as bot:
+        await bot.ask(ANN, "/subscribe Ukraine")
+        feeds.publish("/ap.xml", _at(clock, 1, ORIGINAL, "https://ap.example/1"), title="AP")
+        await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
+        clock.advance(49 * HOUR)
+        later = "Ukraine, Russia agree to new round of peace talks in Geneva"
+        feeds.publish(
+            "/reuters.xml", _at(clock, 2, later, "https://reuters.example/2"), title="Reuters"
+        )
+        sent = await bot.fake.wait_for_sent(ANN, count=3, timeout=POLL_TIMEOUT)
+        assert sent[2].plain_text.startswith(later)
+        assert sent[1].edits == []
+
+
+async def test_generic_titles_from_two_outlets_are_two_stories(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = StoppedClock()
+    feeds.publish("/ap.xml", story(0, "Primer"), title="AP")
+    feeds.publish("/reuters.xml", story(0, "Primer"), title="Reuters")
+    async with watching_bot(tmp_path, feeds, "/ap.xml", "/reuters.xml", clock=clock) as bot:
+        await bot.ask(ANN, "/subscribe Ukraine")
+        first = "Ukraine live updates: day 1,000"
+        feeds.publish("/ap.xml", _at(clock, 1, first, "https://ap.example/live"), title="AP")
+        await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
+        second = "Ukraine live updates: day 1,000 latest"
+        feeds.publish(
+            "/reuters.xml", _at(clock, 2, second, "https://reuters.example/live"), title="Reuters"
+        )
+        sent = await bot.fake.wait_for_sent(ANN, count=3, timeout=POLL_TIMEOUT)
+        assert sent[2].plain_text.startswith(second)
+        assert sent[1].edits == []
