@@ -839,6 +839,12 @@ class BotApiFake:
                 "type": "supergroup",
             }
 
+    def user_deletes_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages: editing it then answers 400 "message
+        to edit not found", as Telegram does."""
+        with self._cond:
+            self._messages[(chat_id, message_id)].deleted = True
+
     def restore_chat(self, chat_id: int) -> None:
         """Undo block_user, deactivate_user, forget_chat or migrate_group for this chat."""
         with self._cond:

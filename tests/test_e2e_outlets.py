@@ -11,13 +11,15 @@ from pathlib import Path
 
 from tests.clocks import StoppedClock
 from tests.e2e import POLL_TIMEOUT, Feeds, eventually, story, watching_bot
+from tests.feedserver import Item
 
 ANN = 2101
 HOUR = 3600.0
 ORIGINAL = "Ukraine and Russia agree to a new round of peace talks in Geneva"
+REWORDED = "Ukraine, Russia agree to new round of peace talks in Geneva"
 
 
-def _at(clock: StoppedClock, n: int, title: str, link: str) -> dict[str, object]:
+def _at(clock: StoppedClock, n: int, title: str, link: str) -> Item:
     """A story published at the clock's now (so it is fresh enough to alert)."""
     item = story(n, title, link=link)
     item["pub_date"] = datetime.fromtimestamp(clock.now, UTC)
@@ -52,12 +54,7 @@ async def test_a_story_from_three_outlets_is_one_alert_edited_twice(
         clock.advance(HOUR)
         feeds.publish(
             "/reuters.xml",
-            _at(
-                clock,
-                2,
-                "Ukraine, Russia agree to new round of peace talks in Geneva",
-                "https://reuters.example/world/talks",
-            ),
+            _at(clock, 2, REWORDED, "https://reuters.example/world/talks"),
             title="Reuters",
         )
         await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 1, POLL_TIMEOUT)
@@ -95,7 +92,27 @@ async def test_a_story_from_three_outlets_is_one_alert_edited_twice(
         assert _edit_rows(bot.database) == [("done", 2)], "the two outlets shared one edit row"
 
 
-async def test_a_near_identical_title_after_the_window_is_news_again(
+async def test_a_deleted_alert_is_not_edited_and_nothing_is_sent_again(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = StoppedClock()
+    feeds.publish("/ap.xml", story(0, "Primer"), title="AP")
+    feeds.publish("/reuters.xml", story(0, "Primer"), title="Reuters")
+    async with watching_bot(tmp_path, feeds, "/ap.xml", "/reuters.xml", clock=clock) as bot:
+        await bot.ask(ANN, "/subscribe Ukraine")
+        feeds.publish("/ap.xml", _at(clock, 1, ORIGINAL, "https://ap.example/1"), title="AP")
+        alert = (await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT))[1]
+        bot.fake.user_deletes_message(ANN, alert.message_id)
+        feeds.publish(
+            "/reuters.xml", _at(clock, 2, REWORDED, "https://r.example/2"), title="Reuters"
+        )
+        await eventually(lambda: _edit_rows(bot.database) == [("failed", 1)], POLL_TIMEOUT)
+        await bot.settle(feeds, "/ap.xml", "/reuters.xml")
+        assert len(bot.fake.sent(ANN)) == 2, "no second alert for the copy"
+        assert [e[:2] for e in bot.fake.errors] == [("editMessageText", 400)], "tried once"
+
+
+async def test_an_edit_telegram_asks_to_wait_for_goes_once_the_wait_is_over(
     tmp_path: Path, feeds: Feeds
 ) -> None:
     clock = StoppedClock()
@@ -105,14 +122,17 @@ async def test_a_near_identical_title_after_the_window_is_news_again(
         await bot.ask(ANN, "/subscribe Ukraine")
         feeds.publish("/ap.xml", _at(clock, 1, ORIGINAL, "https://ap.example/1"), title="AP")
         await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT)
-        clock.advance(49 * HOUR)
-        later = "Ukraine, Russia agree to new round of peace talks in Geneva"
+        bot.fake.fail_next("editMessageText", status=429, retry_after=30, chat_id=ANN)
         feeds.publish(
-            "/reuters.xml", _at(clock, 2, later, "https://reuters.example/2"), title="Reuters"
+            "/reuters.xml", _at(clock, 2, REWORDED, "https://r.example/2"), title="Reuters"
         )
-        sent = await bot.fake.wait_for_sent(ANN, count=3, timeout=POLL_TIMEOUT)
-        assert sent[2].plain_text.startswith(later)
-        assert sent[1].edits == []
+        await eventually(lambda: bool(bot.fake.errors), POLL_TIMEOUT)
+        await feeds.wait_polled("/reuters.xml", times=2)
+        assert bot.fake.sent(ANN)[1].edits == [], "nothing before Telegram's 30 s are over"
+        clock.advance(30)
+        await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 1, POLL_TIMEOUT)
+        assert bot.fake.sent(ANN)[1].plain_text.endswith("Also: Reuters")
+        assert _edit_rows(bot.database) == [("done", 1)]
 
 
 async def test_generic_titles_from_two_outlets_are_two_stories(

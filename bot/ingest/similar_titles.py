@@ -51,6 +51,7 @@ _STOP_WORD_LINES = (
     "и в во на с со к от за по о об для что это как не а но или из у же",
     "live updates update blog briefing brief news latest breaking today daily headlines",
     "roundup week review what we know so far watch video photos pictures podcast opinion",
+    "morning evening weekend edition digest explainer analysis quiz",
     "новини новина онлайн наживо огляд коротко брифінг головне дня день тижня",
     "новости новость онлайн трансляция обзор коротко брифинг главное дня день недели",
 )
