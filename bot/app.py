@@ -217,6 +217,7 @@ async def _serve(
         services.index,
         interval=settings.poll_interval_seconds,
         on_matches=worker.notify,
+        on_edits=worker.editor.wake,
     )
     maintenance = Maintenance(
         services.storage,

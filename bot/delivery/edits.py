@@ -36,9 +36,15 @@ class AlertEditor:
     """Edits sent alerts when their story arrives from another outlet."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, pacer: ChatPacer, clock: Callable[[], float]
+        self,
+        bot: Bot,
+        storage: Storage,
+        pacer: ChatPacer,
+        clock: Callable[[], float],
+        worker_wake: asyncio.Event,
     ) -> None:
         self._bot = bot
+        self._worker_wake = worker_wake
         self._storage = storage
         self._pacer = pacer
         self._clock = clock
@@ -48,8 +54,9 @@ class AlertEditor:
         self._running: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """A poll may have queued edits: read them at the next step."""
+        """A poll queued edits: read them at the worker's next step, soon."""
         self._dirty = True
+        self._worker_wake.set()
 
     def alert_sent(self) -> None:
         """An alert was sent: edits that waited for their alert may be due."""

@@ -67,7 +67,6 @@ class DeliveryWorker:
         self._claimer = Claimer(
             storage, subscribers, self._queues, self._pacer, clock, burst_limit=burst_limit
         )
-        self._editor = AlertEditor(bot, storage, self._pacer, clock)
         self._last_loaded_id = 0
         # Alert and digest rows are queued by this worker's claims once it runs; only those
         # left pending by an earlier run are read back, once, at start.
@@ -78,6 +77,8 @@ class DeliveryWorker:
         self._paused_until = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
+        # Edits of sent alerts, beside the sends; polls that queue some wake it (and this).
+        self.editor = AlertEditor(bot, storage, self._pacer, clock, self._wake)
 
     def notify(self) -> None:
         """Tell the worker new matches or broadcast rows were committed."""
@@ -101,7 +102,7 @@ class DeliveryWorker:
                 await self._wait(stop)
         finally:
             await self._finish_sends()
-            await self._editor.stop()
+            await self.editor.stop()
 
     async def _step(self) -> bool:
         """Record answered sends, load new rows, start sends; tell whether any started."""
@@ -112,7 +113,6 @@ class DeliveryWorker:
         if self._wake.is_set():
             # Cleared first: what is committed during the reads wakes the next step.
             self._wake.clear()
-            self._editor.wake()
             try:
                 await self._load_new_rows()
                 await self._claimer.load()
@@ -121,7 +121,7 @@ class DeliveryWorker:
                 raise
         started = await self._start_sends()
         await self._claimer.settle()
-        await self._editor.step()
+        await self.editor.step()
         return started
 
     async def _finish_sends(self) -> None:
@@ -235,7 +235,7 @@ class DeliveryWorker:
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
         if outcome.status == "sent" and item.kind == "alert":
-            self._editor.alert_sent()
+            self.editor.alert_sent()
         # The digest lines this message carried are done with it (or retried with it).
         self._queues.drop_rows(item.chat_id, {o.outbox_id for o in outcomes[1:]})
         if outcome.migrated_to is not None:
