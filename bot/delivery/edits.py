@@ -74,7 +74,8 @@ class AlertEditor:
         due = await self._storage.due_alert_edits(now, EDIT_BATCH)
         self._next_due = due.next_due
         self._waiting_for_alerts = due.waiting > 0
-        self._dirty = len(due.edits) == EDIT_BATCH  # more may be due
+        if len(due.edits) == EDIT_BATCH:  # more may be due (a wake meanwhile stays set)
+            self._dirty = True
         ready: list[AlertEdit] = []
         for edit in due.edits:
             chat_id = edit.alert.chat_id
