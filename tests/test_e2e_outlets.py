@@ -135,6 +135,30 @@ async def test_an_edit_telegram_asks_to_wait_for_goes_once_the_wait_is_over(
         assert _edit_rows(bot.database) == [("done", 1)]
 
 
+async def test_a_copy_that_arrives_while_its_alert_is_in_flight_still_edits_it(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    clock = StoppedClock()
+    feeds.publish("/ap.xml", story(0, "Primer"), title="AP")
+    feeds.publish("/reuters.xml", story(0, "Primer"), title="Reuters")
+    async with watching_bot(tmp_path, feeds, "/ap.xml", "/reuters.xml", clock=clock) as bot:
+        await bot.ask(ANN, "/subscribe Ukraine")
+        # Telegram has the alert, the bot does not know yet: rendered before the copy came.
+        bot.fake.hold_answers("sendMessage")
+        feeds.publish("/ap.xml", _at(clock, 1, ORIGINAL, "https://ap.example/1"), title="AP")
+        alert = (await bot.fake.wait_for_sent(ANN, count=2, timeout=POLL_TIMEOUT))[1]
+        assert "Also:" not in alert.plain_text
+        feeds.publish(
+            "/reuters.xml", _at(clock, 2, REWORDED, "https://r.example/2"), title="Reuters"
+        )
+        await eventually(lambda: _edit_rows(bot.database) == [("pending", 1)], POLL_TIMEOUT)
+        bot.fake.release_answers("sendMessage")
+        await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 1, POLL_TIMEOUT)
+        assert bot.fake.sent(ANN)[1].plain_text.endswith("Also: Reuters")
+        await bot.settle(feeds, "/ap.xml", "/reuters.xml")
+        assert len(bot.fake.sent(ANN)) == 2
+
+
 async def test_generic_titles_from_two_outlets_are_two_stories(
     tmp_path: Path, feeds: Feeds
 ) -> None:
