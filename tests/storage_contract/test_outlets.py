@@ -119,3 +119,15 @@ async def test_an_edit_retried_later_is_due_then(db: Db) -> None:
     due = await db.storage.due_alert_edits(T0 + 120, limit=10)
     assert (due.edits, due.next_due) == ((), T0 + 130)
     assert len((await db.storage.due_alert_edits(T0 + 130, limit=10)).edits) == 1
+
+
+async def test_a_copy_of_a_story_in_a_digest_is_not_sent_and_edits_nothing(db: Db) -> None:
+    a, b = await add_feed(db, "a"), await add_feed(db, "b")
+    stories = [candidate(a, f"{TITLE} on day {n}") for n in range(3)]
+    await save(db, a, *stories, burst_limit=1)
+    kinds = [row["kind"] for row in db.outbox()]
+    assert kinds.count("digest") == 2
+    copy = "Ukraine, Russia agree to new round of peace talks in Geneva on day 2"
+    saved = await save(db, b, candidate(b, copy), now=T0 + 60)
+    assert (saved.matched, saved.edits) == (0, 0)
+    assert len(db.outbox()) == 3
