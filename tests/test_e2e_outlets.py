@@ -89,7 +89,8 @@ async def test_a_story_from_three_outlets_is_one_alert_edited_twice(
         await bot.settle(feeds, "/ap.xml", "/reuters.xml", "/bbc.xml")
         assert len(bot.fake.sent(ANN)) == 2, "one alert for the story, edited, never resent"
         assert len(bot.fake.sent(ANN)[1].edits) == 2
-        assert _edit_rows(bot.database) == [("done", 2)], "the two outlets shared one edit row"
+        # The two outlets shared one edit row.
+        await eventually(lambda: _edit_rows(bot.database) == [("done", 2)], POLL_TIMEOUT)
 
 
 async def test_a_deleted_alert_is_not_edited_and_nothing_is_sent_again(
@@ -132,7 +133,8 @@ async def test_an_edit_telegram_asks_to_wait_for_goes_once_the_wait_is_over(
         clock.advance(30)
         await eventually(lambda: len(bot.fake.sent(ANN)[1].edits) == 1, POLL_TIMEOUT)
         assert bot.fake.sent(ANN)[1].plain_text.endswith("Also: Reuters")
-        assert _edit_rows(bot.database) == [("done", 1)]
+        # Recorded once Telegram has answered.
+        await eventually(lambda: _edit_rows(bot.database) == [("done", 1)], POLL_TIMEOUT)
 
 
 async def test_a_copy_that_arrives_while_its_alert_is_in_flight_still_edits_it(
