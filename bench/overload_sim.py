@@ -15,6 +15,7 @@ import heapq
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from bot.delivery.worker import DeliveryWorker
@@ -87,12 +88,14 @@ class VirtualBot:
         text: str,
         reply_markup: Any = None,
         message_thread_id: int | None = None,
-    ) -> None:
-        """Send in the next slot: as PTB's limiter holds a send until the cap allows it."""
+    ) -> SimpleNamespace:
+        """Send in the next slot: as PTB's limiter holds a send until the cap allows it;
+        answer with the message's id, as Telegram does."""
         slot = max(self._clock.now, self._next_slot)
         self._next_slot = slot + self._gap
         await self._clock.advance_to(slot)
         self.sent.append(Sent(self._clock.now, chat_id, text))
+        return SimpleNamespace(message_id=len(self.sent))
 
 
 class VirtualWorker(DeliveryWorker):

@@ -230,6 +230,7 @@ async def _serve(
         interval=settings.poll_interval_seconds,
         on_matches=worker.notify,
         metrics=sink,
+        on_edits=worker.editor.wake,
     )
     maintenance = Maintenance(
         services.storage,

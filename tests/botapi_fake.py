@@ -821,6 +821,8 @@ class BotApiFake:
         self._commands: dict[str, list[JSON]] = {}
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        # Methods whose answers wait until released (hold_answers): calls in flight.
+        self._gates: dict[str, threading.Event] = {}
         self._limits: _Limits | None = None
         self._rate_limited = 0
         self._allowed_updates: list[str] | None = None
@@ -953,6 +955,12 @@ class BotApiFake:
                 "type": "supergroup",
             }
 
+    def user_deletes_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages: editing it then answers 400 "message
+        to edit not found", as Telegram does."""
+        with self._cond:
+            self._messages[(chat_id, message_id)].deleted = True
+
     def restore_chat(self, chat_id: int) -> None:
         """Undo block_user, deactivate_user, forget_chat or migrate_group for this chat."""
         with self._cond:
@@ -994,6 +1002,19 @@ class BotApiFake:
         name = self._canonical(method)
         with self._cond:
             self._delays[name] = seconds
+
+    def hold_answers(self, method: str) -> None:
+        """Hold every answer of ``method`` until release_answers: the calls take effect at
+        once (a message is delivered) while the bot still waits, like a slow network."""
+        with self._cond:
+            self._gates[self._canonical(method)] = threading.Event()
+
+    def release_answers(self, method: str) -> None:
+        """Answer the calls hold_answers held, and the later ones at once."""
+        with self._cond:
+            gate = self._gates.pop(self._canonical(method), None)
+        if gate is not None:
+            gate.set()
 
     def enforce_limits(
         self,
@@ -1373,9 +1394,12 @@ class BotApiFake:
             else:
                 outcome = self._run(name, params)
                 delay = self._delays.get(name, 0.0)
+            gate = self._gates.get(name)
         if isinstance(outcome, ApiError):
             return self._finish(name, outcome, delay)
         self._pause(delay)
+        while gate is not None and not gate.wait(0.05) and not self._stopping.is_set():
+            pass
         return 200, {"ok": True, "result": outcome}
 
     def _run(self, name: str, params: JSON) -> Any:

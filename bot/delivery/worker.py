@@ -20,6 +20,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.delivery.claimer import Claimer, Subscribers
+from bot.delivery.edits import AlertEditor
 from bot.delivery.markup import inline_markup
 from bot.delivery.observed import report_attempt
 from bot.delivery.outcomes import OutcomeLog
@@ -80,6 +81,8 @@ class DeliveryWorker:
         self._paused_until = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
+        # Edits of sent alerts, beside the sends; polls that queue some wake it (and this).
+        self.editor = AlertEditor(bot, storage, self._pacer, clock, self._wake)
 
     def notify(self) -> None:
         """Tell the worker new matches or broadcast rows were committed."""
@@ -103,6 +106,7 @@ class DeliveryWorker:
                 await self._wait(stop)
         finally:
             await self._finish_sends()
+            await self.editor.stop()
 
     async def _step(self) -> bool:
         """Record answered sends, load new rows, start sends; tell whether any started."""
@@ -121,6 +125,7 @@ class DeliveryWorker:
                 raise
         started = await self._start_sends()
         await self._claimer.settle()
+        await self.editor.step()
         return started
 
     async def _finish_sends(self) -> None:
@@ -233,6 +238,8 @@ class DeliveryWorker:
         if not await self._outcomes.record(outcomes):
             return  # the worker stopped without recording it: a restart sends it again
         outcome = outcomes[0]
+        if outcome.status == "sent" and item.kind == "alert":
+            self.editor.alert_sent()
         # The digest lines this message carried are done with it (or retried with it).
         self._queues.drop_rows(item.chat_id, {o.outbox_id for o in outcomes[1:]})
         if outcome.migrated_to is not None:
@@ -271,19 +278,22 @@ class DeliveryWorker:
     async def _attempt(self, item: OutboxItem, messages: list[OutgoingMessage]) -> Attempt:
         attempts = item.attempts + 1
         chat_id = item.chat_id
+        sent_ids: list[int] = []
         try:
             for message in messages:
                 # Sent exactly as rendered: text, buttons and forum topic.
-                await self._bot.send_message(
+                sent = await self._bot.send_message(
                     chat_id=chat_id,
                     text=message.text,
                     reply_markup=inline_markup(message.keyboard),
                     message_thread_id=message.thread_id,
                 )
+                sent_ids.append(sent.message_id)
                 # Spend the chat's allowance once Telegram has answered: the message reached
                 # it no later than now, however long PTB's global limiter held it back.
                 self._pacer.take(chat_id, self._clock())
         except TelegramError as error:
             attempt = attempt_after(error, item, self._clock())
             return attempt or retry_later(item, attempts, error, self._clock())
-        return Attempt("sent", chat_id, attempts)
+        # An alert is one message: its id is kept, so a copy of its story can edit it.
+        return Attempt("sent", chat_id, attempts, message_id=sent_ids[0] if sent_ids else None)

@@ -31,6 +31,7 @@ class Attempt:
     error: str | None = None
     blocked: bool = False
     migrated_to: int | None = None
+    message_id: int | None = None
 
     def delivery(self, row: OutboxItem) -> Delivery:
         return Delivery(
@@ -42,6 +43,7 @@ class Attempt:
             error=self.error,
             chat_blocked=self.blocked,
             migrated_to=self.migrated_to,
+            message_id=self.message_id,
         )
 
 

@@ -71,6 +71,7 @@ class Poller:
         *,
         interval: float,
         on_matches: Callable[[], None],
+        on_edits: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         metrics: MetricsSink = NO_METRICS,
     ) -> None:
@@ -81,6 +82,8 @@ class Poller:
         self._index = index
         self._interval = interval
         self._on_matches = on_matches
+        # A story from another outlet queued edits of sent alerts (the worker's AlertEditor).
+        self._on_edits = on_edits
         self._clock = clock
         self._in_flight: dict[int, asyncio.Task[PollReport]] = {}
         self._paused_until = 0.0
@@ -215,6 +218,8 @@ class Poller:
             self._known[feed.id] = prepared.items
         if saved.matched:
             self._on_matches()
+        if saved.edits:
+            self._on_edits()
         log.info(
             "Polled feed %s: %d entries parsed, %d known skipped, %d new, %d matched",
             feed.id,

@@ -236,16 +236,25 @@ class Repeats:
 
 
 def find_repeats(
-    fresh: Sequence[Story], first_by_link: Mapping[str, int], first_by_title: Mapping[str, int]
+    fresh: Sequence[Story],
+    first_by_link: Mapping[str, int],
+    first_by_title: Mapping[str, int],
+    similar: Sequence[int | None] = (),
 ) -> Repeats:
     """Sort a poll's new stories (feed order) into copies and originals.
 
     A story is a copy when an earlier one (any feed, or earlier in this poll) has the same
     canonical link, or the same normalised title within the dedup window: first_by_link and
     first_by_title give the id of the earliest stored story per link and per title (the
-    latter only among stories seen within CROSS_FEED_DEDUP_WINDOW).
+    latter only among stories seen within CROSS_FEED_DEDUP_WINDOW); or when `similar` gives,
+    per story, an earlier one of another feed with a near-identical title
+    (bot.ingest.similar_titles; empty: none looked for).
     """
-    stored = tuple(_earlier_copy(story, first_by_link, first_by_title) for story in fresh)
+    near = similar or [None] * len(fresh)
+    stored = tuple(
+        _earlier_copy(story, first_by_link, first_by_title, also)
+        for story, also in zip(fresh, near, strict=True)
+    )
     in_poll = _copies_within(fresh, stored)
     copies = {copy for copy, _ in in_poll}
     original = tuple(
@@ -256,10 +265,14 @@ def find_repeats(
 
 
 def _earlier_copy(
-    story: Story, by_link: Mapping[str, int], by_title: Mapping[str, int]
+    story: Story, by_link: Mapping[str, int], by_title: Mapping[str, int], similar: int | None
 ) -> int | None:
     """Return the id of an earlier stored story this one repeats, if any."""
-    earlier = [by_link.get(story.canonical_link or ""), by_title.get(story.normalised_title)]
+    earlier = [
+        by_link.get(story.canonical_link or ""),
+        by_title.get(story.normalised_title),
+        similar,
+    ]
     return min((story_id for story_id in earlier if story_id is not None), default=None)
 
 

@@ -10,6 +10,7 @@ from bot.matching.highlight import Span, matched_spans
 from bot.render.callbacks import TUNE, Tune, TuneAction
 from bot.render.html import ELLIPSIS, TELEGRAM_TEXT_LIMIT, escape, shorten, utf16_len
 from bot.render.message import Button, Keyboard, OutgoingMessage
+from bot.render.outlets import also_line
 
 META_SEPARATOR = " · "
 MATCH_SEPARATOR = ", "
@@ -40,6 +41,8 @@ class Alert:
     published: datetime | None
     summary: str | None
     matched: tuple[str, ...]
+    # The story from other outlets: (feed title, link), shown as "Also: …" (render.outlets).
+    also: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +71,14 @@ def format_alert(alert: Alert, *, tz: tzinfo = UTC) -> str:
     The title is the link; the words that made the story match stand out in bold, in the
     title and the summary (marks add no visible length).
     """
-    text = _fit(_alert_text(alert, tz), TELEGRAM_TEXT_LIMIT)
+    also, also_length = also_line(alert.also, _href)
+    room = TELEGRAM_TEXT_LIMIT - (also_length + utf16_len("\n\n") if also else 0)
+    text = _fit(_alert_text(alert, tz), room)
     title = _marked(text.title, alert.matched)
     if text.href is not None:
         title = f'<a href="{escape(text.href)}">{title}</a>'
     head = "\n".join(line for line in (title, escape(text.meta), escape(text.shown_link)) if line)
-    blocks = [head, _marked(text.summary, alert.matched), escape(text.matched)]
+    blocks = [head, _marked(text.summary, alert.matched), escape(text.matched), also]
     return "\n\n".join(block for block in blocks if block)
 
 

@@ -3,10 +3,10 @@
 models.py holds the values storage takes and returns (claims.py those of fan-out on
 read: the queries a story matched, a chat's claim of its pending stories); protocols.py
 one protocol per entity and Storage, their union, which the rest of the bot depends on;
-errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
-sources (set from an alert's buttons); health.py the health probe's write and the delivery
-backlog (for /healthz and /metrics); retention.py what is old enough to prune and the
-task that prunes it.
+errors.py the errors every backend raises; edits.py the edits of sent alerts whose story
+came from another outlet; tuning.py a chat's muted queries and hidden sources (set from an
+alert's buttons); health.py the health probe's write and the delivery backlog (for /healthz
+and /metrics); retention.py what is old enough to prune and the task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
 bot.delivery.fanout and burst) that a backend applies and persists.
@@ -24,6 +24,7 @@ from bot.storage.claims import (
     PlannedRow,
     StoryMatch,
 )
+from bot.storage.edits import AlertEdit, AlertEdits, DueEdits, EditOutcome
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.health import Backlog, Health
 from bot.storage.models import (
@@ -65,6 +66,8 @@ from bot.storage.tuning import HiddenFeed, MutedSubscription, SentAlert, Tuning
 
 __all__ = [
     "AddedSubscriptions",
+    "AlertEdit",
+    "AlertEdits",
     "Backlog",
     "Broadcast",
     "BroadcastStatus",
@@ -83,6 +86,8 @@ __all__ = [
     "ClaimedRow",
     "Claims",
     "Delivery",
+    "DueEdits",
+    "EditOutcome",
     "Feed",
     "Feeds",
     "Health",

@@ -168,6 +168,8 @@ class SavedPoll:
     matched: int
     # The feed was removed while it was being polled: nothing was written.
     feed_removed: bool = False
+    # Alerts queued for an edit: a new story repeated theirs from another outlet.
+    edits: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ class OutboxItem:
     # alerts in private chats carry the tuning buttons, which name the story.
     story_id: int | None = None
     chat_type: ChatType = ChatType.PRIVATE
+    # An alert's story from other outlets: (feed title, link) of each, first seen first.
+    also: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,8 @@ class Delivery:
     chat_blocked: bool = False
     # The chat became a supergroup with this id; the row is retried there.
     migrated_to: int | None = None
+    # Telegram's id of the message sent (an alert's, kept so it can be edited).
+    message_id: int | None = None
 
 
 class BroadcastStatus(StrEnum):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.storage.claims import ChatSchedule, Claim, ClaimPlanner, StoryMatch
+from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
 from bot.storage.models import (
     AddedSubscriptions,
@@ -276,6 +277,7 @@ class Storage(
     StorySearch,
     Tuning,
     Health,
+    AlertEdits,
     UnitOfWork,
     Protocol,
 ):

@@ -3,7 +3,8 @@
 connection.py holds the writer and reader connections and their transactions (faults.py:
 which SQLite errors mean "unavailable, pause and retry" and which are bugs);
 migrations.py the schema; one module per entity (chats, subscriptions, feeds, stories,
-outbox, broadcasts, stats, retention) holds its queries as a mixin; store.py composes them
+outbox, broadcasts, stats, retention; outlets: the near-identical titles index and alert
+edits) holds its queries as a mixin; store.py composes them
 into SqliteStorage; files.py creates and backs up the database file.
 """
 

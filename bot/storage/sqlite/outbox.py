@@ -41,7 +41,12 @@ class OutboxMixin(SqliteBase):
             f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
                     o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
-                    o.story_id, c.type
+                    o.story_id, c.type,
+                    CASE WHEN o.kind = 'alert' THEN (
+                        SELECT json_group_array(json_array(coalesce(cf.title, ''), cs.link))
+                        FROM stories cs LEFT JOIN feeds cf ON cf.id = cs.feed_id
+                        WHERE cs.duplicate_of = o.story_id AND cs.feed_id IS NOT s.feed_id
+                    ) END
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
@@ -71,10 +76,15 @@ class OutboxMixin(SqliteBase):
         async with self._transaction():
             await self._db.executemany(
                 """UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, error = ?,
-                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
+                       message_id = coalesce(?, message_id)
                    WHERE id = ?""",
                 [
-                    (o.status, o.attempts, o.next_attempt_at, o.error, o.status, now, o.outbox_id)
+                    (
+                        *(o.status, o.attempts, o.next_attempt_at, o.error, o.status, now),
+                        o.message_id,
+                        o.outbox_id,
+                    )
                     for o in outcomes
                 ],
             )
@@ -134,4 +144,13 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         next_attempt_at=float(row[16]),
         story_id=None if row[17] is None else int(row[17]),
         chat_type=ChatType(row[18]),
+        also=_outlets(row[19]),
     )
+
+
+def _outlets(copies: str | None) -> tuple[tuple[str, str | None], ...]:
+    """The other outlets of an alert's story: the first copy of each feed, in id order."""
+    seen: dict[str, str | None] = {}
+    for outlet, link in json.loads(copies) if copies else ():
+        seen.setdefault(str(outlet), link)
+    return tuple(seen.items())

@@ -267,6 +267,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        # One alert per story across outlets: a sent alert's Telegram message id, so a copy
+        # of its story from another feed can edit it ("Also: Reuters, BBC"), and the edits
+        # waiting, one per alert (repeated outlets coalesce; generation counts the copies
+        # queued, so an edit that rendered fewer stays pending).
+        "alert edits for stories from other outlets",
+        (
+            "ALTER TABLE outbox ADD COLUMN message_id INTEGER",
+            """CREATE TABLE alert_edits (
+                outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'done', 'failed')),
+                generation INTEGER NOT NULL DEFAULT 1,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                error TEXT,
+                queued_at REAL NOT NULL,
+                done_at REAL
+            )""",
+            "CREATE INDEX alert_edits_pending ON alert_edits (next_attempt_at) "
+            "WHERE status = 'pending'",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

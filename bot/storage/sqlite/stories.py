@@ -11,20 +11,22 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
-from bot.storage.sqlite.connection import SqliteBase, chunks, marks, serialized
+from bot.storage.sqlite.connection import chunks, marks, serialized
+from bot.storage.sqlite.outlets import OutletsMixin
 
 Matches = tuple[str, ...]
 
 
-class StoriesMixin(SqliteBase):
+class StoriesMixin(OutletsMixin):
     """The stories table, and save_poll: the unit of work of one successful poll."""
 
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
         """Store a poll's stories and the queries each matched, in one transaction.
 
         Only stories new to the feed and not already known from another feed (same canonical
-        link, or same title within the dedup window) are matched; `match` gives the distinct
-        queries each matches, stored as one row per story.
+        link, or same or near-identical title within the dedup window) are matched; `match`
+        gives the distinct queries each matches, stored as one row per story. A copy from
+        another feed queues an edit of the alerts about its original (outlets.py).
         """
         # Matching runs before the write transaction, on the stories the feed had not stored
         # a moment before, so the writer is not held while the index is searched. What is
@@ -71,7 +73,7 @@ class StoriesMixin(SqliteBase):
                 )
                 if new
             ]
-            originals = await self._insert_stories(poll, fresh)
+            originals, edits = await self._insert_stories(poll, fresh)
             stored = 0
             if poll.alerts_enabled:
                 # What matching saw of each story it ran on, for the dry run (/try).
@@ -113,7 +115,11 @@ class StoriesMixin(SqliteBase):
                     poll.feed_id,
                 ),
             )
-        return SavedPoll(new_stories=len(fresh), matched=stored)
+        if self._titles is not None:  # committed: later polls may find these titles
+            for story_id, _, c in originals:
+                if poll.alerts_enabled and c.alertable:
+                    self._titles.add(story_id, poll.feed_id, c.story.normalised_title, poll.now)
+        return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
 
     # Each statement is a hop to the connection's thread and back to the loop, which resumes
     # this task only after the callbacks queued before it: in a cycle of 500 polls, the
@@ -139,15 +145,25 @@ class StoriesMixin(SqliteBase):
 
     async def _insert_stories(
         self, poll: PollToSave, fresh: list[tuple[int, StoryToSave]]
-    ) -> list[tuple[int, int, StoryToSave]]:
-        """Insert new stories; return (id, position in the poll, story) of the originals."""
+    ) -> tuple[list[tuple[int, int, StoryToSave]], int]:
+        """Insert new stories; return (id, position in the poll, story) of the originals, and
+        how many alert edits the copies queued."""
         stories = _stories(c for _, c in fresh)
         links = {story.canonical_link for story in stories if story.canonical_link}
         titles = {story.normalised_title for story in stories if story.normalised_title}
         by_link, by_title = await self._first_ids(
             links, titles, since=poll.now - poll.title_dedup_seconds
         )
-        repeats = find_repeats(stories, by_link, by_title)
+        # Near-identical titles only for stories that may alert: one alert per story is the
+        # point, and a new feed's first poll (hundreds of feeds at start) alerts nobody.
+        similar: list[int | None] = []
+        if poll.alerts_enabled and any(c.alertable for _, c in fresh):
+            index = await self._title_index(poll.now, poll.title_dedup_seconds)
+            similar = [
+                index.find(c.story.normalised_title, poll.feed_id) if c.alertable else None
+                for _, c in fresh
+            ]
+        repeats = find_repeats(stories, by_link, by_title, similar)
         await self._db.executemany(
             """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
                    summary, published_at, seen_at, duplicate_of)
@@ -164,17 +180,20 @@ class StoriesMixin(SqliteBase):
                 "UPDATE stories SET duplicate_of = ? WHERE id = ?",
                 [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
             )
-        return [
+        copied = {earlier for earlier in repeats.stored if earlier is not None}
+        edits = await self._queue_alert_edits(copied, poll.feed_id, poll.now) if copied else 0
+        originals = [
             (ids[c.story.key], position, c)
             for (position, c), original in zip(fresh, repeats.original, strict=True)
             if original
         ]
+        return originals, edits
 
     async def _first_ids(
         self, links: set[str], titles: set[str], since: float
     ) -> tuple[dict[str, int], dict[str, int]]:
-        """Return the id of the earliest story per canonical link, and per normalised title
-        among the stories seen since `since`: one statement for both (usually one)."""
+        """Return the original of the earliest story per canonical link, and per normalised
+        title among the stories seen since `since`: one statement for both (usually one)."""
         by_link: dict[str, int] = {}
         by_title: dict[str, int] = {}
         pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
@@ -182,18 +201,20 @@ class StoriesMixin(SqliteBase):
             # A part only for values given: an empty IN list would make SQLite scan the index.
             parts: list[str] = []
             if link_chunk:
-                parts.append(f"""SELECT 0, canonical_link, min(id) FROM stories
+                parts.append(f"""SELECT 0, canonical_link, min(id), duplicate_of FROM stories
                        WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
             if title_chunk:
-                parts.append(f"""SELECT 1, normalised_title, min(id) FROM stories
+                parts.append(f"""SELECT 1, normalised_title, min(id), duplicate_of FROM stories
                        WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
                        GROUP BY normalised_title""")
             window = (since,) if title_chunk else ()
             rows = await self._db.execute_fetchall(
                 " UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window)
             )
-            for by_title_row, value, first in rows:
-                (by_title if by_title_row else by_link)[str(value)] = int(first)
+            # SQLite takes duplicate_of from the min(id) row: a copy points to its original.
+            for by_title_row, value, first, original in rows:
+                root = first if original is None else original
+                (by_title if by_title_row else by_link)[str(value)] = int(root)
         return by_link, by_title
 
     async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
