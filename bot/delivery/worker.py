@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot
@@ -77,7 +77,7 @@ class DeliveryWorker:
         self._loaded_earlier_rows = False
         # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes = OutcomeLog(self._write_outcomes)
+        self._outcomes = OutcomeLog(lambda rows: storage.record_deliveries(rows, clock()))
         self._paused_until = 0.0
         self._wake = asyncio.Event()
         self._wake.set()
@@ -89,8 +89,7 @@ class DeliveryWorker:
         self._wake.set()
 
     def retime_held(self, chat_id: int, at: float) -> None:
-        """Release the chat's held digest lines at `at` (its schedule changed; storage has
-        already moved them)."""
+        """Release the chat's held digest lines at `at` (storage has already moved them)."""
         self._queues.retime(chat_id, at)
         self._wake.set()
 
@@ -145,9 +144,6 @@ class DeliveryWorker:
                     lost,
                     error,
                 )
-
-    async def _write_outcomes(self, outcomes: Sequence[Delivery]) -> None:
-        await self._storage.record_deliveries(outcomes, self._clock())
 
     def _pause(self, error: StorageUnavailable) -> None:
         self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
