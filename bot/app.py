@@ -35,6 +35,7 @@ from bot.updates.traffic import (
     sender_locale,
 )
 from handlers import menus
+from handlers.admins import ChatAdmins
 from handlers.registry import register_all
 from handlers.reply import reply as send_reply
 
@@ -181,6 +182,7 @@ async def run_bot(
         services = await build_services(settings, storage, fetcher, parsers)
         services.clock = clock or time.time
         app = build_application(settings)
+        services.admins = ChatAdmins(app.bot, services.clock)
         app.bot_data.attach(services)
         async with app:
             await _serve(app, services, stop, clock or time.time)

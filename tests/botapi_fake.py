@@ -7,7 +7,9 @@ Point python-telegram-bot at it with
 bot: HTML parse mode, the 4096 UTF-16 unit limit, not-modified edits, inline keyboards. A
 test injects updates (``user_sends``, ``user_presses``), fails or slows calls
 (``fail_next``, ``set_delay``), blocks users, migrates groups, turns on flood limits
-(``enforce_limits``) and inspects what the bot did (``sent``, ``requests``, ``errors``).
+(``enforce_limits``), sets up groups, channels and their members (``add_chat``,
+``make_admin``, ``set_member``; getChatMember answers from them) and inspects what the bot
+did (``sent``, ``requests``, ``errors``).
 
 Threads: the server runs in a daemon thread and all state sits behind one
 ``threading.Condition``. What a test calls either takes that lock for microseconds or is
@@ -43,6 +45,8 @@ from socketserver import TCPServer
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.botapi_members import ChatMembers, member_json
 
 JSON = dict[str, Any]
 ErrorSpec = tuple[int, str, JSON | None]
@@ -718,6 +722,8 @@ class BotApiFake:
         self._query_ids = itertools.count(1)
         self._last_message_id: dict[int, int] = {}
         self._chats: dict[int, JSON] = {}
+        self._users: dict[int, JSON] = {}
+        self._members = ChatMembers()
         self._chat_errors: dict[int, ErrorSpec] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._incoming: dict[tuple[int, int], JSON] = {}
@@ -747,6 +753,7 @@ class BotApiFake:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
+            "getChatMember": self._get_chat_member,
         }
         # Telegram matches method names case-insensitively.
         self._method_names = {name.lower(): name for name in self._methods}
@@ -843,6 +850,50 @@ class BotApiFake:
         """Undo block_user, deactivate_user, forget_chat or migrate_group for this chat."""
         with self._cond:
             self._chat_errors.pop(chat_id, None)
+
+    def add_chat(
+        self, chat_id: int, chat_type: str, *, title: str | None = None, is_forum: bool = False
+    ) -> JSON:
+        """Create a group, supergroup (a forum with ``is_forum``) or channel; return it.
+
+        Ids follow Telegram: a group's is negative, a supergroup's and a channel's start -100.
+        """
+        if chat_type not in ("group", "supergroup", "channel"):
+            raise ValueError(f"add_chat makes groups, supergroups and channels, not {chat_type}")
+        if chat_id >= 0 or (chat_type != "group") != str(chat_id).startswith("-100"):
+            raise ValueError(f"{chat_id} is not a {chat_type} id")
+        if is_forum and chat_type != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
+        chat: JSON = {"id": chat_id, "type": chat_type, "title": title or f"Chat {chat_id}"}
+        if is_forum:
+            chat["is_forum"] = True
+        with self._cond:
+            self._chats[chat_id] = chat
+            return copy.deepcopy(chat)
+
+    def set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        first_name: str = "Test",
+        username: str | None = None,
+        **rights: bool,
+    ) -> None:
+        """Give a user (or the bot, by its id) a status in a chat, as getChatMember reports it:
+        creator, administrator, member, restricted, left or kicked; ``rights`` set can_* flags
+        (and is_anonymous, is_member)."""
+        with self._cond:
+            self._set_member(chat_id, user_id, status, rights, first_name, username)
+
+    def make_admin(
+        self, chat_id: int, user_id: int, *, creator: bool = False, **rights: bool
+    ) -> None:
+        """Make the user an administrator (or the creator) of the chat."""
+        with self._cond:
+            status = "creator" if creator else "administrator"
+            self._set_member(chat_id, user_id, status, rights)
 
     def fail_next(
         self,
@@ -949,6 +1000,9 @@ class BotApiFake:
         user = _user_json(user_id, first_name, username, language_code)
         with self._cond:
             chat = self._register_chat(chat_id, chat_type, user)
+            self._users.setdefault(user_id, user)
+            if chat_type != "private":
+                self._members.join(chat_id, user)
             if thread_id is not None:
                 chat["is_forum"] = True
             message: JSON = {
@@ -1241,6 +1295,21 @@ class BotApiFake:
         with self._cond:
             self._chat_errors[chat_id] = error
 
+    def _set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        rights: dict[str, bool],
+        first_name: str = "Test",
+        username: str | None = None,
+    ) -> JSON:
+        """Record the user's (or the bot's) new state in the chat; return the previous one."""
+        user = self._bot_user() if user_id == self.bot_id else self._users.get(user_id)
+        user = user or _user_json(user_id, first_name, username)
+        self._users.setdefault(user_id, user)
+        return self._members.set(chat_id, member_json(user, status, rights))
+
     def _next_message_id(self, chat_id: int) -> int:
         self._last_message_id[chat_id] = self._last_message_id.get(chat_id, 0) + 1
         return self._last_message_id[chat_id]
@@ -1501,6 +1570,26 @@ class BotApiFake:
         self._open_queries.discard(query_id)
         self._callback_answers.append(copy.deepcopy(params))
         return True
+
+    def _get_chat_member(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise bad_request("user not found")
+        chat = self._chat(chat_id)
+        if chat["type"] == "private":
+            if user_id not in (chat_id, self.bot_id):
+                raise bad_request("user not found")
+            user = self._bot_user() if user_id == self.bot_id else self._users.get(user_id)
+            return member_json(user or _user_json(user_id, "Test", None), "member")
+        bot = self._members.known(chat_id, self.bot_id)
+        if bot is not None and bot["status"] in ("left", "kicked"):
+            verb = "was kicked from" if bot["status"] == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {verb} the {chat['type']} chat")
+        if user_id == self.bot_id:
+            return bot or member_json(self._bot_user(), "member")
+        user = self._users.get(user_id) or _user_json(user_id, f"User {user_id}", None)
+        return self._members.get(chat_id, user)
 
     def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)
