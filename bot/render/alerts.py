@@ -40,6 +40,8 @@ class Alert:
     published: datetime | None
     summary: str | None
     matched: tuple[str, ...]
+    # False: no "Matched" line (a channel's default); the matched words are still bold.
+    show_matched: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,7 @@ def _alert_text(alert: Alert, tz: tzinfo) -> _AlertText:
         meta=_meta_line(alert.source, alert.published, tz),
         shown_link=shown_link,
         summary=(alert.summary or "").strip(),
-        matched=_matched_line(alert.matched),
+        matched=_matched_line(alert.matched) if alert.show_matched else "",
     )
 
 

@@ -76,6 +76,7 @@ def render(item: OutboxItem) -> OutgoingMessage:
             published=item.published,
             summary=item.summary,
             matched=item.matched,
+            show_matched=item.show_matched,
         ),
         story_id=item.story_id if tunable else None,
     )

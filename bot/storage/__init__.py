@@ -3,7 +3,8 @@
 models.py holds the values storage takes and returns (claims.py those of fan-out on
 read: the queries a story matched, a chat's claim of its pending stories); protocols.py
 one protocol per entity and Storage, their union, which the rest of the bot depends on;
-errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
+errors.py the errors every backend raises; channels.py the channels linked as subscribers
+(who linked each, its "Matched" line); tuning.py a chat's muted queries and hidden
 sources (set from an alert's buttons); retention.py what is old enough to prune and the
 task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
@@ -11,6 +12,7 @@ are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.s
 bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
+from bot.storage.channels import Channels, LinkedChannel
 from bot.storage.claims import (
     ChatSchedule,
     ChatSubscription,
@@ -66,6 +68,7 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Broadcasts",
+    "Channels",
     "Chat",
     "ChatSchedule",
     "ChatSeen",
@@ -84,6 +87,7 @@ __all__ = [
     "Feeds",
     "HiddenFeed",
     "Lane",
+    "LinkedChannel",
     "MutedSubscription",
     "Outbox",
     "OutboxItem",

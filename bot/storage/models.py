@@ -210,6 +210,9 @@ class OutboxItem:
     # alerts in private chats carry the tuning buttons, which name the story.
     story_id: int | None = None
     chat_type: ChatType = ChatType.PRIVATE
+    # Whether the alert ends with "Matched: ...": always, except in a channel whose admins
+    # did not turn it on (its readers did not choose the queries).
+    show_matched: bool = True
 
 
 @dataclass(frozen=True)

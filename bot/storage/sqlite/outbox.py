@@ -41,8 +41,10 @@ class OutboxMixin(SqliteBase):
             f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                     s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
                     o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
-                    o.story_id, c.type
+                    o.story_id, c.type,
+                    CASE WHEN c.type = 'channel' THEN coalesce(l.show_matched, 0) ELSE 1 END
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
+                LEFT JOIN channels l ON l.chat_id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
                 LEFT JOIN broadcasts b ON b.id = o.broadcast_id
@@ -134,4 +136,5 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         next_attempt_at=float(row[16]),
         story_id=None if row[17] is None else int(row[17]),
         chat_type=ChatType(row[18]),
+        show_matched=bool(row[19]),
     )
