@@ -30,6 +30,7 @@ PURE = (
     "bot/delivery/fanout.py",
     "bot/storage/claims.py",
     "bot/updates/flood.py",
+    "bot/targets.py",
 )
 EDGE_LIBRARIES = ("telegram", "httpx", "httpcore", "aiohttp", "yarl", "aiosqlite", "sqlite3")
 # Where each edge library may be imported (prefixes of paths under the project root).
