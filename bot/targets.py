@@ -2,15 +2,18 @@
 
 Pure: "/subscribe @NewsDesk Ukraine, NATO" sent in a private chat acts on the channel
 @NewsDesk with "Ukraine, NATO"; handlers/channels.py checks the channel is linked and that
-the sender administers it. A t.me link names the channel as well as "@name" does.
+the sender administers it. A t.me link names the channel as well as "@name" does, and a
+channel without a username is named by its id ("-100..."), as the bot shows it.
 """
 
 import re
 from dataclasses import dataclass
 
-# Telegram usernames: 5 to 32 letters, digits and underscores, starting with a letter.
+# Telegram usernames: 5 to 32 letters, digits and underscores, starting with a letter; a
+# channel's id: -100 and its number.
 _TARGET = re.compile(
-    r"(?:@|(?:https?://)?t\.me/)(?P<name>[A-Za-z][A-Za-z0-9_]{4,31})(?:[\s,:;]+|$)",
+    r"(?:(?:@|(?:https?://)?t\.me/)(?P<name>[A-Za-z][A-Za-z0-9_]{4,31})|(?P<id>-100\d{1,16}))"
+    r"(?:[\s,:;]+|$)",
     re.IGNORECASE,
 )
 
@@ -19,8 +22,15 @@ _TARGET = re.compile(
 class Target:
     """A channel named at the start of a command's argument, and the rest of the argument."""
 
+    # The @username without its "@" ("" when the channel is named by its id).
     username: str
     rest: str
+    chat_id: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The channel as the person named it: "@username" or its id."""
+        return f"@{self.username}" if self.chat_id is None else str(self.chat_id)
 
 
 def split_target(argument: str) -> Target | None:
@@ -29,4 +39,7 @@ def split_target(argument: str) -> Target | None:
     found = _TARGET.match(argument.strip())
     if found is None:
         return None
-    return Target(found["name"], argument.strip()[found.end() :].strip())
+    rest = argument.strip()[found.end() :].strip()
+    if found["id"] is not None:
+        return Target("", rest, int(found["id"]))
+    return Target(found["name"], rest)

@@ -2,6 +2,7 @@
 @username, who linked what, unlinking, the "Matched" line setting."""
 
 from bot.storage import ChatSeen, ChatStatus, ChatType, Storage
+from tests.storage_contract.helpers import T0, Db, add_feed, queue
 
 NEWS, OTHER = -1_001_000_000_001, -1_001_000_000_002
 ANN, BOB = 11, 12
@@ -64,3 +65,17 @@ async def test_unlinking_and_the_matched_line(storage: Storage) -> None:
     assert not await storage.unlink_channel(NEWS)
     assert await storage.get_channel(NEWS) is None
     assert await storage.get_chat(NEWS) is not None, "the chat's row stays"
+
+
+async def test_a_channels_rows_are_paced_as_a_channel_and_hide_the_matched_line(db: Db) -> None:
+    await db.storage.link_channel(channel(), ANN, now=T0)
+    await db.storage.add_subscriptions(NEWS, [("ukraine", "Ukraine")], limit=5, now=T0)
+    feed = await add_feed(db)
+    [row] = await queue(db, feed, NEWS, 1)
+    [pending] = await db.storage.pending_outbox()
+    assert (pending.id, pending.chat_type) == (row, ChatType.CHANNEL)
+    [item] = await db.storage.load_outbox([row])
+    assert (item.chat_type, item.show_matched) == (ChatType.CHANNEL, False)
+    await db.storage.set_channel_matched_line(NEWS, True)
+    [item] = await db.storage.load_outbox([row])
+    assert item.show_matched
