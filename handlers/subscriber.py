@@ -61,10 +61,8 @@ def register(app: BotApplication) -> None:
 
 def register_fallbacks(app: BotApplication) -> None:
     """Add the catch-all handlers; call after every other module registered its commands."""
-    # A channel's posts reach its admin bot too: they are the channel's own, not for us.
-    not_posts = ~filters.UpdateType.CHANNEL_POSTS
-    app.add_handler(MessageHandler(filters.COMMAND & not_posts, unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & not_posts, free_text))
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, free_text))
 
 
 async def start(update: Update, context: Context) -> None:
