@@ -188,3 +188,25 @@ async def test_an_unlinked_channel_loses_its_subscriptions(tmp_path: Path) -> No
         assert (await bot.ask(ANN, "/channel")).plain_text.startswith(
             "You have not linked a channel yet."
         )
+
+
+async def test_a_channel_that_removes_the_bot_stops_and_adding_it_back_resumes(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        fake = bot.fake
+        open_channel(fake)
+        await bot.ask(ANN, "/channel add @NewsDesk", language_code="uk")
+        await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "left", by_user=ANN)
+        note = await next_to(bot, ANN, before)
+        # In the linking admin's language:
+        assert note.plain_text.startswith("⚠️ Я більше не можу публікувати в News Desk")
+        assert chat_status(bot.database, CHANNEL) == "blocked"
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "administrator", by_user=ANN, can_post_messages=True)
+        await next_to(bot, ANN, before)
+        assert chat_status(bot.database, CHANNEL) == "active"
+        listed = await bot.ask(ANN, "/list @NewsDesk")
+        assert "NATO" in listed.plain_text, "it comes back with its subscriptions"

@@ -22,6 +22,11 @@ def title(channel: LinkedChannel) -> str:
     return escape(channel.chat.title or handle(channel))
 
 
+def channels_line() -> str:
+    """/help's line about channels."""
+    return t("/channel — post alerts in a channel you run")
+
+
 def channel_help() -> str:
     """How channels are linked and managed from the private chat."""
     return t(
