@@ -105,13 +105,16 @@ async def pause(update: Update, context: Context) -> None:
     if target is None:
         return
     chat = target.chat
+    channel = target.channel
     if chat.status is ChatStatus.PAUSED:
-        await answer(update, replies.already_paused())
+        await answer(
+            update, channel_replies.still_paused(channel) if channel else replies.already_paused()
+        )
         return
     storage = services_of(context).storage
     await storage.set_chat_status(chat.id, ChatStatus.PAUSED, time.time())
     count = len(await storage.list_subscriptions(chat.id))
-    await answer(update, replies.paused(count))
+    await answer(update, channel_replies.paused(channel) if channel else replies.paused(count))
 
 
 async def resume(update: Update, context: Context) -> None:

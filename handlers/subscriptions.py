@@ -11,7 +11,7 @@ from bot.render import channels as channel_replies
 from bot.render import replies
 from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import Context
-from bot.storage import Chat, ChatStatus, Subscription
+from bot.storage import Chat, ChatStatus, LinkedChannel, Subscription
 from handlers.channel_targets import command_target
 from handlers.common import (
     AWAITING_QUERY,
@@ -54,10 +54,13 @@ async def subscribe(update: Update, context: Context) -> None:
         )
         return
     stop_waiting(context)
-    await subscribe_text(update, context, chat, text)
+    await subscribe_text(update, context, chat, text, target.channel)
 
 
-async def subscribe_text(update: Update, context: Context, chat: Chat, text: str) -> None:
+async def subscribe_text(
+    update: Update, context: Context, chat: Chat, text: str, channel: LinkedChannel | None = None
+) -> None:
+    """Subscribe the chat (or the linked channel it manages) to the comma-separated queries."""
     services = services_of(context)
     valid: list[tuple[str, str]] = []
     invalid: list[tuple[str, str]] = []
@@ -85,7 +88,8 @@ async def subscribe_text(update: Update, context: Context, chat: Chat, text: str
         [s.display for s in result.added], result.existing, result.over_limit, invalid, limit, also
     )
     if chat.status is ChatStatus.PAUSED and result.added:
-        report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")
+        note = channel_replies.still_paused(channel) if channel else None
+        report += "\n\n" + (note or t("⏸ Alerts are paused: send /resume to get them."))
     await answer(update, report)
 
 

@@ -179,7 +179,13 @@ async def test_an_unlinked_channel_loses_its_subscriptions(tmp_path: Path) -> No
     async with running_bot(tmp_path) as bot:
         open_channel(bot.fake)
         await bot.ask(ANN, "/channel add https://t.me/NewsDesk")
-        await bot.ask(ANN, "/subscribe @NewsDesk Ukraine, NATO")
+        await bot.ask(ANN, "/subscribe @NewsDesk Ukraine")
+        paused = await bot.ask(ANN, "/pause @NewsDesk")
+        assert paused.plain_text.startswith("⏸ Alerts paused in News Desk")
+        added = await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        assert added.plain_text.endswith("Alerts are paused: /resume @NewsDesk")
+        assert (await bot.ask(ANN, "/resume @NewsDesk")).plain_text.startswith("Alerts are back on")
+        assert (await bot.ask(ANN, "/resume")).plain_text == "Alerts are already on."
         removed = await bot.ask(ANN, "/channel remove @NewsDesk")
         assert removed.plain_text == "Unlinked News Desk and removed its 2 subscriptions."
         assert (await bot.ask(ANN, "/list @NewsDesk")).plain_text.startswith(

@@ -68,7 +68,7 @@ def channel_card(channel: LinkedChannel, subscriptions: int) -> OutgoingMessage:
     if channel.chat.status is ChatStatus.ACTIVE:
         state = t("Alerts are on.")
     elif channel.chat.status is ChatStatus.PAUSED:
-        state = t("Alerts are paused: /resume {name}", name=name)
+        state = still_paused(channel)
     else:
         state = t("Alerts are stopped: I cannot post in the channel.")
     follows = tn("It follows {n} query.", "It follows {n} queries.", subscriptions)
@@ -149,6 +149,21 @@ def not_linked(name: str) -> str:
 def private_only() -> str:
     """/channel outside a private chat."""
     return t("Link and manage channels in a private chat with me.")
+
+
+def paused(channel: LinkedChannel) -> str:
+    """/pause @name: the channel's alerts are off until /resume @name."""
+    return t(
+        "⏸ Alerts paused in {title}; its subscriptions are kept. Send /resume {name} to turn "
+        "them on.",
+        title=title(channel),
+        name=escape(handle(channel)),
+    )
+
+
+def still_paused(channel: LinkedChannel) -> str:
+    """The channel's alerts are paused (a note after subscribing it, or a repeated /pause)."""
+    return t("Alerts are paused: /resume {name}", name=escape(handle(channel)))
 
 
 def subscribe_usage(channel: LinkedChannel) -> str:
