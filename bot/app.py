@@ -39,6 +39,7 @@ from bot.web.health import HealthCheck, LoopWatch
 from bot.web.metrics import PrometheusMetrics
 from bot.web.server import Listener, WebServer, ops_routes
 from handlers import menus
+from handlers.admins import ChatAdmins
 from handlers.registry import register_all
 from handlers.reply import reply as send_reply
 
@@ -188,6 +189,7 @@ async def run_bot(
         # Series are kept only where they are served.
         metrics = PrometheusMetrics(services.clock) if settings.http_port else None
         app = build_application(settings, metrics or NO_METRICS)
+        services.admins = ChatAdmins(app.bot, services.clock)
         app.bot_data.attach(services)
         async with app:
             await _serve(app, services, stop, metrics)

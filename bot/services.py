@@ -5,7 +5,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -136,6 +136,28 @@ class ChatLanguages:
             self._stored.popitem(last=False)
 
 
+class ChatAdminCheck(Protocol):
+    """Whether a user administers a group or channel (handlers/admins.py's ChatAdmins)."""
+
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Return whether the user is the chat's creator or one of its administrators."""
+        ...
+
+    def forget(self, chat_id: int) -> None:
+        """Drop what is known about the chat's admins."""
+        ...
+
+
+class _AdminsNotAttached:
+    """Stands in until the application exists: asking before then is a wiring bug."""
+
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        raise RuntimeError("the admin check is attached when the application is built")
+
+    def forget(self, chat_id: int) -> None:
+        """Nothing is known yet."""
+
+
 @dataclass
 class Services:
     """Long-lived objects built once at start and shared by every handler and job."""
@@ -150,6 +172,8 @@ class Services:
     # The time handlers decide by (a mute's end, what is muted now); tests inject theirs,
     # the same the delivery worker claims by.
     clock: Callable[[], float] = time.time
+    # Who administers a group: getChatMember, cached briefly; app.py attaches ChatAdmins.
+    admins: ChatAdminCheck = field(default_factory=_AdminsNotAttached)
     # Handlers change subscriptions only through this, never storage and index by hand.
     subscriptions: Subscriptions = field(init=False)
     # Each update's language, and /language's changes: through this, never storage by hand.

@@ -5,11 +5,13 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.i18n import current_locale, use_locale
+from bot.i18n import SUPPORTED_LOCALES, current_locale, language_name, use_locale
+from bot.render import channels as channel_replies
 from bot.render.callbacks import LANGUAGE
 from bot.render.language import language_chosen, language_menu, stale_language_button
 from bot.services import Context
-from handlers.common import answer, known_chat, services_of, stop_waiting
+from handlers.channel_targets import command_target
+from handlers.common import answer, services_of, stop_waiting
 from handlers.menus import set_chat_menu
 
 log = logging.getLogger(__name__)
@@ -18,9 +20,20 @@ log = logging.getLogger(__name__)
 async def language_command(update: Update, context: Context) -> None:
     """Offer the languages as buttons, the one the chat speaks now marked."""
     stop_waiting(context)
-    if await known_chat(update, context) is None:
+    target = await command_target(update, context)
+    if target is None:
         return
-    await answer(update, language_menu(current_locale()))
+    if target.channel is None:
+        await answer(update, language_menu(current_locale()))
+        return
+    # A channel's language is named, not tapped: the buttons act on the chat they are in.
+    wanted = target.argument.casefold()
+    if wanted not in SUPPORTED_LOCALES:
+        await answer(update, channel_replies.language_usage(target.channel))
+        return
+    await services_of(context).languages.change(target.chat.id, wanted)
+    log.info("Channel %s now gets alerts in %s", target.chat.id, wanted)
+    await answer(update, channel_replies.language_set(target.channel, language_name(wanted)))
 
 
 async def language_button(update: Update, context: Context) -> None:

@@ -1,4 +1,5 @@
-"""The bot's own membership of a chat (blocked, unblocked) and groups that became supergroups."""
+"""The bot's own membership of a chat (blocked, unblocked; a channel's in handlers/channels.py)
+and groups that became supergroups."""
 
 import logging
 import time
@@ -6,7 +7,8 @@ import time
 from telegram import ChatMember, Update
 
 from bot.services import Context
-from bot.storage import ChatStatus
+from bot.storage import ChatStatus, ChatType
+from handlers.channels import channel_membership_changed
 from handlers.common import chat_seen, services_of
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,9 @@ async def membership_changed(update: Update, context: Context) -> None:
     """
     change = update.my_chat_member
     if change is None:
+        return
+    if ChatType.of(change.chat.type) is ChatType.CHANNEL:  # rights to post, not a block
+        await channel_membership_changed(update, context)
         return
     chat_id = change.chat.id
     gone = (ChatMember.BANNED, ChatMember.LEFT)

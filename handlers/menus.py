@@ -30,6 +30,7 @@ def subscriber_commands() -> list[BotCommand]:
         # Each language named in itself, so a reader lost in another finds theirs.
         BotCommand("language", t("Language: {languages}", languages=languages)),
         BotCommand("settings", t("Time zone, quiet hours and digests")),
+        BotCommand("channel", t("Alerts for your channels")),
         BotCommand("help", t("Commands and query syntax")),
     ]
 

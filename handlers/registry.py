@@ -2,7 +2,7 @@
 
 from bot.services import BotApplication
 from bot.updates.flood import FloodGate
-from handlers import admin, dryrun, opml, schedule, subscriber, throttle, tuning
+from handlers import admin, channels, dryrun, opml, schedule, subscriber, throttle, tuning
 
 
 def register_all(app: BotApplication, gate: FloodGate) -> None:
@@ -14,4 +14,5 @@ def register_all(app: BotApplication, gate: FloodGate) -> None:
     admin.register(app)
     opml.register(app)
     schedule.register(app)
+    channels.register(app)
     subscriber.register_fallbacks(app)

@@ -24,7 +24,8 @@ from bot.render.schedule import (
     timezone_unknown,
 )
 from bot.services import BotApplication, Context
-from handlers.common import answer, command_argument, known_chat, services_of, stop_waiting
+from handlers.channel_targets import command_target
+from handlers.common import answer, services_of, stop_waiting
 
 log = logging.getLogger(__name__)
 OFF = "off"
@@ -42,21 +43,24 @@ def register(app: BotApplication) -> None:
 async def settings_command(update: Update, context: Context) -> None:
     """Show the chat's schedule with buttons."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
-    await answer(update, settings_view(await services_of(context).schedules.get(chat.id)))
+    view = settings_view(await services_of(context).schedules.get(target.chat.id))
+    if target.channel is not None:  # its buttons would act on this private chat
+        view = replace(view, keyboard=())
+    await answer(update, view)
 
 
 async def timezone_command(update: Update, context: Context) -> None:
     """Show the chat's zone, or set it from a city, an IANA name or a UTC offset."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
+    chat, wanted = target.chat, target.argument
     schedules = services_of(context).schedules
     current = await schedules.get(chat.id)
-    wanted = command_argument(update)
     if not wanted:
         await answer(update, timezone_shown(current))
         return
@@ -72,12 +76,12 @@ async def timezone_command(update: Update, context: Context) -> None:
 async def quiet_command(update: Update, context: Context) -> None:
     """Set quiet hours ("23:00-07:00") or turn them off."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
+    chat, wanted = target.chat, target.argument
     schedules = services_of(context).schedules
     current = await schedules.get(chat.id)
-    wanted = command_argument(update)
     if wanted.casefold() == OFF:
         await schedules.change(chat.id, replace(current, quiet=None))
         await answer(update, quiet_off())
@@ -94,12 +98,12 @@ async def quiet_command(update: Update, context: Context) -> None:
 async def digest_command(update: Update, context: Context) -> None:
     """Set digest times ("08:00,18:00") or go back to instant alerts."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
+    chat, wanted = target.chat, target.argument
     schedules = services_of(context).schedules
     current = await schedules.get(chat.id)
-    wanted = command_argument(update)
     if wanted.casefold() == OFF:
         await schedules.change(chat.id, replace(current, digest_times=()))
         await answer(update, digest_off())

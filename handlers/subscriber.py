@@ -12,10 +12,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.render import channels as channel_replies
 from bot.render import replies
 from bot.render.callbacks import LANGUAGE, REMOVE_ALL, UNSUBSCRIBE
 from bot.services import BotApplication, Context
 from bot.storage import ChatStatus
+from handlers.channel_targets import command_target
 from handlers.common import (
     AWAITING_QUERY,
     answer,
@@ -90,32 +92,40 @@ async def list_subscriptions(update: Update, context: Context) -> None:
     """List the chat's subscriptions, numbered, then its muted queries and hidden sources
     with buttons to undo them."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
-    await answer(update, await list_message(services_of(context), chat))
+    await answer(update, await list_message(services_of(context), target.chat))
 
 
 async def pause(update: Update, context: Context) -> None:
     """Turn alerts off, keeping subscriptions."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
+    chat = target.chat
+    channel = target.channel
     if chat.status is ChatStatus.PAUSED:
-        await answer(update, replies.already_paused())
+        await answer(
+            update, channel_replies.still_paused(channel) if channel else replies.already_paused()
+        )
         return
     storage = services_of(context).storage
     await storage.set_chat_status(chat.id, ChatStatus.PAUSED, time.time())
     count = len(await storage.list_subscriptions(chat.id))
-    await answer(update, replies.paused(count))
+    await answer(update, channel_replies.paused(channel) if channel else replies.paused(count))
 
 
 async def resume(update: Update, context: Context) -> None:
-    """Turn alerts back on."""
+    """Turn alerts back on (a channel only where the bot may post)."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
+        return
+    chat = target.chat
+    if target.channel is not None and chat.status is ChatStatus.BLOCKED:
+        await answer(update, channel_replies.cannot_post(channel_replies.title(target.channel)))
         return
     if chat.status is ChatStatus.ACTIVE:
         await answer(update, replies.not_paused())

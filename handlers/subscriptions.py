@@ -7,15 +7,15 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from bot.i18n import t
 from bot.matching.expand import also_matches
 from bot.matching.query import Query, QueryError, parse_query, split_queries
+from bot.render import channels as channel_replies
 from bot.render import replies
 from bot.render.callbacks import REMOVE_ALL, UNSUBSCRIBE
 from bot.services import Context
-from bot.storage import Chat, ChatStatus, Subscription
+from bot.storage import Chat, ChatStatus, LinkedChannel, Subscription
+from handlers.channel_targets import command_target
 from handlers.common import (
     AWAITING_QUERY,
     answer,
-    command_argument,
-    known_chat,
     services_of,
     stop_waiting,
     topic_of,
@@ -37,10 +37,13 @@ BUTTON_LABEL_LIMIT = 40
 
 async def subscribe(update: Update, context: Context) -> None:
     """Add the comma-separated queries, or ask for them when none were given."""
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
-    text = command_argument(update)
+    chat, text = target.chat, target.argument
+    if not text and target.channel is not None:
+        await answer(update, channel_replies.subscribe_usage(target.channel))
+        return
     if not text:
         if context.chat_data is not None:
             context.chat_data[AWAITING_QUERY] = True
@@ -51,10 +54,13 @@ async def subscribe(update: Update, context: Context) -> None:
         )
         return
     stop_waiting(context)
-    await subscribe_text(update, context, chat, text)
+    await subscribe_text(update, context, chat, text, target.channel)
 
 
-async def subscribe_text(update: Update, context: Context, chat: Chat, text: str) -> None:
+async def subscribe_text(
+    update: Update, context: Context, chat: Chat, text: str, channel: LinkedChannel | None = None
+) -> None:
+    """Subscribe the chat (or the linked channel it manages) to the comma-separated queries."""
     services = services_of(context)
     valid: list[tuple[str, str]] = []
     invalid: list[tuple[str, str]] = []
@@ -82,20 +88,24 @@ async def subscribe_text(update: Update, context: Context, chat: Chat, text: str
         [s.display for s in result.added], result.existing, result.over_limit, invalid, limit, also
     )
     if chat.status is ChatStatus.PAUSED and result.added:
-        report += "\n\n" + t("⏸ Alerts are paused: send /resume to get them.")
+        note = channel_replies.still_paused(channel) if channel else None
+        report += "\n\n" + (note or t("⏸ Alerts are paused: send /resume to get them."))
     await answer(update, report)
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
     """Remove the named queries; without one, offer buttons; "all" asks to confirm."""
     stop_waiting(context)
-    chat = await known_chat(update, context)
-    if chat is None:
+    target = await command_target(update, context)
+    if target is None:
         return
+    chat, text = target.chat, target.argument
     storage = services_of(context).storage
     subscriptions = await storage.list_subscriptions(chat.id)
-    text = command_argument(update)
-    if not subscriptions:
+    if target.channel is not None and (not text or text.casefold() == "all"):
+        # The buttons act on the chat they are pressed in: a channel's are named instead.
+        await answer(update, channel_replies.unsubscribe_usage(target.channel))
+    elif not subscriptions:
         await answer(update, replies.nothing_to_unsubscribe())
     elif not text:
         await answer(

@@ -7,7 +7,13 @@ Point python-telegram-bot at it with
 bot: HTML parse mode, the 4096 UTF-16 unit limit, not-modified edits, inline keyboards. A
 test injects updates (``user_sends``, ``user_presses``), fails or slows calls
 (``fail_next``, ``set_delay``), blocks users, migrates groups, turns on flood limits
-(``enforce_limits``) and inspects what the bot did (``sent``, ``requests``, ``errors``).
+(``enforce_limits``), sets up groups, channels and their members (``add_chat``,
+``make_admin``, ``set_member``; getChatMember answers from them), posts in a channel
+(``channel_posts``), forwards a channel's post to the bot (``user_forwards_post``), changes
+the bot's own place in a chat with its my_chat_member update (``change_bot_member``) and
+inspects what the bot did (``sent``, ``requests``, ``errors``). getChat finds a public chat by
+"@username"; in a channel the bot posts only as an administrator with can_post_messages, and
+only an administrator bot sees the channel's other members.
 Files go both ways as Telegram's do: a user sends a document (``user_sends_document``), the
 bot asks ``getFile`` and downloads ``GET /file/bot<token>/<file_path>`` (give PTB
 ``base_file_url=fake.file_url``); the bot uploads with ``sendDocument`` (multipart) and a
@@ -54,6 +60,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.botapi_members import ChatMembers, member_json
 from tests.botapi_webhook import (
     SECRET_RE,
     WEBHOOK_CONFLICT,
@@ -813,6 +820,8 @@ class BotApiFake:
         self._query_ids = itertools.count(1)
         self._last_message_id: dict[int, int] = {}
         self._chats: dict[int, JSON] = {}
+        self._users: dict[int, JSON] = {}
+        self._members = ChatMembers()
         self._chat_errors: dict[int, ErrorSpec] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._incoming: dict[tuple[int, int], JSON] = {}
@@ -851,6 +860,8 @@ class BotApiFake:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
+            "getChatMember": self._get_chat_member,
+            "getChat": self._get_chat,
         }
         # Telegram matches method names case-insensitively.
         self._method_names = {name.lower(): name for name in self._methods}
@@ -965,6 +976,59 @@ class BotApiFake:
         """Undo block_user, deactivate_user, forget_chat or migrate_group for this chat."""
         with self._cond:
             self._chat_errors.pop(chat_id, None)
+
+    def add_chat(
+        self,
+        chat_id: int,
+        chat_type: str,
+        *,
+        title: str | None = None,
+        is_forum: bool = False,
+        username: str | None = None,
+    ) -> JSON:
+        """Create a group, supergroup (a forum with ``is_forum``) or channel; return it.
+
+        Ids follow Telegram: a group's is negative, a supergroup's and a channel's start -100.
+        A public one has a ``username`` (getChat finds it by "@username").
+        """
+        if chat_type not in ("group", "supergroup", "channel"):
+            raise ValueError(f"add_chat makes groups, supergroups and channels, not {chat_type}")
+        if chat_id >= 0 or (chat_type != "group") != str(chat_id).startswith("-100"):
+            raise ValueError(f"{chat_id} is not a {chat_type} id")
+        if is_forum and chat_type != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
+        chat: JSON = {"id": chat_id, "type": chat_type, "title": title or f"Chat {chat_id}"}
+        if is_forum:
+            chat["is_forum"] = True
+        if username is not None:
+            chat["username"] = username
+        with self._cond:
+            self._chats[chat_id] = chat
+            return copy.deepcopy(chat)
+
+    def set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        first_name: str = "Test",
+        username: str | None = None,
+        **rights: bool,
+    ) -> None:
+        """Give a user (or the bot, by its id) a status in a chat, as getChatMember reports it:
+        creator, administrator, member, restricted, left or kicked; ``rights`` set can_* flags
+        (and is_anonymous, is_member)."""
+        with self._cond:
+            self._set_member(chat_id, user_id, status, rights, first_name, username)
+
+    def make_admin(
+        self, chat_id: int, user_id: int, *, creator: bool = False, **rights: bool
+    ) -> None:
+        """Make the user an administrator (or the creator) of the chat."""
+        with self._cond:
+            status = "creator" if creator else "administrator"
+            self._set_member(chat_id, user_id, status, rights)
 
     def fail_next(
         self,
@@ -1136,6 +1200,9 @@ class BotApiFake:
         user = _user_json(sender.user_id, sender.first_name, sender.username, sender.language)
         with self._cond:
             chat = self._register_chat(chat_id, chat_type, user)
+            self._users.setdefault(sender.user_id, user)
+            if chat_type != "private":
+                self._members.join(chat_id, user)
             if thread_id is not None:
                 chat["is_forum"] = True
             message: JSON = {
@@ -1224,6 +1291,91 @@ class BotApiFake:
             "new_chat_member": member(new),
         }
         return self._push_update({"my_chat_member": change})
+
+    def channel_posts(self, chat_id: int, text: str) -> JSON:
+        """Queue a channel_post update: a post in a channel (add_chat), signed by no user.
+
+        As Telegram sends it: no ``from``, the channel as both ``chat`` and ``sender_chat``.
+        """
+        with self._cond:
+            chat = self._chats.get(chat_id)
+            if chat is None or chat["type"] != "channel":
+                raise ValueError(f"{chat_id} is not a channel made with add_chat")
+            post: JSON = {
+                "message_id": self._next_message_id(chat_id),
+                "sender_chat": copy.deepcopy(chat),
+                "chat": copy.deepcopy(chat),
+                "date": int(time.time()),
+                "text": text,
+            }
+            command = _COMMAND_RE.match(text)
+            if command:
+                post["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(command[0])}
+                ]
+            self._incoming[(chat_id, post["message_id"])] = post
+            return self._push_update({"channel_post": post})
+
+    def user_forwards_post(
+        self,
+        user_id: int,
+        channel_id: int,
+        message_id: int,
+        *,
+        text: str = "A post",
+        first_name: str = "Test",
+        language_code: str | None = None,
+    ) -> JSON:
+        """Queue a private message in which the user forwards a channel's post to the bot.
+
+        Bot API 7 shape: ``forward_origin`` of type "channel" names the channel (id, type,
+        title, username) and the post's id; the forward's own text is the post's.
+        """
+        user = _user_json(user_id, first_name, None, language_code)
+        with self._cond:
+            channel = self._chats.get(channel_id)
+            if channel is None or channel["type"] != "channel":
+                raise ValueError(f"{channel_id} is not a channel made with add_chat")
+            chat = self._register_chat(user_id, "private", user)
+            self._users.setdefault(user_id, user)
+            message: JSON = {
+                "message_id": self._next_message_id(user_id),
+                "from": user,
+                "chat": copy.deepcopy(chat),
+                "date": int(time.time()),
+                "forward_origin": {
+                    "type": "channel",
+                    "chat": copy.deepcopy(channel),
+                    "message_id": message_id,
+                    "date": int(time.time()) - 60,
+                },
+                "text": text,
+            }
+            self._incoming[(user_id, message["message_id"])] = message
+            return self._push_update({"message": message})
+
+    def change_bot_member(
+        self, chat_id: int, status: str, *, by_user: int, first_name: str = "Test", **rights: bool
+    ) -> JSON:
+        """An admin (``by_user``) adds, promotes, demotes or removes the bot in a group or
+        channel: its getChatMember state changes and a my_chat_member update is queued, with
+        the old and the new state, as Telegram sends it (``rights``: the new can_* flags)."""
+        with self._cond:
+            chat = self._chats.get(chat_id)
+            if chat is None:
+                raise ValueError(f"{chat_id} is not a chat made with add_chat")
+            user = self._users.get(by_user) or _user_json(by_user, first_name, None)
+            self._users.setdefault(by_user, user)
+            old = self._set_member(chat_id, self.bot_id, status, rights)
+            new = self._members.get(chat_id, self._bot_user())
+            change: JSON = {
+                "chat": copy.deepcopy(chat),
+                "from": copy.deepcopy(user),
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            }
+            return self._push_update({"my_chat_member": change})
 
     # --- inspection ---
 
@@ -1467,6 +1619,21 @@ class BotApiFake:
             "file_size": len(file.data),
         }
 
+    def _set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        rights: dict[str, bool],
+        first_name: str = "Test",
+        username: str | None = None,
+    ) -> JSON:
+        """Record the user's (or the bot's) new state in the chat; return the previous one."""
+        user = self._bot_user() if user_id == self.bot_id else self._users.get(user_id)
+        user = user or _user_json(user_id, first_name, username)
+        self._users.setdefault(user_id, user)
+        return self._members.set(chat_id, member_json(user, status, rights))
+
     def _next_message_id(self, chat_id: int) -> int:
         self._last_message_id[chat_id] = self._last_message_id.get(chat_id, 0) + 1
         return self._last_message_id[chat_id]
@@ -1537,12 +1704,36 @@ class BotApiFake:
         chat_id = params.get("chat_id")
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            chat_id = self._chat_by_username(chat_id[1:])
         if not isinstance(chat_id, int) or isinstance(chat_id, bool):
             raise bad_request("chat not found")
         error = self._chat_errors.get(chat_id)
         if error is not None:
             raise ApiError(*error)
         return chat_id
+
+    def _chat_by_username(self, username: str) -> int:
+        """The public chat with this @username (any case), as Telegram resolves it."""
+        for chat_id, chat in self._chats.items():
+            if chat["type"] != "private" and str(chat.get("username", "")).lower() == (
+                username.lower()
+            ):
+                return chat_id
+        raise bad_request("chat not found")
+
+    def _check_can_post(self, chat_id: int) -> None:
+        """A bot posts in a channel only as an administrator with can_post_messages."""
+        chat = self._chats.get(chat_id)
+        if chat is None or chat["type"] != "channel":
+            return
+        bot = self._members.known(chat_id, self.bot_id)
+        status = bot["status"] if bot is not None else "left"
+        if status in ("left", "kicked"):
+            verb = "was kicked from" if status == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {verb} the channel chat")
+        if status != "creator" and not (bot or {}).get("can_post_messages"):
+            raise bad_request("need administrator rights in the channel chat")
 
     def _editable(self, params: JSON) -> SentMessage:
         if params.get("inline_message_id"):
@@ -1704,6 +1895,7 @@ class BotApiFake:
 
     def _send_message(self, params: JSON) -> JSON:
         chat_id = self._target_chat(params)
+        self._check_can_post(chat_id)
         text, parse_mode = params.get("text"), params.get("parse_mode")
         plain, entities = render_text(
             text, parse_mode, params.get("entities"), strict=self.strict_html
@@ -1853,6 +2045,55 @@ class BotApiFake:
         self._open_queries.discard(query_id)
         self._callback_answers.append(copy.deepcopy(params))
         return True
+
+    def _get_chat_member(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise bad_request("user not found")
+        chat = self._chat(chat_id)
+        if chat["type"] == "private":
+            if user_id not in (chat_id, self.bot_id):
+                raise bad_request("user not found")
+            user = self._bot_user() if user_id == self.bot_id else self._users.get(user_id)
+            return member_json(user or _user_json(user_id, "Test", None), "member")
+        bot = self._members.known(chat_id, self.bot_id)
+        if bot is not None and bot["status"] in ("left", "kicked"):
+            verb = "was kicked from" if bot["status"] == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {verb} the {chat['type']} chat")
+        if user_id == self.bot_id:
+            if chat["type"] == "channel":
+                return bot or member_json(self._bot_user(), "left")
+            return bot or member_json(self._bot_user(), "member")
+        if chat["type"] == "channel" and (bot is None or bot["status"] == "member"):
+            # Only a channel's admins see who else is in it.
+            raise bad_request("member list is inaccessible")
+        user = self._users.get(user_id) or _user_json(user_id, f"User {user_id}", None)
+        return self._members.get(chat_id, user)
+
+    def _get_chat(self, params: JSON) -> JSON:
+        """ChatFullInfo: the chat's own fields and those every ChatFullInfo carries."""
+        chat_id = self._target_chat(params)
+        chat = self._chat(chat_id)
+        outside = self._members.known(chat_id, self.bot_id) is None
+        if chat["type"] == "channel" and outside and "username" not in chat:
+            raise bad_request("chat not found")  # a private channel the bot is not in
+        gifts = dict.fromkeys(
+            (
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
+            ),
+            True,
+        )
+        return {
+            **copy.deepcopy(chat),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)

@@ -36,6 +36,7 @@ PURE = (
     "bot/storage/claims.py",
     "bot/storage/health.py",
     "bot/updates/flood.py",
+    "bot/targets.py",
 )
 EDGE_LIBRARIES = (
     "telegram",

@@ -9,6 +9,7 @@ from bot.render.callbacks import (
     BROADCAST,
     CALLBACK_DATA_LIMIT,
     CALLBACKS,
+    CHANNEL,
     LANGUAGE,
     REMOVE_ALL,
     SETTINGS,
@@ -21,6 +22,7 @@ from bot.render.callbacks import (
     CallbackDataTooLong,
     CallbackKind,
     CallbackRegistry,
+    ChannelAction,
     SettingsAction,
     Tune,
     TuneAction,
@@ -53,6 +55,8 @@ def text_kind(registry: CallbackRegistry, prefix: str = "t") -> CallbackKind[str
         (TUNE, Tune(TuneAction.RESTORE, 12, 1, 77), "tune:rs:12:1:77"),
         (UNMUTE_LISTED, 5, "unmute:5"),
         (SHOW_LISTED, 9, "showsrc:9"),
+        (CHANNEL, (ChannelAction.SHOW, -1001234567890), "chan:v:1001234567890"),
+        (CHANNEL, (ChannelAction.HIDE_MATCHED, -1001234), "chan:m0:1001234"),
     ],
 )
 def test_every_kind_round_trips_in_the_wire_format_buttons_already_carry(
@@ -74,6 +78,7 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         "tune",
         "unmute",
         "showsrc",
+        "chan",
     ]
 
 
@@ -118,6 +123,11 @@ def test_the_registry_knows_every_kind_the_handlers_use() -> None:
         (TUNE, "tune::12:0:0"),
         (UNMUTE_LISTED, "unmute:ukraine"),
         (SHOW_LISTED, "showsrc:"),
+        (CHANNEL, "chan:v"),
+        (CHANNEL, "chan:v:0"),  # no chat has id 0
+        (CHANNEL, "chan:v:-1001234"),  # written without its sign
+        (CHANNEL, "chan:zz:1001234"),
+        (CHANNEL, "chan:m1:12:3"),
     ],
 )
 def test_garbled_or_foreign_data_decodes_to_none_and_never_raises(

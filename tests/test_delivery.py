@@ -647,13 +647,14 @@ def test_pacer_refills_at_its_rate_up_to_the_burst() -> None:
     assert pacer.ready_at(ANN, later) == pytest.approx(later + 0.5)
 
 
-def test_pacer_keeps_chats_apart_and_paces_groups_slower() -> None:
+@pytest.mark.parametrize("shared", [ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL])
+def test_pacer_keeps_chats_apart_and_paces_shared_chats_slower(shared: ChatType) -> None:
     pacer = ChatPacer(rate=1.0, burst=1)
     now = 1_000.0
     pacer.take(ANN, now)
     assert pacer.ready_at(BOB, now) == now
     group = -100_123
-    pacer.note_chat(group, ChatType.GROUP)
+    pacer.note_chat(group, shared)
     pacer.take(group, now)
     assert pacer.ready_at(group, now) == pytest.approx(now + 3.0), "20 messages a minute"
 

@@ -11,7 +11,7 @@ from bot.render.alerts import Alert, alert_message, digest_messages, format_aler
 from bot.render.callbacks import CallbackDataTooLong
 from bot.render.message import Button, OutgoingMessage
 from bot.render.outbox import render, render_all
-from bot.storage import ChatStatus, OutboxItem
+from bot.storage import ChatStatus, ChatType, OutboxItem
 
 ALERT = Alert(
     "Talks resume", "https://example.com/a", "BBC", datetime(2026, 1, 2, tzinfo=UTC), None, ("x",)
@@ -80,3 +80,14 @@ def test_outbox_rows_render_as_messages() -> None:
     assert isinstance(alert, OutgoingMessage) and "T" in alert.text
     [digest] = render_all([outbox_row("digest")] * 2)
     assert digest.keyboard == () and digest.thread_id is None
+
+
+def test_a_channel_alert_has_no_buttons_and_no_matched_line_unless_turned_on() -> None:
+    row = outbox_row("alert", matched=("NATO",), title="NATO meets", story_id=5)
+    private = render(row)
+    assert private.keyboard and private.text.endswith("Matched: NATO")
+    channel = render(dataclasses.replace(row, chat_type=ChatType.CHANNEL, show_matched=False))
+    assert channel.keyboard == ()
+    assert "Matched" not in channel.text and "<b>NATO</b>" in channel.text
+    shown = render(dataclasses.replace(row, chat_type=ChatType.CHANNEL, show_matched=True))
+    assert shown.keyboard == () and shown.text.endswith("Matched: NATO")

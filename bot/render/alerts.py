@@ -43,6 +43,8 @@ class Alert:
     matched: tuple[str, ...]
     # The story from other outlets: (feed title, link), shown as "Also: …" (render.outlets).
     also: tuple[tuple[str, str | None], ...] = ()
+    # False: no "Matched" line (a channel's default); the matched words are still bold.
+    show_matched: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +175,7 @@ def _alert_text(alert: Alert, tz: tzinfo) -> _AlertText:
         meta=_meta_line(alert.source, alert.published, tz),
         shown_link=shown_link,
         summary=(alert.summary or "").strip(),
-        matched=_matched_line(alert.matched),
+        matched=_matched_line(alert.matched) if alert.show_matched else "",
     )
 
 

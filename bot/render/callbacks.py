@@ -226,3 +226,29 @@ TUNE = CALLBACKS.register("tune", _write_tune, _read_tune)
 UNMUTE_LISTED = CALLBACKS.register("unmute", write_id, read_id)
 # "showsrc:<feed id>": show a hidden source again (the /list keyboard).
 SHOW_LISTED = CALLBACKS.register("showsrc", write_id, read_id)
+
+
+class ChannelAction(StrEnum):
+    """What a button about a linked channel does (the /channel keyboards)."""
+
+    SHOW = "v"  # show the channel's card
+    SHOW_MATCHED = "m1"  # end its alerts with the queries they matched
+    HIDE_MATCHED = "m0"  # leave that line out (the default)
+
+
+def _write_channel(payload: tuple[ChannelAction, int]) -> str:
+    action, chat_id = payload
+    # A channel's id is negative (-100...); written without its sign.
+    return f"{action.value}{SEPARATOR}{write_id(-chat_id)}"
+
+
+def _read_channel(raw: str) -> tuple[ChannelAction, int] | None:
+    action, _, raw_id = raw.partition(SEPARATOR)
+    chat_id = read_id(raw_id)
+    if not chat_id:
+        return None
+    return ChannelAction(action), -chat_id  # an unknown action raises ValueError: None
+
+
+# "chan:<action>:<channel id without its sign>": a linked channel's card and its setting.
+CHANNEL = CALLBACKS.register("chan", _write_channel, _read_channel)

@@ -77,6 +77,7 @@ def render(item: OutboxItem) -> OutgoingMessage:
             summary=item.summary,
             matched=item.matched,
             also=item.also,
+            show_matched=item.show_matched,
         ),
         story_id=item.story_id if tunable else None,
     )

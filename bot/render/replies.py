@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from html import escape
 
 from bot.i18n import t, tn
+from bot.render.channels import channels_line
 
 
 def example() -> str:
@@ -53,7 +54,7 @@ def help_text() -> str:
         "/language — the language I speak in this chat\n"
         "/help — this message\n\n"
         "{syntax_help}",
-        syntax_help=more_commands() + "\n\n" + syntax_help(),
+        syntax_help=more_commands() + "\n" + channels_line() + "\n\n" + syntax_help(),
     )
 
 

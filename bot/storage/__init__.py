@@ -6,12 +6,14 @@ one protocol per entity and Storage, their union, which the rest of the bot depe
 errors.py the errors every backend raises; edits.py the edits of sent alerts whose story
 came from another outlet; tuning.py a chat's muted queries and hidden sources (set from an
 alert's buttons); health.py the health probe's write and the delivery backlog (for /healthz
-and /metrics); retention.py what is old enough to prune and the task that prunes it.
+and /metrics); channels.py the channels linked as subscribers (who linked each, its
+"Matched" line); retention.py what is old enough to prune and the task that prunes it.
 sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
 bot.delivery.fanout and burst) that a backend applies and persists.
 """
 
+from bot.storage.channels import Channels, LinkedChannel
 from bot.storage.claims import (
     ChatSchedule,
     ChatSubscription,
@@ -72,6 +74,7 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Broadcasts",
+    "Channels",
     "Chat",
     "ChatSchedule",
     "ChatSeen",
@@ -93,6 +96,7 @@ __all__ = [
     "Health",
     "HiddenFeed",
     "Lane",
+    "LinkedChannel",
     "MutedSubscription",
     "Outbox",
     "OutboxItem",

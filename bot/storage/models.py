@@ -214,6 +214,9 @@ class OutboxItem:
     chat_type: ChatType = ChatType.PRIVATE
     # An alert's story from other outlets: (feed title, link) of each, first seen first.
     also: tuple[tuple[str, str | None], ...] = ()
+    # Whether the alert ends with "Matched: ...": always, except in a channel whose admins
+    # did not turn it on (its readers did not choose the queries).
+    show_matched: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.storage.channels import Channels
 from bot.storage.claims import ChatSchedule, Claim, ClaimPlanner, StoryMatch
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
@@ -266,6 +267,7 @@ class UnitOfWork(Protocol):
 
 class Storage(
     Chats,
+    Channels,
     Subscriptions,
     Feeds,
     Outbox,

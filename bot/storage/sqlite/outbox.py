@@ -46,8 +46,10 @@ class OutboxMixin(SqliteBase):
                         SELECT json_group_array(json_array(coalesce(cf.title, ''), cs.link))
                         FROM stories cs LEFT JOIN feeds cf ON cf.id = cs.feed_id
                         WHERE cs.duplicate_of = o.story_id AND cs.feed_id IS NOT s.feed_id
-                    ) END
+                    ) END,
+                    CASE WHEN c.type = 'channel' THEN coalesce(l.show_matched, 0) ELSE 1 END
                 FROM outbox o JOIN chats c ON c.id = o.chat_id
+                LEFT JOIN channels l ON l.chat_id = o.chat_id
                 LEFT JOIN stories s ON s.id = o.story_id
                 LEFT JOIN feeds f ON f.id = s.feed_id
                 LEFT JOIN broadcasts b ON b.id = o.broadcast_id
@@ -145,6 +147,7 @@ def _outbox_item(row: sqlite3.Row) -> OutboxItem:
         story_id=None if row[17] is None else int(row[17]),
         chat_type=ChatType(row[18]),
         also=_outlets(row[19]),
+        show_matched=bool(row[20]),
     )
 
 

@@ -290,6 +290,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE status = 'pending'",
         ),
     ),
+    Migration(
+        # Channels linked as subscribers: a channel cannot talk to the bot, so the person who
+        # linked it (from their private chat) is kept, to be told when the bot loses the right
+        # to post there; show_matched turns the "Matched" line on in the channel's alerts.
+        "linked channels",
+        (
+            """CREATE TABLE channels (
+                chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+                linked_by INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                show_matched INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX channels_linked_by ON channels (linked_by)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

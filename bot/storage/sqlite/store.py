@@ -9,6 +9,7 @@ import aiosqlite
 from bot.storage.errors import StorageError
 from bot.storage.protocols import Storage
 from bot.storage.sqlite.broadcasts import BroadcastsMixin
+from bot.storage.sqlite.channels import ChannelsMixin
 from bot.storage.sqlite.chats import ChatsMixin
 from bot.storage.sqlite.claims import ClaimsMixin
 from bot.storage.sqlite.feeds import FeedsMixin
@@ -27,6 +28,7 @@ from bot.storage.sqlite.tuning import TuningMixin
 
 class SqliteStorage(
     ChatsMixin,
+    ChannelsMixin,
     SubscriptionsMixin,
     TuningMixin,
     FeedsMixin,
