@@ -11,7 +11,7 @@ from bot.render.alerts import Alert, alert_message, digest_messages, format_aler
 from bot.render.callbacks import CallbackDataTooLong
 from bot.render.message import Button, OutgoingMessage
 from bot.render.outbox import render, render_all
-from bot.storage import ChatStatus, OutboxItem
+from bot.storage import ChatStatus, ChatType, OutboxItem
 
 ALERT = Alert(
     "Talks resume", "https://example.com/a", "BBC", datetime(2026, 1, 2, tzinfo=UTC), None, ("x",)
@@ -80,3 +80,20 @@ def test_outbox_rows_render_as_messages() -> None:
     assert isinstance(alert, OutgoingMessage) and "T" in alert.text
     [digest] = render_all([outbox_row("digest")] * 2)
     assert digest.keyboard == () and digest.thread_id is None
+
+
+def test_one_story_to_many_chats_renders_each_chats_language_buttons_and_topic() -> None:
+    # Rendered alerts are kept per story (fan-out sends one story to many chats): what
+    # differs between chats must still differ.
+    ann = outbox_row("alert", story_id=5, matched=("Ukraine",), title="Ukraine talks")
+    [first] = render_all([ann])
+    [again] = render_all([dataclasses.replace(ann, id=2, chat_id=8)])
+    [ukrainian] = render_all([dataclasses.replace(ann, id=3, chat_id=9, chat_language="uk")])
+    [group] = render_all(
+        [dataclasses.replace(ann, id=4, chat_id=-5, chat_type=ChatType.GROUP, thread_id=3)]
+    )
+    assert again == first and first.keyboard and first.thread_id is None
+    assert "<b>Ukraine</b> talks" in ukrainian.text and ukrainian.text != first.text
+    assert ukrainian.keyboard != first.keyboard, "labelled in Ukrainian"
+    assert (group.text, group.keyboard, group.thread_id) == (first.text, (), 3)
+    assert inline_markup(again.keyboard) is inline_markup(first.keyboard)
