@@ -91,3 +91,20 @@ def test_a_channel_alert_has_no_buttons_and_no_matched_line_unless_turned_on() -
     assert "Matched" not in channel.text and "<b>NATO</b>" in channel.text
     shown = render(dataclasses.replace(row, chat_type=ChatType.CHANNEL, show_matched=True))
     assert shown.keyboard == () and shown.text.endswith("Matched: NATO")
+
+
+def test_one_story_to_many_chats_renders_each_chats_language_buttons_and_topic() -> None:
+    # Rendered alerts are kept per story (fan-out sends one story to many chats): what
+    # differs between chats must still differ.
+    ann = outbox_row("alert", story_id=5, matched=("Ukraine",), title="Ukraine talks")
+    [first] = render_all([ann])
+    [again] = render_all([dataclasses.replace(ann, id=2, chat_id=8)])
+    [ukrainian] = render_all([dataclasses.replace(ann, id=3, chat_id=9, chat_language="uk")])
+    [group] = render_all(
+        [dataclasses.replace(ann, id=4, chat_id=-5, chat_type=ChatType.GROUP, thread_id=3)]
+    )
+    assert again == first and first.keyboard and first.thread_id is None
+    assert "<b>Ukraine</b> talks" in ukrainian.text and ukrainian.text != first.text
+    assert ukrainian.keyboard != first.keyboard, "labelled in Ukrainian"
+    assert (group.text, group.keyboard, group.thread_id) == (first.text, (), 3)
+    assert inline_markup(again.keyboard) is inline_markup(first.keyboard)

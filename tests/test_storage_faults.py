@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.render import replies
-from bot.storage import ChatStatus, StorageUnavailable
+from bot.storage import ChatStatus, SavedPoll, StorageUnavailable
 from bot.storage.sqlite import SqliteStorage
 from bot.storage.sqlite.faults import is_unavailable
 from tests.e2e import running_bot
-from tests.storage_contract.helpers import private
+from tests.full_disk import full_disk
+from tests.storage_contract.helpers import Db, add_feed, candidate, everyone, private, save
+from tests.storage_contract.sqlite_peek import SqlitePeek
 
 ANN = 7001
 NOBODY = 7999
@@ -205,3 +207,34 @@ async def test_a_command_hitting_a_sql_bug_gets_the_internal_error_reply(
             db.execute("ALTER TABLE subscriptions RENAME COLUMN shown TO display")
         again = await bot.ask(ANN, "/subscribe NATO")
         assert "Subscribed: NATO" in again.plain_text
+
+
+async def test_a_poll_failing_at_its_last_statement_stores_nothing_of_it(
+    tmp_path: Path, storage: SqliteStorage
+) -> None:
+    # save_poll runs its statements in one call on the writer's thread: a failure after the
+    # stories and matches were inserted must roll all of them back, as a bug or as a pause.
+    path = tmp_path / "newshound.sqlite3"
+    db = Db(storage, SqlitePeek(path))
+    feed = await add_feed(db)
+    with database(path) as raw:
+        raw.execute("ALTER TABLE feeds RENAME COLUMN body_digest TO digest")
+    with pytest.raises(sqlite3.OperationalError, match="body_digest") as failed:
+        await save(db, feed, candidate(feed, "Ukraine talks"), match=everyone(ANN))
+    assert not isinstance(failed.value, StorageUnavailable)
+    assert committed(path, "SELECT count(*) FROM stories") == [(0,)]
+    assert committed(path, "SELECT count(*) FROM story_matches") == [(0,)]
+    assert committed(path, "SELECT count(*) FROM story_texts") == [(0,)]
+
+    with database(path) as raw:
+        raw.execute("ALTER TABLE feeds RENAME COLUMN digest TO body_digest")
+    # Forty long titles need new pages, which the full disk refuses.
+    many = [candidate(feed, f"Ukraine talks, round {n}: {'words ' * 60}") for n in range(40)]
+    async with full_disk(storage):
+        with pytest.raises(StorageUnavailable):
+            await save(db, feed, *many, match=everyone(ANN))
+    assert committed(path, "SELECT count(*) FROM stories") == [(0,)]
+
+    saved = await save(db, feed, candidate(feed, "Ukraine talks"), match=everyone(ANN))
+    assert saved == SavedPoll(new_stories=1, matched=1), "the failed ones left no transaction"
+    assert db.alerts() == [(ANN, "Ukraine talks")]

@@ -57,6 +57,24 @@ class SqliteBase:
             await self._rollback()
             raise
 
+    async def _on_writer_thread(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` with the writer's plain sqlite3 connection, in one call on its thread.
+
+        The caller holds the lock. Each aiosqlite await is a hop to that thread and back
+        through the event loop, queued behind the loop's other callbacks: a transaction of
+        many statements held the writer for all of those waits (bench: the steady poll
+        cycle). aiosqlite has no public way to run a function on its thread; `_execute` is
+        the hook its own methods use (its version range is pinned in pyproject.toml, and
+        tests/test_storage.py runs this path).
+        """
+        db = self._db
+        result: _T = await db._execute(lambda: work(db._conn))  # type: ignore[no-untyped-call]
+        return result
+
+    async def _transaction_on_writer(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` as one write transaction in one call on the writer's thread."""
+        return await self._on_writer_thread(lambda db: in_transaction(db, work))
+
     async def _rollback(self) -> None:
         """End a failed transaction, unless SQLite already did (it may, on SQLITE_FULL)."""
         if not self._db.in_transaction:
@@ -107,6 +125,22 @@ class SqliteBase:
         # executescript steps the pragma to the end; execute() would free a single page.
         await self._db.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
         return await self._pragma("freelist_count")
+
+
+def in_transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """Run `work` on a plain sqlite3 connection as one write transaction (see _transaction)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("Could not roll back a failed transaction")
+        raise
+    return result
 
 
 def serialized(

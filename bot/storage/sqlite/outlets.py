@@ -5,14 +5,15 @@ save_poll (stories.py) looks each story that may alert up in the TitleIndex
 originals that may alert it stored there once its transaction committed (so the index never
 names a story that was rolled back). The index is read from storage once, at the first poll
 with stories that may alert.
-A copy from another feed queues an edit of every alert about its original (AlertEdits).
+A copy from another feed queues an edit of every alert about its original (queued in the
+poll's transaction, poll_rows.py; sent through AlertEdits).
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from bot.ingest.similar_titles import TitleIndex
 from bot.storage.edits import AlertEdit, DueEdits, EditOutcome
-from bot.storage.sqlite.connection import chunks, marks, serialized
+from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.outbox import OutboxMixin
 
 
@@ -39,24 +40,6 @@ class OutletsMixin(OutboxMixin):
             self._titles = index
         index.expire(now)
         return index
-
-    async def _queue_alert_edits(self, originals: Collection[int], feed_id: int, now: float) -> int:
-        """Queue an edit of each alert, pending or sent, about one of these stories when the
-        copy (of feed_id) comes from another feed; return how many were queued or renewed."""
-        queued = 0
-        for chunk in chunks(sorted(originals)):
-            cursor = await self._db.execute(
-                f"""INSERT INTO alert_edits (outbox_id, queued_at)
-                    SELECT o.id, ? FROM outbox o JOIN stories s ON s.id = o.story_id
-                    WHERE o.story_id IN ({marks(chunk)}) AND o.kind = 'alert'
-                        AND o.status IN ('pending', 'sent') AND s.feed_id IS NOT ?
-                    ON CONFLICT (outbox_id) DO UPDATE SET status = 'pending',
-                        generation = generation + 1, attempts = 0, next_attempt_at = 0,
-                        error = NULL, done_at = NULL""",
-                (now, *chunk, feed_id),
-            )
-            queued += max(cursor.rowcount, 0)
-        return queued
 
     @serialized
     async def due_alert_edits(self, now: float, limit: int) -> DueEdits:

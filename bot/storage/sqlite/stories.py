@@ -5,16 +5,13 @@ functions; this module reads their inputs and writes what they return. Who gets 
 decided later, at delivery (fan-out on read: bot.delivery.fanout, sqlite/claims.py).
 """
 
-import itertools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.ingest.stories import Story, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
-from bot.storage.sqlite.connection import chunks, marks, serialized
+from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.outlets import OutletsMixin
-
-Matches = tuple[str, ...]
+from bot.storage.sqlite.poll_rows import Matches, Original, feed_keys, save_poll_rows
 
 
 class StoriesMixin(OutletsMixin):
@@ -56,207 +53,46 @@ class StoriesMixin(OutletsMixin):
     @serialized
     async def _known_keys_now(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         # A feed removed meanwhile has no stories left under its id; the save says so.
-        return await self._feed_keys(feed_id, keys) or set()
+        found = await self._on_writer_thread(lambda db: feed_keys(db, feed_id, keys))
+        return found or set()
 
     @serialized
     async def _save_poll(
         self, poll: PollToSave, matched: Mapping[int, Matches], match: StoryMatcher
     ) -> SavedPoll:
-        async with self._transaction():
-            known = await self._feed_keys(poll.feed_id, [c.story.key for c in poll.stories])
-            if known is None:
-                return SavedPoll(new_stories=0, matched=0, feed_removed=True)
-            fresh = [
-                (position, candidate)
-                for position, (candidate, new) in enumerate(
-                    zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
-                )
-                if new
-            ]
-            originals, edits = await self._insert_stories(poll, fresh)
-            stored = 0
-            if poll.alerts_enabled:
-                # What matching saw of each story it ran on, for the dry run (/try).
-                texts = [
-                    (story_id, poll.now, c.packed)
-                    for story_id, _, c in originals
-                    if c.alertable and c.packed
-                ]
-                if texts:  # each statement is a turn of the loop while the writer is held
-                    await self._db.executemany(
-                        "INSERT INTO story_texts (story_id, seen_at, packed) VALUES (?, ?, ?)",
-                        texts,
-                    )
-                stored = await self._record_matches(
-                    [
-                        (story_id, matched[position] if position in matched else match(c))
-                        for story_id, position, c in originals
-                        if c.alertable
-                    ],
-                    poll,
-                )
-            await self._db.execute(
-                """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
-                       next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
-                       last_error = ?, primed = TRUE, entries_seen = entries_seen + ?,
-                       body_digest = ?
-                   WHERE id = ?""",
-                (
-                    poll.url,
-                    poll.title,
-                    poll.etag,
-                    poll.last_modified,
-                    poll.next_poll_at,
-                    poll.now,
-                    poll.now,
-                    poll.warning,
-                    len(fresh),
-                    poll.body_digest,
-                    poll.feed_id,
-                ),
+        """The transaction, as one call on the writer's thread (poll_rows.py says why)."""
+        matches = dict(matched)
+        similar = await self._similar_titles(poll, matches)
+        originals: list[Original] = []
+        while True:
+            saved = await self._transaction_on_writer(
+                lambda db: save_poll_rows(db, poll, matches, similar, originals)
             )
+            if isinstance(saved, SavedPoll):
+                break
+            # Stories the look before found known and the transaction new (pruned since):
+            # matched here, the writer held, and saved again; rare.
+            matches.update((p, match(poll.stories[p])) for p in saved.positions)
+            similar.update(await self._similar_titles(poll, matches))
+            originals.clear()
         if self._titles is not None:  # committed: later polls may find these titles
-            for story_id, _, c in originals:
-                if poll.alerts_enabled and c.alertable:
-                    self._titles.add(story_id, poll.feed_id, c.story.normalised_title, poll.now)
-        return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
+            for story_id, title in originals:
+                self._titles.add(story_id, poll.feed_id, title, poll.now)
+        return saved
 
-    # Each statement is a hop to the connection's thread and back to the loop, which resumes
-    # this task only after the callbacks queued before it: in a cycle of 500 polls, the
-    # writer's lock is held for hops x that wait, and the polls queue behind it (bench: poll).
-    # So reads use execute_fetchall (one hop; execute, fetch and close are three) and a read
-    # answers two questions where it can.
-    async def _feed_keys(self, feed_id: int, keys: Sequence[str]) -> set[str] | None:
-        """Return which of these keys the feed has stored; None if the feed is gone."""
-        known: set[str] = set()
-        for chunk in chunks(keys) or [()]:
-            # The feed's row, joined to its stories with these keys: no row, no feed. (An
-            # empty IN list would make SQLite scan the index: no keys, no join.)
-            sql = "SELECT NULL FROM feeds WHERE id = ?"
-            if chunk:
-                sql = f"""SELECT stories.key FROM feeds LEFT JOIN stories
-                             ON stories.feed_id = feeds.id AND stories.key IN ({marks(chunk)})
-                          WHERE feeds.id = ?"""
-            rows = list(await self._db.execute_fetchall(sql, (*chunk, feed_id)))
-            if not rows:
-                return None
-            known.update(str(row[0]) for row in rows if row[0] is not None)
-        return known
-
-    async def _insert_stories(
-        self, poll: PollToSave, fresh: list[tuple[int, StoryToSave]]
-    ) -> tuple[list[tuple[int, int, StoryToSave]], int]:
-        """Insert new stories; return (id, position in the poll, story) of the originals, and
-        how many alert edits the copies queued."""
-        stories = _stories(c for _, c in fresh)
-        links = {story.canonical_link for story in stories if story.canonical_link}
-        titles = {story.normalised_title for story in stories if story.normalised_title}
-        by_link, by_title = await self._first_ids(
-            links, titles, since=poll.now - poll.title_dedup_seconds
-        )
-        # Near-identical titles only for stories that may alert: one alert per story is the
-        # point, and a new feed's first poll (hundreds of feeds at start) alerts nobody.
-        similar: list[int | None] = []
-        if poll.alerts_enabled and any(c.alertable for _, c in fresh):
-            index = await self._title_index(poll.now, poll.title_dedup_seconds)
-            similar = [
-                index.find(c.story.normalised_title, poll.feed_id) if c.alertable else None
-                for _, c in fresh
-            ]
-        repeats = find_repeats(stories, by_link, by_title, similar)
-        await self._db.executemany(
-            """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
-                   summary, published_at, seen_at, duplicate_of)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (feed_id, key) DO NOTHING""",
-            [
-                _story_row(poll, story, earlier)
-                for story, earlier in zip(stories, repeats.stored, strict=True)
-            ],
-        )
-        ids = await self._story_ids(poll.feed_id, [story.key for story in stories])
-        if repeats.in_poll:
-            await self._db.executemany(
-                "UPDATE stories SET duplicate_of = ? WHERE id = ?",
-                [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
-            )
-        copied = {earlier for earlier in repeats.stored if earlier is not None}
-        edits = await self._queue_alert_edits(copied, poll.feed_id, poll.now) if copied else 0
-        originals = [
-            (ids[c.story.key], position, c)
-            for (position, c), original in zip(fresh, repeats.original, strict=True)
-            if original
-        ]
-        return originals, edits
-
-    async def _first_ids(
-        self, links: set[str], titles: set[str], since: float
-    ) -> tuple[dict[str, int], dict[str, int]]:
-        """Return the original of the earliest story per canonical link, and per normalised
-        title among the stories seen since `since`: one statement for both (usually one)."""
-        by_link: dict[str, int] = {}
-        by_title: dict[str, int] = {}
-        pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
-        for link_chunk, title_chunk in pairs:
-            # A part only for values given: an empty IN list would make SQLite scan the index.
-            parts: list[str] = []
-            if link_chunk:
-                parts.append(f"""SELECT 0, canonical_link, min(id), duplicate_of FROM stories
-                       WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
-            if title_chunk:
-                parts.append(f"""SELECT 1, normalised_title, min(id), duplicate_of FROM stories
-                       WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
-                       GROUP BY normalised_title""")
-            window = (since,) if title_chunk else ()
-            rows = await self._db.execute_fetchall(
-                " UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window)
-            )
-            # SQLite takes duplicate_of from the min(id) row: a copy points to its original.
-            for by_title_row, value, first, original in rows:
-                root = first if original is None else original
-                (by_title if by_title_row else by_link)[str(value)] = int(root)
-        return by_link, by_title
-
-    async def _story_ids(self, feed_id: int, keys: list[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for chunk in chunks(keys):
-            rows = await self._db.execute_fetchall(
-                f"SELECT key, id FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
-                (feed_id, *chunk),
-            )
-            ids.update((str(row[0]), int(row[1])) for row in rows)
-        return ids
-
-    async def _record_matches(
-        self, matches: list[tuple[int, tuple[str, ...]]], poll: PollToSave
-    ) -> int:
-        """Store, per new story that matched, the distinct queries it matched: one row per
-        story, whatever the audience (the delivery worker fans out when it may send)."""
-        rows = [
-            (story_id, json.dumps(queries), poll.now) for story_id, queries in matches if queries
-        ]
-        if not rows:
-            return 0
-        await self._db.executemany(
-            "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
-        )
-        return len(rows)
+    async def _similar_titles(
+        self, poll: PollToSave, matches: Mapping[int, Matches]
+    ) -> dict[int, int | None]:
+        """Per story to be matched (new, may alert), an earlier story of another feed with a
+        near-identical title; looked up on the loop, where the index changes, while the save
+        holds the writer (so no poll commits a title in between)."""
+        if not poll.alerts_enabled or not matches:
+            return {}
+        index = await self._title_index(poll.now, poll.title_dedup_seconds)
+        return {
+            p: index.find(poll.stories[p].story.normalised_title, poll.feed_id) for p in matches
+        }
 
 
 def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
     return [candidate.story for candidate in candidates]
-
-
-def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
-    return (
-        poll.feed_id,
-        story.key,
-        story.link,
-        story.canonical_link,
-        story.title,
-        story.normalised_title,
-        story.summary,
-        story.published.timestamp() if story.published else None,
-        poll.now,
-        duplicate_of,
-    )

@@ -76,12 +76,11 @@ class SubscriptionsMixin(SqliteBase):
         self, db: aiosqlite.Connection, chat_id: int
     ) -> list[Subscription]:
         """Return the chat's subscriptions, oldest first."""
-        async with db.execute(
+        rows = await db.execute_fetchall(  # one hop (see ChatsMixin.get_chat)
             f"""SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions
                WHERE chat_id = ? ORDER BY id""",
             (chat_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [subscription_from_row(row) for row in rows]
 
     @serialized

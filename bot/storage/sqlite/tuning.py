@@ -31,12 +31,11 @@ class TuningMixin(SqliteBase):
         self, db: aiosqlite.Connection, chat_id: int, now: float
     ) -> list[MutedSubscription]:
         """Return the chat's subscriptions muted beyond now, oldest subscription first."""
-        async with db.execute(
+        rows = await db.execute_fetchall(  # one hop (see get_chat)
             f"""SELECT {SUBSCRIPTION_COLUMNS}, muted_until FROM subscriptions
                WHERE chat_id = ? AND muted_until > ? ORDER BY id""",
             (chat_id, now),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [MutedSubscription(subscription_from_row(row), float(row[5])) for row in rows]
 
     @serialized
@@ -61,12 +60,11 @@ class TuningMixin(SqliteBase):
     @reading
     async def hidden_feeds(self, db: aiosqlite.Connection, chat_id: int) -> list[HiddenFeed]:
         """Return the feeds the chat hid, in the order it hid them."""
-        async with db.execute(
+        rows = await db.execute_fetchall(  # one hop (see get_chat)
             """SELECT f.id, f.title, f.url FROM hidden_feeds h JOIN feeds f ON f.id = h.feed_id
                WHERE h.chat_id = ? ORDER BY h.hidden_at, f.id""",
             (chat_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [HiddenFeed(int(r[0]), str(r[1] or ""), str(r[2])) for r in rows]
 
     @reading

@@ -1,0 +1,248 @@
+"""A poll's rows, written by plain sqlite3 calls on the writer connection's own thread.
+
+save_poll (stories.py) runs its whole transaction as one call there (SqliteBase._on_writer):
+every statement an aiosqlite await would be a hop to that thread and back through the event
+loop, and in a cycle of 500 polls the writer's lock was held for ~9 hops per poll, each
+waiting its turn behind the loop's other callbacks (bench: the steady poll cycle).
+"""
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.storage.models import PollToSave, SavedPoll, StoryToSave
+from bot.storage.sqlite.connection import chunks, marks
+
+Matches = tuple[str, ...]
+# An original story that may alert, stored by the poll: (id, normalised title), for the
+# near-identical titles index once the transaction committed (outlets.py).
+Original = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """The transaction found stories new that were not matched before it (one pruned since
+    the look before it): nothing was written; match these positions and save again."""
+
+    positions: tuple[int, ...]
+
+
+def save_poll_rows(
+    db: sqlite3.Connection,
+    poll: PollToSave,
+    matched: Mapping[int, Matches],
+    similar: Mapping[int, int | None],
+    originals_out: list[Original],
+) -> SavedPoll | Unmatched:
+    """Write a poll's stories, the queries each new one matched and the feed's state, in the
+    transaction the caller opened; or say which new stories still need matching.
+
+    `similar` gives, per story matched, an earlier one of another feed with a near-identical
+    title; the originals that may alert are appended to originals_out."""
+    known = feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
+    if known is None:
+        return SavedPoll(new_stories=0, matched=0, feed_removed=True)
+    fresh = [
+        (position, candidate)
+        for position, (candidate, new) in enumerate(
+            zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+        )
+        if new
+    ]
+    if poll.alerts_enabled:
+        # Matching reads the index, which the event loop changes: it never runs here.
+        missing = tuple(p for p, c in fresh if c.alertable and p not in matched)
+        if missing:
+            return Unmatched(missing)
+    originals, edits = _insert_stories(db, poll, fresh, similar)
+    originals_out.extend(
+        (story_id, c.story.normalised_title)
+        for story_id, _, c in originals
+        if poll.alerts_enabled and c.alertable
+    )
+    stored = 0
+    if poll.alerts_enabled:
+        # What matching saw of each story it ran on, for the dry run (/try).
+        db.executemany(
+            "INSERT INTO story_texts (story_id, seen_at, packed) VALUES (?, ?, ?)",
+            [
+                (story_id, poll.now, c.packed)
+                for story_id, _, c in originals
+                if c.packed and c.alertable
+            ],
+        )
+        stored = _record_matches(
+            db,
+            [(story_id, matched[position]) for story_id, position, c in originals if c.alertable],
+            poll.now,
+        )
+    db.execute(
+        """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
+               next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
+               last_error = ?, primed = TRUE, entries_seen = entries_seen + ?,
+               body_digest = ?
+           WHERE id = ?""",
+        (
+            poll.url,
+            poll.title,
+            poll.etag,
+            poll.last_modified,
+            poll.next_poll_at,
+            poll.now,
+            poll.now,
+            poll.warning,
+            len(fresh),
+            poll.body_digest,
+            poll.feed_id,
+        ),
+    )
+    return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
+
+
+def feed_keys(db: sqlite3.Connection, feed_id: int, keys: Sequence[str]) -> set[str] | None:
+    """Return which of these keys the feed has stored; None if the feed is gone."""
+    known: set[str] = set()
+    for chunk in chunks(keys) or [()]:
+        # The feed's row, joined to its stories with these keys: no row, no feed. (An empty
+        # IN list would make SQLite scan the index: no keys, no join.)
+        sql = "SELECT NULL FROM feeds WHERE id = ?"
+        if chunk:
+            sql = f"""SELECT stories.key FROM feeds LEFT JOIN stories
+                         ON stories.feed_id = feeds.id AND stories.key IN ({marks(chunk)})
+                      WHERE feeds.id = ?"""
+        rows = db.execute(sql, (*chunk, feed_id)).fetchall()
+        if not rows:
+            return None
+        known.update(str(row[0]) for row in rows if row[0] is not None)
+    return known
+
+
+def _insert_stories(
+    db: sqlite3.Connection,
+    poll: PollToSave,
+    fresh: list[tuple[int, StoryToSave]],
+    similar: Mapping[int, int | None],
+) -> tuple[list[tuple[int, int, StoryToSave]], int]:
+    """Insert new stories; return (id, position in the poll, story) of the originals, and
+    how many alert edits the copies queued."""
+    stories = _stories(c for _, c in fresh)
+    links = {story.canonical_link for story in stories if story.canonical_link}
+    titles = {story.normalised_title for story in stories if story.normalised_title}
+    by_link, by_title = _first_ids(db, links, titles, since=poll.now - poll.title_dedup_seconds)
+    near = [similar.get(position) for position, _ in fresh] if similar else []
+    repeats = find_repeats(stories, by_link, by_title, near)
+    db.executemany(
+        """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
+               summary, published_at, seen_at, duplicate_of)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (feed_id, key) DO NOTHING""",
+        [
+            _story_row(poll, story, earlier)
+            for story, earlier in zip(stories, repeats.stored, strict=True)
+        ],
+    )
+    ids = _story_ids(db, poll.feed_id, [story.key for story in stories])
+    if repeats.in_poll:
+        db.executemany(
+            "UPDATE stories SET duplicate_of = ? WHERE id = ?",
+            [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
+        )
+    copied = {earlier for earlier in repeats.stored if earlier is not None}
+    edits = _queue_alert_edits(db, copied, poll.feed_id, poll.now) if copied else 0
+    originals = [
+        (ids[c.story.key], position, c)
+        for (position, c), original in zip(fresh, repeats.original, strict=True)
+        if original
+    ]
+    return originals, edits
+
+
+def _first_ids(
+    db: sqlite3.Connection, links: set[str], titles: set[str], since: float
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the original of the earliest story per canonical link, and per normalised
+    title among the stories seen since `since`: one statement for both (usually one)."""
+    by_link: dict[str, int] = {}
+    by_title: dict[str, int] = {}
+    pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
+    for link_chunk, title_chunk in pairs:
+        # A part only for values given: an empty IN list would make SQLite scan the index.
+        parts: list[str] = []
+        if link_chunk:
+            parts.append(f"""SELECT 0, canonical_link, min(id), duplicate_of FROM stories
+                   WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
+        if title_chunk:
+            parts.append(f"""SELECT 1, normalised_title, min(id), duplicate_of FROM stories
+                   WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
+                   GROUP BY normalised_title""")
+        window = (since,) if title_chunk else ()
+        rows = db.execute(" UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window))
+        # SQLite takes duplicate_of from the min(id) row: a copy points to its original.
+        for by_title_row, value, first, original in rows:
+            root = first if original is None else original
+            (by_title if by_title_row else by_link)[str(value)] = int(root)
+    return by_link, by_title
+
+
+def _queue_alert_edits(
+    db: sqlite3.Connection, originals: Collection[int], feed_id: int, now: float
+) -> int:
+    """Queue an edit of each alert, pending or sent, about one of these stories when the
+    copy (of feed_id) comes from another feed; return how many were queued or renewed."""
+    queued = 0
+    for chunk in chunks(sorted(originals)):
+        cursor = db.execute(
+            f"""INSERT INTO alert_edits (outbox_id, queued_at)
+                SELECT o.id, ? FROM outbox o JOIN stories s ON s.id = o.story_id
+                WHERE o.story_id IN ({marks(chunk)}) AND o.kind = 'alert'
+                    AND o.status IN ('pending', 'sent') AND s.feed_id IS NOT ?
+                ON CONFLICT (outbox_id) DO UPDATE SET status = 'pending',
+                    generation = generation + 1, attempts = 0, next_attempt_at = 0,
+                    error = NULL, done_at = NULL""",
+            (now, *chunk, feed_id),
+        )
+        queued += max(cursor.rowcount, 0)
+    return queued
+
+
+def _story_ids(db: sqlite3.Connection, feed_id: int, keys: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in chunks(keys):
+        rows = db.execute(
+            f"SELECT key, id FROM stories WHERE feed_id = ? AND key IN ({marks(chunk)})",
+            (feed_id, *chunk),
+        )
+        ids.update((str(row[0]), int(row[1])) for row in rows)
+    return ids
+
+
+def _record_matches(db: sqlite3.Connection, matches: list[tuple[int, Matches]], now: float) -> int:
+    """Store, per new story that matched, the distinct queries it matched: one row per
+    story, whatever the audience (the delivery worker fans out when it may send)."""
+    rows = [(story_id, json.dumps(queries), now) for story_id, queries in matches if queries]
+    db.executemany(
+        "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
+    )
+    return len(rows)
+
+
+def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
+    return [candidate.story for candidate in candidates]
+
+
+def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
+    return (
+        poll.feed_id,
+        story.key,
+        story.link,
+        story.canonical_link,
+        story.title,
+        story.normalised_title,
+        story.summary,
+        story.published.timestamp() if story.published else None,
+        poll.now,
+        duplicate_of,
+    )
