@@ -1,0 +1,11 @@
+"""One step of a backend's forward-only schema."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward-only schema step, applied in the transaction that records it."""
+
+    name: str
+    statements: tuple[str, ...]

@@ -1,0 +1,54 @@
+"""The SQLite schema's migrations from 12 on (schema.py holds 1 to 11): append new steps here."""
+
+from bot.storage.sqlite.migration import Migration
+
+LATER_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        # One row the health check rewrites: a commit proves the database takes writes.
+        "health probe",
+        (
+            """CREATE TABLE health_probe (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                written_at REAL NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        # One alert per story across outlets: a sent alert's Telegram message id, so a copy
+        # of its story from another feed can edit it ("Also: Reuters, BBC"), and the edits
+        # waiting, one per alert (repeated outlets coalesce; generation counts the copies
+        # queued, so an edit that rendered fewer stays pending).
+        "alert edits for stories from other outlets",
+        (
+            "ALTER TABLE outbox ADD COLUMN message_id INTEGER",
+            """CREATE TABLE alert_edits (
+                outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'done', 'failed')),
+                generation INTEGER NOT NULL DEFAULT 1,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                error TEXT,
+                queued_at REAL NOT NULL,
+                done_at REAL
+            )""",
+            "CREATE INDEX alert_edits_pending ON alert_edits (next_attempt_at) "
+            "WHERE status = 'pending'",
+        ),
+    ),
+    Migration(
+        # Channels linked as subscribers: a channel cannot talk to the bot, so the person who
+        # linked it (from their private chat) is kept, to be told when the bot loses the right
+        # to post there; show_matched turns the "Matched" line on in the channel's alerts.
+        "linked channels",
+        (
+            """CREATE TABLE channels (
+                chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+                linked_by INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                show_matched INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX channels_linked_by ON channels (linked_by)",
+        ),
+    ),
+)
