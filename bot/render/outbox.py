@@ -66,8 +66,9 @@ def render(item: OutboxItem) -> OutgoingMessage:
     current locale (render_all sets the chat's)."""
     if item.kind == "broadcast":
         return OutgoingMessage(item.text or "", thread_id=item.thread_id)
-    # Tuning buttons only in private chats: in a group anyone could mute everyone's alerts.
-    tunable = item.kind == "alert" and item.chat_type is ChatType.PRIVATE
+    # Tuning buttons in private chats and groups (where only admins may press them), not in
+    # channels, whose readers cannot press them.
+    tunable = item.kind == "alert" and item.chat_type is not ChatType.CHANNEL
     message = alert_message(
         Alert(
             title=item.title,
