@@ -9,6 +9,6 @@ cached) who administers a group or channel, and groups.py lets only a group's ad
 its alerts and ignores what is not addressed to the bot there; admin.py holds the admin
 commands (feeds, stats) and broadcast.py the broadcasts; throttle.py slows a flooding chat
 before any other handler; dryrun.py answers /try; schedule.py holds /settings, /timezone,
-/quiet and /digest; registry.py registers them all in order; common.py and reply.py are
-what they share.
+/quiet and /digest; topics.py holds /movetopic; registry.py registers them all in order;
+common.py and reply.py are what they share.
 """

@@ -2,7 +2,7 @@
 
 from bot.services import BotApplication
 from bot.updates.flood import FloodGate
-from handlers import admin, dryrun, schedule, subscriber, throttle, tuning
+from handlers import admin, dryrun, schedule, subscriber, throttle, topics, tuning
 
 
 def register_all(app: BotApplication, gate: FloodGate) -> None:
@@ -13,4 +13,5 @@ def register_all(app: BotApplication, gate: FloodGate) -> None:
     tuning.register(app)
     admin.register(app)
     schedule.register(app)
+    topics.register(app)
     subscriber.register_fallbacks(app)

@@ -31,8 +31,10 @@ def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
 def first_digest_message(rows: list[OutboxItem]) -> tuple[OutgoingMessage, list[OutboxItem]]:
     """Return the first message of the digest of these rows (a chat's due digest lines, the
     one picked first), grouped by matched query with the first row's group first, and the
-    rows it carries: the first row always among them."""
+    rows it carries: the first row always among them. A digest goes to one forum topic, the
+    first row's: lines for other topics wait for a digest of their own."""
     first = rows[0]
+    rows = [row for row in rows if row.thread_id == first.thread_id]
 
     def place(row: OutboxItem) -> tuple[bool, bool, str, int]:
         group = _group(row)
