@@ -4,6 +4,7 @@ import pytest
 
 from bot.delivery.burst import (
     COALESCE_AFTER_SECONDS,
+    GROUP_ALERTS_AT_ONCE,
     MAX_STORIES_PER_CLAIM,
     PendingStory,
     plan_claim,
@@ -120,3 +121,21 @@ def test_the_log_ignores_matches_it_has_and_forgets_on_clear() -> None:
     assert (len(log), log.last_id, log.after("a", 0)) == (2, 2, [1])
     log.clear()
     assert (len(log), log.last_id, log.after("a", 0)) == (0, 2, [])
+
+
+@pytest.mark.parametrize(
+    ("count", "shared", "lanes"),
+    [
+        (GROUP_ALERTS_AT_ONCE, True, [A]),
+        (GROUP_ALERTS_AT_ONCE + 1, True, [D] * (GROUP_ALERTS_AT_ONCE + 1)),
+        (GROUP_ALERTS_AT_ONCE + 1, False, [A]),
+    ],
+    ids=["a few in a group: alerts", "a burst in a group: one digest at once", "private"],
+)
+def test_a_burst_for_a_group_is_one_digest_at_once(
+    count: int, shared: bool, lanes: list[Lane]
+) -> None:
+    plan = plan_claim(
+        _pending(count), recent_alerts=0, limit=10, now=NOW, through=50, shared=shared
+    )
+    assert [row.lane for row in plan.rows] == lanes

@@ -234,3 +234,27 @@ async def test_a_paused_group_stays_paused_when_re_added(tmp_path: Path, feeds: 
         assert chat is not None and chat.status is ChatStatus.PAUSED
     finally:
         await storage.close()
+
+
+async def test_a_flood_of_stories_reaches_a_group_within_its_pace(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    flood = 40
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        bot.fake.enforce_limits()  # Telegram's, with 20 messages a minute into a group
+        bot.fake.add_chat(GROUP, "supergroup")
+        bot.fake.make_admin(GROUP, ADMIN)
+        await say(bot, ADMIN, "/subscribe Ukraine")
+        titles = [f"Ukraine update {n}" for n in range(flood)]
+        feeds.publish("/a.xml", *[story(n + 2, title) for n, title in enumerate(titles)])
+
+        def delivered() -> set[str]:
+            text = "\n".join(m.plain_text for m in bot.fake.sent(GROUP))
+            return {title for title in titles if f"{title}\n" in text + "\n"}
+
+        await bot.fake.wait_until(lambda: len(delivered()) == flood, timeout=POLL_TIMEOUT)
+        await bot.settle(feeds, "/a.xml")
+        messages = bot.fake.sent(GROUP)[1:]
+        assert bot.fake.rate_limited_count == 0, "never over Telegram's pace"
+        assert messages[0].plain_text.startswith("…and 40 more new stories"), "a digest at once"
+        assert len(messages) <= 3, "one digest, split to fit, not 40 alerts"

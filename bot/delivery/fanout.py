@@ -119,6 +119,7 @@ def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
             now=now,
             through=log.last_id,
             held_until=held_until(now, work.schedule),
+            shared=work.shared,
         )
 
     return plan
