@@ -124,3 +124,24 @@ async def test_movetopic_by_number_and_to_general(tmp_path: Path, feeds: Feeds) 
         bot.fake.user_sends(ADMIN, "/movetopic all", chat_id=plain_group, chat_type="supergroup")
         [answer] = await bot.fake.wait_for_sent(plain_group)
         assert answer.plain_text.startswith("/movetopic works in a topic")
+
+
+async def test_a_story_for_a_query_in_two_topics_goes_to_both(tmp_path: Path, feeds: Feeds) -> None:
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        forum_with_admin(bot)
+        await say(bot, ADMIN, "/subscribe Ukraine", WORLD)
+        await say(bot, ADMIN, "/subscribe Ukraine, NATO", SPORT)
+        feeds.publish("/a.xml", story(2, "Ukraine and NATO meet"))
+        await bot.fake.wait_until(
+            lambda: (
+                len([m for m in bot.fake.sent(FORUM) if m.plain_text.startswith("Ukraine and")])
+                == 2
+            ),
+            timeout=POLL_TIMEOUT,
+        )
+        await bot.settle(feeds, "/a.xml")
+        alerts = [m for m in bot.fake.sent(FORUM) if m.plain_text.startswith("Ukraine and")]
+        assert sorted((m.thread_id, m.plain_text.splitlines()[-1]) for m in alerts) == [
+            (WORLD, "Matched: Ukraine"),
+            (SPORT, "Matched: NATO, Ukraine"),
+        ]

@@ -72,9 +72,13 @@ def plan_claim(
     behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
     crowded = shared and len(pending) > GROUP_ALERTS_AT_ONCE
     if held_until is None and recent_alerts < limit and not behind and not crowded:
-        lane, taken = Lane.ALERT, [oldest]
+        # The oldest story: one alert to each forum topic it is pending for.
+        lane, taken = Lane.ALERT, [p for p in pending if p.match_id == oldest.match_id]
     else:
         lane, taken = Lane.DIGEST, list(pending[:MAX_STORIES_PER_CLAIM])
+        # The cursor moves past the last story taken: all of its topics go with it.
+        last = taken[-1].match_id
+        taken += [p for p in pending[len(taken) :] if p.match_id == last]
     not_before = held_until or 0.0
     rows = tuple(PlannedRow(lane, s.story_id, s.matched, s.thread_id, not_before) for s in taken)
     more = len(pending) > len(taken)

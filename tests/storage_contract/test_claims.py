@@ -136,3 +136,18 @@ async def test_a_claim_tells_the_planner_whether_the_chat_is_shared(db: Db) -> N
     await db.storage.claim_chat(ANN, plan, T0)
     await db.storage.claim_chat(group, plan, T0)
     assert [work.shared for work in seen] == [False, True]
+
+
+async def test_a_story_is_queued_once_per_forum_topic(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        rows = tuple(
+            PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), topic)
+            for topic in (7, 9, 7, None, None)
+        )
+        return ClaimPlan(rows, match.id)
+
+    claim = await db.storage.claim_chat(ANN, plan, T0)
+    assert len(claim.rows) == 3, "topics 7 and 9 and the chat itself, each once"
