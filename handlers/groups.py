@@ -81,20 +81,21 @@ async def refuse(update: Update) -> None:
         await answer(update, texts.admins_only())
 
 
-def addressed_elsewhere(update: Update, context: Context) -> bool:
-    """Whether the message's command names another bot (/list@otherbot)."""
+def _addressee(update: Update) -> str | None:
+    """The bot a command names (/list@otherbot: "otherbot"), folded; None if it names none."""
     message = update.effective_message
     if message is None or not message.text or not message.text.startswith("/"):
-        return False
-    command = message.text.split(maxsplit=1)[0]
-    _, at, username = command.partition("@")
-    return bool(at) and username.casefold() != (context.bot.username or "").casefold()
+        return None
+    _, at, username = message.text.split(maxsplit=1)[0].partition("@")
+    return username.casefold() if at else None
+
+
+def addressed_elsewhere(update: Update, context: Context) -> bool:
+    """Whether the message's command names another bot (/list@otherbot)."""
+    addressee = _addressee(update)
+    return addressee is not None and addressee != (context.bot.username or "").casefold()
 
 
 def addressed_to_us(update: Update, context: Context) -> bool:
     """Whether the message's command names this bot (/help@newshound_bot)."""
-    message = update.effective_message
-    if message is None or not message.text or not message.text.startswith("/"):
-        return False
-    _, at, username = message.text.split(maxsplit=1)[0].partition("@")
-    return bool(at) and username.casefold() == (context.bot.username or "").casefold()
+    return _addressee(update) == (context.bot.username or "").casefold()
