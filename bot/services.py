@@ -64,8 +64,18 @@ class Subscriptions:
         """Remove one of the chat's subscriptions by id; another chat's id removes nothing."""
         deleted = await self._storage.remove_subscription_by_id(chat_id, subscription_id)
         if deleted is not None:
-            self._index.remove(chat_id, deleted.query)
+            # The same query in another forum topic of the chat still needs the index entry.
+            remaining = await self._storage.list_subscriptions(chat_id)
+            if all(subscription.query != deleted.query for subscription in remaining):
+                self._index.remove(chat_id, deleted.query)
         return deleted
+
+    async def move_to_topic(
+        self, chat_id: int, subscription_ids: Sequence[int], thread_id: int | None
+    ) -> list[Subscription]:
+        """Send these subscriptions' alerts to forum topic thread_id (the index is per chat,
+        so it stays as it is)."""
+        return await self._storage.move_subscriptions(chat_id, subscription_ids, thread_id)
 
     async def remove_all(self, chat_id: int) -> list[Subscription]:
         """Remove every subscription of the chat; return what was removed."""

@@ -12,6 +12,7 @@ from bot.render import dryrun as texts
 from bot.render.callbacks import TRY_SUBSCRIBE, CallbackDataTooLong
 from bot.services import BotApplication, Context
 from handlers.common import answer, command_argument, known_chat, services_of, stop_waiting
+from handlers.groups import admins_only
 from handlers.subscriptions import subscribe_text
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 def register(app: BotApplication) -> None:
     """Add /try and its subscribe button."""
     app.add_handler(CommandHandler("try", try_command))
-    app.add_handler(CallbackQueryHandler(subscribe_button, pattern=TRY_SUBSCRIBE.pattern))
+    # Anyone may try a query; subscribing the group to it is for its admins.
+    app.add_handler(
+        CallbackQueryHandler(admins_only(subscribe_button), pattern=TRY_SUBSCRIBE.pattern)
+    )
 
 
 async def try_command(update: Update, context: Context) -> None:

@@ -2,7 +2,17 @@
 
 from bot.services import BotApplication
 from bot.updates.flood import FloodGate
-from handlers import admin, channels, dryrun, opml, schedule, subscriber, throttle, tuning
+from handlers import (
+    admin,
+    channels,
+    dryrun,
+    opml,
+    schedule,
+    subscriber,
+    throttle,
+    topics,
+    tuning,
+)
 
 
 def register_all(app: BotApplication, gate: FloodGate) -> None:
@@ -15,4 +25,5 @@ def register_all(app: BotApplication, gate: FloodGate) -> None:
     opml.register(app)
     schedule.register(app)
     channels.register(app)
+    topics.register(app)
     subscriber.register_fallbacks(app)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import (
+    Bot,
     ForceReply,
     InlineKeyboardMarkup,
     Message,
@@ -36,20 +37,29 @@ async def reply(
 ) -> Message:
     """Reply in HTML (the default parse mode), split if long; buttons go on the last part.
 
-    An OutgoingMessage brings its own keyboard (used when reply_markup is not given) and
-    forum topic; every part goes to that topic.
+    The answer goes to the forum topic the message was sent in; an OutgoingMessage brings
+    its own keyboard (used when reply_markup is not given) and may name another topic.
     """
     bot = message.get_bot()
     assert isinstance(bot, ExtBot)
-    thread_id = None
+    thread_id = message.message_thread_id if message.is_topic_message else None
     if isinstance(text, OutgoingMessage):
         reply_markup = reply_markup or inline_markup(text.keyboard)
-        thread_id = text.thread_id
+        thread_id = text.thread_id if text.thread_id is not None else thread_id
         text = text.text
     parts = split_message(text)
     for part in parts[:-1]:
         await _send(bot, message.chat_id, part, None, thread_id)
     return await _send(bot, message.chat_id, parts[-1], reply_markup, thread_id)
+
+
+async def send_text(bot: Bot, chat_id: int, text: str) -> Message:
+    """Write to a chat unprompted (no message to answer), split if long."""
+    assert isinstance(bot, ExtBot)
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await _send(bot, chat_id, part, None)
+    return await _send(bot, chat_id, parts[-1], None)
 
 
 async def _send(

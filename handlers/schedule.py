@@ -26,6 +26,7 @@ from bot.render.schedule import (
 from bot.services import BotApplication, Context
 from handlers.channel_targets import command_target
 from handlers.common import answer, services_of, stop_waiting
+from handlers.groups import admins_only
 
 log = logging.getLogger(__name__)
 OFF = "off"
@@ -33,11 +34,11 @@ OFF = "off"
 
 def register(app: BotApplication) -> None:
     """Add the schedule commands and the /settings buttons."""
-    app.add_handler(CommandHandler("settings", settings_command))
-    app.add_handler(CommandHandler("timezone", timezone_command))
-    app.add_handler(CommandHandler("quiet", quiet_command))
-    app.add_handler(CommandHandler("digest", digest_command))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=SETTINGS.pattern))
+    app.add_handler(CommandHandler("settings", admins_only(settings_command)))
+    app.add_handler(CommandHandler("timezone", admins_only(timezone_command)))
+    app.add_handler(CommandHandler("quiet", admins_only(quiet_command)))
+    app.add_handler(CommandHandler("digest", admins_only(digest_command)))
+    app.add_handler(CallbackQueryHandler(admins_only(settings_button), pattern=SETTINGS.pattern))
 
 
 async def settings_command(update: Update, context: Context) -> None:

@@ -26,6 +26,13 @@ from handlers.common import (
     services_of,
     stop_waiting,
 )
+from handlers.groups import (
+    addressed_elsewhere,
+    addressed_to_us,
+    admins_only,
+    in_group,
+    may_manage,
+)
 from handlers.language import language_button, language_command
 from handlers.membership import chat_migrated, chat_renamed, membership_changed
 from handlers.menus import set_chat_menu
@@ -43,17 +50,22 @@ log = logging.getLogger(__name__)
 
 def register(app: BotApplication) -> None:
     """Add the subscriber handlers to the application, most specific first."""
-    app.add_handler(CommandHandler("start", start))
+    # In a group, what changes the group's alerts is for its admins (handlers/groups.py).
+    app.add_handler(CommandHandler("start", admins_only(start)))
     app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("subscribe", subscribe))
-    app.add_handler(CommandHandler("unsubscribe", unsubscribe))
+    app.add_handler(CommandHandler("subscribe", admins_only(subscribe)))
+    app.add_handler(CommandHandler("unsubscribe", admins_only(unsubscribe)))
     app.add_handler(CommandHandler("list", list_subscriptions))
-    app.add_handler(CommandHandler("pause", pause))
-    app.add_handler(CommandHandler("resume", resume))
-    app.add_handler(CommandHandler("language", language_command))
-    app.add_handler(CallbackQueryHandler(unsubscribe_button, pattern=UNSUBSCRIBE.pattern))
-    app.add_handler(CallbackQueryHandler(remove_all_button, pattern=REMOVE_ALL.pattern))
-    app.add_handler(CallbackQueryHandler(language_button, pattern=LANGUAGE.pattern))
+    app.add_handler(CommandHandler("pause", admins_only(pause)))
+    app.add_handler(CommandHandler("resume", admins_only(resume)))
+    app.add_handler(CommandHandler("language", admins_only(language_command)))
+    app.add_handler(
+        CallbackQueryHandler(admins_only(unsubscribe_button), pattern=UNSUBSCRIBE.pattern)
+    )
+    app.add_handler(
+        CallbackQueryHandler(admins_only(remove_all_button), pattern=REMOVE_ALL.pattern)
+    )
+    app.add_handler(CallbackQueryHandler(admins_only(language_button), pattern=LANGUAGE.pattern))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_TITLE, chat_renamed))
@@ -135,17 +147,27 @@ async def resume(update: Update, context: Context) -> None:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    """Point an unknown command towards /help."""
+    """Point an unknown command towards /help; in a group only one addressed to this bot
+    (a bare /command there may be another bot's), and never one naming another bot."""
+    if addressed_elsewhere(update, context):
+        return
+    if in_group(update) and not addressed_to_us(update, context):
+        return
     stop_waiting(context)
     await answer(update, replies.unknown_command())
 
 
 async def free_text(update: Update, context: Context) -> None:
-    """Take the answer to a bare /subscribe, or hint towards /help."""
+    """Take the answer to a bare /subscribe, or hint towards /help (in a private chat: a
+    group's talk is not addressed to the bot, and there only an admin's answer counts)."""
     message = update.effective_message
-    waiting = context.chat_data is not None and context.chat_data.pop(AWAITING_QUERY, False)
+    waiting = context.chat_data is not None and context.chat_data.get(AWAITING_QUERY, False)
+    if in_group(update) and waiting and not await may_manage(update, context):
+        return  # group talk, not the admin's answer: the question stays open for it
+    stop_waiting(context)
     if not waiting or message is None or not message.text:
-        await answer(update, replies.free_text_hint())
+        if not in_group(update):
+            await answer(update, replies.free_text_hint())
         return
     chat = await known_chat(update, context)
     if chat is not None:

@@ -144,7 +144,7 @@ async def _unsubscribe_named(
         await answer(update, replies.too_many_at_once(len(raw_queries), MAX_QUERIES_PER_COMMAND))
         return
     for raw in raw_queries:
-        target = _find_subscription(subscriptions, raw)
+        target = find_subscription(subscriptions, raw, topic_of(update))
         deleted = await services.subscriptions.remove(chat.id, target.id) if target else None
         if deleted is None:
             missing.append(raw)
@@ -153,15 +153,18 @@ async def _unsubscribe_named(
     await answer(update, replies.unsubscribe_report(removed, missing))
 
 
-def _find_subscription(subscriptions: list[Subscription], raw: str) -> Subscription | None:
-    """Find a subscription by its query (any spelling of it) or its number in /list."""
+def find_subscription(
+    subscriptions: list[Subscription], raw: str, topic: int | None = None
+) -> Subscription | None:
+    """Find a subscription by its query (any spelling of it; the one in forum topic `topic`
+    first, as a query may be in several) or its number in /list."""
     try:
         normalised = parse_query(raw).normalised
     except QueryError:
         normalised = None
-    for subscription in subscriptions:
-        if subscription.query == normalised:
-            return subscription
+    same = [subscription for subscription in subscriptions if subscription.query == normalised]
+    if same:
+        return next((s for s in same if s.thread_id == topic), same[0])
     if raw.isdigit() and 1 <= int(raw) <= len(subscriptions):
         return subscriptions[int(raw) - 1]
     return None

@@ -2,7 +2,8 @@
 
 A chat is answered no faster than Telegram lets the bot write to it (bot/updates/flood.py decides);
 over that, it gets one polite notice, sent as soon as Telegram allows it, then silence until
-it slows down. Updates that need no answer (the bot blocked or unblocked) always pass.
+it slows down. Updates that need no answer (the bot blocked or unblocked, a group's plain
+messages, which the bot answers only when it asked for one) always pass.
 """
 
 import asyncio
@@ -44,6 +45,8 @@ class Throttle:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or update.my_chat_member is not None:
             return
+        if ChatType.of(chat.type).shared and _group_talk(update):
+            return  # not addressed to the bot: nothing answers it, so nothing to hold back
         if user is not None and user.id in context.bot_data.services.settings.admin_ids:
             return
         admission = self._gate.admit(chat.id, arrival_time(self._clock()), ChatType.of(chat.type))
@@ -78,6 +81,14 @@ class Throttle:
             log.warning("Could not tell chat %s to slow down: %s", message.chat_id, error)
         finally:
             self._gate.settle(message.chat_id)
+
+
+def _group_talk(update: Update) -> bool:
+    """Whether the update is a plain message (no command, no button) in a group."""
+    message = update.effective_message
+    if update.callback_query is not None or message is None:
+        return False
+    return not (message.text or "").startswith("/")
 
 
 def register(app: BotApplication, gate: FloodGate) -> None:

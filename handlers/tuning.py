@@ -26,6 +26,7 @@ from bot.render.message import Keyboard, OutgoingMessage
 from bot.services import BotApplication, Context, Services
 from bot.storage import Chat, ChatStatus, ChatType, SentAlert, Subscription
 from handlers.common import services_of
+from handlers.groups import admins_only
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,10 @@ EXPIRED: Step = (None, None)
 
 def register(app: BotApplication) -> None:
     """Add the tuning buttons' handlers."""
-    app.add_handler(CallbackQueryHandler(tune_button, pattern=TUNE.pattern))
-    app.add_handler(CallbackQueryHandler(unmute_listed, pattern=UNMUTE_LISTED.pattern))
-    app.add_handler(CallbackQueryHandler(show_listed, pattern=SHOW_LISTED.pattern))
+    # In a group, only its admins tune its alerts (handlers/groups.py).
+    app.add_handler(CallbackQueryHandler(admins_only(tune_button), pattern=TUNE.pattern))
+    app.add_handler(CallbackQueryHandler(admins_only(unmute_listed), pattern=UNMUTE_LISTED.pattern))
+    app.add_handler(CallbackQueryHandler(admins_only(show_listed), pattern=SHOW_LISTED.pattern))
 
 
 async def list_message(services: Services, chat: Chat) -> OutgoingMessage:
@@ -65,10 +67,10 @@ async def tune_button(update: Update, context: Context) -> None:
     if callback is None or chat is None:
         return
     services = services_of(context)
-    # Alerts carry these buttons in private chats only: in a group one member would tune
-    # everyone's alerts, so data made up there acts on nothing.
-    private = ChatType.of(chat.type) is ChatType.PRIVATE
-    tune = TUNE.decode(callback.data) if private else None
+    # Alerts carry these buttons in private chats and groups (where only admins get this
+    # far), not in channels: data made up there acts on nothing.
+    tunable = ChatType.of(chat.type) is not ChatType.CHANNEL
+    tune = TUNE.decode(callback.data) if tunable else None
     alert = await services.storage.sent_alert(chat.id, tune.story_id) if tune else None
     keyboard, note = await _step(services, chat.id, tune, alert) if tune and alert else EXPIRED
     if keyboard is None:

@@ -36,6 +36,10 @@ Deliberate differences from Telegram:
 - Markdown parse modes are accepted without validation.
 - A webhook may be any http(s) URL on any port (Telegram wants HTTPS on 443, 80, 88 or
   8443), and is retried at a fixed, short interval instead of Telegram's growing one.
+
+Groups follow Telegram's privacy mode (on by default, ``privacy_mode=False`` turns it off):
+in a group or supergroup where the bot is not an administrator, it gets only commands (not
+those naming another bot), replies to its own messages and messages that mention it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.botapi_members import ChatMembers, member_json
+from tests.botapi_members import GROUP_ANONYMOUS_BOT, ChatMembers, can_post, member_json
 from tests.botapi_webhook import (
     SECRET_RE,
     WEBHOOK_CONFLICT,
@@ -802,9 +806,11 @@ class BotApiFake:
         bot_name: str = "Newshound Test",
         strict_html: bool = True,
         webhook_retry_seconds: float = 0.05,
+        privacy_mode: bool = True,
     ) -> None:
         self.token = token
         self.webhook_retry_seconds = webhook_retry_seconds
+        self.privacy_mode = privacy_mode
         self.bot_id = bot_id if bot_id is not None else _id_from_token(token)
         self.bot_username = bot_username
         self.bot_name = bot_name
@@ -822,6 +828,8 @@ class BotApiFake:
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._members = ChatMembers()
+        # Forum topics that answer sends with an error: (chat, thread) -> description.
+        self._topic_errors: dict[tuple[int, int], str] = {}
         self._chat_errors: dict[int, ErrorSpec] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._incoming: dict[tuple[int, int], JSON] = {}
@@ -985,11 +993,13 @@ class BotApiFake:
         title: str | None = None,
         is_forum: bool = False,
         username: str | None = None,
+        with_bot: bool = True,
     ) -> JSON:
         """Create a group, supergroup (a forum with ``is_forum``) or channel; return it.
 
         Ids follow Telegram: a group's is negative, a supergroup's and a channel's start -100.
         A public one has a ``username`` (getChat finds it by "@username").
+        The bot is a member unless ``with_bot`` is False (then ``change_bot_status`` adds it).
         """
         if chat_type not in ("group", "supergroup", "channel"):
             raise ValueError(f"add_chat makes groups, supergroups and channels, not {chat_type}")
@@ -1004,6 +1014,7 @@ class BotApiFake:
             chat["username"] = username
         with self._cond:
             self._chats[chat_id] = chat
+            self._set_member(chat_id, self.bot_id, "member" if with_bot else "left", {})
             return copy.deepcopy(chat)
 
     def set_member(
@@ -1128,8 +1139,13 @@ class BotApiFake:
         entities: list[JSON] | None = None,
         thread_id: int | None = None,
         language_code: str | None = None,
+        anonymous: bool = False,
     ) -> JSON:
         """Queue a message update from a user; return the update.
+
+        ``anonymous`` sends it as an anonymous group admin does: from GroupAnonymousBot,
+        with the group as sender_chat. In a group under privacy mode (see the module
+        docstring) a message the bot would not get is returned but not queued.
 
         ``language_code`` is the sender's app language, as Telegram tells bots (from.language_code).
 
@@ -1149,7 +1165,7 @@ class BotApiFake:
             content["entities"] = [*content.get("entities", []), *entities]
         sender = _Sender(user_id, first_name, username, language_code)
         return self._user_message(
-            sender, content, chat_id, chat_type, reply_to_message_id, thread_id
+            sender, content, chat_id, chat_type, reply_to_message_id, thread_id, anonymous
         )
 
     def user_sends_document(
@@ -1190,12 +1206,15 @@ class BotApiFake:
         chat_type: str,
         reply_to_message_id: int | None,
         thread_id: int | None = None,
+        anonymous: bool = False,
     ) -> JSON:
         """Queue a message update from a user with content (text, document...); return it."""
         if chat_id is None and chat_type != "private":
             raise ValueError(f"a {chat_type} message needs a chat_id")
         if thread_id is not None and chat_type != "supergroup":
             raise ValueError("only a supergroup has forum topics")
+        if anonymous and chat_type not in ("group", "supergroup"):
+            raise ValueError("only a group admin can write anonymously")
         chat_id = sender.user_id if chat_id is None else chat_id
         user = _user_json(sender.user_id, sender.first_name, sender.username, sender.language)
         with self._cond:
@@ -1217,9 +1236,14 @@ class BotApiFake:
                 message["is_topic_message"] = True
             if reply_to_message_id is not None:
                 message["reply_to_message"] = self._message_by_id(chat_id, reply_to_message_id)
+            if anonymous:
+                message["from"] = copy.deepcopy(GROUP_ANONYMOUS_BOT)
+                message["sender_chat"] = copy.deepcopy(chat)
             self._incoming[(chat_id, message["message_id"])] = message
             if self._chat_errors.get(chat_id) == BLOCKED:
                 del self._chat_errors[chat_id]
+            if not self._bot_sees(chat_id, message):
+                return {"update_id": 0, "message": copy.deepcopy(message)}
             return self._push_update({"message": message})
 
     def user_presses(
@@ -1272,6 +1296,84 @@ class BotApiFake:
             if self._chat_errors.get(user_id) == BLOCKED:
                 del self._chat_errors[user_id]
             return self._push_membership(user_id, first_name, "kicked", "member")
+
+    def change_bot_status(
+        self, chat_id: int, status: str, *, by_user: int, first_name: str = "Test", **rights: bool
+    ) -> JSON:
+        """Someone (``by_user``) adds, promotes, restricts, removes or bans the bot in a group,
+        supergroup or channel: queue the my_chat_member update Telegram sends; return it.
+
+        Sends follow: a bot that left or was kicked gets 403, one that may not post 400, one
+        back in the chat sends again.
+        """
+        with self._cond:
+            chat = self._chat(chat_id)
+            if chat["type"] == "private":
+                raise ValueError("use user_blocks_bot and user_unblocks_bot in private chats")
+            # A bot that was never told otherwise is in the chats it gets messages from.
+            old = self._members.known(chat_id, self.bot_id)
+            old = old or member_json(self._bot_user(), "member")
+            self._set_member(chat_id, self.bot_id, status, rights)
+            new = self._members.get(chat_id, self._bot_user())
+            kind = chat["type"]
+            if status == "kicked":
+                self._chat_errors[chat_id] = (
+                    403,
+                    f"Forbidden: bot was kicked from the {kind} chat",
+                    None,
+                )
+            elif status == "left":
+                self._chat_errors[chat_id] = (
+                    403,
+                    f"Forbidden: bot is not a member of the {kind} chat",
+                    None,
+                )
+            elif not can_post(new):
+                error = "Bad Request: not enough rights to send text messages to the chat"
+                self._chat_errors[chat_id] = (400, error, None)
+            else:
+                self._chat_errors.pop(chat_id, None)
+            adder = self._users.get(by_user) or _user_json(by_user, first_name, None)
+            change: JSON = {
+                "chat": copy.deepcopy(chat),
+                "from": copy.deepcopy(adder),
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            }
+            return self._push_update({"my_chat_member": change})
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Close a forum topic: sends to it answer 400 TOPIC_CLOSED."""
+        with self._cond:
+            self._topic_errors[(chat_id, thread_id)] = "TOPIC_CLOSED"
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a forum topic: sends to it answer 400 "message thread not found"."""
+        with self._cond:
+            self._topic_errors[(chat_id, thread_id)] = "message thread not found"
+
+    def reopen_topic(self, chat_id: int, thread_id: int) -> None:
+        """Undo close_topic."""
+        with self._cond:
+            self._topic_errors.pop((chat_id, thread_id), None)
+
+    def _bot_sees(self, chat_id: int, message: JSON) -> bool:
+        """Whether Telegram gives the bot this group message (privacy mode; lock held)."""
+        if message["chat"]["type"] not in ("group", "supergroup") or not self.privacy_mode:
+            return True
+        bot = self._members.known(chat_id, self.bot_id)
+        if bot is not None and bot["status"] in ("administrator", "creator"):
+            return True
+        text = str(message.get("text", ""))
+        command = _COMMAND_RE.match(text)
+        if command:
+            _, at, username = command[0].partition("@")
+            return not at or username.casefold() == self.bot_username.casefold()
+        replied = message.get("reply_to_message") or {}
+        if replied.get("from", {}).get("id") == self.bot_id:
+            return True
+        return f"@{self.bot_username}".casefold() in text.casefold()
 
     def _push_membership(self, user_id: int, first_name: str, old: str, new: str) -> JSON:
         user = _user_json(user_id, first_name, None)
@@ -1896,6 +1998,9 @@ class BotApiFake:
     def _send_message(self, params: JSON) -> JSON:
         chat_id = self._target_chat(params)
         self._check_can_post(chat_id)
+        thread = _thread_of(params)
+        if thread is not None and (chat_id, thread) in self._topic_errors:
+            raise bad_request(self._topic_errors[(chat_id, thread)])
         text, parse_mode = params.get("text"), params.get("parse_mode")
         plain, entities = render_text(
             text, parse_mode, params.get("entities"), strict=self.strict_html

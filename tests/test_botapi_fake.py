@@ -158,7 +158,7 @@ async def test_send_valid_html_returns_the_parsed_message(bot: Bot, fake: BotApi
 
 async def test_forum_topics_on_incoming_messages_and_sends(bot: Bot, fake: BotApiFake) -> None:
     forum = -1_000_000_000_042
-    fake.user_sends(USER, "hello", chat_id=forum, chat_type="supergroup", thread_id=9)
+    fake.user_sends(USER, "/hello", chat_id=forum, chat_type="supergroup", thread_id=9)
     [update] = await bot.get_updates(timeout=0)
     assert update.message is not None
     assert (update.message.message_thread_id, update.message.is_topic_message) == (9, True)
@@ -599,3 +599,80 @@ async def test_file_downloads_need_the_token_and_a_known_path(fake: BotApiFake) 
         found = await client.get(f"{fake.file_url}{fake.token}/documents/file_1.txt")
     assert (wrong_token.status_code, missing.status_code) == (404, 404)
     assert found.content == b"abc"
+
+
+async def test_privacy_mode_hides_group_talk_but_not_commands_replies_or_mentions(
+    bot: Bot, fake: BotApiFake
+) -> None:
+    group = -1_000_000_000_043
+    mine = await bot.send_message(group, "Which query?")
+    hidden = fake.user_sends(USER, "hello all", chat_id=group, chat_type="supergroup")
+    other = fake.user_sends(USER, "/list@otherbot", chat_id=group, chat_type="supergroup")
+    assert hidden["update_id"] == other["update_id"] == 0
+    fake.user_sends(USER, "/list", chat_id=group, chat_type="supergroup")
+    fake.user_sends(
+        USER, "NATO", chat_id=group, chat_type="supergroup", reply_to_message_id=mine.message_id
+    )
+    fake.user_sends(USER, f"hi @{fake.bot_username}", chat_id=group, chat_type="supergroup")
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == [
+        "/list",
+        "NATO",
+        f"hi @{fake.bot_username}",
+    ]
+    fake.make_admin(group, fake.bot_id)  # an admin bot sees everything
+    fake.user_sends(USER, "hello all", chat_id=group, chat_type="supergroup")
+    [update] = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    assert update.message is not None and update.message.text == "hello all"
+
+
+async def test_anonymous_admin_writes_as_the_group(bot: Bot, fake: BotApiFake) -> None:
+    group = -1_000_000_000_044
+    fake.user_sends(USER, "/pause", chat_id=group, chat_type="supergroup", anonymous=True)
+    [update] = await bot.get_updates(timeout=0)
+    assert update.message is not None and update.message.sender_chat is not None
+    assert update.message.sender_chat.id == group
+    assert update.message.from_user is not None
+    assert update.message.from_user.username == "GroupAnonymousBot"
+    with pytest.raises(ValueError, match="group admin"):
+        fake.user_sends(USER, "/pause", anonymous=True)
+
+
+async def test_the_bots_membership_changes_come_as_my_chat_member(
+    bot: Bot, fake: BotApiFake
+) -> None:
+    group = -1_000_000_000_045
+    fake.add_chat(group, "supergroup", with_bot=False)
+    fake.change_bot_status(group, "member", by_user=USER)
+    fake.change_bot_status(group, "restricted", by_user=USER, can_send_messages=False)
+    with pytest.raises(BadRequest, match="Not enough rights"):
+        await bot.send_message(group, "muted")
+    fake.change_bot_status(group, "kicked", by_user=USER)
+    with pytest.raises(Forbidden, match="kicked from the supergroup chat"):
+        await bot.send_message(group, "gone")
+    fake.change_bot_status(group, "administrator", by_user=USER)
+    await bot.send_message(group, "back")
+    updates = await bot.get_updates(timeout=0)
+    changes = [u.my_chat_member for u in updates if u.my_chat_member]
+    assert [(c.old_chat_member.status, c.new_chat_member.status) for c in changes] == [
+        ("left", "member"),
+        ("member", "restricted"),
+        ("restricted", "kicked"),
+        ("kicked", "administrator"),
+    ]
+    assert all(c.from_user.id == USER and c.chat.id == group for c in changes)
+
+
+async def test_closed_and_deleted_topics_refuse_sends(bot: Bot, fake: BotApiFake) -> None:
+    forum = -1_000_000_000_046
+    fake.add_chat(forum, "supergroup", is_forum=True)
+    fake.close_topic(forum, 3)
+    fake.delete_topic(forum, 4)
+    with pytest.raises(BadRequest, match="Topic_closed"):
+        await bot.send_message(forum, "closed", message_thread_id=3)
+    with pytest.raises(BadRequest, match="Message thread not found"):
+        await bot.send_message(forum, "deleted", message_thread_id=4)
+    await bot.send_message(forum, "general")
+    fake.reopen_topic(forum, 3)
+    await bot.send_message(forum, "reopened", message_thread_id=3)
+    assert [m.text for m in fake.sent(forum)] == ["general", "reopened"]

@@ -4,6 +4,7 @@ import pytest
 
 from bot.delivery.burst import (
     COALESCE_AFTER_SECONDS,
+    GROUP_ALERTS_AT_ONCE,
     MAX_STORIES_PER_CLAIM,
     PendingStory,
     plan_claim,
@@ -107,11 +108,44 @@ def test_pending_stories_follow_the_cursor_and_each_subscriptions_start() -> Non
     assert pending_stories(log, (), 0) == []
 
 
-def test_a_story_goes_to_the_topic_of_its_first_matching_subscription() -> None:
-    log = _log((1, 10, ("ukraine", "nato")))
-    subs = (_sub(5, "ukraine", "Ukraine", thread=50), _sub(3, "nato", "NATO", thread=30))
-    [story] = pending_stories(log, subs, 0)
-    assert (story.matched, story.thread_id) == (("NATO", "Ukraine"), 30)
+def test_a_story_goes_to_each_topic_it_matched_in_the_oldest_subscriptions_first() -> None:
+    log = _log((1, 10, ("ukraine", "nato", "kyiv")))
+    subs = (
+        _sub(5, "ukraine", "Ukraine", thread=50),
+        _sub(3, "nato", "NATO", thread=30),
+        _sub(4, "kyiv", "Kyiv", thread=30),
+        _sub(6, "ukraine", "Ukraine", thread=30),
+    )
+    stories = pending_stories(log, subs, 0)
+    assert [(s.matched, s.thread_id) for s in stories] == [
+        (("Kyiv", "NATO", "Ukraine"), 30),
+        (("Ukraine",), 50),
+    ]
+
+
+def test_an_alert_goes_to_every_topic_of_the_oldest_story_and_a_digest_keeps_them_whole() -> None:
+    log = _log((1, 10, ("ukraine",)), (2, 11, ("ukraine",)), (3, 12, ("ukraine",)))
+    subs = (_sub(1, "ukraine", "Ukraine", thread=7), _sub(2, "ukraine", "Ukraine", thread=9))
+    pending = pending_stories(log, subs, 0)
+    alert = plan_claim(pending, recent_alerts=0, limit=10, now=3.0, through=3)
+    assert [(r.lane, r.story_id, r.thread_id) for r in alert.rows] == [(A, 10, 7), (A, 10, 9)]
+    assert (alert.through, alert.more) == (1, True)
+    digest = plan_claim(pending, recent_alerts=10, limit=10, now=3.0, through=3)
+    assert [(r.story_id, r.thread_id) for r in digest.rows] == [
+        (story, topic) for story in (10, 11, 12) for topic in (7, 9)
+    ]
+    # A claim's cut never leaves a story's other topics behind the cursor.
+    one_per_topic = [
+        PendingStory(n // 2 + 2, 100 + n // 2, ("Ukraine",), 7 + n % 2 * 2, NOW)
+        for n in range(MAX_STORIES_PER_CLAIM + 4)
+    ]
+    shifted = [_pending(1)[0], *one_per_topic]
+    cut = plan_claim(shifted, recent_alerts=10, limit=10, now=NOW, through=10_000)
+    assert len(cut.rows) == MAX_STORIES_PER_CLAIM + 1
+    assert cut.more
+    last = shifted[MAX_STORIES_PER_CLAIM]
+    assert [r.story_id for r in cut.rows[-2:]] == [last.story_id, last.story_id]
+    assert cut.through == last.match_id
 
 
 def test_the_log_ignores_matches_it_has_and_forgets_on_clear() -> None:
@@ -120,3 +154,21 @@ def test_the_log_ignores_matches_it_has_and_forgets_on_clear() -> None:
     assert (len(log), log.last_id, log.after("a", 0)) == (2, 2, [1])
     log.clear()
     assert (len(log), log.last_id, log.after("a", 0)) == (0, 2, [])
+
+
+@pytest.mark.parametrize(
+    ("count", "shared", "lanes"),
+    [
+        (GROUP_ALERTS_AT_ONCE, True, [A]),
+        (GROUP_ALERTS_AT_ONCE + 1, True, [D] * (GROUP_ALERTS_AT_ONCE + 1)),
+        (GROUP_ALERTS_AT_ONCE + 1, False, [A]),
+    ],
+    ids=["a few in a group: alerts", "a burst in a group: one digest at once", "private"],
+)
+def test_a_burst_for_a_group_is_one_digest_at_once(
+    count: int, shared: bool, lanes: list[Lane]
+) -> None:
+    plan = plan_claim(
+        _pending(count), recent_alerts=0, limit=10, now=NOW, through=50, shared=shared
+    )
+    assert [row.lane for row in plan.rows] == lanes

@@ -1,5 +1,7 @@
 """A digest grouped by query and split within Telegram's limits, the first row always first."""
 
+from dataclasses import replace
+
 from bot.render.alerts import digest_pages
 from bot.render.html import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.render.outbox import first_digest_message
@@ -65,3 +67,17 @@ def test_a_long_digest_splits_within_the_limit_and_repeats_the_heading() -> None
     assert pages[0][0].splitlines()[1] == "<i>Ukraine</i>"
     assert all(text.splitlines()[0] in ("<i>Ukraine</i>", "<i>NATO</i>") for text, _ in pages[1:])
     assert digest_pages(items, "Digest", first_only=True) == pages[:1]
+
+
+def test_a_digest_goes_to_the_first_rows_forum_topic_with_only_its_lines() -> None:
+    rows = [
+        replace(line(1, "Ukraine"), thread_id=7),
+        replace(line(2, "NATO"), thread_id=9),
+        replace(line(3, "Kyiv"), thread_id=7),
+    ]
+    message, carried = first_digest_message(rows)
+    assert [row.id for row in carried] == [1, 3]
+    assert message.thread_id == 7
+    assert "Story 2" not in message.text
+    other, carried = first_digest_message(rows[1:])
+    assert ([row.id for row in carried], other.thread_id) == ([2], 9)

@@ -52,6 +52,7 @@ async def test_a_subscription_made_in_a_forum_topic_alerts_into_that_topic(
     tmp_path: Path, feeds: Feeds
 ) -> None:
     async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        bot.fake.make_admin(FORUM, ANN)  # a group's alerts are its admins' to change
         bot.fake.user_sends(
             ANN, "/subscribe Ukraine", chat_id=FORUM, chat_type="supergroup", thread_id=TOPIC
         )

@@ -57,6 +57,7 @@ async def test_group_migrated_to_supergroup_keeps_its_subscriptions(
     tmp_path: Path, feeds: Feeds
 ) -> None:
     async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        bot.fake.make_admin(GROUP, ANN)  # a group's alerts are its admins' to change
         bot.fake.user_sends(ANN, "/subscribe Ukraine", chat_id=GROUP, chat_type="group")
         await bot.fake.wait_for_sent(GROUP, count=1)
         bot.fake.migrate_group(GROUP, SUPERGROUP)

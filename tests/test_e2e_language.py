@@ -142,6 +142,8 @@ async def test_a_forged_language_button_changes_nothing(tmp_path: Path) -> None:
 
 async def test_a_group_speaks_its_own_language_whoever_writes(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
+        bot.fake.make_admin(GROUP, OKSANA)  # a group's alerts are its admins' to change
+        bot.fake.make_admin(GROUP, IVAN)
         bot.fake.user_sends(
             OKSANA, "/subscribe NATO", chat_id=GROUP, chat_type="group", language_code="uk"
         )

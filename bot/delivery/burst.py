@@ -8,6 +8,11 @@ oldest story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due 
 Telegram lets the bot send), everything pending goes as one digest. So a backlog never
 becomes one queued message per story, and no chat takes more than its turn.
 
+A group, supergroup or channel gets about 20 messages a minute (a message every 3 s once
+its short burst is spent), so a burst of more stories than GROUP_ALERTS_AT_ONCE becomes one
+digest at once instead of a line of alerts 3 s apart: the first story comes no later, and
+the group's allowance is left for what comes next. Nothing is dropped.
+
 A chat whose schedule holds it (quiet hours, digest times: bot.delivery.schedule) gets
 everything pending as digest lines not sent before the release time; at release they go
 as one digest.
@@ -28,6 +33,9 @@ BURST_WINDOW_SECONDS = 600.0
 COALESCE_AFTER_SECONDS = 120.0
 # Stories one claim takes; a digest message holds far fewer, the rest wait in the outbox.
 MAX_STORIES_PER_CLAIM = 200
+# A shared chat's burst of Telegram's allowance (ratelimit.CHAT_BURST): more stories pending
+# than this would wait for alerts 3 s apart, so they go as one digest now.
+GROUP_ALERTS_AT_ONCE = 3
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,28 @@ def plan_claim(
     now: float,
     through: int,
     held_until: float | None = None,
+    shared: bool = False,
 ) -> ClaimPlan:
     """Return the rows for a chat's pending stories (oldest first) and its new cursor.
 
     recent_alerts: alerts already queued to the chat within the burst window; through: the
     last match the caller has seen, where the cursor moves when everything pending is taken;
-    held_until: the chat's schedule holds what it is given now until then (None: it does not).
+    held_until: the chat's schedule holds what it is given now until then (None: it does not);
+    shared: a group, supergroup or channel (paced by Telegram at 20 messages a minute).
     """
     if not pending:
         return ClaimPlan((), through)
     oldest = pending[0]
     behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
-    if held_until is None and recent_alerts < limit and not behind:
-        lane, taken = Lane.ALERT, [oldest]
+    crowded = shared and len(pending) > GROUP_ALERTS_AT_ONCE
+    if held_until is None and recent_alerts < limit and not behind and not crowded:
+        # The oldest story: one alert to each forum topic it is pending for.
+        lane, taken = Lane.ALERT, [p for p in pending if p.match_id == oldest.match_id]
     else:
         lane, taken = Lane.DIGEST, list(pending[:MAX_STORIES_PER_CLAIM])
+        # The cursor moves past the last story taken: all of its topics go with it.
+        last = taken[-1].match_id
+        taken += [p for p in pending[len(taken) :] if p.match_id == last]
     not_before = held_until or 0.0
     rows = tuple(PlannedRow(lane, s.story_id, s.matched, s.thread_id, not_before) for s in taken)
     more = len(pending) > len(taken)

@@ -75,13 +75,14 @@ def pending_stories(
     hidden_feeds: Collection[int] = frozenset(),
 ) -> list[PendingStory]:
     """Return a chat's pending stories, oldest first: logged matches after its cursor that
-    name one of its queries (stored after the subscription was), one per story, except
-    stories from the feeds the chat hid.
+    name one of its queries (stored after the subscription was), one per story and forum
+    topic, except stories from the feeds the chat hid.
 
-    A story met by several of the chat's subscriptions names them all, sorted; it goes to
-    the forum topic of the first of them (lowest subscription id among the same display).
-    Left out (a hidden feed's, or met only by subscriptions not given: muted ones), a story
-    is behind the cursor once the claim moves it: never sent later.
+    A story met by several of the chat's subscriptions in one topic names them all, sorted;
+    met in several topics (the same query, or different ones), it goes to each, the topic
+    of the oldest subscription first. Left out (a hidden feed's, or met only by
+    subscriptions not given: muted ones), a story is behind the cursor once the claim moves
+    it: never sent later.
     """
     met: dict[int, list[ChatSubscription]] = {}
     for subscription in subscriptions:
@@ -92,12 +93,14 @@ def pending_stories(
         match = log.entry(match_id)
         if match.feed_id is not None and match.feed_id in hidden_feeds:
             continue
-        subs = met[match_id]
-        displays = tuple(sorted({s.display for s in subs}))
-        home = min((s for s in subs if s.display == displays[0]), key=lambda s: s.id)
-        pending.append(
-            PendingStory(match_id, match.story_id, displays, home.thread_id, match.matched_at)
-        )
+        by_topic: dict[int | None, list[ChatSubscription]] = {}
+        for subscription in sorted(met[match_id], key=lambda s: s.id):
+            by_topic.setdefault(subscription.thread_id, []).append(subscription)
+        for thread_id, subs in by_topic.items():
+            displays = tuple(sorted({s.display for s in subs}))
+            pending.append(
+                PendingStory(match_id, match.story_id, displays, thread_id, match.matched_at)
+            )
     return pending
 
 
@@ -119,6 +122,7 @@ def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
             now=now,
             through=log.last_id,
             held_until=held_until(now, work.schedule),
+            shared=work.shared,
         )
 
     return plan

@@ -4,6 +4,7 @@ The worker (bot/delivery/worker.py) applies the Attempt to every outbox row the 
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 from telegram.error import (
@@ -67,6 +68,16 @@ def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt
         new_chat_id = int(error.new_chat_id)
         log.info("Chat %s became supergroup %s; moving its subscriptions", chat_id, new_chat_id)
         return Attempt("pending", new_chat_id, item.attempts, now, migrated_to=new_chat_id)
+    if isinstance(error, BadRequest) and item.thread_id is not None and _topic_gone(error):
+        log.warning(
+            "Forum topic %s of chat %s is deleted or closed (%s): message %s failed; an admin "
+            "of the chat can send its alerts elsewhere with /movetopic in another topic",
+            item.thread_id,
+            chat_id,
+            error.message,
+            item.id,
+        )
+        return Attempt("failed", chat_id, attempts, error=error.message)
     if isinstance(error, BadRequest):
         log.warning("Telegram refused message %s to %s: %s", item.id, chat_id, error)
         return Attempt("failed", chat_id, attempts, error=error.message)
@@ -74,6 +85,15 @@ def attempt_after(error: TelegramError, item: OutboxItem, now: float) -> Attempt
         return None
     log.warning("Sending %s to %s failed: %s", item.id, chat_id, error)
     return Attempt("failed", chat_id, attempts, error=error.message)
+
+
+# Telegram's answers to a send into a forum topic that was deleted or closed.
+_TOPIC_GONE = re.compile(r"message thread not found|topic_closed|topic_deleted", re.IGNORECASE)
+
+
+def _topic_gone(error: BadRequest) -> bool:
+    """Whether Telegram refused the send because its forum topic was deleted or closed."""
+    return _TOPIC_GONE.search(error.message) is not None
 
 
 MAX_ATTEMPTS = 5

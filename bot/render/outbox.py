@@ -32,8 +32,10 @@ def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
 def first_digest_message(rows: list[OutboxItem]) -> tuple[OutgoingMessage, list[OutboxItem]]:
     """Return the first message of the digest of these rows (a chat's due digest lines, the
     one picked first), grouped by matched query with the first row's group first, and the
-    rows it carries: the first row always among them."""
+    rows it carries: the first row always among them. A digest goes to one forum topic, the
+    first row's: lines for other topics wait for a digest of their own."""
     first = rows[0]
+    rows = [row for row in rows if row.thread_id == first.thread_id]
 
     def place(row: OutboxItem) -> tuple[bool, bool, str, int]:
         group = _group(row)
@@ -67,8 +69,9 @@ def render(item: OutboxItem) -> OutgoingMessage:
     current locale (render_all sets the chat's)."""
     if item.kind == "broadcast":
         return OutgoingMessage(item.text or "", thread_id=item.thread_id)
-    # Tuning buttons only in private chats: in a group anyone could mute everyone's alerts.
-    tunable = item.kind == "alert" and item.chat_type is ChatType.PRIVATE
+    # Tuning buttons in private chats and groups (where only admins may press them), not in
+    # channels, whose readers cannot press them.
+    tunable = item.kind == "alert" and item.chat_type is not ChatType.CHANNEL
     alert = Alert(
         title=item.title,
         link=item.link,

@@ -71,6 +71,8 @@ class ChatWork:
     schedule: ChatSchedule = ChatSchedule()
     # Feeds the chat hid from all its alerts.
     hidden_feeds: frozenset[int] = frozenset()
+    # Groups and channels: Telegram lets the bot write there far slower (burst.py).
+    shared: bool = False
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,15 @@ class Subscriptions(Protocol):
     async def remove_all_subscriptions(self, chat_id: int) -> list[Subscription]:
         """Delete every subscription of the chat; return what was deleted."""
 
+    async def move_subscriptions(
+        self, chat_id: int, subscription_ids: Sequence[int], thread_id: int | None
+    ) -> list[Subscription]:
+        """Send these subscriptions of the chat to forum topic thread_id (None: the chat
+        itself), in one transaction; return those that were elsewhere, as they are now.
+
+        One whose query the topic already has is merged into that one (deleted); other
+        chats' ids and those already there are left alone."""
+
     async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
         """Return (id, chat, query, display) of up to limit subscriptions after after_id."""
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.storage import ChatStatus, ChatWork, ClaimPlan, Lane, PlannedRow
+from bot.storage import ChatSeen, ChatStatus, ChatType, ChatWork, ClaimPlan, Lane, PlannedRow
 from tests.storage_contract.helpers import (
     ANN,
     BOB,
@@ -122,3 +122,32 @@ async def test_stats_count_matches_still_reaching_chats(db: Db) -> None:
     await fan_out(db.storage, T0 + 120)
     done = await db.storage.stats(now=T0 + 180)
     assert (done.matches_waiting, done.oldest_match_at) == (0, None)
+
+
+async def test_a_claim_tells_the_planner_whether_the_chat_is_shared(db: Db) -> None:
+    group = -1_000_000_006_003
+    await db.storage.register_chat(ChatSeen(group, ChatType.SUPERGROUP, "Desk"), now=T0)
+    seen: list[ChatWork] = []
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        seen.append(work)
+        return ClaimPlan((), work.cursor)
+
+    await db.storage.claim_chat(ANN, plan, T0)
+    await db.storage.claim_chat(group, plan, T0)
+    assert [work.shared for work in seen] == [False, True]
+
+
+async def test_a_story_is_queued_once_per_forum_topic(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        rows = tuple(
+            PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), topic)
+            for topic in (7, 9, 7, None, None)
+        )
+        return ClaimPlan(rows, match.id)
+
+    claim = await db.storage.claim_chat(ANN, plan, T0)
+    assert len(claim.rows) == 3, "topics 7 and 9 and the chat itself, each once"

@@ -1,6 +1,6 @@
 """The contract of subscriptions: per-user uniqueness and limit, removal, paging."""
 
-from bot.storage import Storage
+from bot.storage import ChatSeen, ChatType, Storage
 from tests.storage_contract.helpers import private
 
 
@@ -52,3 +52,33 @@ async def test_subscriptions_are_paged_in_the_order_they_were_added(storage: Sto
     assert await storage.subscription_page(rest[-1][0], 2) == []
     assert [s.query for s in await storage.all_subscriptions()] == ["a", "b", "c"]
     assert [s.id for s in await storage.all_subscriptions()] == [row[0] for row in first + rest]
+
+
+async def test_subscriptions_move_to_a_forum_topic(storage: Storage) -> None:
+    forum = -1_000_000_000_001
+    await storage.register_chat(ChatSeen(forum, ChatType.SUPERGROUP, "Forum"), now=1.0)
+    await storage.register_chat(private(2), now=1.0)
+    pairs = [("ukraine", "Ukraine"), ("nato", "NATO")]
+    in_seven = (await storage.add_subscriptions(forum, pairs, 10, 1.0, thread_id=7)).added
+    [in_nine] = (await storage.add_subscriptions(forum, pairs[:1], 10, 1.0, thread_id=9)).added
+    [general] = (await storage.add_subscriptions(forum, [("xi", "Xi")], 10, 1.0)).added
+    [others] = (await storage.add_subscriptions(2, [("kyiv", "Kyiv")], 10, 1.0)).added
+
+    ids = [*(s.id for s in in_seven), general.id, in_nine.id, others.id]
+    moved = await storage.move_subscriptions(forum, ids, 9)
+
+    # Ukraine was in topic 9 already: the one from topic 7 merges into it.
+    assert [(s.id, s.display, s.thread_id) for s in moved] == [
+        (in_nine.id, "Ukraine", 9),
+        (in_seven[1].id, "NATO", 9),
+        (general.id, "Xi", 9),
+    ]
+    assert [(s.display, s.thread_id) for s in await storage.list_subscriptions(forum)] == [
+        ("NATO", 9),
+        ("Ukraine", 9),
+        ("Xi", 9),
+    ]
+    assert [s.thread_id for s in await storage.list_subscriptions(2)] == [None], "not another's"
+    back = await storage.move_subscriptions(forum, [general.id], None)
+    assert [(s.display, s.thread_id) for s in back] == [("Xi", None)]
+    assert await storage.move_subscriptions(forum, [general.id], None) == []

@@ -111,6 +111,8 @@ class ChatsMixin(SqliteBase):
                 """UPDATE outbox SET chat_id = :new WHERE chat_id = :old
                    AND NOT EXISTS (SELECT 1 FROM outbox mine WHERE mine.chat_id = :new
                                    AND (mine.story_id = outbox.story_id
+                                        AND coalesce(mine.thread_id, 0)
+                                            = coalesce(outbox.thread_id, 0)
                                         OR mine.broadcast_id = outbox.broadcast_id))""",
                 {"new": new_chat_id, "old": old_chat_id},
             )

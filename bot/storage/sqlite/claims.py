@@ -97,6 +97,7 @@ class ClaimsMixin(SchedulesMixin):
                 await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
                 schedule_of(*chat[4:8]),
                 hidden_feeds=_feed_ids(chat[3]),
+                shared=ChatType(chat[1]).shared,
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)

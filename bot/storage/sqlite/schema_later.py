@@ -4,6 +4,37 @@ from bot.storage.sqlite.migration import Migration
 
 LATER_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
+        # One alert per story per forum topic (the same query in two topics is two
+        # subscriptions, each alerting its topic): UNIQUE (story_id, chat_id) was a table
+        # constraint, which SQLite drops only by rebuilding the table.
+        "outbox: a story once per forum topic",
+        (
+            """CREATE TABLE outbox_by_topic (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'broadcast')),
+                story_id INTEGER REFERENCES stories(id), broadcast_id INTEGER,
+                chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE ON UPDATE CASCADE,
+                matched TEXT NOT NULL DEFAULT '[]',
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'blocked', 'failed', 'dropped')),
+                attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0,
+                error TEXT, created_at REAL NOT NULL, sent_at REAL, thread_id INTEGER,
+                UNIQUE (broadcast_id, chat_id)
+            )""",
+            """INSERT INTO outbox_by_topic SELECT id, kind, story_id, broadcast_id, chat_id,
+                   matched, status, attempts, next_attempt_at, error, created_at, sent_at,
+                   thread_id FROM outbox""",
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_by_topic RENAME TO outbox",
+            """CREATE UNIQUE INDEX outbox_story_once
+                   ON outbox (story_id, chat_id, coalesce(thread_id, 0))""",
+            "CREATE INDEX outbox_pending ON outbox (status, id)",
+            "CREATE INDEX outbox_sent ON outbox (sent_at)",
+            "CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status)",
+            "CREATE INDEX outbox_by_chat ON outbox (chat_id, created_at)",
+        ),
+    ),
+    Migration(
         # One row the health check rewrites: a commit proves the database takes writes.
         "health probe",
         (

@@ -119,6 +119,34 @@ class SubscriptionsMixin(SqliteBase):
         return [subscription_from_row(row) for row in rows]
 
     @serialized
+    async def move_subscriptions(
+        self, chat_id: int, subscription_ids: Sequence[int], thread_id: int | None
+    ) -> list[Subscription]:
+        """Send these subscriptions of the chat to forum topic thread_id, one transaction."""
+        moved: list[Subscription] = []
+        async with self._transaction():
+            for subscription_id in subscription_ids:
+                async with self._db.execute(
+                    f"""SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions
+                       WHERE chat_id = ? AND id = ?""",
+                    (chat_id, subscription_id),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None or subscription_from_row(row).thread_id == thread_id:
+                    continue
+                found = subscription_from_row(row)
+                there = await self._find_subscription(chat_id, thread_id, found.query)
+                if there is not None:  # the topic has the query: one subscription will do
+                    await self._db.execute("DELETE FROM subscriptions WHERE id = ?", (found.id,))
+                    moved.append(there)
+                    continue
+                await self._db.execute(
+                    "UPDATE subscriptions SET thread_id = ? WHERE id = ?", (thread_id, found.id)
+                )
+                moved.append(Subscription(found.id, chat_id, found.query, found.display, thread_id))
+        return moved
+
+    @serialized
     async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
         """Return (id, chat, query, display) of up to limit subscriptions after after_id.
 
