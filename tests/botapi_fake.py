@@ -999,7 +999,8 @@ class BotApiFake:
 
         Ids follow Telegram: a group's is negative, a supergroup's and a channel's start -100.
         A public one has a ``username`` (getChat finds it by "@username").
-        The bot is a member unless ``with_bot`` is False (then ``change_bot_status`` adds it).
+        The bot is a member of a group unless ``with_bot`` is False (then ``change_bot_status``
+        adds it); of a channel only once a test makes it one.
         """
         if chat_type not in ("group", "supergroup", "channel"):
             raise ValueError(f"add_chat makes groups, supergroups and channels, not {chat_type}")
@@ -1014,7 +1015,9 @@ class BotApiFake:
             chat["username"] = username
         with self._cond:
             self._chats[chat_id] = chat
-            self._set_member(chat_id, self.bot_id, "member" if with_bot else "left", {})
+            # A bot joins a channel only when an admin adds it, as an admin (tests say how).
+            if chat_type != "channel":
+                self._set_member(chat_id, self.bot_id, "member" if with_bot else "left", {})
             return copy.deepcopy(chat)
 
     def set_member(

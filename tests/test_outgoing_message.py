@@ -93,7 +93,7 @@ def test_a_channel_alert_has_no_buttons_and_no_matched_line_unless_turned_on() -
     assert shown.keyboard == () and shown.text.endswith("Matched: NATO")
 
 
-def test_one_story_to_many_chats_renders_each_chats_language_buttons_and_topic() -> None:
+def test_one_story_to_many_chats_renders_each_chats_language_and_topic() -> None:
     # Rendered alerts are kept per story (fan-out sends one story to many chats): what
     # differs between chats must still differ.
     ann = outbox_row("alert", story_id=5, matched=("Ukraine",), title="Ukraine talks")
@@ -106,5 +106,5 @@ def test_one_story_to_many_chats_renders_each_chats_language_buttons_and_topic()
     assert again == first and first.keyboard and first.thread_id is None
     assert "<b>Ukraine</b> talks" in ukrainian.text and ukrainian.text != first.text
     assert ukrainian.keyboard != first.keyboard, "labelled in Ukrainian"
-    assert (group.text, group.keyboard, group.thread_id) == (first.text, (), 3)
+    assert (group.text, group.keyboard, group.thread_id) == (first.text, first.keyboard, 3)
     assert inline_markup(again.keyboard) is inline_markup(first.keyboard)

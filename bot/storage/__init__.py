@@ -24,6 +24,7 @@ from bot.storage.claims import (
     ClaimPlanner,
     Lane,
     PlannedRow,
+    Schedules,
     StoryMatch,
 )
 from bot.storage.edits import AlertEdit, AlertEdits, DueEdits, EditOutcome
@@ -57,7 +58,6 @@ from bot.storage.protocols import (
     Feeds,
     Outbox,
     Retention,
-    Schedules,
     StatsSource,
     Storage,
     Subscriptions,

@@ -4,12 +4,14 @@ The poller stores, per new story, which queries it matched (`StoryMatch`), never
 chat. The delivery worker later claims a chat's pending stories: storage reads the chat's
 state (`ChatWork`), a pure planner (bot.delivery.fanout) says which stories become which
 outbox rows and how far the chat's cursor moves (`ClaimPlan`), and storage writes both in
-one transaction (`Claim` is what it wrote).
+one transaction (`Claim` is what it wrote). Schedules is the protocol of a chat's delivery
+schedule (`ChatSchedule`), which every claim reads.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from bot.storage.models import ChatType
 
@@ -116,3 +118,16 @@ class Claim:
     chat_type: ChatType
     rows: tuple[ClaimedRow, ...]
     more: bool = False
+
+
+class Schedules(Protocol):
+    """Chats' delivery schedules: time zone, quiet hours, digest times."""
+
+    async def get_schedule(self, chat_id: int) -> ChatSchedule:
+        """Return the chat's schedule (the default one if it never set any)."""
+
+    async def save_schedule(
+        self, chat_id: int, schedule: ChatSchedule, *, release_held_at: float, now: float
+    ) -> bool:
+        """Store the chat's schedule and move the digest lines it holds (not yet due) to
+        release_held_at, in one transaction; False (nothing stored) for an unknown chat."""

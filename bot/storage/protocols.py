@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.storage.channels import Channels
-from bot.storage.claims import ChatSchedule, Claim, ClaimPlanner, StoryMatch
+from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
 from bot.storage.models import (
@@ -179,19 +179,6 @@ class Claims(Protocol):
         """Queue a chat's pending stories as `plan` decides from the chat's state, and move
         its cursor, in one transaction. An inactive chat queues nothing; when it is active
         again its cursor is at the newest match: what matched meanwhile is not sent."""
-
-
-class Schedules(Protocol):
-    """Chats' delivery schedules: time zone, quiet hours, digest times."""
-
-    async def get_schedule(self, chat_id: int) -> ChatSchedule:
-        """Return the chat's schedule (the default one if it never set any)."""
-
-    async def save_schedule(
-        self, chat_id: int, schedule: ChatSchedule, *, release_held_at: float, now: float
-    ) -> bool:
-        """Store the chat's schedule and move the digest lines it holds (not yet due) to
-        release_held_at, in one transaction; False (nothing stored) for an unknown chat."""
 
 
 class Broadcasts(Protocol):
