@@ -16,6 +16,7 @@ Telegram language_code or a stored chat language to a supported locale.
 from bot.i18n.catalogue import (
     LOCALE_DIR,
     N_,
+    ReadableError,
     Translator,
     t,
     tn,
@@ -35,6 +36,7 @@ __all__ = [
     "LOCALE_DIR",
     "N_",
     "SUPPORTED_LOCALES",
+    "ReadableError",
     "Translator",
     "current_locale",
     "language_name",

@@ -81,3 +81,17 @@ def t(msgid: str, /, **params: object) -> str:
 def tn(singular: str, plural: str, n: int, /, **params: object) -> str:
     """Return the current locale's form of the message that goes with n ({n} is n)."""
     return translator().tn(singular, plural, n, **params)
+
+
+class ReadableError(Exception):
+    """An error whose message is for a person: a catalogue msgid and its parameters,
+    rendered in the current locale when shown (str()), not when raised."""
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+    def __str__(self) -> str:
+        """The reason in the current locale."""
+        return t(self.msgid, **self.params)

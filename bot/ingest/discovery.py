@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from bot.i18n import N_, t
+from bot.i18n import N_, ReadableError
 from bot.ingest.fetch import ALLOWED_SCHEMES, Fetcher, FetchStatus
 from bot.ingest.parse import ParsedFeed
 from bot.ingest.pool import FeedParserPool
@@ -14,21 +14,12 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 
 
-class FeedRejected(Exception):
+class FeedRejected(ReadableError):
     """The URL is not a usable feed; the message says why, for the admin.
 
     The reason is a catalogue msgid and its parameters (the fetch or parse error inside
     stays as the fetcher wrote it: a diagnostic, not prose).
     """
-
-    def __init__(self, msgid: str, /, **params: object) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.params = params
-
-    def __str__(self) -> str:
-        """The reason in the current locale (read when shown, not when raised)."""
-        return t(self.msgid, **self.params)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from bot.i18n import N_, t
+from bot.i18n import N_, ReadableError
 
 # An OPML of 500 feeds with long titles is ~100 KB; a megabyte leaves room for notes and
 # descriptions some readers export, and bounds what a hostile file costs to parse.
@@ -51,21 +51,12 @@ class ImportedFeed:
     reason: Exception | None = None
 
 
-class OpmlError(Exception):
+class OpmlError(ReadableError):
     """The file is not an OPML feed list we can use; the message says why, for a person.
 
     The reason is a catalogue msgid and its parameters, rendered in the current locale when
     shown (as bot.ingest.discovery.FeedRejected).
     """
-
-    def __init__(self, msgid: str, /, **params: object) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.params = params
-
-    def __str__(self) -> str:
-        """The reason in the current locale."""
-        return t(self.msgid, **self.params)
 
 
 @dataclass(frozen=True)
