@@ -31,7 +31,17 @@ PURE = (
     "bot/storage/claims.py",
     "bot/updates/flood.py",
 )
-EDGE_LIBRARIES = ("telegram", "httpx", "httpcore", "aiohttp", "yarl", "aiosqlite", "sqlite3")
+EDGE_LIBRARIES = (
+    "telegram",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "yarl",
+    "aiosqlite",
+    "sqlite3",
+    "psycopg",
+    "psycopg_pool",
+)
 # Where each edge library may be imported (prefixes of paths under the project root).
 ALLOWED_AT = {
     "telegram": (
@@ -51,6 +61,8 @@ ALLOWED_AT = {
     "yarl": ("bot/ingest/fetch.py", "bot/ingest/pinned_connector.py"),
     "aiosqlite": ("bot/storage/sqlite/",),
     "sqlite3": ("bot/storage/sqlite/",),
+    "psycopg": ("bot/storage/postgres/",),
+    "psycopg_pool": ("bot/storage/postgres/",),
 }
 
 
