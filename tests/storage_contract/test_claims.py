@@ -13,6 +13,7 @@ from tests.storage_contract.helpers import (
     candidate,
     everyone,
     fan_out,
+    private,
     save,
 )
 
@@ -122,3 +123,18 @@ async def test_stats_count_matches_still_reaching_chats(db: Db) -> None:
     await fan_out(db.storage, T0 + 120)
     done = await db.storage.stats(now=T0 + 180)
     assert (done.matches_waiting, done.oldest_match_at) == (0, None)
+
+
+@pytest.mark.parametrize("comes_back", ["set_chat_status", "register_chat"])
+async def test_a_chat_active_again_gets_nothing_that_matched_while_it_was_away(
+    db: Db, comes_back: str
+) -> None:
+    await db.storage.set_chat_status(ANN, ChatStatus.BLOCKED, now=T0)
+    await _poll(db, "Ukraine while away", audience=everyone(ANN))
+    if comes_back == "set_chat_status":
+        await db.storage.set_chat_status(ANN, ChatStatus.ACTIVE, now=T0 + 60)
+    else:
+        await db.storage.register_chat(private(ANN), now=T0 + 60)
+    await _poll(db, "Ukraine after", audience=everyone(ANN), now=T0 + 120)
+    await fan_out(db.storage, T0 + 120)
+    assert db.alerts() == [(ANN, "Ukraine after")]

@@ -8,6 +8,7 @@ it raises. Unlike SQLite's single writer, transactions run side by side: where o
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -56,31 +57,47 @@ class PostgresBase:
 
 async def open_pool(url: str) -> Pool:
     """Open a pool to the database at url; raise StorageError naming DATABASE_URL if it fails."""
+    # One connection first: its error says what is wrong (refused, no such database, bad
+    # password) at once, where the pool would retry in the background until its timeout.
+    try:
+        probe = await psycopg.AsyncConnection.connect(
+            url, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+        )
+    except psycopg.Error as error:
+        raise StorageError(
+            f"DATABASE_URL {redact(url)} cannot be used: {_first_line(error)}; check the "
+            "server, the user and the database name"
+        ) from None
+    await probe.close()
     pool: Pool = AsyncConnectionPool(
         url,
         min_size=POOL_MIN_SIZE,
         max_size=POOL_MAX_SIZE,
         timeout=CONNECT_TIMEOUT_SECONDS,
         open=False,
-        # The pool's own reconnect attempts would log each failure; the caller reports one.
-        reconnect_timeout=CONNECT_TIMEOUT_SECONDS,
     )
     try:
         await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
-    except (PoolTimeout, psycopg.Error) as error:
+    except PoolTimeout as error:
         await pool.close()
-        raise StorageError(
-            f"DATABASE_URL {redact(url)} cannot be reached ({error}): check the server, the "
-            "user and the database name"
-        ) from None
+        raise StorageError(f"DATABASE_URL {redact(url)} cannot be used: {error}") from None
     return pool
 
 
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def redact(url: str) -> str:
-    """Return the URL without its password, for messages and logs."""
+    """Return the URL (or key=value conninfo) without its password, for messages and logs."""
+    url = _PASSWORD_PARAMETER.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
     credentials, _, host = rest.rpartition("@")
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+# password=... in a URL's query string or in a key=value conninfo.
+_PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s]*")

@@ -4,7 +4,7 @@ import logging
 
 from bot.storage.errors import StorageError
 from bot.storage.postgres.connection import Connection, PostgresBase
-from bot.storage.postgres.schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
+from bot.storage.postgres.schema import LOCK_SQL, MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ class MigrationsMixin(PostgresBase):
     async def _migrate(self) -> None:
         async with self._transaction() as db:
             # Two bots starting at once: the second waits, then finds the work done.
-            await db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await db.execute(LOCK_SQL, (MIGRATION_LOCK,))
             await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
             version = await _version(db)
             if version > SCHEMA_VERSION:

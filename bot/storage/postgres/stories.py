@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from bot.ingest.stories import Story, find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.postgres.connection import Connection, PostgresBase
-from bot.storage.postgres.schema import MATCH_ORDER_LOCK
+from bot.storage.postgres.schema import LOCK_SQL, MATCH_ORDER_LOCK
 
 Matches = tuple[str, ...]
 
@@ -113,7 +113,7 @@ async def lock_match_order(db: Connection) -> None:
     two polls ids 5 and 6 and 6 committed first, a chat reading "matches after my cursor"
     could move its cursor to 6 and never see 5. Held from before the first id to the
     commit, ids commit in order."""
-    await db.execute("SELECT pg_advisory_xact_lock(%s)", (MATCH_ORDER_LOCK,))
+    await db.execute(LOCK_SQL, (MATCH_ORDER_LOCK,))
 
 
 async def record_matches(
