@@ -14,8 +14,15 @@ from telegram.error import InvalidToken
 from bot import __version__
 from bot.app import BackgroundTaskCrashed, PollingConflict, run_bot
 from bot.check import CheckError, run_check
-from bot.config import ConfigError, Settings, database_path_from_process, load_from_process
+from bot.config import (
+    POSTGRES_SCHEMES,
+    ConfigError,
+    Settings,
+    database_path_from_process,
+    load_from_process,
+)
 from bot.storage import StorageError
+from bot.storage.backends import copy_sqlite_to_postgres, redact
 from bot.storage.sqlite import backup_database
 
 EXIT_CONFIG_ERROR = 2
@@ -98,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         "running. The copy is readable by its owner only.",
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="where to write the copy")
+    migrate = commands.add_parser(
+        "migrate-db",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description="Copy every table of DATABASE_PATH into the PostgreSQL database at URL "
+        "(created and migrated if needed, refused unless empty), in one transaction, each "
+        "table's row count checked. Stop the bot first: what it writes later is not copied.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user@host/database"
+    )
     return parser
 
 
@@ -111,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.feed, args.query)
         if args.command == "backup":
             return _backup(args.path)
+        if args.command == "migrate-db":
+            return _migrate_db(args.to)
     except BrokenPipeError:
         return _output_closed()
     try:
@@ -139,6 +158,25 @@ def _backup(target: Path) -> int:
     except StorageError as error:
         return _fail(str(error))
     print(f"Backed up {source} to {target}", flush=True)
+    return 0
+
+
+def _migrate_db(url: str) -> int:
+    if not url.startswith(POSTGRES_SCHEMES):
+        return _fail(f"--to must be a postgresql:// URL (got {redact(url)!r})")
+    source = database_path_from_process()
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, url))
+    except StorageError as error:
+        return _fail(str(error))
+    for table, rows in copied:
+        print(f"{table}: {rows} rows")
+    total = sum(rows for _, rows in copied)
+    print(
+        f"Copied {source} to {redact(url)}: {total} rows in {len(copied)} tables, every "
+        "count checked. Set DATABASE_URL to use it.",
+        flush=True,
+    )
     return 0
 
 

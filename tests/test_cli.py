@@ -35,7 +35,7 @@ def newshound(
 def test_help_lists_every_subcommand() -> None:
     result = newshound("--help")
     assert result.returncode == 0
-    for command in ("run", "check", "backup"):
+    for command in ("run", "check", "backup", "migrate-db"):
         assert command in result.stdout
 
 
