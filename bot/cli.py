@@ -19,6 +19,7 @@ from bot.config import (
     ConfigError,
     Settings,
     database_path_from_process,
+    database_url_from_process,
     load_from_process,
 )
 from bot.storage import StorageError
@@ -152,6 +153,11 @@ def _check(feed: str, queries: list[str]) -> int:
 
 
 def _backup(target: Path) -> int:
+    if database_url_from_process() is not None:
+        return _fail(
+            "backup copies the SQLite file at DATABASE_PATH; with DATABASE_URL set, back up "
+            "PostgreSQL with pg_dump"
+        )
     source = database_path_from_process()
     try:
         backup_database(source, target)

@@ -209,6 +209,12 @@ def database_path_from_process(dotenv_path: Path = Path(".env")) -> Path:
     return Path(merged.get("DATABASE_PATH", "").strip() or Settings.database_path)
 
 
+def database_url_from_process(dotenv_path: Path = Path(".env")) -> str | None:
+    """Read just DATABASE_URL, unchecked (for commands that need no token, like backup)."""
+    merged = {**read_dotenv(dotenv_path), **os.environ}
+    return merged.get("DATABASE_URL", "").strip() or None
+
+
 def load_from_process(dotenv_path: Path = Path(".env")) -> Settings:
     """Read settings for the running process: os.environ wins over .env."""
     return load_settings(os.environ, dotenv_path)

@@ -27,7 +27,9 @@ async def fresh_schema() -> AsyncIterator[str]:
         await db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
     try:
         joiner = "&" if "?" in TEST_DATABASE_URL else "?"
-        yield f"{TEST_DATABASE_URL}{joiner}options={quote(f'-c search_path={name}')}"
+        # application_name: the test's own sessions can be told from others' (pg_stat_activity).
+        options = quote(f"-c search_path={name}")
+        yield f"{TEST_DATABASE_URL}{joiner}options={options}&application_name={name}"
     finally:
         async with await psycopg.AsyncConnection.connect(TEST_DATABASE_URL, autocommit=True) as db:
             await db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))

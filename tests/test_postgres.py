@@ -10,8 +10,9 @@ import pytest
 
 from bot.matching.dryrun import search
 from bot.matching.query import parse_query
-from bot.storage import StorageError
+from bot.storage import StorageError, StorageUnavailable
 from bot.storage.postgres import SCHEMA_VERSION, PostgresStorage
+from bot.storage.postgres.connection import POOL_MAX_SIZE
 from bot.storage.postgres.stories import record_matches
 from bot.storage.sqlite import SqliteStorage
 from tests.postgres import SKIP_REASON, TEST_DATABASE_URL, fresh_schema
@@ -184,3 +185,26 @@ async def test_the_dry_run_index_gives_the_candidates_sqlite_fts5_gives(
                 assert found[0] or part == "sure", f"{query} finds nothing: a test that cannot fail"
     finally:
         await sqlite.close()
+
+
+@needs_server
+async def test_a_lost_connection_is_unavailable_for_now_and_the_next_call_reconnects(
+    db: Db, conninfo: str
+) -> None:
+    feed = await add_feed(db)
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
+        # Every connection of the storage's pool is cut, as a server restart would (this
+        # test's sessions only: they carry its schema's name).
+        await admin.execute(
+            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+               WHERE application_name = current_setting('application_name')
+                   AND pid <> pg_backend_pid()"""
+        )
+    outcomes: list[str] = []
+    for _ in range(POOL_MAX_SIZE + 1):
+        try:
+            outcomes.append(str([f.id for f in await db.storage.list_feeds()]))
+        except StorageUnavailable:
+            outcomes.append("unavailable")
+    assert "unavailable" in outcomes, "the cut connections were used and failed as such"
+    assert outcomes[-1] == str([feed.id]), "a fresh connection answers again"

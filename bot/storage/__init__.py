@@ -6,7 +6,8 @@ one protocol per entity and Storage, their union, which the rest of the bot depe
 errors.py the errors every backend raises; tuning.py a chat's muted queries and hidden
 sources (set from an alert's buttons); retention.py what is old enough to prune and the
 task that prunes it.
-sqlite/ is the one backend today (sqlite/faults.py: which of its errors pause). Which stories
+sqlite/ is the default backend (sqlite/faults.py: which of its errors pause), postgres/
+the one DATABASE_URL chooses; backends.py opens the one the settings name. Which stories
 are new and who gets an alert or a digest are pure rules elsewhere (bot.ingest.stories,
 bot.delivery.fanout and burst) that a backend applies and persists.
 """
