@@ -72,8 +72,10 @@ async def a_lived_in_database(path: Path) -> None:
         await storage.set_chat_language(ANN, "uk", T0)
         feed, other = await add_feed(db, "a"), await add_feed(db, "b")
         audience = Audience({ANN: ("Ukraine",), BOB: ("Ukraine", "NATO"), GROUP: ("NATO",)})
-        await save(db, feed, candidate(feed, "Ukraine talks"), candidate(feed, "NATO meets"))
-        await save(db, other, candidate(other, "Ukraine copy", link="https://1.example/story/1"))
+        talks = "https://news.example/ukraine-talks"
+        await save(db, feed, candidate(feed, "Ukraine talks", link=talks), candidate(feed, "NATO"))
+        # Another outlet's copy (the same link): a repeat, which matching does not run on.
+        await save(db, other, candidate(other, "Ukraine copy", link=talks))
         await save(db, feed, candidate(feed, "Ukraine later"), match=audience, now=T0 + HOUR)
         # Every match dealt with: the watermark deleted them all, SQLite's sequence remembers.
         await save(db, other, candidate(other, "NATO meets again"), match=audience)
