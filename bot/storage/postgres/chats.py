@@ -106,6 +106,8 @@ class ChatsMixin(PostgresBase):
                 """UPDATE outbox SET chat_id = %(new)s WHERE chat_id = %(old)s
                    AND NOT EXISTS (SELECT 1 FROM outbox mine WHERE mine.chat_id = %(new)s
                                    AND (mine.story_id = outbox.story_id
+                                        AND coalesce(mine.thread_id, 0)
+                                            = coalesce(outbox.thread_id, 0)
                                         OR mine.broadcast_id = outbox.broadcast_id))""",
                 ids,
             )

@@ -88,6 +88,7 @@ class ClaimsMixin(SchedulesMixin):
                 await _recent_alerts(db, chat_id, now - BURST_WINDOW_SECONDS),
                 schedule_of(*chat[4:8]),
                 hidden_feeds=frozenset(int(feed_id) for feed_id in chat[3]),
+                shared=ChatType(chat[1]).shared,
             )
             decided = plan(work)
             rows = await _queue_rows(db, chat_id, decided.rows, now)

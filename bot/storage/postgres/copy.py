@@ -28,6 +28,9 @@ TABLES = (
     "story_texts",
     "chat_schedules",
     "hidden_feeds",
+    "health_probe",
+    "alert_edits",
+    "channels",
 )
 IDENTITY_TABLES = ("subscriptions", "feeds", "stories", "broadcasts", "outbox", "story_matches")
 # Columns left to their default: the copied texts are indexed again (a tsvector, not FTS5).

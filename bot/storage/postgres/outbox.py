@@ -35,7 +35,7 @@ class OutboxMixin(PostgresBase):
         if not ids:
             return []
         async with self._transaction() as db:
-            return await _load_outbox(db, ids)
+            return await load_outbox_items(db, ids)
 
     async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
         """Return every pending digest row of a chat due by then, oldest first."""
@@ -46,7 +46,7 @@ class OutboxMixin(PostgresBase):
                 (chat_id, due_by),
             )
             ids = [int(row[0]) for row in await cursor.fetchall()]
-            return await _load_outbox(db, ids)
+            return await load_outbox_items(db, ids)
 
     async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
         """Write the outcome of a batch of sends in one transaction."""
@@ -57,7 +57,8 @@ class OutboxMixin(PostgresBase):
                 await cursor.executemany(
                     """UPDATE outbox SET status = %s, attempts = %s, next_attempt_at = %s,
                            error = %s,
-                           sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END
+                           sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END,
+                           message_id = coalesce(%s, message_id)
                        WHERE id = %s""",
                     [
                         (
@@ -67,6 +68,7 @@ class OutboxMixin(PostgresBase):
                             o.error,
                             o.status,
                             now,
+                            o.message_id,
                             o.outbox_id,
                         )
                         for o in outcomes
@@ -101,13 +103,23 @@ class OutboxMixin(PostgresBase):
         return {str(row[0]): int(row[1]) for row in rows}
 
 
-async def _load_outbox(db: Connection, ids: Sequence[int]) -> list[OutboxItem]:
+async def load_outbox_items(db: Connection, ids: Sequence[int]) -> list[OutboxItem]:
+    """Return what sending (or editing) each of these outbox rows needs, in id order."""
     cursor = await db.execute(
         """SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
                 s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
                 o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
-                o.story_id, c.type
+                o.story_id, c.type,
+                CASE WHEN o.kind = 'alert' THEN (
+                    SELECT json_agg(json_build_array(coalesce(cf.title, ''), cs.link)
+                                    ORDER BY cs.id)
+                    FROM stories cs LEFT JOIN feeds cf ON cf.id = cs.feed_id
+                    WHERE cs.duplicate_of = o.story_id
+                        AND cs.feed_id IS DISTINCT FROM s.feed_id
+                ) END,
+                CASE WHEN c.type = 'channel' THEN coalesce(l.show_matched, false) ELSE true END
             FROM outbox o JOIN chats c ON c.id = o.chat_id
+            LEFT JOIN channels l ON l.chat_id = o.chat_id
             LEFT JOIN stories s ON s.id = o.story_id
             LEFT JOIN feeds f ON f.id = s.feed_id
             LEFT JOIN broadcasts b ON b.id = o.broadcast_id
@@ -139,4 +151,14 @@ def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
         next_attempt_at=float(row[16]),
         story_id=None if row[17] is None else int(row[17]),
         chat_type=ChatType(row[18]),
+        also=_outlets(row[19]),
+        show_matched=bool(row[20]),
     )
+
+
+def _outlets(copies: list[list[Any]] | None) -> tuple[tuple[str, str | None], ...]:
+    """The other outlets of an alert's story: the first copy of each feed, in id order."""
+    seen: dict[str, str | None] = {}
+    for outlet, link in copies or ():
+        seen.setdefault(str(outlet), link)
+    return tuple(seen.items())

@@ -189,6 +189,63 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        # One alert per story per forum topic (sqlite/schema_later.py): the same query in two
+        # topics is two subscriptions, each alerting its topic.
+        "outbox: a story once per forum topic",
+        (
+            "ALTER TABLE outbox DROP CONSTRAINT outbox_story_id_chat_id_key",
+            """CREATE UNIQUE INDEX outbox_story_once
+                   ON outbox (story_id, chat_id, coalesce(thread_id, 0))""",
+        ),
+    ),
+    Migration(
+        # One row the health check rewrites: a commit proves the database takes writes.
+        "health probe",
+        (
+            """CREATE TABLE health_probe (
+                id integer PRIMARY KEY CHECK (id = 1),
+                written_at double precision NOT NULL
+            )""",
+        ),
+    ),
+    Migration(
+        # One alert per story across outlets: a sent alert's Telegram message id, and the
+        # edits waiting, one per alert (generation counts the copies queued; see the SQLite
+        # schema's step of the same name).
+        "alert edits for stories from other outlets",
+        (
+            "ALTER TABLE outbox ADD COLUMN message_id bigint",
+            """CREATE TABLE alert_edits (
+                outbox_id bigint PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,
+                status text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'done', 'failed')),
+                generation integer NOT NULL DEFAULT 1,
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at double precision NOT NULL DEFAULT 0,
+                error text,
+                queued_at double precision NOT NULL,
+                done_at double precision
+            )""",
+            "CREATE INDEX alert_edits_pending ON alert_edits (next_attempt_at) "
+            "WHERE status = 'pending'",
+        ),
+    ),
+    Migration(
+        # Channels linked as subscribers: who linked each (told when the bot loses the right
+        # to post there), and whether its alerts show the "Matched" line.
+        "linked channels",
+        (
+            """CREATE TABLE channels (
+                chat_id bigint PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE
+                    ON UPDATE CASCADE,
+                linked_by bigint NOT NULL,
+                created_at double precision NOT NULL,
+                show_matched boolean NOT NULL DEFAULT false
+            )""",
+            "CREATE INDEX channels_linked_by ON channels (linked_by)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,10 +3,12 @@
 from typing import Self
 
 from bot.storage.postgres.broadcasts import BroadcastsMixin
+from bot.storage.postgres.channels import ChannelsMixin
 from bot.storage.postgres.chats import ChatsMixin
 from bot.storage.postgres.claims import ClaimsMixin
 from bot.storage.postgres.connection import open_pool
 from bot.storage.postgres.feeds import FeedsMixin
+from bot.storage.postgres.health import HealthMixin
 from bot.storage.postgres.migrations import MigrationsMixin
 from bot.storage.postgres.outbox import OutboxMixin
 from bot.storage.postgres.retention import RetentionMixin
@@ -19,6 +21,7 @@ from bot.storage.protocols import Storage
 
 class PostgresStorage(
     ChatsMixin,
+    ChannelsMixin,
     SubscriptionsMixin,
     TuningMixin,
     FeedsMixin,
@@ -28,6 +31,7 @@ class PostgresStorage(
     BroadcastsMixin,
     StatsMixin,
     RetentionMixin,
+    HealthMixin,
     MigrationsMixin,
     Storage,
 ):

@@ -6,17 +6,19 @@ what they return. One poll is saved at a time (MATCH_ORDER_LOCK, see record_matc
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.ingest.stories import new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
-from bot.storage.postgres.connection import Connection, PostgresBase
+from bot.storage.postgres.connection import Connection
+from bot.storage.postgres.outlets import OutletsMixin
+from bot.storage.postgres.poll_rows import feed_keys, insert_stories, stories_of
 from bot.storage.postgres.schema import LOCK_SQL, MATCH_ORDER_LOCK
 
 Matches = tuple[str, ...]
 
 
-class StoriesMixin(PostgresBase):
+class StoriesMixin(OutletsMixin):
     """The stories table, and save_poll: the unit of work of one successful poll."""
 
     async def save_poll(self, poll: PollToSave, match: StoryMatcher) -> SavedPoll:
@@ -33,13 +35,15 @@ class StoriesMixin(PostgresBase):
             }
         elif poll.alerts_enabled and any(c.alertable for c in poll.stories):
             async with self._transaction() as db:
-                known = await _feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
-            for position, (candidate, new) in enumerate(
-                zip(poll.stories, new_to_feed(_stories(poll.stories), known or set()), strict=True)
-            ):
+                known = await feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
+            new_now = new_to_feed(stories_of(poll.stories), known or set())
+            for position, (candidate, new) in enumerate(zip(poll.stories, new_now, strict=True)):
                 if new and candidate.alertable:
                     matched[position] = match(candidate)
-        return await self._save_poll(poll, matched, match)
+        # This process's saves one at a time, each until its titles are in the index: the
+        # advisory lock ends at the commit, before the titles are added.
+        async with self._titles_turn():
+            return await self._save_poll(poll, matched, match)
 
     async def _save_poll(
         self, poll: PollToSave, matched: Mapping[int, Matches], match: StoryMatcher
@@ -48,17 +52,18 @@ class StoriesMixin(PostgresBase):
             # One poll's save at a time, as SQLite's single writer has it: a story two feeds
             # publish at once is recognised as a repeat, and match ids follow commit order.
             await lock_match_order(db)
-            known = await _feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
+            known = await feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
             if known is None:
                 return SavedPoll(new_stories=0, matched=0, feed_removed=True)
             fresh = [
                 (position, candidate)
                 for position, (candidate, new) in enumerate(
-                    zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+                    zip(poll.stories, new_to_feed(stories_of(poll.stories), known), strict=True)
                 )
                 if new
             ]
-            originals = await _insert_stories(db, poll, fresh)
+            similar = await self._similar_titles(db, poll, fresh)
+            originals, edits = await insert_stories(db, poll, fresh, similar)
             stored = 0
             if poll.alerts_enabled:
                 # What matching saw of each story it ran on, for the dry run (/try).
@@ -103,7 +108,25 @@ class StoriesMixin(PostgresBase):
                     poll.feed_id,
                 ),
             )
-        return SavedPoll(new_stories=len(fresh), matched=stored)
+        if self._titles is not None and poll.alerts_enabled:
+            # Committed: later polls may find these titles.
+            for story_id, _, c in originals:
+                if c.alertable:
+                    self._titles.add(story_id, poll.feed_id, c.story.normalised_title, poll.now)
+        return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
+
+    async def _similar_titles(
+        self, db: Connection, poll: PollToSave, fresh: Sequence[tuple[int, StoryToSave]]
+    ) -> dict[int, int | None]:
+        """Per new story that may alert, an earlier story of another feed with a
+        near-identical title (looked up while the poll holds MATCH_ORDER_LOCK)."""
+        positions = [p for p, c in fresh if c.alertable]
+        if not poll.alerts_enabled or not positions:
+            return {}
+        index = await self._title_index(db, poll.now, poll.title_dedup_seconds)
+        return {
+            p: index.find(poll.stories[p].story.normalised_title, poll.feed_id) for p in positions
+        }
 
 
 async def lock_match_order(db: Connection) -> None:
@@ -130,97 +153,3 @@ async def record_matches(
             "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (%s, %s, %s)", rows
         )
     return len(rows)
-
-
-async def _feed_keys(db: Connection, feed_id: int, keys: Sequence[str]) -> set[str] | None:
-    """Return which of these keys the feed has stored; None if the feed is gone."""
-    cursor = await db.execute(
-        """SELECT stories.key FROM feeds LEFT JOIN stories
-               ON stories.feed_id = feeds.id AND stories.key = ANY(%s::text[])
-           WHERE feeds.id = %s""",
-        (list(keys), feed_id),
-    )
-    rows = await cursor.fetchall()
-    if not rows:
-        return None
-    return {str(row[0]) for row in rows if row[0] is not None}
-
-
-async def _insert_stories(
-    db: Connection, poll: PollToSave, fresh: list[tuple[int, StoryToSave]]
-) -> list[tuple[int, int, StoryToSave]]:
-    """Insert new stories; return (id, position in the poll, story) of the originals."""
-    stories = _stories(c for _, c in fresh)
-    if not stories:
-        return []
-    links = sorted({story.canonical_link for story in stories if story.canonical_link})
-    titles = sorted({story.normalised_title for story in stories if story.normalised_title})
-    by_link, by_title = await _first_ids(db, links, titles, poll.now - poll.title_dedup_seconds)
-    repeats = find_repeats(stories, by_link, by_title)
-    async with db.cursor() as cursor:
-        await cursor.executemany(
-            """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
-                   summary, published_at, seen_at, duplicate_of)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (feed_id, key) DO NOTHING""",
-            [
-                _story_row(poll, story, earlier)
-                for story, earlier in zip(stories, repeats.stored, strict=True)
-            ],
-        )
-    cursor = await db.execute(
-        "SELECT key, id FROM stories WHERE feed_id = %s AND key = ANY(%s::text[])",
-        (poll.feed_id, [story.key for story in stories]),
-    )
-    ids = {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
-    if repeats.in_poll:
-        async with db.cursor() as cursor:
-            await cursor.executemany(
-                "UPDATE stories SET duplicate_of = %s WHERE id = %s",
-                [(ids[original], ids[copy]) for copy, original in repeats.in_poll],
-            )
-    return [
-        (ids[c.story.key], position, c)
-        for (position, c), original in zip(fresh, repeats.original, strict=True)
-        if original
-    ]
-
-
-async def _first_ids(
-    db: Connection, links: list[str], titles: list[str], since: float
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Return the id of the earliest story per canonical link, and per normalised title
-    among the stories seen since `since`."""
-    cursor = await db.execute(
-        """SELECT 0, canonical_link, min(id) FROM stories
-               WHERE canonical_link = ANY(%s::text[]) GROUP BY canonical_link
-           UNION ALL
-           SELECT 1, normalised_title, min(id) FROM stories
-               WHERE normalised_title = ANY(%s::text[]) AND seen_at >= %s
-               GROUP BY normalised_title""",
-        (links, titles, since),
-    )
-    by_link: dict[str, int] = {}
-    by_title: dict[str, int] = {}
-    for by_title_row, value, first in await cursor.fetchall():
-        (by_title if by_title_row else by_link)[str(value)] = int(first)
-    return by_link, by_title
-
-
-def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
-    return [candidate.story for candidate in candidates]
-
-
-def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
-    return (
-        poll.feed_id,
-        story.key,
-        story.link,
-        story.canonical_link,
-        story.title,
-        story.normalised_title,
-        story.summary,
-        story.published.timestamp() if story.published else None,
-        poll.now,
-        duplicate_of,
-    )

@@ -84,6 +84,36 @@ class SubscriptionsMixin(PostgresBase):
         )
         return sorted(deleted, key=lambda subscription: subscription.id)
 
+    async def move_subscriptions(
+        self, chat_id: int, subscription_ids: Sequence[int], thread_id: int | None
+    ) -> list[Subscription]:
+        """Send these subscriptions of the chat to forum topic thread_id, one transaction."""
+        moved: list[Subscription] = []
+        async with self._transaction() as db:
+            # The chat's row locked, as add_subscriptions does: a query added to the topic
+            # meanwhile would break the move on the unique index instead of merging.
+            await db.execute("SELECT 1 FROM chats WHERE id = %s FOR UPDATE", (chat_id,))
+            for subscription_id in subscription_ids:
+                cursor = await db.execute(
+                    f"""SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions
+                       WHERE chat_id = %s AND id = %s""",
+                    (chat_id, subscription_id),
+                )
+                row = await cursor.fetchone()
+                if row is None or subscription_from_row(row).thread_id == thread_id:
+                    continue
+                found = subscription_from_row(row)
+                there = await _find(db, chat_id, thread_id, found.query)
+                if there is not None:  # the topic has the query: one subscription will do
+                    await db.execute("DELETE FROM subscriptions WHERE id = %s", (found.id,))
+                    moved.append(there)
+                    continue
+                await db.execute(
+                    "UPDATE subscriptions SET thread_id = %s WHERE id = %s", (thread_id, found.id)
+                )
+                moved.append(Subscription(found.id, chat_id, found.query, found.display, thread_id))
+        return moved
+
     async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
         """Return (id, chat, query, display) of up to limit subscriptions after after_id."""
         async with self._transaction() as db:
