@@ -11,6 +11,7 @@ import pytest
 from bot.matching.dryrun import search
 from bot.matching.query import parse_query
 from bot.storage import ChatSchedule, ChatSeen, ChatType, Delivery, Storage
+from bot.storage.edits import DueEdits
 from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import SqliteStorage
 from tests.postgres import SKIP_REASON, TEST_DATABASE_URL, fresh_schema
@@ -31,6 +32,8 @@ from tests.storage_contract.helpers import (
 from tests.storage_contract.sqlite_peek import SqlitePeek
 
 GROUP = -1001
+CHANNEL = -1002
+TALKS = "https://news.example/ukraine-talks"
 # A bound, not an expectation: the command starts Python and the bot's imports, which on a
 # machine shared by many test runs has taken tens of seconds.
 RUN_TIMEOUT = 180.0
@@ -62,7 +65,8 @@ async def url() -> AsyncIterator[str]:
 
 async def a_lived_in_database(path: Path) -> None:
     """Chats, feeds, stories (and a repeat), matches (some already dealt with), outbox rows
-    in every state, a broadcast, a schedule, a mute and a hidden feed."""
+    in every state, a broadcast, a schedule, a mute, a hidden feed, a linked channel and an
+    edit of a sent alert (its story came from another outlet)."""
     storage = await SqliteStorage.open(path)
     try:
         db = Db(storage, SqlitePeek(path))
@@ -70,19 +74,22 @@ async def a_lived_in_database(path: Path) -> None:
             await storage.register_chat(private(chat), T0)
         await storage.register_chat(ChatSeen(GROUP, ChatType.SUPERGROUP, "Team", None, "uk"), T0)
         await storage.set_chat_language(ANN, "uk", T0)
+        channel = ChatSeen(CHANNEL, ChatType.CHANNEL, "News", "news_ua", None)
+        await storage.link_channel(channel, ANN, T0)
+        await storage.set_channel_matched_line(CHANNEL, True)
         feed, other = await add_feed(db, "a"), await add_feed(db, "b")
         audience = Audience({ANN: ("Ukraine",), BOB: ("Ukraine", "NATO"), GROUP: ("NATO",)})
-        talks = "https://news.example/ukraine-talks"
-        await save(db, feed, candidate(feed, "Ukraine talks", link=talks), candidate(feed, "NATO"))
+        await save(db, feed, candidate(feed, "Ukraine talks", link=TALKS), candidate(feed, "NATO"))
         # Another outlet's copy (the same link): a repeat, which matching does not run on.
-        await save(db, other, candidate(other, "Ukraine copy", link=talks))
+        await save(db, other, candidate(other, "Ukraine copy", link=TALKS))
         await save(db, feed, candidate(feed, "Ukraine later"), match=audience, now=T0 + HOUR)
         # Every match dealt with: the watermark deleted them all, SQLite's sequence remembers.
         await save(db, other, candidate(other, "NATO meets again"), match=audience)
         rows = db.outbox()
         await storage.record_deliveries(
             [
-                Delivery(rows[0]["id"], rows[0]["chat_id"], "sent", 1),
+                # The alert about "Ukraine talks", which the copy queued an edit of.
+                Delivery(rows[0]["id"], rows[0]["chat_id"], "sent", 1, message_id=41),
                 Delivery(rows[1]["id"], rows[1]["chat_id"], "failed", 3, error="400"),
             ],
             T0 + HOUR,
@@ -107,7 +114,9 @@ async def what_it_holds(storage: Storage) -> dict[str, object]:
     """Everything the protocols read, for comparing two databases."""
     subscriptions = await storage.all_subscriptions()
     return {
-        "chats": [await storage.get_chat(c) for c in (ANN, BOB, GROUP)],
+        "chats": [await storage.get_chat(c) for c in (ANN, BOB, GROUP, CHANNEL)],
+        "channels": await storage.channels_linked_by(ANN),
+        "edits": await storage.due_alert_edits(T0 + 2 * HOUR, 10),
         "feeds": await storage.list_feeds(),
         "subscriptions": subscriptions,
         "muted": await storage.muted_subscriptions(BOB, T0),
@@ -137,6 +146,13 @@ async def test_migrate_db_copies_every_table_and_the_bot_carries_on(
         held = await what_it_holds(postgres)
         assert held == await what_it_holds(sqlite)
         assert held["outbox"] and held["muted"] and held["hidden"] and held["watermark"]
+        edits, channels = held["edits"], held["channels"]
+        assert isinstance(edits, DueEdits) and isinstance(channels, list)
+        [edit] = edits.edits
+        assert (edit.message_id, [link for _, link in edit.alert.also]) == (41, [TALKS])
+        assert [(c.chat.id, c.linked_by, c.show_matched) for c in channels] == [
+            (CHANNEL, ANN, True)
+        ]
         # The dry run's texts came along and are indexed again (a tsvector, not FTS5).
         assert await postgres.index_story_texts(100) == await sqlite.index_story_texts(0) + 4
         ask = search(parse_query("Ukraine")).candidates
