@@ -26,8 +26,8 @@ from bot.receiving import LongPolling, Webhook
 from bot.render import replies
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
+from bot.storage.backends import open_storage
 from bot.storage.retention import Maintenance
-from bot.storage.sqlite import SqliteStorage
 from bot.updates.flood import FloodGate
 from bot.updates.traffic import (
     ChatOrderedProcessor,
@@ -172,7 +172,7 @@ async def run_bot(
     clock, if given, replaces the wall clock of the delivery worker's schedule (retries,
     Telegram's pauses) and the throttle's: tests move it instead of waiting.
     """
-    storage: Storage = await SqliteStorage.open(settings.database_path)
+    storage = await open_storage(settings.database_url, settings.database_path)
     fetcher = Fetcher(
         concurrency=settings.fetch_concurrency,
         user_agent=f"Newshound/{__version__}",

@@ -16,10 +16,12 @@ from bot import __version__
 from bot.app import BackgroundTaskCrashed, run_bot
 from bot.check import CheckError, run_check
 from bot.config import (
+    POSTGRES_SCHEMES,
     ConfigError,
     FeedToolSettings,
     Settings,
     database_path_from_process,
+    database_url_from_process,
     feed_tool_settings_from_process,
     load_from_process,
 )
@@ -28,6 +30,7 @@ from bot.ingest.opml import ImportOutcome, OpmlError, read_opml
 from bot.receiving import PollingConflict, WebhookRefused
 from bot.render.opml import import_report
 from bot.storage import StorageError
+from bot.storage.backends import copy_sqlite_to_postgres, redact
 from bot.storage.sqlite import SqliteStorage, backup_database
 from bot.web.server import ListenError
 
@@ -130,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="where to write the copy")
     _add_feeds_parser(commands)
+    migrate = commands.add_parser(
+        "migrate-db",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description="Copy every table of DATABASE_PATH into the PostgreSQL database at URL "
+        "(created and migrated if needed, refused unless empty), in one transaction, each "
+        "table's row count checked. Stop the bot first: what it writes later is not copied.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user@host/database"
+    )
     return parser
 
 
@@ -169,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(args.path)
         if args.command == "feeds":
             return _feeds(args.action, args.file)
+        if args.command == "migrate-db":
+            return _migrate_db(args.to)
     except BrokenPipeError:
         return _output_closed()
     try:
@@ -191,6 +206,11 @@ def _check(feed: str, queries: list[str]) -> int:
 
 
 def _backup(target: Path) -> int:
+    if database_url_from_process() is not None:
+        return _fail(
+            "backup copies the SQLite file at DATABASE_PATH; with DATABASE_URL set, back up "
+            "PostgreSQL with pg_dump"
+        )
     source = database_path_from_process()
     try:
         backup_database(source, target)
@@ -237,6 +257,25 @@ async def _import_feeds(settings: FeedToolSettings, source: str) -> int:
     print(import_report(results, html=False)[0], flush=True)
     refused = any(result.outcome is ImportOutcome.REFUSED for result in results)
     return EXIT_SOME_REFUSED if refused else 0
+
+
+def _migrate_db(url: str) -> int:
+    if not url.startswith(POSTGRES_SCHEMES):
+        return _fail(f"--to must be a postgresql:// URL (got {redact(url)!r})")
+    source = database_path_from_process()
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, url))
+    except StorageError as error:
+        return _fail(str(error))
+    for table, rows in copied:
+        print(f"{table}: {rows} rows")
+    total = sum(rows for _, rows in copied)
+    print(
+        f"Copied {source} to {redact(url)}: {total} rows in {len(copied)} tables, every "
+        "count checked. Set DATABASE_URL to use it.",
+        flush=True,
+    )
+    return 0
 
 
 def _run(settings: Settings) -> int:

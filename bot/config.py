@@ -17,6 +17,8 @@ _FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 # What Telegram accepts as a webhook's secret_token (Bot API, setWebhook).
 _SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _MAX_PORT = 65535
+# The URL schemes libpq takes for a PostgreSQL server.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class ConfigError(Exception):
@@ -31,6 +33,8 @@ class Settings:
     telegram_api_url: str = "https://api.telegram.org"
     admin_ids: frozenset[int] = frozenset()
     database_path: Path = Path("newshound.sqlite3")
+    # A postgresql:// URL selects the PostgreSQL backend; None: SQLite at database_path.
+    database_url: str | None = None
     feed_urls: tuple[str, ...] = ()
     poll_interval_seconds: int = 300
     max_subscriptions_per_user: int = 50
@@ -113,6 +117,7 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         telegram_api_url=_api_url(get("TELEGRAM_API_URL") or Settings.telegram_api_url),
         admin_ids=_admin_ids(get("ADMIN_IDS")),
         database_path=Path(get("DATABASE_PATH") or Settings.database_path),
+        database_url=_database_url(get("DATABASE_URL")),
         feed_urls=tuple(re.split(r"[\s,]+", get("FEED_URLS") or "")) if get("FEED_URLS") else (),
         poll_interval_seconds=_int(get, "POLL_INTERVAL_SECONDS", Settings.poll_interval_seconds),
         max_subscriptions_per_user=_int(
@@ -184,6 +189,17 @@ def _api_url(value: str) -> str:
             "leave it unset for https://api.telegram.org"
         )
     return value.rstrip("/")
+
+
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(POSTGRES_SCHEMES):
+        raise ConfigError(
+            "DATABASE_URL must be a postgresql:// URL (e.g. postgresql://user@host/newshound); "
+            "leave it unset to use the SQLite file at DATABASE_PATH"
+        )
+    return value
 
 
 def _admin_ids(value: str | None) -> frozenset[int]:
@@ -286,6 +302,12 @@ def database_path_from_process(dotenv_path: Path = Path(".env")) -> Path:
     """Read just DATABASE_PATH (for commands that need no token, like backup)."""
     merged = {**read_dotenv(dotenv_path), **os.environ}
     return Path(merged.get("DATABASE_PATH", "").strip() or Settings.database_path)
+
+
+def database_url_from_process(dotenv_path: Path = Path(".env")) -> str | None:
+    """Read just DATABASE_URL, unchecked (for commands that need no token, like backup)."""
+    merged = {**read_dotenv(dotenv_path), **os.environ}
+    return merged.get("DATABASE_URL", "").strip() or None
 
 
 def load_from_process(dotenv_path: Path = Path(".env")) -> Settings:

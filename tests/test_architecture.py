@@ -47,6 +47,8 @@ EDGE_LIBRARIES = (
     "aiosqlite",
     "sqlite3",
     "prometheus_client",
+    "psycopg",
+    "psycopg_pool",
 )
 # Where each edge library may be imported (prefixes of paths under the project root).
 ALLOWED_AT = {
@@ -72,6 +74,8 @@ ALLOWED_AT = {
     "sqlite3": ("bot/storage/sqlite/",),
     # Everything else reports through bot.metrics.MetricsSink.
     "prometheus_client": ("bot/web/metrics.py",),
+    "psycopg": ("bot/storage/postgres/",),
+    "psycopg_pool": ("bot/storage/postgres/",),
 }
 
 

@@ -37,7 +37,7 @@ def newshound(
 def test_help_lists_every_subcommand() -> None:
     result = newshound("--help")
     assert result.returncode == 0
-    for command in ("run", "check", "backup"):
+    for command in ("run", "check", "backup", "migrate-db"):
         assert command in result.stdout
 
 
@@ -149,6 +149,14 @@ def test_backup_copies_the_database_privately(tmp_path: Path) -> None:
     onto_itself = newshound("backup", str(database), env={"DATABASE_PATH": str(database)})
     assert onto_itself.returncode == 2
     assert "another file" in onto_itself.stderr
+    on_postgresql = newshound(
+        "backup",
+        str(tmp_path / "other.sqlite3"),
+        env={"DATABASE_PATH": str(database), "DATABASE_URL": "postgresql://bot@db/newshound"},
+    )
+    assert on_postgresql.returncode == 2
+    assert "with DATABASE_URL set, back up PostgreSQL with pg_dump" in on_postgresql.stderr
+    assert not (tmp_path / "other.sqlite3").exists()
 
 
 def test_check_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:

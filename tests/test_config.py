@@ -25,6 +25,7 @@ def test_every_setting_is_read() -> None:
             "TELEGRAM_API_URL": "http://127.0.0.1:8081/",
             "ADMIN_IDS": "1, 2,3",
             "DATABASE_PATH": "/tmp/x.sqlite3",
+            "DATABASE_URL": "postgresql://bot@db.internal/newshound",
             "FEED_URLS": "http://a/feed, http://b/rss\nhttp://c/atom",
             "POLL_INTERVAL_SECONDS": "10",
             "MAX_SUBSCRIPTIONS_PER_USER": "5",
@@ -38,6 +39,7 @@ def test_every_setting_is_read() -> None:
     assert settings.bot_base_url == "http://127.0.0.1:8081/bot"
     assert settings.admin_ids == frozenset({1, 2, 3})
     assert settings.database_path == Path("/tmp/x.sqlite3")
+    assert settings.database_url == "postgresql://bot@db.internal/newshound"
     assert settings.feed_urls == ("http://a/feed", "http://b/rss", "http://c/atom")
     assert settings.poll_interval_seconds == 10
     assert settings.max_subscriptions_per_user == 5
@@ -168,3 +170,8 @@ def test_bad_web_settings_name_the_setting(environ: dict[str, str], message: str
 def test_health_and_webhook_may_share_one_address() -> None:
     settings = load_settings({**WEBHOOK, "WEBHOOK_SECRET": "s", "HTTP_PORT": "8443"})
     assert settings.http_port == settings.webhook_port == 8443
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL must be a postgresql:// URL"):
+        load_settings({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://bot@db/newshound"})

@@ -8,6 +8,7 @@ one transaction (`Claim` is what it wrote). Schedules is the protocol of a chat'
 schedule (`ChatSchedule`), which every claim reads.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -118,6 +119,17 @@ class Claim:
     chat_type: ChatType
     rows: tuple[ClaimedRow, ...]
     more: bool = False
+
+
+def schedule_of(
+    zone: str | None, start: int | None, end: int | None, times: str | None
+) -> ChatSchedule:
+    """Return the schedule a chat_schedules row holds, in either backend (no row, all None:
+    the default)."""
+    if zone is None or times is None:
+        return ChatSchedule()
+    quiet = None if start is None or end is None else (int(start), int(end))
+    return ChatSchedule(str(zone), quiet, tuple(int(t) for t in json.loads(times)))
 
 
 class Schedules(Protocol):

@@ -1,6 +1,6 @@
 """What the bot asks of its database, one protocol per entity, and Storage: all of them.
 
-A backend implements Storage (bot/storage/sqlite is the one today); everything else in the
+A backend implements Storage (bot/storage/sqlite and bot/storage/postgres); everything else in the
 bot depends on these protocols only, and tests/storage_contract runs a backend through them.
 Writes that span entities (UnitOfWork) are each one transaction: all of it or nothing.
 """

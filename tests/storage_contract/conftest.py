@@ -1,22 +1,48 @@
-"""The backend under test: SQLite on a fresh file. Replace `storage` and `peek` to run another."""
+"""The backends under test: every contract test runs on SQLite (a fresh file) and on
+PostgreSQL (a fresh schema, dropped after; skipped without TEST_DATABASE_URL)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.storage import Storage
+from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import SqliteStorage
+from tests.postgres import SKIP_REASON, TEST_DATABASE_URL, fresh_schema
 from tests.storage_contract.helpers import ANN, BOB, CAROL, T0, Db, Peek, private
+from tests.storage_contract.postgres_peek import PostgresPeek
 from tests.storage_contract.sqlite_peek import SqlitePeek
 
 DATABASE = "contract.sqlite3"
 
 
+@dataclass(frozen=True)
+class Backend:
+    """How to open the database under test, and how to read its committed rows."""
+
+    open: Callable[[], Awaitable[Storage]]
+    peek: Peek
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A new, empty database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / DATABASE
+        yield Backend(lambda: SqliteStorage.open(path), SqlitePeek(path))
+        return
+    if TEST_DATABASE_URL is None:
+        pytest.skip(SKIP_REASON)
+    async with fresh_schema() as conninfo:
+        yield Backend(lambda: PostgresStorage.open(conninfo), PostgresPeek(conninfo))
+
+
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    """A new, empty database, closed after the test."""
-    opened = await SqliteStorage.open(tmp_path / DATABASE)
+async def storage(backend: Backend) -> AsyncIterator[Storage]:
+    """The backend's database, opened (and migrated), closed after the test."""
+    opened = await backend.open()
     try:
         yield opened
     finally:
@@ -24,9 +50,9 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
 
 
 @pytest.fixture
-def peek(tmp_path: Path) -> Peek:
+def peek(backend: Backend) -> Peek:
     """What the `storage` backend holds, for assertions no protocol method can read."""
-    return SqlitePeek(tmp_path / DATABASE)
+    return backend.peek
 
 
 @pytest.fixture

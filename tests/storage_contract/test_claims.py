@@ -13,6 +13,7 @@ from tests.storage_contract.helpers import (
     candidate,
     everyone,
     fan_out,
+    private,
     save,
 )
 
@@ -151,3 +152,18 @@ async def test_a_story_is_queued_once_per_forum_topic(db: Db) -> None:
 
     claim = await db.storage.claim_chat(ANN, plan, T0)
     assert len(claim.rows) == 3, "topics 7 and 9 and the chat itself, each once"
+
+
+@pytest.mark.parametrize("comes_back", ["set_chat_status", "register_chat"])
+async def test_a_chat_active_again_gets_nothing_that_matched_while_it_was_away(
+    db: Db, comes_back: str
+) -> None:
+    await db.storage.set_chat_status(ANN, ChatStatus.BLOCKED, now=T0)
+    await _poll(db, "Ukraine while away", audience=everyone(ANN))
+    if comes_back == "set_chat_status":
+        await db.storage.set_chat_status(ANN, ChatStatus.ACTIVE, now=T0 + 60)
+    else:
+        await db.storage.register_chat(private(ANN), now=T0 + 60)
+    await _poll(db, "Ukraine after", audience=everyone(ANN), now=T0 + 120)
+    await fan_out(db.storage, T0 + 120)
+    assert db.alerts() == [(ANN, "Ukraine after")]

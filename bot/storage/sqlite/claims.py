@@ -18,10 +18,11 @@ from bot.storage.claims import (
     ClaimPlanner,
     PlannedRow,
     StoryMatch,
+    schedule_of,
 )
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.sqlite.connection import serialized
-from bot.storage.sqlite.schedules import SchedulesMixin, schedule_of
+from bot.storage.sqlite.schedules import SchedulesMixin
 
 
 class ClaimsMixin(SchedulesMixin):

@@ -5,7 +5,7 @@ import json
 
 import aiosqlite
 
-from bot.storage.claims import ChatSchedule
+from bot.storage.claims import ChatSchedule, schedule_of
 from bot.storage.sqlite.connection import SqliteBase, reading, serialized
 
 
@@ -61,13 +61,3 @@ class SchedulesMixin(SqliteBase):
                 (release_held_at, chat_id, now),
             )
         return True
-
-
-def schedule_of(
-    zone: str | None, start: int | None, end: int | None, times: str | None
-) -> ChatSchedule:
-    """Return the schedule a chat_schedules row holds (no row, all None: the default)."""
-    if zone is None or times is None:
-        return ChatSchedule()
-    quiet = None if start is None or end is None else (int(start), int(end))
-    return ChatSchedule(str(zone), quiet, tuple(int(t) for t in json.loads(times)))
