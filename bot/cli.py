@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram.error import InvalidToken
@@ -15,34 +14,22 @@ from telegram.error import InvalidToken
 from bot import __version__
 from bot.app import BackgroundTaskCrashed, run_bot
 from bot.check import CheckError, run_check
-from bot.config import (
-    POSTGRES_SCHEMES,
-    ConfigError,
-    FeedToolSettings,
-    Settings,
-    database_path_from_process,
-    database_url_from_process,
-    feed_tool_settings_from_process,
-    load_from_process,
+from bot.cli_data import (
+    backup_command,
+    fail,
+    feeds_command,
+    migrate_db_command,
 )
-from bot.feedlists import export_document, import_with_own_fetcher, read_source, write_target
-from bot.ingest.opml import ImportOutcome, OpmlError, read_opml
+from bot.config import ConfigError, Settings, load_from_process
 from bot.receiving import PollingConflict, WebhookRefused
-from bot.render.opml import import_report
 from bot.storage import StorageError
-from bot.storage.backends import copy_sqlite_to_postgres, redact
-from bot.storage.sqlite import SqliteStorage, backup_database
 from bot.web.server import ListenError
 
-EXIT_CONFIG_ERROR = 2
 # Distinct, so a supervisor can be told not to restart into the same conflict (systemd:
 # RestartPreventExitStatus=3).
 EXIT_CONFLICT = 3
 # A background task (poller, delivery, maintenance) died of a bug: a supervisor should restart.
 EXIT_CRASHED = 1
-# `newshound feeds import`: the file was read, but some feeds were refused (the report says
-# which and why); 2 means nothing was imported at all.
-EXIT_SOME_REFUSED = 1
 # 128 + SIGPIPE: what a shell reports for cat or grep when their reader goes away (`| head`),
 # so a pipeline with `set -o pipefail` sees Newshound stop like any other tool; 0 would
 # claim the whole output was delivered.
@@ -179,21 +166,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.feed, args.query)
         if args.command == "backup":
-            return _backup(args.path)
+            return backup_command(args.path)
         if args.command == "feeds":
-            return _feeds(args.action, args.file)
+            return feeds_command(args.action, args.file)
         if args.command == "migrate-db":
-            return _migrate_db(args.to)
+            return migrate_db_command(args.to)
     except BrokenPipeError:
         return _output_closed()
     try:
         settings = load_from_process()
     except ConfigError as error:
-        return _fail(str(error))
+        return fail(str(error))
     configure_logging(settings)
     if args.command == "run":
         return _run(settings)
-    return _fail(f"unknown command {args.command}")
+    return fail(f"unknown command {args.command}")
 
 
 def _check(feed: str, queries: list[str]) -> int:
@@ -201,80 +188,7 @@ def _check(feed: str, queries: list[str]) -> int:
         # Flushed here, so a closed pipe raises where main can handle it, not at exit.
         print(asyncio.run(run_check(feed, queries)), flush=True)
     except CheckError as error:
-        return _fail(str(error))
-    return 0
-
-
-def _backup(target: Path) -> int:
-    if database_url_from_process() is not None:
-        return _fail(
-            "backup copies the SQLite file at DATABASE_PATH; with DATABASE_URL set, back up "
-            "PostgreSQL with pg_dump"
-        )
-    source = database_path_from_process()
-    try:
-        backup_database(source, target)
-    except StorageError as error:
-        return _fail(str(error))
-    print(f"Backed up {source} to {target}", flush=True)
-    return 0
-
-
-def _feeds(action: str, file: str) -> int:
-    try:
-        settings = feed_tool_settings_from_process()
-        if action == "export":
-            return asyncio.run(_export_feeds(settings, file))
-        return asyncio.run(_import_feeds(settings, file))
-    except (ConfigError, OpmlError, StorageError) as error:
-        return _fail(str(error))
-    except OSError as error:
-        if isinstance(error, BrokenPipeError):
-            raise
-        return _fail(f"{file}: {error.strerror or error}")
-
-
-async def _export_feeds(settings: FeedToolSettings, target: str) -> int:
-    if not settings.database_path.exists():
-        return _fail(f"no database at {settings.database_path} (DATABASE_PATH)")
-    storage = await SqliteStorage.open(settings.database_path)
-    try:
-        document, count = await export_document(storage, datetime.now(UTC))
-    finally:
-        await storage.close()
-    write_target(target, document)
-    print(f"Exported {count} feed{'' if count == 1 else 's'} to {target}", file=sys.stderr)
-    return 0
-
-
-async def _import_feeds(settings: FeedToolSettings, source: str) -> int:
-    listed = read_opml(read_source(source))
-    storage = await SqliteStorage.open(settings.database_path)
-    try:
-        results = await import_with_own_fetcher(listed, storage, settings)
-    finally:
-        await storage.close()
-    print(import_report(results, html=False)[0], flush=True)
-    refused = any(result.outcome is ImportOutcome.REFUSED for result in results)
-    return EXIT_SOME_REFUSED if refused else 0
-
-
-def _migrate_db(url: str) -> int:
-    if not url.startswith(POSTGRES_SCHEMES):
-        return _fail(f"--to must be a postgresql:// URL (got {redact(url)!r})")
-    source = database_path_from_process()
-    try:
-        copied = asyncio.run(copy_sqlite_to_postgres(source, url))
-    except StorageError as error:
-        return _fail(str(error))
-    for table, rows in copied:
-        print(f"{table}: {rows} rows")
-    total = sum(rows for _, rows in copied)
-    print(
-        f"Copied {source} to {redact(url)}: {total} rows in {len(copied)} tables, every "
-        "count checked. Set DATABASE_URL to use it.",
-        flush=True,
-    )
+        return fail(str(error))
     return 0
 
 
@@ -282,21 +196,21 @@ def _run(settings: Settings) -> int:
     try:
         asyncio.run(_run_until_signalled(settings))
     except StorageError as error:
-        return _fail(str(error))
+        return fail(str(error))
     except InvalidToken:
-        return _fail(
+        return fail(
             "BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather"
         )
     except ListenError as error:
-        return _fail(f"{error}: choose another port or stop what holds it")
+        return fail(f"{error}: choose another port or stop what holds it")
     except WebhookRefused as error:
-        return _fail(f"Telegram refused WEBHOOK_URL: {error}")
+        return fail(f"Telegram refused WEBHOOK_URL: {error}")
     except PollingConflict:
-        _fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
+        fail("another instance is already running with this BOT_TOKEN (409 Conflict)")
         return EXIT_CONFLICT
     except BackgroundTaskCrashed as crash:
         # The traceback is already in the log (logged when the task died); one line here.
-        _fail(f"the {crash.task_name} task stopped unexpectedly (see the log above); stopped")
+        fail(f"the {crash.task_name} task stopped unexpectedly (see the log above); stopped")
         return EXIT_CRASHED
     return 0
 
@@ -316,8 +230,3 @@ def _output_closed() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return EXIT_BROKEN_PIPE
-
-
-def _fail(message: str) -> int:
-    print(f"newshound: error: {message}", file=sys.stderr)
-    return EXIT_CONFIG_ERROR

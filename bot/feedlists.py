@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import __version__
-from bot.config import FeedToolSettings
+from bot.config_tools import FeedToolSettings
 from bot.ingest.feedimport import FeedImporter
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import check_public_url
