@@ -4,9 +4,9 @@ A turn sends one message. While the chat is under ALERT_BURST_LIMIT alerts in th
 BURST_WINDOW_SECONDS (however many feeds and polls they come from) and its oldest pending
 story is fresh, that is an alert for the oldest story, and the chat goes to the back of the
 line for the next one: a few seconds away under normal load. Past the limit, or once the
-oldest story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
-Telegram lets the bot send), everything pending goes as one digest. So a backlog never
-becomes one queued message per story, and no chat takes more than its turn.
+oldest story has waited ALERT_COALESCE_SECONDS (default COALESCE_AFTER_SECONDS: delivery is
+behind, more is due than Telegram lets the bot send), everything pending goes as one digest.
+So a backlog never becomes one queued message per story, and no chat takes more than its turn.
 
 A chat whose schedule holds it (quiet hours, digest times: bot.delivery.schedule) gets
 everything pending as digest lines not sent before the release time; at release they go
@@ -49,17 +49,20 @@ def plan_claim(
     now: float,
     through: int,
     held_until: float | None = None,
+    coalesce_after: float = COALESCE_AFTER_SECONDS,
 ) -> ClaimPlan:
     """Return the rows for a chat's pending stories (oldest first) and its new cursor.
 
     recent_alerts: alerts already queued to the chat within the burst window; through: the
     last match the caller has seen, where the cursor moves when everything pending is taken;
-    held_until: the chat's schedule holds what it is given now until then (None: it does not).
+    held_until: the chat's schedule holds what it is given now until then (None: it does not);
+    coalesce_after: how long the oldest story may wait before what is pending goes as one
+    digest (ALERT_COALESCE_SECONDS).
     """
     if not pending:
         return ClaimPlan((), through)
     oldest = pending[0]
-    behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
+    behind = len(pending) > 1 and now - oldest.matched_at >= coalesce_after
     if held_until is None and recent_alerts < limit and not behind:
         lane, taken = Lane.ALERT, [oldest]
     else:

@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.claimer import Claimer, Subscribers
 from bot.delivery.markup import inline_markup
 from bot.delivery.observed import report_attempt
@@ -53,6 +54,7 @@ class DeliveryWorker:
         subscribers: Subscribers,
         *,
         burst_limit: int = 10,
+        coalesce_after: float = COALESCE_AFTER_SECONDS,
         concurrency: int = 30,
         pacer: ChatPacer | None = None,
         clock: Callable[[], float] = time.time,
@@ -68,7 +70,13 @@ class DeliveryWorker:
         self._clock = clock
         self._queues = ChatQueues(self._pacer, clock)
         self._claimer = Claimer(
-            storage, subscribers, self._queues, self._pacer, clock, burst_limit=burst_limit
+            storage,
+            subscribers,
+            self._queues,
+            self._pacer,
+            clock,
+            burst_limit=burst_limit,
+            coalesce_after=coalesce_after,
         )
         self._last_loaded_id = 0
         # Alert and digest rows are queued by this worker's claims once it runs; only those
