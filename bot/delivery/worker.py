@@ -79,8 +79,7 @@ class DeliveryWorker:
             coalesce_after=coalesce_after,
         )
         self._last_loaded_id = 0
-        # Alert and digest rows are queued by this worker's claims once it runs; only those
-        # left pending by an earlier run are read back, once, at start.
+        # Rows an earlier run left pending are read back once, at start; this run's, as claimed.
         self._loaded_earlier_rows = False
         # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
