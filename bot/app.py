@@ -216,6 +216,7 @@ async def _serve(
         services.storage,
         services.index.subscribers,
         burst_limit=settings.alert_burst_limit,
+        coalesce_after=settings.alert_coalesce_seconds,
         concurrency=sends_in_flight(settings.max_messages_per_second),
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,

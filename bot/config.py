@@ -41,6 +41,8 @@ class Settings:
     fetch_concurrency: int = 10
     parse_workers: int = 2
     alert_burst_limit: int = 10
+    # What waited this long for its chat's turn goes as one digest (bot.delivery.burst).
+    alert_coalesce_seconds: int = 120
     max_messages_per_second: int = 30
     allow_private_feeds: bool = False
     log_level: str = "INFO"
@@ -126,6 +128,7 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         fetch_concurrency=_int(get, "FETCH_CONCURRENCY", Settings.fetch_concurrency),
         parse_workers=_int(get, "PARSE_WORKERS", Settings.parse_workers),
         alert_burst_limit=_int(get, "ALERT_BURST_LIMIT", Settings.alert_burst_limit),
+        alert_coalesce_seconds=_int(get, "ALERT_COALESCE_SECONDS", Settings.alert_coalesce_seconds),
         max_messages_per_second=_int(
             get, "MAX_MESSAGES_PER_SECOND", Settings.max_messages_per_second
         ),

@@ -76,6 +76,36 @@ async def wait_for(
         await asyncio.sleep(step)
 
 
+async def wait_while_progressing(
+    predicate: Callable[[], bool],
+    progress: Callable[[], int],
+    stall: float,
+    what: str,
+    *,
+    alive: BotProcess,
+    step: float = _POLL_STEP,
+) -> None:
+    """Wait until predicate() holds; fail once progress() has not grown for stall seconds.
+
+    For work whose pace follows the machine's load (the bot delivering hundreds of messages
+    under pacing): a slow machine gets more time as long as something still happens, and a
+    bot that stopped making progress fails as soon as on an idle machine.
+    """
+    loop = asyncio.get_running_loop()
+    seen, since = progress(), loop.time()
+    while not predicate():
+        if alive.exited:
+            raise AssertionError(f"the bot exited while waiting for {what}:\n{alive.tail()}")
+        now, current = loop.time(), progress()
+        if current != seen:
+            seen, since = current, now
+        elif now - since > stall:
+            raise AssertionError(
+                f"{what}: no progress for {stall} s (progress count {seen}):\n{alive.tail()}"
+            )
+        await asyncio.sleep(step)
+
+
 async def settle(fake: BotApiFake) -> None:
     """Wait until the fake has taken every request a dead bot had already written."""
     loop = asyncio.get_running_loop()

@@ -70,6 +70,18 @@ def test_a_chat_that_waited_gets_everything_pending_as_one_digest() -> None:
     assert [row.lane for row in plan.rows] == [D] * 5
 
 
+def test_the_wait_before_coalescing_is_the_one_given() -> None:
+    # ALERT_COALESCE_SECONDS: stories that waited the default but not the configured wait
+    # still go one alert per turn.
+    late = _pending(5, age=COALESCE_AFTER_SECONDS)
+    kept = plan_claim(late, recent_alerts=0, limit=10, now=NOW, through=9, coalesce_after=3600)
+    assert [row.lane for row in kept.rows] == [A]
+    sooner = plan_claim(
+        _pending(5, age=30), recent_alerts=0, limit=10, now=NOW, through=9, coalesce_after=30
+    )
+    assert [row.lane for row in sooner.rows] == [D] * 5
+
+
 def test_a_single_late_story_is_still_an_alert() -> None:
     plan = plan_claim(_pending(1, age=3600), recent_alerts=0, limit=10, now=NOW, through=9)
     assert [row.lane for row in plan.rows] == [A]

@@ -32,6 +32,7 @@ def test_every_setting_is_read() -> None:
             "FETCH_CONCURRENCY": "3",
             "PARSE_WORKERS": "1",
             "ALERT_BURST_LIMIT": "4",
+            "ALERT_COALESCE_SECONDS": "600",
             "ALLOW_PRIVATE_FEEDS": "true",
             "LOG_LEVEL": "debug",
         }
@@ -46,6 +47,7 @@ def test_every_setting_is_read() -> None:
     assert settings.fetch_concurrency == 3
     assert settings.parse_workers == 1
     assert settings.alert_burst_limit == 4
+    assert settings.alert_coalesce_seconds == 600
     assert settings.allow_private_feeds is True
     assert settings.log_level == "DEBUG"
 

@@ -4,9 +4,9 @@ A turn sends one message. While the chat is under ALERT_BURST_LIMIT alerts in th
 BURST_WINDOW_SECONDS (however many feeds and polls they come from) and its oldest pending
 story is fresh, that is an alert for the oldest story, and the chat goes to the back of the
 line for the next one: a few seconds away under normal load. Past the limit, or once the
-oldest story has waited COALESCE_AFTER_SECONDS (delivery is behind: more is due than
-Telegram lets the bot send), everything pending goes as one digest. So a backlog never
-becomes one queued message per story, and no chat takes more than its turn.
+oldest story has waited ALERT_COALESCE_SECONDS (default COALESCE_AFTER_SECONDS: delivery is
+behind, more is due than Telegram lets the bot send), everything pending goes as one digest.
+So a backlog never becomes one queued message per story, and no chat takes more than its turn.
 
 A group, supergroup or channel gets about 20 messages a minute (a message every 3 s once
 its short burst is spent), so a burst of more stories than GROUP_ALERTS_AT_ONCE becomes one
@@ -58,18 +58,21 @@ def plan_claim(
     through: int,
     held_until: float | None = None,
     shared: bool = False,
+    coalesce_after: float = COALESCE_AFTER_SECONDS,
 ) -> ClaimPlan:
     """Return the rows for a chat's pending stories (oldest first) and its new cursor.
 
     recent_alerts: alerts already queued to the chat within the burst window; through: the
     last match the caller has seen, where the cursor moves when everything pending is taken;
     held_until: the chat's schedule holds what it is given now until then (None: it does not);
-    shared: a group, supergroup or channel (paced by Telegram at 20 messages a minute).
+    shared: a group, supergroup or channel (paced by Telegram at 20 messages a minute);
+    coalesce_after: how long the oldest story may wait before what is pending goes as one
+    digest (ALERT_COALESCE_SECONDS).
     """
     if not pending:
         return ClaimPlan((), through)
     oldest = pending[0]
-    behind = len(pending) > 1 and now - oldest.matched_at >= COALESCE_AFTER_SECONDS
+    behind = len(pending) > 1 and now - oldest.matched_at >= coalesce_after
     crowded = shared and len(pending) > GROUP_ALERTS_AT_ONCE
     if held_until is None and recent_alerts < limit and not behind and not crowded:
         # The oldest story: one alert to each forum topic it is pending for.

@@ -11,6 +11,7 @@ what is undelivered, not what was ever matched.
 import asyncio
 from collections.abc import Callable, Mapping
 
+from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.fanout import MatchLog, claim_planner
 from bot.delivery.pacing import ChatPacer, ChatQueues
 from bot.storage import Claim, Storage
@@ -35,6 +36,7 @@ class Claimer:
         clock: Callable[[], float],
         *,
         burst_limit: int,
+        coalesce_after: float = COALESCE_AFTER_SECONDS,
     ) -> None:
         self._storage = storage
         self._subscribers = subscribers
@@ -42,6 +44,7 @@ class Claimer:
         self._pacer = pacer
         self._clock = clock
         self._burst_limit = burst_limit
+        self._coalesce_after = coalesce_after
         self._log = MatchLog()
         self._watermark: int | None = None
 
@@ -63,7 +66,9 @@ class Claimer:
     async def claim(self, chat_id: int) -> Claim:
         """Queue the chat's pending stories as outbox rows (storage moves its cursor)."""
         now = self._clock()
-        plan = claim_planner(self._log, limit=self._burst_limit, now=now)
+        plan = claim_planner(
+            self._log, limit=self._burst_limit, now=now, coalesce_after=self._coalesce_after
+        )
         claim = await self._storage.claim_chat(chat_id, plan, now)
         self._pacer.note_chat(chat_id, claim.chat_type)
         for row in claim.rows:

@@ -11,7 +11,7 @@ send-time cost follows the messages sent.
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Sequence
 
-from bot.delivery.burst import PendingStory, plan_claim
+from bot.delivery.burst import COALESCE_AFTER_SECONDS, PendingStory, plan_claim
 from bot.delivery.schedule import held_until
 from bot.storage.claims import ChatSubscription, ChatWork, ClaimPlan, ClaimPlanner, StoryMatch
 
@@ -104,10 +104,13 @@ def pending_stories(
     return pending
 
 
-def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
+def claim_planner(
+    log: MatchLog, *, limit: int, now: float, coalesce_after: float = COALESCE_AFTER_SECONDS
+) -> ClaimPlanner:
     """Return the planner a claim runs on the chat's state it read: its pending stories in
     the log (for the subscriptions not muted at now, from the feeds it did not hide), then
-    the burst rule (limit: ALERT_BURST_LIMIT) and the chat's schedule at time now."""
+    the burst rule (limit: ALERT_BURST_LIMIT; coalesce_after: ALERT_COALESCE_SECONDS) and the
+    chat's schedule at time now."""
 
     def plan(work: ChatWork) -> ClaimPlan:
         return plan_claim(
@@ -123,6 +126,7 @@ def claim_planner(log: MatchLog, *, limit: int, now: float) -> ClaimPlanner:
             through=log.last_id,
             held_until=held_until(now, work.schedule),
             shared=work.shared,
+            coalesce_after=coalesce_after,
         )
 
     return plan

@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.claimer import Claimer, Subscribers
 from bot.delivery.edits import AlertEditor
 from bot.delivery.markup import inline_markup
@@ -29,14 +30,7 @@ from bot.delivery.worker_errors import Attempt, attempt_after, retry_later
 from bot.metrics import NO_METRICS, MetricsSink
 from bot.render.message import OutgoingMessage
 from bot.render.outbox import first_digest_message, render_all
-from bot.storage import (
-    ChatStatus,
-    ChatType,
-    Delivery,
-    OutboxItem,
-    Storage,
-    StorageUnavailable,
-)
+from bot.storage import ChatStatus, ChatType, Delivery, OutboxItem, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +48,7 @@ class DeliveryWorker:
         subscribers: Subscribers,
         *,
         burst_limit: int = 10,
+        coalesce_after: float = COALESCE_AFTER_SECONDS,
         concurrency: int = 30,
         pacer: ChatPacer | None = None,
         clock: Callable[[], float] = time.time,
@@ -69,11 +64,16 @@ class DeliveryWorker:
         self._clock = clock
         self._queues = ChatQueues(self._pacer, clock)
         self._claimer = Claimer(
-            storage, subscribers, self._queues, self._pacer, clock, burst_limit=burst_limit
+            storage,
+            subscribers,
+            self._queues,
+            self._pacer,
+            clock,
+            burst_limit=burst_limit,
+            coalesce_after=coalesce_after,
         )
         self._last_loaded_id = 0
-        # Alert and digest rows are queued by this worker's claims once it runs; only those
-        # left pending by an earlier run are read back, once, at start.
+        # Rows an earlier run left pending are read back once, at start; this run's, as claimed.
         self._loaded_earlier_rows = False
         # One task per send in flight; it ends once the send's outcome is committed.
         self._tasks: set[asyncio.Task[None]] = set()
