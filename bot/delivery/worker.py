@@ -11,6 +11,7 @@ Which chat is served next: pacing.py; what a send Telegram refused becomes: work
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -63,15 +64,8 @@ class DeliveryWorker:
         self._pacer = pacer or ChatPacer()
         self._clock = clock
         self._queues = ChatQueues(self._pacer, clock)
-        self._claimer = Claimer(
-            storage,
-            subscribers,
-            self._queues,
-            self._pacer,
-            clock,
-            burst_limit=burst_limit,
-            coalesce_after=coalesce_after,
-        )
+        claimer = functools.partial(Claimer, burst_limit=burst_limit, coalesce_after=coalesce_after)
+        self._claimer = claimer(storage, subscribers, self._queues, self._pacer, clock)
         self._last_loaded_id = 0
         # Rows an earlier run left pending are read back once, at start; this run's, as claimed.
         self._loaded_earlier_rows = False
