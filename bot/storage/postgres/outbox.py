@@ -1,12 +1,11 @@
 """The outbox: rows waiting to be sent, what a send needs, and the recorded outcomes."""
 
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.models import ChatStatus, ChatType, Delivery, OutboxItem, PendingRow
+from bot.storage.models import ChatType, Delivery, OutboxItem, PendingRow
 from bot.storage.postgres.connection import Connection, PostgresBase
+from bot.storage.rows import first_outlet_per_feed, outbox_item
 
 
 class OutboxMixin(PostgresBase):
@@ -130,35 +129,5 @@ async def load_outbox_items(db: Connection, ids: Sequence[int]) -> list[OutboxIt
 
 
 def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
-    published = row[10]
-    return OutboxItem(
-        id=int(row[0]),
-        kind=str(row[1]),
-        chat_id=int(row[2]),
-        chat_status=ChatStatus(row[3]),
-        matched=tuple(json.loads(row[4])),
-        attempts=int(row[5]),
-        status=str(row[6]),
-        title=row[7] or "",
-        link=row[8],
-        summary=row[9],
-        published=datetime.fromtimestamp(published, UTC) if published is not None else None,
-        source=str(row[11]),
-        broadcast_id=row[12],
-        text=row[13],
-        thread_id=None if row[14] is None else int(row[14]),
-        chat_language=row[15],
-        next_attempt_at=float(row[16]),
-        story_id=None if row[17] is None else int(row[17]),
-        chat_type=ChatType(row[18]),
-        also=_outlets(row[19]),
-        show_matched=bool(row[20]),
-    )
-
-
-def _outlets(copies: list[list[Any]] | None) -> tuple[tuple[str, str | None], ...]:
-    """The other outlets of an alert's story: the first copy of each feed, in id order."""
-    seen: dict[str, str | None] = {}
-    for outlet, link in copies or ():
-        seen.setdefault(str(outlet), link)
-    return tuple(seen.items())
+    # The other outlets come as a list of [title, link] (json_agg, decoded by psycopg).
+    return outbox_item(row, first_outlet_per_feed(row[19] or ()))

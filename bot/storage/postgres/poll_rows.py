@@ -3,11 +3,12 @@ edits their copies queue. Called inside save_poll's transaction (stories.py), as
 sqlite/poll_rows.py.
 """
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from bot.ingest.stories import Story, find_repeats
+from bot.ingest.stories import find_repeats
 from bot.storage.models import PollToSave, StoryToSave
 from bot.storage.postgres.connection import Connection
+from bot.storage.rows import stories_of, story_row
 
 
 async def feed_keys(db: Connection, feed_id: int, keys: Sequence[str]) -> set[str] | None:
@@ -50,7 +51,7 @@ async def insert_stories(
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (feed_id, key) DO NOTHING""",
             [
-                _story_row(poll, story, earlier)
+                story_row(poll, story, earlier)
                 for story, earlier in zip(stories, repeats.stored, strict=True)
             ],
         )
@@ -117,23 +118,3 @@ async def _queue_alert_edits(
         (now, sorted(originals), feed_id),
     )
     return max(cursor.rowcount, 0)
-
-
-def stories_of(candidates: Iterable[StoryToSave]) -> list[Story]:
-    """The parsed stories of these candidates, in order."""
-    return [candidate.story for candidate in candidates]
-
-
-def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
-    return (
-        poll.feed_id,
-        story.key,
-        story.link,
-        story.canonical_link,
-        story.title,
-        story.normalised_title,
-        story.summary,
-        story.published.timestamp() if story.published else None,
-        poll.now,
-        duplicate_of,
-    )

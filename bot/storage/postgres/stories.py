@@ -12,8 +12,9 @@ from bot.ingest.stories import new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
 from bot.storage.postgres.connection import Connection
 from bot.storage.postgres.outlets import OutletsMixin
-from bot.storage.postgres.poll_rows import feed_keys, insert_stories, stories_of
+from bot.storage.postgres.poll_rows import feed_keys, insert_stories
 from bot.storage.postgres.schema import LOCK_SQL, MATCH_ORDER_LOCK
+from bot.storage.rows import stories_of
 
 Matches = tuple[str, ...]
 

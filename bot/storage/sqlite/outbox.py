@@ -3,9 +3,9 @@
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from bot.storage.models import ChatStatus, ChatType, Delivery, OutboxItem, PendingRow
+from bot.storage.models import ChatType, Delivery, OutboxItem, PendingRow
+from bot.storage.rows import first_outlet_per_feed, outbox_item
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 
@@ -125,35 +125,5 @@ class OutboxMixin(SqliteBase):
 
 
 def _outbox_item(row: sqlite3.Row) -> OutboxItem:
-    published = row[10]
-    return OutboxItem(
-        id=int(row[0]),
-        kind=str(row[1]),
-        chat_id=int(row[2]),
-        chat_status=ChatStatus(row[3]),
-        matched=tuple(json.loads(row[4])),
-        attempts=int(row[5]),
-        status=str(row[6]),
-        title=row[7] or "",
-        link=row[8],
-        summary=row[9],
-        published=datetime.fromtimestamp(published, UTC) if published is not None else None,
-        source=str(row[11]),
-        broadcast_id=row[12],
-        text=row[13],
-        thread_id=None if row[14] is None else int(row[14]),
-        chat_language=row[15],
-        next_attempt_at=float(row[16]),
-        story_id=None if row[17] is None else int(row[17]),
-        chat_type=ChatType(row[18]),
-        also=_outlets(row[19]),
-        show_matched=bool(row[20]),
-    )
-
-
-def _outlets(copies: str | None) -> tuple[tuple[str, str | None], ...]:
-    """The other outlets of an alert's story: the first copy of each feed, in id order."""
-    seen: dict[str, str | None] = {}
-    for outlet, link in json.loads(copies) if copies else ():
-        seen.setdefault(str(outlet), link)
-    return tuple(seen.items())
+    # The other outlets come as JSON text (json_group_array).
+    return outbox_item(row, first_outlet_per_feed(json.loads(row[19]) if row[19] else ()))

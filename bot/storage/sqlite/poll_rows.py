@@ -9,11 +9,12 @@ waiting its turn behind the loop's other callbacks (bench: the steady poll cycle
 import itertools
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.ingest.stories import Story, find_repeats, new_to_feed
+from bot.ingest.stories import find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryToSave
+from bot.storage.rows import stories_of, story_row
 from bot.storage.sqlite.connection import chunks, marks
 
 Matches = tuple[str, ...]
@@ -48,7 +49,7 @@ def save_poll_rows(
     fresh = [
         (position, candidate)
         for position, (candidate, new) in enumerate(
-            zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+            zip(poll.stories, new_to_feed(stories_of(poll.stories), known), strict=True)
         )
         if new
     ]
@@ -128,7 +129,7 @@ def _insert_stories(
 ) -> tuple[list[tuple[int, int, StoryToSave]], int]:
     """Insert new stories; return (id, position in the poll, story) of the originals, and
     how many alert edits the copies queued."""
-    stories = _stories(c for _, c in fresh)
+    stories = stories_of(c for _, c in fresh)
     links = {story.canonical_link for story in stories if story.canonical_link}
     titles = {story.normalised_title for story in stories if story.normalised_title}
     by_link, by_title = _first_ids(db, links, titles, since=poll.now - poll.title_dedup_seconds)
@@ -140,7 +141,7 @@ def _insert_stories(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (feed_id, key) DO NOTHING""",
         [
-            _story_row(poll, story, earlier)
+            story_row(poll, story, earlier)
             for story, earlier in zip(stories, repeats.stored, strict=True)
         ],
     )
@@ -227,22 +228,3 @@ def _record_matches(db: sqlite3.Connection, matches: list[tuple[int, Matches]], 
         "INSERT INTO story_matches (story_id, queries, matched_at) VALUES (?, ?, ?)", rows
     )
     return len(rows)
-
-
-def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
-    return [candidate.story for candidate in candidates]
-
-
-def _story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
-    return (
-        poll.feed_id,
-        story.key,
-        story.link,
-        story.canonical_link,
-        story.title,
-        story.normalised_title,
-        story.summary,
-        story.published.timestamp() if story.published else None,
-        poll.now,
-        duplicate_of,
-    )

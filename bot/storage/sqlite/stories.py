@@ -5,10 +5,11 @@ functions; this module reads their inputs and writes what they return. Who gets 
 decided later, at delivery (fan-out on read: bot.delivery.fanout, sqlite/claims.py).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from bot.ingest.stories import Story, new_to_feed
-from bot.storage.models import PollToSave, SavedPoll, StoryMatcher, StoryToSave
+from bot.ingest.stories import new_to_feed
+from bot.storage.models import PollToSave, SavedPoll, StoryMatcher
+from bot.storage.rows import stories_of
 from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.outlets import OutletsMixin
 from bot.storage.sqlite.poll_rows import Matches, Original, feed_keys, save_poll_rows
@@ -44,7 +45,7 @@ class StoriesMixin(OutletsMixin):
         elif poll.alerts_enabled and any(c.alertable for c in poll.stories):
             known = await self._known_keys_now(poll.feed_id, [c.story.key for c in poll.stories])
             for position, (candidate, new) in enumerate(
-                zip(poll.stories, new_to_feed(_stories(poll.stories), known), strict=True)
+                zip(poll.stories, new_to_feed(stories_of(poll.stories), known), strict=True)
             ):
                 if new and candidate.alertable:
                     matched[position] = match(candidate)
@@ -92,7 +93,3 @@ class StoriesMixin(OutletsMixin):
         return {
             p: index.find(poll.stories[p].story.normalised_title, poll.feed_id) for p in matches
         }
-
-
-def _stories(candidates: Iterable[StoryToSave]) -> list[Story]:
-    return [candidate.story for candidate in candidates]

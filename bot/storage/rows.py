@@ -1,0 +1,75 @@
+"""Backend-neutral row shapes: what a poll writes for a story, and an outbox row read back.
+
+Both backends (sqlite/, postgres/) select the same columns in the same order; only how a
+column comes out of the driver differs (the other outlets: JSON text from SQLite, a list
+from PostgreSQL), so the backend decodes that and this module builds the values.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.ingest.stories import Story
+from bot.storage.models import ChatStatus, ChatType, OutboxItem, PollToSave, StoryToSave
+
+Outlets = tuple[tuple[str, str | None], ...]
+
+
+def stories_of(candidates: Iterable[StoryToSave]) -> list[Story]:
+    """The parsed stories of these candidates, in order."""
+    return [candidate.story for candidate in candidates]
+
+
+def story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple[object, ...]:
+    """The stories table's values for a story of this poll, in its INSERT's column order."""
+    return (
+        poll.feed_id,
+        story.key,
+        story.link,
+        story.canonical_link,
+        story.title,
+        story.normalised_title,
+        story.summary,
+        story.published.timestamp() if story.published else None,
+        poll.now,
+        duplicate_of,
+    )
+
+
+def first_outlet_per_feed(copies: Iterable[Sequence[Any]]) -> Outlets:
+    """The other outlets of an alert's story, (feed title, link): the first copy of each
+    feed, in id order."""
+    seen: dict[str, str | None] = {}
+    for outlet, link in copies:
+        seen.setdefault(str(outlet), link)
+    return tuple(seen.items())
+
+
+def outbox_item(row: Sequence[Any], also: Outlets) -> OutboxItem:
+    """An outbox row as both backends select it (columns 0-18 and 20; 19, the other
+    outlets, decoded by the backend into `also`)."""
+    published = row[10]
+    return OutboxItem(
+        id=int(row[0]),
+        kind=str(row[1]),
+        chat_id=int(row[2]),
+        chat_status=ChatStatus(row[3]),
+        matched=tuple(json.loads(row[4])),
+        attempts=int(row[5]),
+        status=str(row[6]),
+        title=row[7] or "",
+        link=row[8],
+        summary=row[9],
+        published=datetime.fromtimestamp(published, UTC) if published is not None else None,
+        source=str(row[11]),
+        broadcast_id=row[12],
+        text=row[13],
+        thread_id=None if row[14] is None else int(row[14]),
+        chat_language=row[15],
+        next_attempt_at=float(row[16]),
+        story_id=None if row[17] is None else int(row[17]),
+        chat_type=ChatType(row[18]),
+        also=also,
+        show_matched=bool(row[20]),
+    )
