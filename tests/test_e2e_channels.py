@@ -216,3 +216,28 @@ async def test_a_channel_that_removes_the_bot_stops_and_adding_it_back_resumes(
         assert chat_status(bot.database, CHANNEL) == "active"
         listed = await bot.ask(ANN, "/list @NewsDesk")
         assert "NATO" in listed.plain_text, "it comes back with its subscriptions"
+
+
+async def test_a_paused_channel_that_loses_and_regains_posting_is_told_it_stays_paused(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        fake = bot.fake
+        open_channel(fake)
+        await bot.ask(ANN, "/channel add @NewsDesk")
+        await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        await bot.ask(ANN, "/pause @NewsDesk")
+        assert chat_status(bot.database, CHANNEL) == "paused"
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "left", by_user=ANN)
+        lost = await next_to(bot, ANN, before)
+        assert "Its alerts are paused" in lost.plain_text and "/resume @NewsDesk" in lost.plain_text
+        assert chat_status(bot.database, CHANNEL) == "paused"
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "administrator", by_user=ANN, can_post_messages=True)
+        restored = await next_to(bot, ANN, before)
+        # Not "its alerts resume": the admins paused them, and they stay paused.
+        assert restored.plain_text.startswith("✅ I can post in News Desk again.")
+        assert "still paused" in restored.plain_text
+        assert "/resume @NewsDesk" in restored.plain_text
+        assert chat_status(bot.database, CHANNEL) == "paused"

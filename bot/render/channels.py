@@ -208,3 +208,23 @@ def posting_lost(channel: LinkedChannel) -> str:
 def posting_restored(channel: LinkedChannel) -> str:
     """Note to the linking admin: the bot may post again."""
     return t("✅ I can post in {title} again: its alerts resume.", title=title(channel))
+
+
+def posting_lost_while_paused(channel: LinkedChannel) -> str:
+    """Note to the linking admin: the bot may no longer post in a channel paused anyway."""
+    return t(
+        "⚠️ I can no longer post in {title}. Its alerts are paused; before you send /resume "
+        "{name}, make me an admin with the right to post messages.",
+        title=title(channel),
+        name=escape(handle(channel)),
+    )
+
+
+def posting_restored_while_paused(channel: LinkedChannel) -> str:
+    """Note to the linking admin: the bot may post again, but its admins paused the alerts."""
+    return t(
+        "✅ I can post in {title} again. Its alerts are still paused: send /resume {name} to "
+        "turn them back on.",
+        title=title(channel),
+        name=escape(handle(channel)),
+    )
