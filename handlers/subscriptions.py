@@ -20,6 +20,7 @@ from handlers.common import (
     stop_waiting,
     topic_of,
 )
+from handlers.groups import in_group
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,17 @@ async def subscribe(update: Update, context: Context) -> None:
     if not text:
         if context.chat_data is not None:
             context.chat_data[AWAITING_QUERY] = True
+        # In a group the question answers the admin's command and its ForceReply is
+        # selective: only that admin's app opens a reply (others' answers are not taken).
+        group = in_group(update)
         await answer(
             update,
             replies.ask_for_query(),
-            reply_markup=ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
+            reply_markup=ForceReply(
+                selective=group or None,
+                input_field_placeholder=t('Ukraine, "Joe Biden" -football'),
+            ),
+            quote=group,
         )
         return
     stop_waiting(context)
