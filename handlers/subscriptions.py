@@ -38,7 +38,7 @@ BUTTON_LABEL_LIMIT = 40
 
 async def subscribe(update: Update, context: Context) -> None:
     """Add the comma-separated queries, or ask for them when none were given."""
-    target = await command_target(update, context)
+    target = await command_target(update, context, takes_words=True)
     if target is None:
         return
     chat, text = target.chat, target.argument

@@ -114,9 +114,12 @@ async def test_linking_is_refused_to_non_admins_and_where_the_bot_cannot_post(
         assert (await bot.ask(ANN, "/channel add @nosuchdesk")).plain_text.startswith(
             "I cannot find @nosuchdesk."
         )
-        assert (await bot.ask(ANN, "/subscribe @NewsDesk NATO")).plain_text.startswith(
-            "@NewsDesk is not linked."
-        )
+        not_linked = await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        assert not_linked.plain_text.splitlines() == [
+            "@NewsDesk is not linked. Link it first: /channel add @NewsDesk",
+            # It may have meant the word: how to watch for it.
+            "To watch for the word itself, leave out the @: /subscribe NewsDesk",
+        ]
         storage = await SqliteStorage.open(bot.database)
         try:
             assert await storage.get_channel(CHANNEL) is None
@@ -188,9 +191,8 @@ async def test_an_unlinked_channel_loses_its_subscriptions(tmp_path: Path) -> No
         assert (await bot.ask(ANN, "/resume")).plain_text == "Alerts are already on."
         removed = await bot.ask(ANN, "/channel remove @NewsDesk")
         assert removed.plain_text == "Unlinked News Desk and removed its 2 subscriptions."
-        assert (await bot.ask(ANN, "/list @NewsDesk")).plain_text.startswith(
-            "@NewsDesk is not linked."
-        )
+        listed = await bot.ask(ANN, "/list @NewsDesk")
+        assert listed.plain_text == "@NewsDesk is not linked. Link it first: /channel add @NewsDesk"
         assert (await bot.ask(ANN, "/channel")).plain_text.startswith(
             "You have not linked a channel yet."
         )

@@ -138,12 +138,20 @@ def not_an_admin(name: str) -> str:
     return t("Only the admins of {name} can link it or manage its alerts.", name=escape(name))
 
 
-def not_linked(name: str) -> str:
-    """A command named a channel that is not linked."""
-    return t(
+def not_linked(name: str, word: str | None = None) -> str:
+    """A command named a channel that is not linked; with the word a /subscribe may have
+    meant, how to watch for it instead."""
+    text = t(
         "{name} is not linked. Link it first: <code>/channel add {name}</code>",
         name=escape(name),
     )
+    if word is None:
+        return text
+    hint = t(
+        "To watch for the word itself, leave out the @: <code>/subscribe {word}</code>",
+        word=escape(word),
+    )
+    return f"{text}\n{hint}"
 
 
 def private_only() -> str:
