@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -80,20 +81,29 @@ async def _send(
     thread_id: int | None = None,
     quoted: ReplyParameters | None = None,
 ) -> Message:
-    """Send one part, sitting out 429s here rather than in PTB's limiter.
+    """Send one part, sitting out 429s (see retrying)."""
+    return await retrying(
+        chat_id,
+        lambda: bot.send_message(
+            chat_id,
+            text,
+            reply_markup=reply_markup,
+            message_thread_id=thread_id,
+            reply_parameters=quoted,
+        ),
+    )
+
+
+async def retrying(chat_id: int, send: Callable[[], Awaitable[Message]]) -> Message:
+    """Make the send, sitting out 429s here rather than in PTB's limiter.
 
     PTB's limiter pauses every request of the bot while it sleeps out one chat's
     retry_after; here only this chat waits, and its update gives up its worker slot.
+    send is called again for each attempt (a file to upload is built anew).
     """
     for attempt in range(REPLY_RETRIES + 1):
         try:
-            return await bot.send_message(
-                chat_id,
-                text,
-                reply_markup=reply_markup,
-                message_thread_id=thread_id,
-                reply_parameters=quoted,
-            )
+            return await send()
         except RetryAfter as error:
             if attempt == REPLY_RETRIES:
                 raise
