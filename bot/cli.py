@@ -21,6 +21,8 @@ from bot.cli_data import (
     migrate_db_command,
 )
 from bot.config import ConfigError, Settings, load_from_process
+from bot.config_tools import shell_language
+from bot.i18n import locale_for, use_locale
 from bot.receiving import PollingConflict, WebhookRefused
 from bot.storage import StorageError
 from bot.web.server import ListenError
@@ -185,8 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(feed: str, queries: list[str]) -> int:
     try:
-        # Flushed here, so a closed pipe raises where main can handle it, not at exit.
-        print(asyncio.run(run_check(feed, queries)), flush=True)
+        # In the shell's language (LANG=uk_UA.UTF-8: Ukrainian), as the bot's replies are
+        # in the chat's. Flushed here, so a closed pipe raises where main can handle it.
+        with use_locale(locale_for(shell_language())):
+            report = asyncio.run(run_check(feed, queries))
+        print(report, flush=True)
     except CheckError as error:
         return fail(str(error))
     return 0

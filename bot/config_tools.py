@@ -43,6 +43,16 @@ def database_path_from_process(dotenv_path: Path = Path(".env")) -> Path:
     return Path(merged.get("DATABASE_PATH", "").strip() or Settings.database_path)
 
 
+def shell_language() -> str | None:
+    """The language the shell speaks, for what the commands print: POSIX's order, LC_ALL,
+    then LC_MESSAGES, then LANG ("uk_UA.UTF-8"); None for C/POSIX or when unset."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return None if value.split(".")[0] in ("C", "POSIX") else value
+    return None
+
+
 def database_url_from_process(dotenv_path: Path = Path(".env")) -> str | None:
     """Read just DATABASE_URL, unchecked (for commands that need no token, like backup)."""
     merged = {**read_dotenv(dotenv_path), **os.environ}

@@ -80,6 +80,34 @@ def test_check_prints_matching_entries_from_a_file() -> None:
     assert result.stdout.rstrip().endswith("entries in BBC News - Home matched.")
 
 
+@pytest.mark.parametrize(
+    ("environment", "matched", "summary"),
+    [
+        ({"LANG": "uk_UA.UTF-8"}, "Знайдено за запитами: NATO", "Local: збігів — 1 з 2 записів."),
+        # LC_ALL wins over LANG, as POSIX says; C is no language: English.
+        (
+            {"LANG": "uk_UA.UTF-8", "LC_ALL": "C"},
+            "Matched: NATO",
+            "1 of 2 entries in Local matched.",
+        ),
+        ({}, "Matched: NATO", "1 of 2 entries in Local matched."),
+    ],
+)
+def test_check_speaks_the_shells_language(
+    environment: dict[str, str], matched: str, summary: str, tmp_path: Path
+) -> None:
+    items = [
+        Item(title="NATO summit opens", link="https://x.example/1", guid="1"),
+        Item(title="Weather", link="https://x.example/2", guid="2"),
+    ]
+    feed = tmp_path / "local.xml"
+    feed.write_bytes(rss(items, title="Local").encode())
+    result = newshound("check", "--feed", str(feed), "--query", "NATO", env=environment)
+    assert result.returncode == 0, result.stderr
+    assert matched in result.stdout
+    assert result.stdout.rstrip().endswith(summary)
+
+
 @pytest.mark.skipif(not CORPUS_BBC.exists(), reason="shared corpus not present")
 def test_check_reads_source_filters_and_near_as_subscribe_does() -> None:
     queries = ["source:bbc Ukrain*", "Ukrain* -source:bbc", "Ukrainian NEAR/1 airline"]
