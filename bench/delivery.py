@@ -1,7 +1,7 @@
 """Scenario 3: the outbox worker against the Bot API fake enforcing Telegram's limits.
 
 Real DeliveryWorker, real PTB bot built by the production Application builder (HTML defaults,
-AIORateLimiter at MAX_MESSAGES_PER_SECOND), rows queued by the production Storage.save_poll.
+its rate limiter at MAX_MESSAGES_PER_SECOND), rows queued by the production Storage.save_poll.
 The fake answers 429 with retry_after beyond its limits: overall rate, ~1/s per chat with a
 burst of 3. Rates are measured from the worker's start to the last accepted message, on the
 fake's clock.

@@ -1,5 +1,6 @@
 """A user drives every subscriber command through the real PTB client and the Bot API fake."""
 
+import gc
 from pathlib import Path
 
 from bot.storage import ChatStatus
@@ -31,6 +32,16 @@ async def test_start_help_and_command_menu(tmp_path: Path) -> None:
             assert command in help_text.plain_text
         assert '"Joe Biden"' in help_text.plain_text
         assert "Kyiv OR Kiev" in help_text.plain_text
+
+
+async def test_what_the_bot_loaded_is_kept_from_the_collector_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    """A full collection would walk the subscription index with the GIL held (bot/app.py)."""
+    async with running_bot(tmp_path) as bot:
+        assert gc.get_freeze_count() > 0
+        assert "Hello, Ann" in (await bot.ask(ANN, "/start")).plain_text
+    assert gc.get_freeze_count() == 0
 
 
 async def test_subscribe_reports_added_existing_and_invalid(tmp_path: Path) -> None:

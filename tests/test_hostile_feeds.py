@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import resource
 import struct
 import time
@@ -21,7 +22,7 @@ import pytest
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import MAX_ENTRIES
 from bot.ingest.poller import Poller, PollReport
-from bot.ingest.pool import FeedParserPool
+from bot.ingest.pool import PARSER_NICENESS, FeedParserPool
 from bot.ingest.prepare import prepare_feed
 from bot.matching.index import SubscriptionIndex
 from bot.matching.query import parse_query
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 KB = 1024
 MB = 1024 * KB
 GIB = 1024 * MB
+# The highest nice value (the lowest priority) a process can have on Linux.
+MAX_NICE = 19
 LIMITS = FetchLimits(connect_timeout=1.0, total_timeout=2.0, max_bytes=MB, max_redirects=3)
 # Far beyond any total timeout here: reaching it means a poll hung.
 HANG_LIMIT_SECONDS = 60
@@ -389,6 +392,15 @@ async def test_memory_instrument_sees_a_large_allocation(parsers: FeedParserPool
 
     assert allocate_and_measure(size) >= size * 0.9
     assert await parsers.run(allocate_and_measure, size) >= size * 0.9
+
+
+async def test_parser_workers_give_way_to_the_bot_on_a_busy_cpu(parsers: FeedParserPool) -> None:
+    """A worker runs PARSER_NICENESS below the bot's priority (nice caps at 19)."""
+    bots = os.getpriority(os.PRIO_PROCESS, 0)
+
+    workers = await parsers.run(os.getpriority, os.PRIO_PROCESS, 0)
+
+    assert workers == min(MAX_NICE, bots + PARSER_NICENESS)
 
 
 # ---- the hostile cases ----

@@ -107,14 +107,14 @@ class PinnedConnections:
     """
 
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl = ssl_context
+        # Loading the roots takes ~20 ms of CPU: here, as the bot starts, not on the event
+        # loop at the first fetch of a poll cycle, while people wait for answers.
+        self._ssl = ssl_context or default_ssl_context()
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
     def _session(self, pinned: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(pinned)
         if session is None:
-            if self._ssl is None:
-                self._ssl = default_ssl_context()
             # limit=0: the Fetcher's own slots cap how many requests are in flight.
             connector = (
                 aiohttp.TCPConnector(

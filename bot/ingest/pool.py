@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import multiprocessing
 import os
 import threading
@@ -14,9 +15,17 @@ from typing import ParamSpec, Protocol, TypeVar
 
 from bot.ingest.parse import ParsedFeed, failed_parse, parse_feed
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PARSER_WORKERS = 2
 # Modules the forkserver imports before forking workers (what every worker needs).
 FORKSERVER_PRELOAD = ("bot.ingest.prepare", "bot.text.preload")
+# How much lower a parser worker's CPU priority is than the bot's (added to its nice value).
+# Parsing is throughput work; the bot's event loop answers people and must get a core as
+# soon as it wakes. At equal priority, on a machine whose cores the workers fill (a cold
+# cycle), the loop waited its turn behind them: the bench's loop lag was almost all run-queue
+# wait (/proc schedstat), not the loop's own work. The workers still take every idle cycle.
+PARSER_NICENESS = 10
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -32,6 +41,20 @@ class ParseFunction(Protocol):
     def __call__(
         self, body: bytes, headers: Mapping[str, str], *, url: str | None = None
     ) -> ParsedFeed: ...
+
+
+def start_worker() -> None:
+    """Set a parser process up: below the bot's CPU priority, gone when the bot is."""
+    lower_priority()
+    exit_with_parent()
+
+
+def lower_priority() -> None:
+    """Give way to the bot's process on a busy CPU (PARSER_NICENESS)."""
+    try:
+        os.nice(PARSER_NICENESS)
+    except OSError as error:  # not where nice is refused; parsing goes on at equal priority
+        log.warning("Cannot lower the parser worker's priority: %s", error)
 
 
 def exit_with_parent() -> None:
@@ -75,7 +98,7 @@ class FeedParserPool:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self._max_workers, mp_context=self._context, initializer=exit_with_parent
+            max_workers=self._max_workers, mp_context=self._context, initializer=start_worker
         )
 
     def start_workers(self) -> None:

@@ -6,8 +6,9 @@ chat's flood never delays another chat's answer, and in its chat's language: the
 sets it (bot.i18n.use_locale) in the task that runs the handlers. `slot_released` lets a
 handler that only waits (a reply sitting out Telegram's 429) give its slot to other chats
 meanwhile.
-`RecordingRateLimiter` tells the flood gate about every message Telegram accepted, and the
-metrics sink about every 429.
+`RecordingRateLimiter` keeps Telegram's overall rate in a `SendBudget` (budget.py) where a
+send made while handling an update (a reply) goes before the delivery worker's, tells the
+flood gate about every message Telegram accepted, and the metrics sink about every 429.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 from bot.i18n import DEFAULT_LOCALE, locale_for, use_locale
 from bot.metrics import NO_METRICS, MetricsSink
+from bot.updates.budget import SendBudget
 from bot.updates.flood import FloodGate
 
 log = logging.getLogger(__name__)
@@ -172,7 +174,8 @@ class RecordingRateLimiter(AIORateLimiter):
     """PTB's rate limiter that paces each chat's messages by the flood gate and records them.
 
     A message waits (its update's slot lent to other chats) until Telegram allows the chat
-    another, instead of being sent to be refused with a 429.
+    another, instead of being sent to be refused with a 429. The overall rate is the
+    SendBudget's (PTB's own overall limiter is off): a reply to an update goes first.
     """
 
     def __init__(
@@ -184,7 +187,9 @@ class RecordingRateLimiter(AIORateLimiter):
         max_retries: int,
         metrics: MetricsSink = NO_METRICS,
     ) -> None:
-        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        # PTB's overall limiter queues every request in one line; the budget puts replies first.
+        super().__init__(overall_max_rate=0, max_retries=max_retries)
+        self._budget = SendBudget(overall_max_rate)
         self._gate = gate
         self._clock = clock
         self._metrics = metrics
@@ -207,6 +212,9 @@ class RecordingRateLimiter(AIORateLimiter):
             if wait > 0:
                 async with slot_released():
                     await asyncio.sleep(wait)
+        if chat_id is not None and not data.get("allow_paid_broadcast", False):
+            # What PTB's overall limiter counted: requests about a chat, paid ones aside.
+            await self._budget.acquire(reply=_current_slot.get() is not None)
         try:
             result = await super().process_request(
                 callback, args, kwargs, endpoint, data, rate_limit_args
