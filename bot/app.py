@@ -28,6 +28,7 @@ from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.backends import open_storage
 from bot.storage.retention import Maintenance
+from bot.telegram_http import AiohttpRequest
 from bot.updates.flood import FloodGate
 from bot.updates.traffic import (
     ChatOrderedProcessor,
@@ -75,6 +76,8 @@ def build_application(settings: Settings, metrics: MetricsSink = NO_METRICS) -> 
         .token(settings.bot_token)
         .base_url(settings.bot_base_url)
         .base_file_url(settings.bot_file_url)
+        # Sends through aiohttp: httpx's pool cost more CPU than the rest of a send.
+        .request(AiohttpRequest())
         .rate_limiter(
             RecordingRateLimiter(
                 gate,
@@ -191,8 +194,13 @@ async def run_bot(
         app = build_application(settings, metrics or NO_METRICS)
         services.admins = ChatAdmins(app.bot, services.clock)
         app.bot_data.attach(services)
-        async with app:
-            await _serve(app, services, stop, metrics)
+        try:
+            async with app:
+                await _serve(app, services, stop, metrics)
+        finally:
+            # PTB shuts its requests down only after a start that succeeded (not after a
+            # rejected token): the aiohttp session is closed here in any case.
+            await app.bot.request.shutdown()
     finally:
         parsers.close()
         await fetcher.aclose()
