@@ -14,8 +14,10 @@ to PTB as they came, which turns them into BadRequest, Forbidden, RetryAfter and
 """
 
 import json
+import ssl
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
@@ -50,7 +52,11 @@ class AiohttpRequest(BaseRequest):
         """Open the session (PTB calls this inside the running loop)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit),
+                connector=aiohttp.TCPConnector(
+                    # certifi's roots, as httpx (PTB's default client) verifies against.
+                    limit=self._connection_limit,
+                    ssl=ssl.create_default_context(cafile=certifi.where()),
+                ),
                 headers={"User-Agent": self.USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
