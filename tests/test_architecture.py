@@ -64,12 +64,19 @@ ALLOWED_AT = {
         "bot/services.py",
         "bot/app.py",
         "bot/cli.py",
+        "bot/telegram_http.py",
     ),
     # The feed path speaks aiohttp; httpx stays only as python-telegram-bot's client.
     "httpx": (),
     "httpcore": (),
-    # The feed client, and the bot's own HTTP listeners (webhook, /healthz, /metrics).
-    "aiohttp": ("bot/ingest/fetch.py", "bot/ingest/pinned_connector.py", "bot/web/"),
+    # The feed client, the bot's own HTTP listeners (webhook, /healthz, /metrics) and the
+    # transport of python-telegram-bot's requests.
+    "aiohttp": (
+        "bot/ingest/fetch.py",
+        "bot/ingest/pinned_connector.py",
+        "bot/web/",
+        "bot/telegram_http.py",
+    ),
     "yarl": ("bot/ingest/fetch.py", "bot/ingest/pinned_connector.py"),
     "aiosqlite": ("bot/storage/sqlite/",),
     "sqlite3": ("bot/storage/sqlite/",),

@@ -16,7 +16,6 @@ import pytest
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.delivery import worker as worker_module
 from bot.delivery.burst import COALESCE_AFTER_SECONDS
@@ -35,6 +34,7 @@ from bot.storage import (
     StoryToSave,
 )
 from bot.storage.sqlite import SqliteStorage
+from bot.telegram_http import AiohttpRequest
 from bot.text.analyzer import analyze
 from tests.botapi_fake import BotApiFake
 from tests.clocks import JumpClock, StoppedClock
@@ -87,10 +87,12 @@ def subscribers_of(query: str) -> dict[int, tuple[str]]:
 
 
 def make_bot(fake: BotApiFake, limiter: AIORateLimiter | None = None) -> ExtBot[Any]:
-    """A PTB bot configured like the application's (HTML by default, 429s not retried)."""
+    """A PTB bot configured like the application's (HTML by default, 429s not retried, its
+    requests through aiohttp)."""
     return ExtBot(
         fake.token,
         base_url=fake.base_url,
+        request=AiohttpRequest(),
         rate_limiter=limiter or AIORateLimiter(max_retries=0),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
@@ -419,7 +421,7 @@ async def test_a_timed_out_send_is_retried_at_least_once_delivery(env: Env) -> N
     bot = ExtBot(
         env.fake.token,
         base_url=env.fake.base_url,
-        request=HTTPXRequest(read_timeout=0.3),
+        request=AiohttpRequest(read_timeout=0.3),
         rate_limiter=AIORateLimiter(max_retries=0),
         defaults=Defaults(parse_mode=ParseMode.HTML),
     )

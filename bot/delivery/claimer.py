@@ -9,12 +9,12 @@ what is undelivered, not what was ever matched.
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.fanout import MatchLog, claim_planner
 from bot.delivery.pacing import ChatPacer, ChatQueues
-from bot.storage import Claim, Storage
+from bot.storage import Claim, Storage, StorageUnavailable
 
 # Matches read per statement; the loop yields between pages, so a burst of stories matched
 # by thousands of chats does not hold up the bot's replies.
@@ -63,19 +63,36 @@ class Claimer:
                 return
             await asyncio.sleep(0)
 
-    async def claim(self, chat_id: int) -> Claim:
-        """Queue the chat's pending stories as outbox rows (storage moves its cursor)."""
+    async def claim_turns(self, limit: int) -> None:
+        """Claim up to limit chats whose turn came and whose pacing allows a message now,
+        all in one transaction (one storage call, however many chats)."""
+        turns = self._queues.pick_claims(limit)
+        if not turns:
+            return
+        try:
+            await self.claim(turns)
+        except StorageUnavailable:
+            self._queues.want(turns)  # their turns again after the pause
+            raise
+        finally:
+            for chat_id in turns:
+                self._queues.release(chat_id)
+
+    async def claim(self, chat_ids: Sequence[int]) -> list[Claim]:
+        """Queue these chats' pending stories as outbox rows (storage moves their cursors),
+        all in one transaction."""
         now = self._clock()
         plan = claim_planner(
             self._log, limit=self._burst_limit, now=now, coalesce_after=self._coalesce_after
         )
-        claim = await self._storage.claim_chat(chat_id, plan, now)
-        self._pacer.note_chat(chat_id, claim.chat_type)
-        for row in claim.rows:
-            self._queues.add(row.id, chat_id, row.kind, max(now, row.not_before))
-        if claim.more:
-            self._queues.want([chat_id])
-        return claim
+        claims = await self._storage.claim_chats(chat_ids, plan, now)
+        for claim in claims:
+            self._pacer.note_chat(claim.chat_id, claim.chat_type)
+            for row in claim.rows:
+                self._queues.add(row.id, claim.chat_id, row.kind, max(now, row.not_before))
+            if claim.more:
+                self._queues.want([claim.chat_id])
+        return claims
 
     async def settle(self) -> None:
         """Once no chat waits for a turn, record that and forget the logged matches."""

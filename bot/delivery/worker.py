@@ -163,14 +163,7 @@ class DeliveryWorker:
         # so a chat's stories are claimed when they can go, and what matches meanwhile joins
         # its next turn instead of waiting behind rows claimed long before.
         claimable = min(free, self._concurrency - self._queues.chats_with_rows)
-        for chat_id in self._queues.pick_claims(max(claimable, 0)):
-            try:
-                await self._claimer.claim(chat_id)
-            except StorageUnavailable:
-                self._queues.want([chat_id])  # its turn again after the pause
-                raise
-            finally:
-                self._queues.release(chat_id)
+        await self._claimer.claim_turns(max(claimable, 0))
         picked = self._queues.pick(free)
         if not picked:
             return False

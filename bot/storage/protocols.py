@@ -180,6 +180,12 @@ class Claims(Protocol):
         its cursor, in one transaction. An inactive chat queues nothing; when it is active
         again its cursor is at the newest match: what matched meanwhile is not sent."""
 
+    async def claim_chats(
+        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+    ) -> list[Claim]:
+        """claim_chat for each of these distinct chats, all in one transaction (the delivery
+        worker claims every chat whose turn came at once); their Claims in the order given."""
+
 
 class Broadcasts(Protocol):
     """Admins' announcements, from draft to done."""

@@ -116,6 +116,46 @@ async def test_a_failing_planner_leaves_the_chat_as_it_was(db: Db) -> None:
     assert db.alerts() == [(ANN, "Ukraine one"), (BOB, "Ukraine one")]
 
 
+async def test_chats_claimed_together_get_each_their_own_claim(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+    await db.storage.set_chat_status(BOB, ChatStatus.PAUSED, now=T0)
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        rows = (
+            ()
+            if work.cursor >= match.id
+            else (PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), None),)
+        )
+        return ClaimPlan(rows, match.id)
+
+    assert await db.storage.claim_chats([], plan, T0) == []
+    nobody = 987_654
+    claims = await db.storage.claim_chats([BOB, nobody, ANN], plan, T0)
+    assert [claim.chat_id for claim in claims] == [BOB, nobody, ANN], "in the order given"
+    assert [len(claim.rows) for claim in claims] == [0, 0, 1]
+    assert [row.kind for row in claims[2].rows] == ["alert"]
+    assert db.alerts() == [(ANN, "Ukraine one")]
+    again = await db.storage.claim_chats([ANN], plan, T0)
+    assert again[0].rows == (), "the cursor moved with the claim"
+
+
+async def test_a_failing_planner_leaves_every_chat_of_the_batch_as_it_was(db: Db) -> None:
+    await _poll(db, "Ukraine one")
+    [match] = await db.storage.story_matches(0, 10)
+
+    def plan(work: ChatWork) -> ClaimPlan:
+        if work.chat_id == BOB:
+            raise RuntimeError("planner bug")
+        return ClaimPlan((PlannedRow(Lane.ALERT, match.story_id, ("Ukraine",), None),), match.id)
+
+    with pytest.raises(RuntimeError):
+        await db.storage.claim_chats([ANN, BOB], plan, T0)
+    assert db.outbox() == [], "Ann's claim went back with Bob's"
+    await fan_out(db.storage, T0)
+    assert sorted(db.alerts()) == [(ANN, "Ukraine one"), (BOB, "Ukraine one")]
+
+
 async def test_stats_count_matches_still_reaching_chats(db: Db) -> None:
     await _poll(db, "Ukraine one", "Ukraine two", now=T0 + 60)
     waiting = await db.storage.stats(now=T0 + 120)

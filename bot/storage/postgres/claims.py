@@ -67,36 +67,53 @@ class ClaimsMixin(SchedulesMixin):
     async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
         """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
         async with self._transaction() as db:
-            cursor = await db.execute(
-                """SELECT c.status, c.type, c.match_cursor,
-                          ARRAY(SELECT feed_id FROM hidden_feeds WHERE chat_id = c.id),
-                          s.timezone, s.quiet_start, s.quiet_end, s.digest_times
-                   FROM chats c LEFT JOIN chat_schedules s ON s.chat_id = c.id
-                   WHERE c.id = %s FOR UPDATE OF c""",
-                (chat_id,),
-            )
-            chat = await cursor.fetchone()
-            if chat is None:
-                return Claim(chat_id, ChatType.PRIVATE, ())
-            if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
-                # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
-                return Claim(chat_id, ChatType(chat[1]), ())
-            work = ChatWork(
-                chat_id,
-                int(chat[2]),
-                await _chat_subscriptions(db, chat_id),
-                await _recent_alerts(db, chat_id, now - BURST_WINDOW_SECONDS),
-                schedule_of(*chat[4:8]),
-                hidden_feeds=frozenset(int(feed_id) for feed_id in chat[3]),
-                shared=ChatType(chat[1]).shared,
-            )
-            decided = plan(work)
-            rows = await _queue_rows(db, chat_id, decided.rows, now)
-            await db.execute(
-                "UPDATE chats SET match_cursor = greatest(match_cursor, %s) WHERE id = %s",
-                (decided.through, chat_id),
-            )
-        return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+            return await _claim(db, chat_id, plan, now)
+
+    async def claim_chats(
+        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+    ) -> list[Claim]:
+        """claim_chat for each chat, all in one transaction; the claims in the order given."""
+        if not chat_ids:
+            return []
+        async with self._transaction() as db:
+            # Rows locked in id order, whatever the turns' order: two transactions locking
+            # chats cannot wait on each other in a cycle.
+            claims = {chat_id: await _claim(db, chat_id, plan, now) for chat_id in sorted(chat_ids)}
+        return [claims[chat_id] for chat_id in chat_ids]
+
+
+async def _claim(db: Connection, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
+    """One chat's claim, inside the caller's transaction (its row locked till the commit)."""
+    cursor = await db.execute(
+        """SELECT c.status, c.type, c.match_cursor,
+                  ARRAY(SELECT feed_id FROM hidden_feeds WHERE chat_id = c.id),
+                  s.timezone, s.quiet_start, s.quiet_end, s.digest_times
+           FROM chats c LEFT JOIN chat_schedules s ON s.chat_id = c.id
+           WHERE c.id = %s FOR UPDATE OF c""",
+        (chat_id,),
+    )
+    chat = await cursor.fetchone()
+    if chat is None:
+        return Claim(chat_id, ChatType.PRIVATE, ())
+    if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
+        # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
+        return Claim(chat_id, ChatType(chat[1]), ())
+    work = ChatWork(
+        chat_id,
+        int(chat[2]),
+        await _chat_subscriptions(db, chat_id),
+        await _recent_alerts(db, chat_id, now - BURST_WINDOW_SECONDS),
+        schedule_of(*chat[4:8]),
+        hidden_feeds=frozenset(int(feed_id) for feed_id in chat[3]),
+        shared=ChatType(chat[1]).shared,
+    )
+    decided = plan(work)
+    rows = await _queue_rows(db, chat_id, decided.rows, now)
+    await db.execute(
+        "UPDATE chats SET match_cursor = greatest(match_cursor, %s) WHERE id = %s",
+        (decided.through, chat_id),
+    )
+    return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
 
 
 async def _chat_subscriptions(db: Connection, chat_id: int) -> tuple[ChatSubscription, ...]:

@@ -9,18 +9,8 @@ pending, after it leaves them queued, never both and never neither.
 import json
 from collections.abc import Sequence
 
-from bot.delivery.burst import BURST_WINDOW_SECONDS
-from bot.storage.claims import (
-    ChatSubscription,
-    ChatWork,
-    Claim,
-    ClaimedRow,
-    ClaimPlanner,
-    PlannedRow,
-    StoryMatch,
-    schedule_of,
-)
-from bot.storage.models import ChatStatus, ChatType
+from bot.storage.claims import Claim, ClaimPlanner, StoryMatch
+from bot.storage.sqlite.claim_rows import claim_rows
 from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.schedules import SchedulesMixin
 
@@ -69,107 +59,17 @@ class ClaimsMixin(SchedulesMixin):
     @serialized
     async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
         """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
-        async with self._transaction():
-            # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
-            found = list(
-                await self._db.execute_fetchall(
-                    # The feeds it hid and its schedule come along: a hop more per claim
-                    # would cost a round trip to the database thread while the writer lock
-                    # is held.
-                    """SELECT c.status, c.type, c.match_cursor,
-                              (SELECT group_concat(feed_id) FROM hidden_feeds
-                               WHERE chat_id = c.id),
-                              s.timezone, s.quiet_start, s.quiet_end, s.digest_times
-                       FROM chats c LEFT JOIN chat_schedules s ON s.chat_id = c.id
-                       WHERE c.id = ?""",
-                    (chat_id,),
-                )
-            )
-            chat = found[0] if found else None
-            if chat is None:
-                return Claim(chat_id, ChatType.PRIVATE, ())
-            if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
-                # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
-                return Claim(chat_id, ChatType(chat[1]), ())
-            work = ChatWork(
-                chat_id,
-                int(chat[2]),
-                await self._chat_subscriptions(chat_id),
-                await self._recent_alerts(chat_id, now - BURST_WINDOW_SECONDS),
-                schedule_of(*chat[4:8]),
-                hidden_feeds=_feed_ids(chat[3]),
-                shared=ChatType(chat[1]).shared,
-            )
-            decided = plan(work)
-            rows = await self._queue_rows(chat_id, decided.rows, now)
-            await self._db.execute(
-                "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
-                (decided.through, chat_id),
-            )
-        return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
-
-    async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
-        rows = await self._db.execute_fetchall(
-            """SELECT id, query, display, thread_id, start_match, muted_until FROM subscriptions
-               WHERE chat_id = ? ORDER BY id""",
-            (chat_id,),
+        [claim] = await self._transaction_on_writer(
+            lambda db: claim_rows(db, (chat_id,), plan, now)
         )
-        return tuple(
-            ChatSubscription(
-                int(r[0]),
-                str(r[1]),
-                str(r[2]),
-                None if r[3] is None else int(r[3]),
-                int(r[4]),
-                None if r[5] is None else float(r[5]),
-            )
-            for r in rows
-        )
+        return claim
 
-    async def _recent_alerts(self, chat_id: int, since: float) -> int:
-        [(count,)] = await self._db.execute_fetchall(
-            """SELECT count(*) FROM outbox
-               WHERE chat_id = ? AND created_at >= ? AND kind = 'alert'""",
-            (chat_id, since),
-        )
-        return int(count)
-
-    async def _queue_rows(
-        self, chat_id: int, planned: Sequence[PlannedRow], now: float
-    ) -> tuple[ClaimedRow, ...]:
-        if not planned:
-            return ()
-        # Inside the write transaction nobody else inserts: the rows above the last id
-        # are this claim's.
-        [(last,)] = await self._db.execute_fetchall("SELECT coalesce(max(id), 0) FROM outbox")
-        # A story pruned since it matched queues nothing; a row the chat already has for the
-        # story (one alert per story per chat) is not queued twice.
-        await self._db.executemany(
-            """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
-                                   next_attempt_at)
-               SELECT ?, id, ?, ?, ?, ?, ? FROM stories WHERE id = ?
-               ON CONFLICT DO NOTHING""",
-            [
-                (
-                    row.lane.value,
-                    chat_id,
-                    row.thread_id,
-                    json.dumps(row.matched),
-                    now,
-                    row.not_before,
-                    row.story_id,
-                )
-                for row in planned
-            ],
-        )
-        rows = await self._db.execute_fetchall(
-            """SELECT id, kind, next_attempt_at FROM outbox WHERE id > ? AND chat_id = ?
-               ORDER BY id""",
-            (last, chat_id),
-        )
-        return tuple(ClaimedRow(int(r[0]), str(r[1]), float(r[2])) for r in rows)
-
-
-def _feed_ids(listed: str | None) -> frozenset[int]:
-    """Return the feed ids group_concat listed ("3,7"; None for none)."""
-    return frozenset(int(value) for value in listed.split(",")) if listed else frozenset()
+    @serialized
+    async def claim_chats(
+        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+    ) -> list[Claim]:
+        """claim_chat for each chat, all in one transaction (one call on the writer's
+        thread: claim_rows.py)."""
+        if not chat_ids:
+            return []
+        return await self._transaction_on_writer(lambda db: claim_rows(db, chat_ids, plan, now))
