@@ -92,9 +92,7 @@ async def test_a_retired_instance_leaves_and_releases_its_leases(db: Db) -> None
     assert await ids(db.storage, B, T0 + 1) == [a.id]
 
 
-async def test_sqlite_has_no_polling_lock_and_postgresql_has_one(
-    db: Db, backend: Backend
-) -> None:
+async def test_sqlite_has_no_polling_lock_and_postgresql_has_one(db: Db, backend: Backend) -> None:
     assert (db.storage.polling_lock() is None) == (backend.url is None)
 
 
@@ -108,9 +106,7 @@ async def second(backend: Backend) -> Storage:
     return await backend.open()
 
 
-async def test_two_instances_leasing_at_once_share_the_due_feeds(
-    db: Db, second: Storage
-) -> None:
+async def test_two_instances_leasing_at_once_share_the_due_feeds(db: Db, second: Storage) -> None:
     try:
         feeds = [await add_feed(db, f"f{n}") for n in range(40)]
         for _ in range(5):
