@@ -19,6 +19,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
+from bot.instance import Heartbeat, new_instance_id
 from bot.matching.expand import shipped_aliases
 from bot.matching.index import SubscriptionIndex
 from bot.metrics import NO_METRICS, MetricsSink
@@ -208,6 +209,7 @@ async def _serve(
     """Start receiving updates, the feed poller, the delivery worker, the maintenance task
     and the HTTP listeners; stop them cleanly."""
     settings, clock = services.settings, services.clock
+    lease = float(settings.instance_lease_seconds)
     sink: MetricsSink = metrics or NO_METRICS
     await menus.set_default_menus(app.bot)
     await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
@@ -234,13 +236,17 @@ async def _serve(
         on_matches=worker.notify,
         metrics=sink,
         on_edits=worker.editor.wake,
+        instance=(heartbeat := Heartbeat(services.storage, new_instance_id(), lease)).instance,
+        lease_seconds=lease,
+        max_in_flight=2 * settings.fetch_concurrency,
     )
     maintenance = Maintenance(
         services.storage,
         outbox_days=settings.outbox_retention_days,
         story_days=settings.story_retention_days,
     )
-    receiver = Webhook(app, settings) if settings.webhook_url else LongPolling(app, stop)
+    polling = LongPolling(app, stop, services.storage.polling_lock())
+    receiver = Webhook(app, settings) if settings.webhook_url else polling
     loop_watch = LoopWatch()
     listeners = [receiver.listener] if isinstance(receiver, Webhook) else []
     if metrics is not None and settings.http_port is not None:
@@ -253,8 +259,9 @@ async def _serve(
         # The webhook's route listens before Telegram is told to post to it.
         await web.start()
         await receiver.start()
-        log.info("Newshound is running as @%s", app.bot.username)
+        log.info("Newshound is running as @%s, instance %s", app.bot.username, heartbeat.instance)
         background = [
+            asyncio.create_task(heartbeat.run(stop), name="heartbeat"),
             asyncio.create_task(worker.run(stop), name="delivery"),
             asyncio.create_task(poller.run(stop), name="poller"),
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
@@ -270,6 +277,7 @@ async def _serve(
             log.info("Stopping")
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
+            await heartbeat.retire()
     finally:
         await receiver.stop()
         await web.stop()

@@ -32,6 +32,7 @@ from bot.storage.claims import (
 from bot.storage.edits import AlertEdit, AlertEdits, DueEdits, EditOutcome
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.health import Backlog, Health
+from bot.storage.instances import Instances, PollingLock
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -97,6 +98,7 @@ __all__ = [
     "Feeds",
     "Health",
     "HiddenFeed",
+    "Instances",
     "Lane",
     "LinkedChannel",
     "MutedSubscription",
@@ -105,6 +107,7 @@ __all__ = [
     "PendingRow",
     "PlannedRow",
     "PollToSave",
+    "PollingLock",
     "PrunedPage",
     "Retention",
     "SavedPoll",

@@ -12,6 +12,7 @@ from bot.storage.channels import Channels
 from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
+from bot.storage.instances import Instances
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -127,11 +128,18 @@ class Feeds(Protocol):
     async def remove_feed(self, feed_id: int) -> bool:
         """Delete a feed; its stories stay (unlinked) so they still deduplicate."""
 
-    async def due_feeds(self, now: float) -> list[Feed]:
-        """Return feeds whose next poll time has come, most overdue first."""
+    async def lease_due_feeds(
+        self, instance: str, now: float, until: float, limit: int
+    ) -> list[Feed]:
+        """Lease to `instance`, until `until`, up to `limit` feeds whose next poll time has
+        come and that no other instance holds (a lease ended by `now` holds nothing); return
+        them most overdue first, those `instance` held already after the others. No two
+        instances hold a feed at once. The poll's outcome (save_poll, record_not_modified,
+        record_poll_failure) releases the lease."""
 
     async def next_poll_time(self) -> float | None:
-        """Return the earliest next poll time of any feed."""
+        """Return the earliest time a feed may be leased: its next poll time, or the end of
+        its lease when that is later."""
 
     async def record_poll_failure(
         self, feed_id: int, error: str, next_poll_at: float, now: float
@@ -276,6 +284,7 @@ class Storage(
     Tuning,
     Health,
     AlertEdits,
+    Instances,
     UnitOfWork,
     Protocol,
 ):

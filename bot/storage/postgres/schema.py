@@ -246,6 +246,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX channels_linked_by ON channels (linked_by)",
         ),
     ),
+    Migration(
+        # Several instances on one database (M1): the processes alive, each known by a random
+        # id and live until its last heartbeat's expires_at; and a due feed leased to the one
+        # instance polling it (bot/storage/postgres/instances.py, feeds.py).
+        "instances and feed leases",
+        (
+            """CREATE TABLE instances (
+                id text PRIMARY KEY,
+                started_at double precision NOT NULL,
+                last_seen double precision NOT NULL,
+                expires_at double precision NOT NULL
+            )""",
+            "ALTER TABLE feeds ADD COLUMN lease_owner text",
+            "ALTER TABLE feeds ADD COLUMN lease_until double precision",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

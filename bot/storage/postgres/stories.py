@@ -93,7 +93,7 @@ class StoriesMixin(OutletsMixin):
                 """UPDATE feeds SET url = %s, title = %s, etag = %s, last_modified = %s,
                        next_poll_at = %s, last_polled_at = %s, last_ok_at = %s, failures = 0,
                        last_error = %s, primed = TRUE, entries_seen = entries_seen + %s,
-                       body_digest = %s
+                       body_digest = %s, lease_owner = NULL, lease_until = NULL
                    WHERE id = %s""",
                 (
                     poll.url,
