@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__
 from bot.config import Settings
 from bot.delivery.chat_schedules import ChatSchedules
+from bot.delivery.shared import Sharing, new_instance_id
 from bot.delivery.worker import DeliveryWorker
 from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
@@ -64,6 +65,14 @@ RATE_LIMITER_RETRIES = 0
 # Updates handled at once, each chat's in order: enough that a few slow chats (a reply
 # waiting on Telegram gives its slot up) never hold up the rest, few enough to stay light.
 UPDATE_CONCURRENCY = 16
+
+
+def delivery_sharing(settings: Settings) -> Sharing | None:
+    """On PostgreSQL, how this process shares delivery with other instances on the database:
+    an id of its own for its leases, and MAX_MESSAGES_PER_SECOND as the instances' total."""
+    if settings.database_url is None:
+        return None  # SQLite: one process, PTB's limiter is the whole budget
+    return Sharing(new_instance_id(), rate=settings.max_messages_per_second)
 
 
 def build_application(settings: Settings, metrics: MetricsSink = NO_METRICS) -> BotApplication:
@@ -221,6 +230,7 @@ async def _serve(
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
         metrics=sink,
+        sharing=delivery_sharing(settings),
     )
     services.delivery = worker
     # Schedule changes read the worker's clock and re-time the digest lines it holds.
