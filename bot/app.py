@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__
 from bot.config import Settings
 from bot.delivery.chat_schedules import ChatSchedules
+from bot.delivery.shared import Sharing
 from bot.delivery.worker import DeliveryWorker
 from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
@@ -65,6 +66,14 @@ RATE_LIMITER_RETRIES = 0
 # Updates handled at once, each chat's in order: enough that a few slow chats (a reply
 # waiting on Telegram gives its slot up) never hold up the rest, few enough to stay light.
 UPDATE_CONCURRENCY = 16
+
+
+def delivery_sharing(settings: Settings, instance: str) -> Sharing | None:
+    """On PostgreSQL, how this process shares delivery with other instances on the database:
+    an id of its own for its leases, and MAX_MESSAGES_PER_SECOND as the instances' total."""
+    if settings.database_url is None:
+        return None  # SQLite: one process, PTB's limiter is the whole budget
+    return Sharing(instance, rate=settings.max_messages_per_second)
 
 
 def build_application(settings: Settings, metrics: MetricsSink = NO_METRICS) -> BotApplication:
@@ -210,6 +219,8 @@ async def _serve(
     and the HTTP listeners; stop them cleanly."""
     settings, clock = services.settings, services.clock
     lease = float(settings.instance_lease_seconds)
+    # One id per process: its heartbeat, its feed leases and its outbox leases.
+    heartbeat = Heartbeat(services.storage, new_instance_id(), lease)
     sink: MetricsSink = metrics or NO_METRICS
     await menus.set_default_menus(app.bot)
     await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
@@ -223,6 +234,7 @@ async def _serve(
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
         metrics=sink,
+        sharing=delivery_sharing(settings, heartbeat.instance),
     )
     services.delivery = worker
     # Schedule changes read the worker's clock and re-time the digest lines it holds.
@@ -236,7 +248,7 @@ async def _serve(
         on_matches=worker.notify,
         metrics=sink,
         on_edits=worker.editor.wake,
-        instance=(heartbeat := Heartbeat(services.storage, new_instance_id(), lease)).instance,
+        instance=heartbeat.instance,
         lease_seconds=lease,
         max_in_flight=2 * settings.fetch_concurrency,
     )

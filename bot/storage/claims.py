@@ -119,6 +119,9 @@ class Claim:
     chat_type: ChatType
     rows: tuple[ClaimedRow, ...]
     more: bool = False
+    # Set when another instance holds the chat's pending rows (bot.storage.leases): nothing
+    # was queued and the cursor did not move; ask again then.
+    held_until: float | None = None
 
 
 def schedule_of(

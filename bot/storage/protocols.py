@@ -13,6 +13,7 @@ from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
 from bot.storage.instances import Instances
+from bot.storage.leases import DeliveryLeases, Lease
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -158,8 +159,10 @@ class Outbox(Protocol):
     ) -> list[PendingRow]:
         """Return pending rows with id > after_id, oldest first (or only broadcast rows)."""
 
-    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
-        """Return what is needed to send each of these outbox rows."""
+    async def load_outbox(
+        self, ids: Sequence[int], *, leased_by: str | None = None
+    ) -> list[OutboxItem]:
+        """Return what is needed to send each of these rows (with leased_by: those it holds)."""
 
     async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
         """Return every pending digest row of a chat due by then, oldest first."""
@@ -183,10 +186,13 @@ class Claims(Protocol):
     async def advance_watermark(self, through: int) -> None:
         """Record that every chat has dealt with every match up to through; forget them."""
 
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
         """Queue a chat's pending stories as `plan` decides from the chat's state, and move
         its cursor, in one transaction. An inactive chat queues nothing; when it is active
-        again its cursor is at the newest match: what matched meanwhile is not sent."""
+        again its cursor is at the newest match: what matched meanwhile is not sent. With a
+        lease, rows are leased to it, unless another instance holds the chat (held_until)."""
 
 
 class Broadcasts(Protocol):
@@ -207,8 +213,9 @@ class Broadcasts(Protocol):
     async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
         """Return the broadcast's outbox rows counted by status."""
 
-    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
-        """Mark a broadcast as fully processed and reported."""
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> bool:
+        """Mark a broadcast as fully processed and reported; False if it already was (another
+        instance finished it)."""
 
 
 class StatsSource(Protocol):
@@ -275,6 +282,7 @@ class Storage(
     Subscriptions,
     Feeds,
     Outbox,
+    DeliveryLeases,
     Claims,
     Schedules,
     Broadcasts,

@@ -19,6 +19,7 @@ from bot.storage.claims import (
     StoryMatch,
     schedule_of,
 )
+from bot.storage.leases import Lease
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.postgres.connection import Connection
 from bot.storage.postgres.schedules import SchedulesMixin
@@ -64,8 +65,11 @@ class ClaimsMixin(SchedulesMixin):
             )
             await db.execute("DELETE FROM story_matches WHERE id <= %s", (through,))
 
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-        """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
+        """Queue a chat's pending stories as planned and move its cursor, in one transaction
+        (with a lease: unless another instance holds the chat's pending rows)."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 """SELECT c.status, c.type, c.match_cursor,
@@ -81,6 +85,8 @@ class ClaimsMixin(SchedulesMixin):
             if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
                 # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
                 return Claim(chat_id, ChatType(chat[1]), ())
+            if lease is not None and (held := await _held_elsewhere(db, chat_id, lease, now)):
+                return Claim(chat_id, ChatType(chat[1]), (), held_until=held)
             work = ChatWork(
                 chat_id,
                 int(chat[2]),
@@ -91,12 +97,24 @@ class ClaimsMixin(SchedulesMixin):
                 shared=ChatType(chat[1]).shared,
             )
             decided = plan(work)
-            rows = await _queue_rows(db, chat_id, decided.rows, now)
+            rows = await _queue_rows(db, chat_id, decided.rows, now, lease)
             await db.execute(
                 "UPDATE chats SET match_cursor = greatest(match_cursor, %s) WHERE id = %s",
                 (decided.through, chat_id),
             )
         return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+
+
+async def _held_elsewhere(db: Connection, chat_id: int, lease: Lease, now: float) -> float | None:
+    # The chat row is locked: every lease on its rows committed before is seen here.
+    cursor = await db.execute(
+        """SELECT max(lease_until) FROM outbox
+           WHERE chat_id = %s AND status = 'pending' AND claimed_by <> %s
+               AND lease_until >= %s""",
+        (chat_id, lease.instance, now),
+    )
+    row = await cursor.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 async def _chat_subscriptions(db: Connection, chat_id: int) -> tuple[ChatSubscription, ...]:
@@ -129,7 +147,11 @@ async def _recent_alerts(db: Connection, chat_id: int, since: float) -> int:
 
 
 async def _queue_rows(
-    db: Connection, chat_id: int, planned: Sequence[PlannedRow], now: float
+    db: Connection,
+    chat_id: int,
+    planned: Sequence[PlannedRow],
+    now: float,
+    lease: Lease | None,
 ) -> tuple[ClaimedRow, ...]:
     if not planned:
         return ()
@@ -137,8 +159,8 @@ async def _queue_rows(
     # (the join); a row the chat already has for the story is not queued twice.
     cursor = await db.execute(
         """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
-                               next_attempt_at)
-           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before
+                               next_attempt_at, claimed_by, lease_until)
+           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before, %s, %s
            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[],
                        %s::double precision[]) WITH ORDINALITY
                 AS p(kind, story_id, thread_id, matched, not_before, position)
@@ -149,6 +171,8 @@ async def _queue_rows(
         (
             chat_id,
             now,
+            None if lease is None else lease.instance,
+            None if lease is None else lease.until,
             [row.lane.value for row in planned],
             [row.story_id for row in planned],
             [row.thread_id for row in planned],

@@ -262,6 +262,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE feeds ADD COLUMN lease_until double precision",
         ),
     ),
+    Migration(
+        # Delivery across instances (bot/storage/leases.py): who holds a pending row and
+        # until when (taken with FOR UPDATE SKIP LOCKED), and the token bucket every
+        # instance takes its sends from.
+        "outbox leases and the shared send budget",
+        (
+            "ALTER TABLE outbox ADD COLUMN claimed_by text",
+            "ALTER TABLE outbox ADD COLUMN lease_until double precision",
+            "CREATE INDEX outbox_leased ON outbox (claimed_by) WHERE status = 'pending'",
+            "CREATE INDEX outbox_pending_by_chat ON outbox (chat_id) WHERE status = 'pending'",
+            """ALTER TABLE delivery_state
+                   ADD COLUMN send_tokens double precision NOT NULL DEFAULT 0,
+                   ADD COLUMN send_tokens_at double precision NOT NULL DEFAULT 0""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ from bot.storage.postgres.connection import open_pool
 from bot.storage.postgres.feeds import FeedsMixin
 from bot.storage.postgres.health import HealthMixin
 from bot.storage.postgres.instances import InstancesMixin
+from bot.storage.postgres.leases import LeasesMixin
 from bot.storage.postgres.migrations import MigrationsMixin
 from bot.storage.postgres.outbox import OutboxMixin
 from bot.storage.postgres.retention import RetentionMixin
@@ -28,6 +29,7 @@ class PostgresStorage(
     FeedsMixin,
     StoriesMixin,
     OutboxMixin,
+    LeasesMixin,
     ClaimsMixin,
     BroadcastsMixin,
     StatsMixin,

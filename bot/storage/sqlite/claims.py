@@ -20,6 +20,7 @@ from bot.storage.claims import (
     StoryMatch,
     schedule_of,
 )
+from bot.storage.leases import Lease
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.schedules import SchedulesMixin
@@ -67,8 +68,11 @@ class ClaimsMixin(SchedulesMixin):
             await self._db.execute("DELETE FROM story_matches WHERE id <= ?", (through,))
 
     @serialized
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-        """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
+        """Queue a chat's pending stories as planned and move its cursor, in one transaction
+        (with a lease: unless another instance holds the chat's pending rows)."""
         async with self._transaction():
             # Reads in one hop each (execute_fetchall): the writer lock is held meanwhile.
             found = list(
@@ -91,6 +95,8 @@ class ClaimsMixin(SchedulesMixin):
             if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
                 # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
                 return Claim(chat_id, ChatType(chat[1]), ())
+            if lease is not None and (held := await self._held_elsewhere(chat_id, lease, now)):
+                return Claim(chat_id, ChatType(chat[1]), (), held_until=held)
             work = ChatWork(
                 chat_id,
                 int(chat[2]),
@@ -102,11 +108,25 @@ class ClaimsMixin(SchedulesMixin):
             )
             decided = plan(work)
             rows = await self._queue_rows(chat_id, decided.rows, now)
+            if lease is not None and rows:
+                await self._db.executemany(
+                    "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                    [(lease.instance, lease.until, row.id) for row in rows],
+                )
             await self._db.execute(
                 "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
                 (decided.through, chat_id),
             )
         return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+
+    async def _held_elsewhere(self, chat_id: int, lease: Lease, now: float) -> float | None:
+        [(until,)] = await self._db.execute_fetchall(
+            """SELECT max(lease_until) FROM outbox
+               WHERE chat_id = ? AND status = 'pending' AND claimed_by <> ?
+                   AND lease_until >= ?""",
+            (chat_id, lease.instance, now),
+        )
+        return None if until is None else float(until)
 
     async def _chat_subscriptions(self, chat_id: int) -> tuple[ChatSubscription, ...]:
         rows = await self._db.execute_fetchall(

@@ -17,7 +17,7 @@ import aiosqlite
 
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.sqlite.faults import is_unavailable
-from bot.storage.sqlite.leases import Leases
+from bot.storage.sqlite.feed_leases import Leases
 
 log = logging.getLogger(__name__)
 

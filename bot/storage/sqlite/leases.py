@@ -1,40 +1,88 @@
-"""Feed leases and instances on SQLite: in this process's memory, since one process is all a
-SQLite database serves (several instances need PostgreSQL). The same contract, at no cost."""
+"""Delivery across instances, as SQLite keeps it: the same leases and send budget as the
+PostgreSQL backend (bot/storage/leases.py), without row locks (one writer at a time)."""
 
-from collections.abc import Iterable
+from bot.storage.leases import Budget, Lease, granted, refilled
+from bot.storage.models import ChatType, PendingRow
+from bot.storage.sqlite.connection import SqliteBase, marks, serialized
+
+_UNHELD = "(o.claimed_by IS NULL OR (o.claimed_by <> ? AND o.lease_until < ?))"
 
 
-class Leases:
-    """Which feeds this process leased, to whom and until when; and its live instances."""
+class LeasesMixin(SqliteBase):
+    """Leases on outbox rows (claimed_by, lease_until) and delivery_state's send tokens."""
 
-    def __init__(self) -> None:
-        self._feeds: dict[int, tuple[str, float]] = {}
-        self.instances: dict[str, float] = {}
+    @serialized
+    async def take_outbox(self, lease: Lease, now: float, limit: int) -> list[PendingRow]:
+        """Lease up to `limit` unheld pending rows (whole chats) to the instance."""
+        me = lease.instance
+        async with self._transaction():
+            found = await self._db.execute_fetchall(
+                f"""SELECT DISTINCT chat_id FROM (
+                        SELECT o.chat_id FROM outbox o WHERE o.status = 'pending' AND {_UNHELD}
+                        ORDER BY o.id LIMIT ?) AS candidates
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM outbox h
+                        WHERE h.chat_id = candidates.chat_id AND h.status = 'pending'
+                            AND h.claimed_by <> ? AND h.lease_until >= ?)""",
+                (me, now, limit, me, now),
+            )
+            chats = [int(row[0]) for row in found]
+            if not chats:
+                return []
+            rows = list(
+                await self._db.execute_fetchall(
+                    f"""SELECT o.id, o.chat_id, o.kind, o.next_attempt_at,
+                            coalesce(c.type, 'private')
+                        FROM outbox o LEFT JOIN chats c ON c.id = o.chat_id
+                        WHERE o.status = 'pending' AND {_UNHELD}
+                            AND o.chat_id IN ({marks(chats)}) ORDER BY o.id""",
+                    (me, now, *chats),
+                )
+            )
+            await self._db.executemany(
+                "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(me, lease.until, int(row[0])) for row in rows],
+            )
+        return [
+            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
+        ]
 
-    def held(self, now: float) -> dict[int, str]:
-        """Return feed -> owner of the leases still running at now (ended ones forgotten)."""
-        self._feeds = {f: lease for f, lease in self._feeds.items() if lease[1] > now}
-        return {feed_id: owner for feed_id, (owner, _) in self._feeds.items()}
+    @serialized
+    async def renew_outbox_leases(self, lease: Lease) -> int:
+        """Extend the instance's leases on its pending rows; return how many it holds."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND status = 'pending'",
+                (lease.until, lease.instance),
+            )
+            return cursor.rowcount
 
-    def ends(self) -> dict[int, float]:
-        """Return feed -> lease end of every lease taken and not released, ended or not."""
-        return {feed_id: until for feed_id, (_, until) in self._feeds.items()}
+    @serialized
+    async def release_outbox_leases(self, instance: str) -> int:
+        """Give up the instance's leases on its pending rows; return how many."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                """UPDATE outbox SET claimed_by = NULL, lease_until = NULL
+                   WHERE claimed_by = ? AND status = 'pending'""",
+                (instance,),
+            )
+            return cursor.rowcount
 
-    def take(self, instance: str, feed_ids: Iterable[int], until: float) -> None:
-        """Lease these feeds to instance until then."""
-        for feed_id in feed_ids:
-            self._feeds[feed_id] = (instance, until)
-
-    def extend(self, instance: str, until: float) -> None:
-        """Move the end of every lease instance holds to until."""
-        for feed_id, (owner, _) in list(self._feeds.items()):
-            if owner == instance:
-                self._feeds[feed_id] = (owner, until)
-
-    def release(self, feed_id: int) -> None:
-        """End a feed's lease (its poll's outcome is stored)."""
-        self._feeds.pop(feed_id, None)
-
-    def release_all(self, instance: str) -> None:
-        """End every lease instance holds."""
-        self._feeds = {f: lease for f, lease in self._feeds.items() if lease[0] != instance}
+    @serialized
+    async def take_send_tokens(self, want: int, budget: Budget, now: float) -> int:
+        """Take up to `want` tokens from the bucket (one process: its own budget)."""
+        async with self._transaction():
+            found = await self._db.execute_fetchall(
+                "SELECT send_tokens, send_tokens_at FROM delivery_state"
+            )
+            if not found:
+                return 0
+            [(tokens, at)] = found
+            available = refilled(float(tokens), float(at), now, budget)
+            given = granted(available, want)
+            await self._db.execute(
+                """UPDATE delivery_state
+                   SET send_tokens = ?, send_tokens_at = max(send_tokens_at, ?)""",
+                (available - given, now),
+            )
+        return given

@@ -16,6 +16,7 @@ from bot.storage.sqlite.feeds import FeedsMixin
 from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.health import HealthMixin
 from bot.storage.sqlite.instances import InstancesMixin
+from bot.storage.sqlite.leases import LeasesMixin
 from bot.storage.sqlite.migrations import MigrationsMixin
 from bot.storage.sqlite.outbox import OutboxMixin
 from bot.storage.sqlite.retention import RetentionMixin
@@ -37,6 +38,7 @@ class SqliteStorage(
     ClaimsMixin,
     SchedulesMixin,
     OutboxMixin,
+    LeasesMixin,
     BroadcastsMixin,
     StatsMixin,
     RetentionMixin,
