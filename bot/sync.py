@@ -51,6 +51,7 @@ class ChangeApplier:
         elif change.kind is ChangeKind.RESYNC:
             self._languages.forget()
             await self.resync()
+        log.debug("Applied %s", change)
         if self._on_applied is not None:
             self._on_applied(change)
 
