@@ -29,7 +29,9 @@ from bot.render import replies
 from bot.services import BotApplication, BotData, Context, Services
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.backends import open_storage
+from bot.storage.changes import ChangeStream, NoChanges
 from bot.storage.retention import Maintenance
+from bot.sync import ChangeApplier
 from bot.updates.flood import FloodGate
 from bot.updates.traffic import (
     ChatOrderedProcessor,
@@ -189,11 +191,14 @@ async def run_bot(
         url_check=None if settings.allow_private_feeds else check_public_url,
     )
     parsers = FeedParserPool(settings.parse_workers)
+    changes: ChangeStream = NoChanges()
     try:
         # Starting the forkserver (it loads the dictionaries) and the workers blocks the
         # thread that asks for the first parse: ask from a thread, before serving anyone.
         await asyncio.to_thread(parsers.start_workers)
         await add_configured_feeds(settings, storage)
+        # Listening before the index is read: nothing another instance commits is missed.
+        changes = await storage.listen_changes()
         services = await build_services(settings, storage, fetcher, parsers)
         services.clock = clock or time.time
         # Series are kept only where they are served.
@@ -202,8 +207,9 @@ async def run_bot(
         services.admins = ChatAdmins(app.bot, services.clock)
         app.bot_data.attach(services)
         async with app:
-            await _serve(app, services, stop, metrics)
+            await _serve(app, services, stop, metrics, changes)
     finally:
+        await changes.close()
         parsers.close()
         await fetcher.aclose()
         await storage.close()
@@ -214,6 +220,7 @@ async def _serve(
     services: Services,
     stop: asyncio.Event,
     metrics: PrometheusMetrics | None,
+    changes: ChangeStream,
 ) -> None:
     """Start receiving updates, the feed poller, the delivery worker, the maintenance task
     and the HTTP listeners; stop them cleanly."""
@@ -239,6 +246,8 @@ async def _serve(
     services.delivery = worker
     # Schedule changes read the worker's clock and re-time the digest lines it holds.
     services.schedules = ChatSchedules(services.storage, clock, worker.retime_held)
+    # What other instances change reaches the index, the languages and the held digests.
+    sync = ChangeApplier(services.storage, services.index, services.languages, worker.retime_held)
     poller = Poller(
         services.storage,
         services.fetcher,
@@ -278,6 +287,7 @@ async def _serve(
             asyncio.create_task(poller.run(stop), name="poller"),
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
             asyncio.create_task(run_indexer(services.storage, stop), name="dry-run index"),
+            asyncio.create_task(changes.run(sync.apply, stop), name="changes"),
         ]
         if metrics is not None:  # only /healthz reads it
             background.append(asyncio.create_task(loop_watch.run(stop), name="event-loop watch"))

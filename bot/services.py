@@ -105,6 +105,8 @@ class ChatLanguages:
         self._capacity = capacity
         # chat id -> stored language (None: the chat is unknown or never said).
         self._stored: OrderedDict[int, str | None] = OrderedDict()
+        # Counts forget() calls: a read that one overtook is not cached (it may be older).
+        self._forgotten = 0
 
     async def locale_of(self, chat_id: int | None, sender_language: str | None) -> str:
         """Return the supported locale to answer this chat in."""
@@ -112,13 +114,15 @@ class ChatLanguages:
             return locale_for(sender_language)
         stored = self._stored.get(chat_id, _UNKNOWN)
         if stored is _UNKNOWN:
+            forgotten = self._forgotten
             try:
                 chat = await self._storage.get_chat(chat_id)
             except StorageUnavailable as error:  # answer anyway; the sender's language will do
                 log.warning("Cannot read chat %s's language: %s", chat_id, error)
                 return locale_for(sender_language)
             stored = chat.language if chat is not None else None
-            self._remember(chat_id, stored)
+            if forgotten == self._forgotten:
+                self._remember(chat_id, stored)
         else:
             self._stored.move_to_end(chat_id)
         assert stored is None or isinstance(stored, str)
@@ -138,6 +142,15 @@ class ChatLanguages:
         if changed:
             self._remember(chat_id, locale)
         return changed
+
+    def forget(self, chat_id: int | None = None) -> None:
+        """Drop the chat's cached language (every chat's with None): another instance
+        changed it, so the next update reads it again."""
+        self._forgotten += 1
+        if chat_id is None:
+            self._stored.clear()
+        else:
+            self._stored.pop(chat_id, None)
 
     def _remember(self, chat_id: int, stored: str | None) -> None:
         self._stored[chat_id] = stored

@@ -20,6 +20,7 @@ from handlers.common import (
     stop_waiting,
     topic_of,
 )
+from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,15 @@ async def subscribe(update: Update, context: Context) -> None:
         await answer(update, channel_replies.subscribe_usage(target.channel))
         return
     if not text:
-        if context.chat_data is not None:
-            context.chat_data[AWAITING_QUERY] = True
-        await answer(
-            update,
+        if update.effective_message is None:
+            return
+        question = await reply(
+            update.effective_message,
             replies.ask_for_query(),
-            reply_markup=ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
+            ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
         )
+        if context.chat_data is not None:
+            context.chat_data[AWAITING_QUERY] = question.message_id
         return
     stop_waiting(context)
     await subscribe_text(update, context, chat, text, target.channel)

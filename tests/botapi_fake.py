@@ -872,6 +872,9 @@ class BotApiFake:
         self._file_ids = itertools.count(1)
         self._webhook: WebhookState | None = None
         self._webhook_thread: threading.Thread | None = None
+        # A load balancer in front of several instances: POSTs go to these in turn.
+        self._balanced: list[str] = []
+        self._next_target = 0
         self._methods: dict[str, Callable[[JSON], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -1990,6 +1993,13 @@ class BotApiFake:
                 info["last_error_message"] = hook.last_error_message
         return info
 
+    def balance_webhook(self, urls: list[str]) -> None:
+        """Stand for a load balancer at the webhook's URL: POST each update (a retry too) to
+        the next of these URLs in turn, whatever URL setWebhook registered."""
+        with self._cond:
+            self._balanced = list(urls)
+            self._next_target = 0
+
     # --- the webhook's sender thread ---
 
     def _post_to_webhook(self) -> None:
@@ -2002,7 +2012,11 @@ class BotApiFake:
                     self._cond.wait(0.5)
                     continue
                 update = copy.deepcopy(batch[0])
-            outcome = post_update(hook.url, hook.secret, update)
+                url = hook.url
+                if self._balanced:
+                    url = self._balanced[self._next_target % len(self._balanced)]
+                    self._next_target += 1
+            outcome = post_update(url, hook.secret, update)
             with self._cond:
                 hook.attempts.append((update["update_id"], outcome))
                 if isinstance(outcome, int) and 200 <= outcome < 300:

@@ -8,6 +8,7 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.storage.changes import Changes
 from bot.storage.channels import Channels
 from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
 from bot.storage.edits import AlertEdits
@@ -294,6 +295,7 @@ class Storage(
     AlertEdits,
     Instances,
     UnitOfWork,
+    Changes,
     Protocol,
 ):
     """The whole database, as the bot uses it."""

@@ -3,6 +3,7 @@
 from typing import Self
 
 from bot.storage.postgres.broadcasts import BroadcastsMixin
+from bot.storage.postgres.changes import ChangesMixin
 from bot.storage.postgres.channels import ChannelsMixin
 from bot.storage.postgres.chats import ChatsMixin
 from bot.storage.postgres.claims import ClaimsMixin
@@ -37,6 +38,7 @@ class PostgresStorage(
     HealthMixin,
     InstancesMixin,
     MigrationsMixin,
+    ChangesMixin,
     Storage,
 ):
     """The bot's Storage on a PostgreSQL database (naming the protocol makes mypy check it)."""

@@ -114,6 +114,8 @@ class StoriesMixin(OutletsMixin):
             for story_id, _, c in originals:
                 if c.alertable:
                     self._titles.add(story_id, poll.feed_id, c.story.normalised_title, poll.now)
+                    # Others' later saves took the lock after this one: their ids are higher.
+                    self._titles_after = max(self._titles_after, story_id)
         return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
 
     async def _similar_titles(

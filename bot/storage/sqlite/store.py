@@ -6,6 +6,7 @@ from typing import Self
 
 import aiosqlite
 
+from bot.storage.changes import ChangeStream, NoChanges
 from bot.storage.errors import StorageError
 from bot.storage.protocols import Storage
 from bot.storage.sqlite.broadcasts import BroadcastsMixin
@@ -68,3 +69,7 @@ class SqliteStorage(
             await storage.close()
             raise
         return storage
+
+    async def listen_changes(self) -> ChangeStream:
+        """One process uses the file: its changes reach its memory directly."""
+        return NoChanges()
