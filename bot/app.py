@@ -21,12 +21,10 @@ from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
 from bot.instance import Heartbeat, new_instance_id
-from bot.matching.expand import shipped_aliases
-from bot.matching.index import SubscriptionIndex
 from bot.metrics import NO_METRICS, MetricsSink
 from bot.receiving import LongPolling, Webhook
 from bot.render import replies
-from bot.services import BotApplication, BotData, Context, Services
+from bot.services import BotApplication, BotData, Context, Services, build_services
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.backends import open_storage
 from bot.storage.changes import ChangeStream, NoChanges
@@ -49,7 +47,6 @@ from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION_PAGE_SIZE = 10_000
 # Sends kept in flight: enough to hold the rate over a ~100 ms round trip, no more. Extra ones
 # only queue inside PTB's rate limiter, where a user's reply would wait behind them.
 SEND_ROUND_TRIP_SECONDS = 0.1
@@ -132,29 +129,6 @@ async def on_error(update: object, context: Context) -> None:
         reply = replies.internal_error()
     if isinstance(update, Update) and update.effective_message is not None:
         await send_reply(update.effective_message, reply)
-
-
-async def build_services(
-    settings: Settings, storage: Storage, fetcher: Fetcher, parsers: FeedParserPool
-) -> Services:
-    """Load what the bot keeps in memory (the subscription index) from storage."""
-    # The alias table and the uk/ru dictionaries (~0.3 s), loaded off the loop once, before
-    # the first query needs them.
-    await asyncio.to_thread(shipped_aliases)
-    index = SubscriptionIndex()
-    last_id = 0
-    while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
-        index.add_many((chat_id, query, display) for _, chat_id, query, display in page)
-        last_id = page[-1][0]
-    log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
-    return Services(
-        settings=settings,
-        storage=storage,
-        index=index,
-        fetcher=fetcher,
-        parsers=parsers,
-        started_at=time.time(),
-    )
 
 
 async def add_configured_feeds(settings: Settings, storage: Storage) -> None:

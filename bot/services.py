@@ -1,5 +1,6 @@
 """The services handlers reach through a typed bot_data, and the handler context type."""
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.i18n import SUPPORTED_LOCALES, locale_for
 from bot.ingest.fetch import Fetcher
 from bot.ingest.pool import FeedParserPool
+from bot.matching.expand import shipped_aliases
 from bot.matching.index import SubscriptionIndex
 from bot.storage import AddedSubscriptions, Chat, Storage, StorageUnavailable, Subscription
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 # Chats whose stored language is kept in memory, the most recently active ones: a miss costs
 # one read of the chat's row, so this only has to cover the chats talking to the bot now.
 LANGUAGE_CACHE_SIZE = 20_000
+SUBSCRIPTION_PAGE_SIZE = 10_000
 _UNKNOWN = object()
 
 
@@ -236,3 +239,26 @@ class BotData:
 Context: TypeAlias = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
 # The bot and job-queue type parameters are left open: PTB's builder infers them loosely.
 BotApplication: TypeAlias = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+async def build_services(
+    settings: Settings, storage: Storage, fetcher: Fetcher, parsers: FeedParserPool
+) -> Services:
+    """Load what the bot keeps in memory (the subscription index) from storage."""
+    # The alias table and the uk/ru dictionaries (~0.3 s), loaded off the loop once, before
+    # the first query needs them.
+    await asyncio.to_thread(shipped_aliases)
+    index = SubscriptionIndex()
+    last_id = 0
+    while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
+        index.add_many((chat_id, query, display) for _, chat_id, query, display in page)
+        last_id = page[-1][0]
+    log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
+    return Services(
+        settings=settings,
+        storage=storage,
+        index=index,
+        fetcher=fetcher,
+        parsers=parsers,
+        started_at=time.time(),
+    )

@@ -24,6 +24,7 @@ from bot.storage.claims import (
     ClaimedRow,
     ClaimPlan,
     ClaimPlanner,
+    Claims,
     Lane,
     PlannedRow,
     Schedules,
@@ -57,7 +58,6 @@ from bot.storage.models import (
 from bot.storage.protocols import (
     Broadcasts,
     Chats,
-    Claims,
     Feeds,
     Outbox,
     Retention,

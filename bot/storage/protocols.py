@@ -10,11 +10,11 @@ from typing import Protocol
 
 from bot.storage.changes import Changes
 from bot.storage.channels import Channels
-from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
+from bot.storage.claims import Claims, Schedules
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
 from bot.storage.instances import Instances
-from bot.storage.leases import DeliveryLeases, Lease
+from bot.storage.leases import DeliveryLeases
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -173,27 +173,6 @@ class Outbox(Protocol):
 
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows by status."""
-
-
-class Claims(Protocol):
-    """Fan-out on read: the queries stories matched, and chats claiming their pending work."""
-
-    async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
-        """Return up to limit stored matches with an id above after_id, in id order."""
-
-    async def delivery_watermark(self) -> int:
-        """Return the match id every chat has dealt with everything up to."""
-
-    async def advance_watermark(self, through: int) -> None:
-        """Record that every chat has dealt with every match up to through; forget them."""
-
-    async def claim_chat(
-        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
-    ) -> Claim:
-        """Queue a chat's pending stories as `plan` decides from the chat's state, and move
-        its cursor, in one transaction. An inactive chat queues nothing; when it is active
-        again its cursor is at the newest match: what matched meanwhile is not sent. With a
-        lease, rows are leased to it, unless another instance holds the chat (held_until)."""
 
 
 class Broadcasts(Protocol):
