@@ -267,6 +267,25 @@ def overlapping_pollers(
     return overlaps
 
 
+def conflicts_between_clients(log: Sequence[RequestRecord], dead: str) -> list[RequestRecord]:
+    """getUpdates calls of live clients answered 409 because another client polled meanwhile.
+
+    A client's own later call also ends its pending one with 409 (PTB's last getUpdates at
+    shutdown, after cancelling the long poll nobody reads any more): that is no conflict.
+    """
+    return [
+        record
+        for record in log
+        if record.status == 409
+        and record.client != dead
+        and any(
+            other.client != record.client
+            and record.arrived <= other.arrived <= (record.answered or other.arrived)
+            for other in log
+        )
+    ]
+
+
 # The database, read from outside the bots
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import sends_in_flight
+from bot.storage.leases import batch_for
 from tests.botapi_fake import BotApiFake
 from tests.feedserver import FeedServer
 from tests.multi_harness import (
@@ -26,6 +27,7 @@ from tests.multi_harness import (
     Instance,
     Instances,
     alert_messages,
+    conflicts_between_clients,
     feeds_primed,
     max_in_window,
     min_gap,
@@ -56,6 +58,11 @@ LATE_TOPICS = ("Ukraine and NATO",)
 KILL_AFTER = 0.25
 SETUP_STALL = 60.0
 FINISH_STALL = 45.0
+# What the shared budget lets through beyond RATE in a window: the bucket's capacity and the
+# tokens each instance took ahead (a batch each, batch_for), plus one instance's sends in
+# flight, since sends are counted as they arrive at the fake, not as their tokens are granted
+# (sends granted just before a window may be delayed into it by the machine's load).
+RATE_SLACK = (INSTANCES + 1) * batch_for(RATE) + sends_in_flight(RATE)
 # A fetch's `now` is read before the request is made and its next poll is `now + interval`;
 # the server logs the request's arrival, which may lag its `now` by the machine's load (a
 # queued task, a connection set up): two fetches of one feed closer than the interval by less
@@ -242,20 +249,27 @@ async def test_three_instances_share_the_work_and_survive_a_sigkill(
     pollers_after = [r for r in polls if r.arrived > killed_at and r.client != victim.name]
     takeover = pollers_after[0].arrived - killed_at if pollers_after else None
     overlaps = overlapping_pollers(polls, {victim.name: killed_at}, now)
-    conflicts = [r for r in polls if r.status == 409 and r.client != victim.name]
+    conflicts = conflicts_between_clients(polls, victim.name)
     summary = "\n".join(
         [
             f"{len(waves.expected)} pairs expected, {len(delivery.messages)} messages, "
             f"by instance {dict(delivery.by_instance())}",
-            f"victim {victim.name} (poller before: {polls and polls[-1].client}) killed "
+            f"victim {victim.name} killed "
             f"{killed_at - wave_started:.1f} s after the wave: fake held {fake_in_flight} of "
             f"its sends, {len(unrecorded)} sent but unrecorded, bound {bound}",
             f"missing {sorted(delivery.missing)[:5]} ({len(delivery.missing)}), unexpected "
             f"{sorted(delivery.unexpected)[:5]}, duplicate messages {len(repeats)}: "
             f"{[(m.client, pairs_of(m)) for m in repeats][:8]}",
-            f"sends: max {per_second} in any 1 s, {per_five} in any 5 s (limit {RATE}/s)",
+            f"sends: max {per_second} in any 1 s, {per_five} in any 5 s (limit {RATE}/s, slack "
+            f"{RATE_SLACK})",
             f"fetches per feed {[len(server.fetches(s.path)) for s in sites]}, shortest gap "
             f"{fetch_gaps} (interval {POLL_INTERVAL} s), short: {short_gaps}",
+            "getUpdates (client, arrived, answered, status; s from the kill): "
+            + ", ".join(
+                f"{r.client} {r.arrived - killed_at:.1f} "
+                f"{(r.answered or now) - killed_at:.1f} {r.status}"
+                for r in polls
+            ),
             f"getUpdates: {len(polls)} calls from {sorted({str(r.client) for r in polls})}, "
             f"takeover {takeover}, overlaps {len(overlaps)}, 409 to live clients "
             f"{len(conflicts)}; exit statuses {statuses}; {time.monotonic() - started:.1f} s",
@@ -270,10 +284,9 @@ async def test_three_instances_share_the_work_and_survive_a_sigkill(
     assert len(repeats) <= bound, summary
     assert len(unrecorded) <= bound, summary
     assert all(status == 0 for status in statuses.values()), summary
-    # One budget: sends counted as they arrive, so up to one instance's sends in flight may
-    # bunch into a window (granted just before it, delayed on the way by the machine's load).
-    assert per_second <= RATE + bound, summary
-    assert per_five <= 5 * RATE + bound, summary
+    # One budget for the three, not one each (which would be three times RATE).
+    assert per_second <= RATE + RATE_SLACK, summary
+    assert per_five <= 5 * RATE + RATE_SLACK, summary
     for path, gap in fetch_gaps.items():
         assert gap is None or gap >= POLL_INTERVAL - FETCH_TOLERANCE, (path, summary)
     assert not overlaps, summary
