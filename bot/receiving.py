@@ -97,20 +97,23 @@ class LongPolling:
 
     async def _hold(self, lock: PollingLock) -> None:
         """Poll Telegram while this instance holds the lock; wait to take it otherwise."""
-        waiting_logged = False
+        # Whether another instance may have polled until just now (it held the lock, or
+        # this one lost it): then it is given time to notice and stop before this one polls.
+        taking_over = False
         try:
             while not self._stop.is_set():
                 if not await self._acquire(lock):
-                    if not waiting_logged:
+                    if not taking_over:
                         log.info("Another instance receives Telegram's updates; standing by")
-                        waiting_logged = True
+                        taking_over = True
                     await self._pause(self._retry)
                     continue
-                waiting_logged = False
                 log.info("This instance holds the polling lock: it receives Telegram's updates")
-                # An instance that lost the lock notices within a check and stops: give it
-                # that long before polling, so Telegram never sees two pollers of ours.
-                await self._pause(2 * self._retry)
+                # A holder that lost the lock notices within a check and stops: wait two,
+                # so that Telegram never sees two pollers of ours.
+                if taking_over:
+                    await self._pause(2 * self._retry)
+                taking_over = True
                 if not self._stop.is_set() and await self._still_held(lock):
                     await self._start_polling()
                     while await self._pause(self._retry) and await self._still_held(lock):
@@ -119,7 +122,7 @@ class LongPolling:
                 if not self._stop.is_set():
                     log.warning(
                         "Lost the polling lock: stopped receiving updates; another instance "
-                        "takes over, this one stands by"
+                        "takes over, or this one when it can"
                     )
         finally:
             await self._stop_polling()

@@ -7,7 +7,8 @@ errors.py the errors every backend raises; edits.py the edits of sent alerts who
 came from another outlet; tuning.py a chat's muted queries and hidden sources (set from an
 alert's buttons); health.py the health probe's write and the delivery backlog (for /healthz
 and /metrics); channels.py the channels linked as subscribers (who linked each, its
-"Matched" line); rows.py the row shapes both backends share; retention.py what is old
+"Matched" line); instances.py the instances sharing a database and the polling lock;
+rows.py the row shapes both backends share; retention.py what is old
 enough to prune and the task that prunes it.
 sqlite/ is the default backend (sqlite/faults.py: which of its errors pause), postgres/
 the one DATABASE_URL chooses; backends.py opens the one the settings name. Which stories
