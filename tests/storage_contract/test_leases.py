@@ -1,136 +1,227 @@
-"""The contract of feed leases and instances: each due feed polled by one instance at a time.
-
-On SQLite one process holds every lease (in memory); on PostgreSQL leases are rows other
-instances see, taken with FOR UPDATE SKIP LOCKED (the tests at the end open two storages on
-one schema)."""
+"""The contract of delivery across instances: outbox rows leased to one instance, taken over
+once a lease expires, a chat held by one instance at a time, one shared send budget."""
 
 import asyncio
+from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
 
-from bot.storage import Storage
+from bot.delivery.fanout import MatchLog, claim_planner
+from bot.storage import ClaimPlanner, Feed, Storage
+from bot.storage.leases import Budget, Lease
+from bot.storage.postgres import PostgresStorage
 from tests.storage_contract.conftest import Backend
-from tests.storage_contract.helpers import T0, Db, add_feed, candidate, save
+from tests.storage_contract.helpers import (
+    ANN,
+    BOB,
+    CAROL,
+    T0,
+    Audience,
+    Db,
+    add_feed,
+    candidate,
+    everyone,
+    queue,
+    save,
+)
 
-A, B = "instance-a", "instance-b"
-LEASE = 15.0
-
-
-async def ids(storage: Storage, instance: str, now: float, limit: int = 100) -> list[int]:
-    return [f.id for f in await storage.lease_due_feeds(instance, now, now + LEASE, limit)]
-
-
-async def test_a_leased_feed_is_not_leased_to_another_until_its_lease_ends(db: Db) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    assert await ids(db.storage, A, T0, limit=1) == [a.id], "most overdue first, up to limit"
-    assert await ids(db.storage, B, T0 + 1) == [b.id], "a is A's (until T0 + 15)"
-    assert await ids(db.storage, A, T0 + 2) == [a.id], "b is B's; A's own a again (to T0 + 17)"
-    assert await ids(db.storage, B, T0 + 16) == [b.id], "B's own lease of b ended; a is A's"
-    assert await ids(db.storage, B, T0 + 17) == [a.id, b.id], "A's lease ended: B takes a"
+LEASE = 30.0
 
 
-async def test_an_instance_gets_the_feeds_it_holds_after_the_others(db: Db) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    assert await ids(db.storage, A, T0, limit=1) == [a.id]
-    # A poll whose outcome could not be stored leaves its lease: its owner may lease the
-    # feed again, after the feeds no one holds.
-    assert await ids(db.storage, A, T0 + 1, limit=1) == [b.id]
-    assert await ids(db.storage, A, T0 + 2) == [a.id, b.id]
+def lease(instance: str, now: float = T0) -> Lease:
+    return Lease(instance, now + LEASE)
 
 
-async def test_a_polls_outcome_releases_its_lease(db: Db) -> None:
-    a, b, c = [await add_feed(db, name) for name in "abc"]
-    assert await ids(db.storage, A, T0) == [a.id, b.id, c.id]
-    await save(db, a, candidate(a, "Primer"), now=T0)  # next poll at T0 + 300
-    await db.storage.record_not_modified(b.id, T0 + 5, T0)
-    await db.storage.record_poll_failure(c.id, "HTTP 500", T0 + 5, T0)
-    assert await ids(db.storage, B, T0 + 5) == [b.id, c.id], "released and due: B leases them"
-    assert await ids(db.storage, B, T0 + 300) == [b.id, c.id, a.id], "B's leases ended"
+def holders(db: Db) -> dict[int, str | None]:
+    return {row["id"]: row["claimed_by"] for row in db.outbox() if row["status"] == "pending"}
 
 
-async def test_next_poll_time_waits_for_the_end_of_a_lease(db: Db) -> None:
-    a = await add_feed(db, "a")
-    assert await db.storage.next_poll_time() == 0.0
-    assert await ids(db.storage, A, T0) == [a.id]
-    assert await db.storage.next_poll_time() == T0 + LEASE, "leased: not due for anyone"
-    b = await add_feed(db, "b")
-    assert await db.storage.next_poll_time() == 0.0, "b is due and free"
-    assert await ids(db.storage, A, T0) == [b.id, a.id], "its own a after b"
-    await db.storage.record_not_modified(a.id, T0 + 300, T0 + 1)
-    assert await db.storage.next_poll_time() == T0 + LEASE, "b's lease"
-    await db.storage.record_not_modified(b.id, T0 + 200, T0 + 1)
-    assert await db.storage.next_poll_time() == T0 + 200
+async def test_unheld_rows_are_taken_by_one_instance_and_renewed(db: Db) -> None:
+    feed = await add_feed(db)
+    ann = await queue(db, feed, ANN, 2)
+    bob = await queue(db, feed, BOB, 1)
+    taken = await db.storage.take_outbox(lease("a"), T0, 100)
+    assert [row.id for row in taken] == ann + bob
+    assert [row.chat_id for row in taken] == [ANN, ANN, BOB]
+    assert set(holders(db).values()) == {"a"}
+    assert await db.storage.take_outbox(lease("b", T0 + 10), T0 + 10, 100) == []
+    assert await db.storage.take_outbox(lease("a", T0 + 10), T0 + 10, 100) == [], "already a's"
+    assert await db.storage.renew_outbox_leases(lease("a", T0 + 20)) == 3
+    # Past the first lease, not the renewed one: still a's.
+    assert await db.storage.take_outbox(lease("b", T0 + 40), T0 + 40, 100) == []
 
 
-async def test_a_heartbeat_extends_the_leases_its_instance_holds(db: Db) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    assert await ids(db.storage, A, T0, limit=1) == [a.id]
-    assert await ids(db.storage, B, T0, limit=1) == [b.id]
-    await db.storage.heartbeat(A, T0 + 10, T0 + 10 + LEASE)
-    assert await ids(db.storage, B, T0 + LEASE) == [b.id], "a is still A's"
-    assert await db.storage.next_poll_time() == T0 + 10 + LEASE
-    assert await ids(db.storage, B, T0 + 10 + LEASE) == [a.id, b.id], "A fell silent"
+async def test_rows_of_an_instance_that_stopped_renewing_are_taken_over_after_expiry(
+    db: Db,
+) -> None:
+    feed = await add_feed(db)
+    rows = await queue(db, feed, ANN, 2)
+    await db.storage.take_outbox(lease("dead"), T0, 100)
+    assert await db.storage.take_outbox(lease("b", T0 + LEASE), T0 + LEASE, 100) == []
+    later = T0 + LEASE + 1
+    taken = await db.storage.take_outbox(lease("b", later), later, 100)
+    assert [row.id for row in taken] == rows
+    assert set(holders(db).values()) == {"b"}
+    assert await db.storage.renew_outbox_leases(lease("dead", later)) == 0, "lost to b"
+    assert await db.storage.load_outbox(rows, leased_by="dead") == []
+    assert [item.id for item in await db.storage.load_outbox(rows, leased_by="b")] == rows
 
 
-async def test_live_instances_are_those_whose_heartbeat_lasts(db: Db) -> None:
-    assert await db.storage.live_instances(T0) == []
-    await db.storage.heartbeat(B, T0, T0 + LEASE)
-    await db.storage.heartbeat(A, T0 + 5, T0 + 5 + LEASE)
-    assert await db.storage.live_instances(T0 + 10) == [A, B]
-    assert await db.storage.live_instances(T0 + LEASE) == [A], "B's heartbeat ran out"
-    await db.storage.heartbeat(B, T0 + 16, T0 + 16 + LEASE)
-    assert await db.storage.live_instances(T0 + 16) == [A, B], "B beats again"
+async def test_a_take_stops_at_its_limit_and_takes_whole_chats(db: Db) -> None:
+    feed = await add_feed(db)
+    ann = await queue(db, feed, ANN, 3)
+    bob = await queue(db, feed, BOB, 1)
+    first = await db.storage.take_outbox(lease("a"), T0, 1)
+    assert [row.id for row in first] == ann, "every pending row of the chat it reached"
+    second = await db.storage.take_outbox(lease("b"), T0, 10)
+    assert [row.id for row in second] == bob
 
 
-async def test_a_retired_instance_leaves_and_releases_its_leases(db: Db) -> None:
-    a = await add_feed(db, "a")
-    await db.storage.heartbeat(A, T0, T0 + LEASE)
-    assert await ids(db.storage, A, T0) == [a.id]
-    await db.storage.retire(A)
-    assert await db.storage.live_instances(T0 + 1) == []
-    assert await ids(db.storage, B, T0 + 1) == [a.id]
+async def test_a_chat_whose_rows_one_instance_holds_is_left_to_it(db: Db) -> None:
+    feed = await add_feed(db)
+    await queue(db, feed, ANN, 1)
+    await db.storage.take_outbox(lease("a"), T0, 100)
+    ann_more = await queue(db, feed, ANN, 1)
+    bob = await queue(db, feed, BOB, 1)
+    taken = await db.storage.take_outbox(lease("b", T0 + 1), T0 + 1, 100)
+    assert [row.id for row in taken] == bob, "Ann is a's until its rows are done"
+    mine = await db.storage.take_outbox(lease("a", T0 + 1), T0 + 1, 100)
+    assert [row.id for row in mine] == ann_more
 
 
-async def test_sqlite_has_no_polling_lock_and_postgresql_has_one(db: Db, backend: Backend) -> None:
-    assert (db.storage.polling_lock() is None) == (backend.url is None)
+async def test_released_rows_are_taken_at_once(db: Db) -> None:
+    feed = await add_feed(db)
+    rows = await queue(db, feed, ANN, 2)
+    await db.storage.take_outbox(lease("a"), T0, 100)
+    assert await db.storage.release_outbox_leases("a") == 2
+    assert [r.id for r in await db.storage.take_outbox(lease("b"), T0 + 1, 100)] == rows
 
 
-# Several instances exist only on PostgreSQL: two storages open on one schema.
+async def test_a_leased_claim_leases_its_rows_and_a_held_chat_queues_nothing(db: Db) -> None:
+    feed = await add_feed(db)
+    await save(db, feed, candidate(feed, "Ukraine one"), match=everyone(ANN), deliver=False)
+    log = MatchLog()
+    log.add(await db.storage.story_matches(0, 100))
+    plan = claim_planner(log, limit=100, now=T0)
+    claim = await db.storage.claim_chat(ANN, plan, T0, lease=lease("a"))
+    assert claim.held_until is None
+    assert set(holders(db).values()) == {"a"}
+    await save(db, feed, candidate(feed, "Ukraine two"), match=everyone(ANN), deliver=False)
+    log.add(await db.storage.story_matches(log.last_id, 100))
+    held = await db.storage.claim_chat(ANN, plan, T0 + 1, lease=lease("b", T0 + 1))
+    assert (held.rows, held.held_until) == ((), T0 + LEASE)
+    assert len(db.outbox()) == 1, "nothing queued, the cursor stays for b's next turn"
+    mine = await db.storage.claim_chat(ANN, plan, T0 + 1, lease=lease("a", T0 + 1))
+    assert len(mine.rows) == 1
+    after = T0 + LEASE + 2
+    assert await db.storage.renew_outbox_leases(lease("a", T0 + 1)) == 2
+    taken = await db.storage.claim_chat(ANN, plan, after, lease=lease("b", after))
+    assert (taken.rows, taken.held_until) == ((), None), "a's lease expired: b may claim"
+
+
+async def _poll(db: Db, feed: Feed, title: str) -> None:
+    await save(db, feed, candidate(feed, title), match=everyone(ANN, BOB), deliver=False)
+
+
+async def _claim_all(db: Db, plan: ClaimPlanner, instance: str) -> None:
+    for chat in (ANN, BOB):
+        while (await db.storage.claim_chat(chat, plan, T0, lease=lease(instance))).more:
+            pass
+
+
+async def test_a_watermark_moved_by_one_instance_loses_nothing_for_another(db: Db) -> None:
+    """Instance B read the first stories' matches; A claimed every chat and moved the
+    watermark (deleting them); B still claims each story once, and the later ones."""
+    feed = await add_feed(db)
+    await _poll(db, feed, "Ukraine grain deal signed")
+    log_b = MatchLog()
+    log_b.add(await db.storage.story_matches(0, 100))
+    await _poll(db, feed, "Ukraine election date set")
+    log_a = MatchLog()
+    log_a.add(await db.storage.story_matches(0, 100))
+    plan_a = claim_planner(log_a, limit=100, now=T0)
+    await _claim_all(db, plan_a, "a")
+    await db.storage.advance_watermark(log_a.last_id)
+    await _poll(db, feed, "Ukraine wins the cup final")
+    log_b.add(await db.storage.story_matches(log_b.last_id, 100))
+    plan_b = claim_planner(log_b, limit=100, now=T0)
+    await db.storage.release_outbox_leases("a")
+    await _claim_all(db, plan_b, "b")
+    titles = sorted(db.alerts())
+    assert titles == sorted(
+        (chat, title)
+        for chat in (ANN, BOB)
+        for title in (
+            "Ukraine grain deal signed",
+            "Ukraine election date set",
+            "Ukraine wins the cup final",
+        )
+    )
+
+
+async def test_the_send_budget_refills_at_its_rate_up_to_its_capacity(db: Db) -> None:
+    budget = Budget(rate=8.0, capacity=3.0)
+    assert await db.storage.take_send_tokens(5, budget, T0) == 3
+    assert await db.storage.take_send_tokens(5, budget, T0) == 0
+    assert await db.storage.take_send_tokens(5, budget, T0 + 0.125) == 1
+    assert await db.storage.take_send_tokens(5, budget, T0 + 0.25) == 1
+    assert await db.storage.take_send_tokens(5, budget, T0 + 0.25) == 0
+    assert await db.storage.take_send_tokens(5, budget, T0 - 5) == 0, "a clock behind adds none"
+    assert await db.storage.take_send_tokens(5, budget, T0 + 9) == 3
+
+
+# ---- two PostgresStorage objects on one schema (instances) ----
 
 
 @pytest.fixture
-async def second(backend: Backend) -> Storage:
-    if backend.url is None:
-        pytest.skip("one process serves a SQLite database: its leases are in its memory")
-    return await backend.open()
+async def second(backend: Backend, db: Db) -> AsyncIterator[Storage]:
+    """Another instance's storage on the same schema (PostgreSQL only)."""
+    if backend.peek.__class__.__name__ != "PostgresPeek":
+        pytest.skip("SQLite runs one instance")
+    opened = await backend.open()
+    yield opened
+    await opened.close()
 
 
-async def test_two_instances_leasing_at_once_share_the_due_feeds(db: Db, second: Storage) -> None:
-    try:
-        feeds = [await add_feed(db, f"f{n}") for n in range(40)]
-        for _ in range(5):
-            got_a, got_b = await asyncio.gather(
-                ids(db.storage, A, T0, limit=25), ids(second, B, T0, limit=25)
-            )
-            assert not set(got_a) & set(got_b), "no feed leased to both"
-        assert sorted(got_a + got_b) == [f.id for f in feeds]
-        assert len(got_a) <= 25 and len(got_b) <= 25
-    finally:
-        await second.close()
+async def test_a_take_skips_chats_another_instance_is_taking_now(db: Db, second: Storage) -> None:
+    feed = await add_feed(db)
+    await queue(db, feed, ANN, 1)
+    bob = await queue(db, feed, BOB, 1)
+    assert isinstance(second, PostgresStorage)
+    async with second._transaction() as locked:
+        # Another instance, mid-take: Ann's chat row is locked until it commits.
+        await locked.execute("SELECT id FROM chats WHERE id = %s FOR NO KEY UPDATE", (ANN,))
+        taken = await asyncio.wait_for(db.storage.take_outbox(lease("a"), T0, 100), 10)
+    assert [row.id for row in taken] == bob, "Ann's chat skipped, not waited for"
 
 
-async def test_a_feed_being_leased_elsewhere_is_skipped_not_waited_for(
-    db: Db, second: Storage, backend: Backend
-) -> None:
-    a, b = await add_feed(db, "a"), await add_feed(db, "b")
-    assert backend.url is not None
-    try:
-        # Another instance's lease of `a`, caught mid-transaction: its row lock is held.
-        async with await psycopg.AsyncConnection.connect(backend.url) as other:
-            await other.execute("SELECT id FROM feeds WHERE id = %s FOR UPDATE", (a.id,))
-            leased = await asyncio.wait_for(ids(second, B, T0), timeout=30)
-            assert leased == [b.id], "a is skipped at once, not waited for"
-        assert await ids(db.storage, A, T0) == [a.id], "unlocked and unleased: A's now"
-    finally:
-        await second.close()
+async def test_concurrent_takes_share_the_rows_without_overlap(db: Db, second: Storage) -> None:
+    feed = await add_feed(db)
+    await save(
+        db,
+        feed,
+        *(candidate(feed, f"Ukraine {n}") for n in range(5)),
+        match=Audience({ANN: ("Ukraine",), BOB: ("Ukraine",), CAROL: ("Ukraine",)}),
+    )
+    every = {row["id"] for row in db.outbox()}
+    taken_a, taken_b = await asyncio.gather(
+        db.storage.take_outbox(lease("a"), T0, 100), second.take_outbox(lease("b"), T0, 100)
+    )
+    ids_a, ids_b = {r.id for r in taken_a}, {r.id for r in taken_b}
+    assert not ids_a & ids_b
+    assert {r.chat_id for r in taken_a}.isdisjoint({r.chat_id for r in taken_b})
+    rest = await db.storage.take_outbox(lease("a"), T0, 100)
+    assert ids_a | ids_b | {r.id for r in rest} == every
+
+
+async def test_instances_share_one_send_budget(db: Db, second: Storage) -> None:
+    budget = Budget(rate=100.0, capacity=10.0)
+    got = 0
+    for step in range(50):
+        now = T0 + step * 0.01
+        a, b = await asyncio.gather(
+            db.storage.take_send_tokens(10, budget, now), second.take_send_tokens(10, budget, now)
+        )
+        got += a + b
+    # 0.49 s at 100 a second, plus the full bucket at the start.
+    assert got <= 10 + 49
