@@ -57,9 +57,13 @@ async def test_a_chat_served_by_two_instances_in_turn(
                 fake.user_sends(ANN, "Ukraine", reply_to_message_id=question.message_id)
                 [*_, subscribed] = await fake.wait_for_sent(ANN, count=3)
                 assert "Subscribed: Ukraine" in subscribed.plain_text
-                listed = await one.ask(ANN, "/list")  # update 4: the second
-                assert "Ukraine" in listed.plain_text
-                assert [status for _, status in fake.webhook_attempts] == [200] * 4
+                # Update 4, the second instance, which asked: talk, not an answer any more.
+                hint = await one.ask(ANN, "just chatting")
+                assert "/subscribe" in hint.plain_text
+                listed = await one.ask(ANN, "/list")  # update 5: the first
+                assert "1. Ukraine" in listed.plain_text
+                assert "chatting" not in listed.plain_text
+                assert [status for _, status in fake.webhook_attempts] == [200] * 5
 
                 # Both indexes have it (each instance hears its own change too)...
                 change = Change(ChangeKind.SUBSCRIPTIONS, ANN)
@@ -67,8 +71,8 @@ async def test_a_chat_served_by_two_instances_in_turn(
                 # ...so the story is matched by whichever polls it: only the second is left.
                 await one.stop()
                 feeds.publish(PATH, story(2, "Ukraine and NATO meet"), title="World Desk")
-                sent = await fake.wait_for_sent(ANN, count=5, timeout=POLL_TIMEOUT)
-                assert sent[4].plain_text.splitlines()[0] == "Ukraine and NATO meet"
+                sent = await fake.wait_for_sent(ANN, count=6, timeout=POLL_TIMEOUT)
+                assert sent[5].plain_text.splitlines()[0] == "Ukraine and NATO meet"
             finally:
                 await two.stop()
         finally:

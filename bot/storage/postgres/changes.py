@@ -26,8 +26,10 @@ CHANNEL_SQL = "left('newshound_' || current_schema(), 63)"
 # With no notification for this long the connection is probed: a peer that vanished without
 # closing the socket is noticed within this, not at the next change.
 PROBE_SECONDS = 30.0
-# Between attempts to reconnect, or to resynchronise while the database is unavailable.
+# The first wait before reconnecting, or resynchronising while the database is unavailable.
 RETRY_SECONDS = 1.0
+# The wait doubles while the server stays away, up to this.
+MAX_RETRY_SECONDS = 30.0
 
 
 async def announce(db: Connection, *changes: Change) -> None:
@@ -74,7 +76,7 @@ class PostgresChanges:
                         await task
 
     async def _follow(self, apply: ApplyChange) -> None:
-        resync = False
+        resync, delay = False, RETRY_SECONDS
         while True:
             try:
                 if self._db is None:
@@ -83,7 +85,7 @@ class PostgresChanges:
                     resync = True
                 if resync:
                     await apply(RESYNC)
-                    resync = False
+                    resync, delay = False, RETRY_SECONDS
                 await self._hear(self._db, apply)
             except psycopg.Error as error:
                 log.warning("Lost the change notifications (%s); reconnecting", error)
@@ -91,7 +93,8 @@ class PostgresChanges:
             except StorageUnavailable as error:
                 log.warning("Cannot apply a change now (%s); reading everything again", error)
                 resync = True
-            await asyncio.sleep(RETRY_SECONDS)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     async def _hear(self, db: Connection | None, apply: ApplyChange) -> None:
         """Apply notifications as they come; probe the connection when none comes."""
