@@ -18,6 +18,7 @@ from bench.overload_measure import story_link
 from bench.workload import Subscription, make_subscriptions
 from bot.ingest.stories import story_from_entry
 from bot.matching.index import SubscriptionIndex
+from bot.matching.query import parse_query
 from bot.storage import PollToSave, Storage, StoryToSave
 from bot.text.analyzer import AnalyzedText, analyze
 
@@ -114,3 +115,59 @@ async def save_burst(
         ),
         match=lambda candidate: tuple(index.match_queries(candidate.analyzed)),
     )
+
+
+# The focused burst: one topic breaks, and the stories about it reach the chats that follow
+# it, every one of them many times over. Candidate topics, the first no workload query
+# matches is used (a place name a news bot's readers follow).
+FOCUS_TOPICS = ("Kharkiv", "Zaporizhzhia", "Mykolaiv", "Chernihiv")
+# Of the interval's capacity (rate x interval), the share of chats that follow the topic:
+# chats with work per interval fit in the messages an interval allows.
+FOCUS_SHARE = 0.8
+
+
+def focus_subscriptions(run: Run, base: list[Subscription]) -> list[Subscription]:
+    """Return the topic's subscriptions: FOCUS_SHARE x an interval's capacity of chats,
+    spread over the workload's chats, follow it beside their own queries."""
+    sizes = run.sizes
+    taken = {query for _, query, _ in base}
+    display = next(t for t in FOCUS_TOPICS if parse_query(t).normalised not in taken)
+    normalised = parse_query(display).normalised
+    followers = max(1, int(FOCUS_SHARE * sizes.overload_rate * sizes.overload_interval))
+    step = max(1, sizes.overload_chats // followers)
+    chats = sorted({chat for chat, _, _ in base})[::step][:followers]
+    return [(chat, normalised, display) for chat in chats]
+
+
+def plan_focused(
+    run: Run, index: SubscriptionIndex, focus: list[Subscription], start: float
+) -> tuple[list[Burst], dict[int, set[int]]]:
+    """Each interval, stories on the topic alone until OVERLOAD_FACTOR x the interval's
+    capacity of pairs is due: every follower gets about ten stories an interval."""
+    sizes = run.sizes
+    _, topic, display = focus[0]
+    followers = {chat for chat, _, _ in focus}
+    due = OVERLOAD_FACTOR * sizes.overload_rate * sizes.overload_interval
+    per_interval = -(-due // len(followers))
+    bursts: list[Burst] = []
+    expected: dict[int, set[int]] = {}
+    number = 1_000_000  # apart from the wide bursts' numbers
+    for poll in range(sizes.overload_polls):
+        stories = []
+        for _ in range(per_interval):
+            text = f"{display} {number}\n{display}: {number}"
+            analyzed = analyze(text)
+            matched = tuple(index.match_queries(analyzed))
+            if matched != (topic,):
+                raise ValueError(f"focused story {number} matched {matched}, not {topic!r} only")
+            stories.append((number, text, analyzed))
+            expected[number] = followers
+            number += 1
+        bursts.append(
+            Burst(
+                start + poll * sizes.overload_interval,
+                tuple(stories),
+                per_interval * len(followers),
+            )
+        )
+    return bursts, expected

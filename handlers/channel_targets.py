@@ -25,9 +25,12 @@ class CommandTarget:
     channel: LinkedChannel | None = None
 
 
-async def command_target(update: Update, context: Context) -> CommandTarget | None:
+async def command_target(
+    update: Update, context: Context, *, takes_words: bool = False
+) -> CommandTarget | None:
     """Return what the command acts on; None (the person was told why) when it names a
-    channel that is not linked or that they do not administer."""
+    channel that is not linked or that they do not administer. A command that takes_words
+    (/subscribe) adds, for a name no channel is linked by, how to watch for the word."""
     chat = await known_chat(update, context)
     if chat is None:
         return None
@@ -35,13 +38,15 @@ async def command_target(update: Update, context: Context) -> CommandTarget | No
     target = split_target(argument) if chat.type is ChatType.PRIVATE else None
     if target is None:
         return CommandTarget(chat, argument)
-    channel = await managed_channel(update, context, target)
+    channel = await managed_channel(update, context, target, takes_words=takes_words)
     if channel is None:
         return None
     return CommandTarget(channel.chat, target.rest, channel)
 
 
-async def managed_channel(update: Update, context: Context, target: Target) -> LinkedChannel | None:
+async def managed_channel(
+    update: Update, context: Context, target: Target, *, takes_words: bool = False
+) -> LinkedChannel | None:
     """Return the linked channel the target names if the sender administers it; else tell
     them why not and return None."""
     services = services_of(context)
@@ -51,7 +56,9 @@ async def managed_channel(update: Update, context: Context, target: Target) -> L
         channel = await services.storage.channel_by_username(target.username)
     sender = update.effective_user
     if channel is None:
-        await answer(update, channel_replies.not_linked(target.name))
+        # "/subscribe @elonmusk" may mean the word: say how, beside how to link a channel.
+        word = target.username if takes_words and target.username else None
+        await answer(update, channel_replies.not_linked(target.name, word))
         return None
     if sender is None or not await services.admins.is_admin(channel.chat.id, sender.id):
         await answer(update, channel_replies.not_an_admin(target.name))

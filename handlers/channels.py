@@ -190,19 +190,27 @@ async def channel_membership_changed(update: Update, context: Context) -> None:
         return
     could_post, may_post = _may_post(change.old_chat_member), _may_post(change.new_chat_member)
     now = time.time()
+    # A channel its admins paused stays paused either way; its note says so.
+    paused = channel.chat.status is ChatStatus.PAUSED
     if could_post and not may_post:
         await services.storage.change_chat_status(
             chat_id, ChatStatus.BLOCKED, now, only_from=[ChatStatus.ACTIVE]
         )
         dropped = await services.storage.drop_pending_for_chat(chat_id, CANNOT_POST_REASON)
         log.info("Bot can no longer post in channel %s (%d rows dropped)", chat_id, dropped)
-        await _tell_linker(context, channel, channel_replies.posting_lost)
+        lost = channel_replies.posting_lost_while_paused if paused else channel_replies.posting_lost
+        await _tell_linker(context, channel, lost)
     elif may_post and not could_post:
         await services.storage.change_chat_status(
             chat_id, ChatStatus.ACTIVE, now, only_from=[ChatStatus.BLOCKED]
         )
         log.info("Bot may post in channel %s again", chat_id)
-        await _tell_linker(context, channel, channel_replies.posting_restored)
+        restored = (
+            channel_replies.posting_restored_while_paused
+            if paused
+            else channel_replies.posting_restored
+        )
+        await _tell_linker(context, channel, restored)
 
 
 async def _tell_linker(

@@ -24,11 +24,15 @@ def services_of(context: Context) -> Services:
 
 
 async def answer(
-    update: Update, text: str | OutgoingMessage, reply_markup: ReplyMarkup | None = None
+    update: Update,
+    text: str | OutgoingMessage,
+    reply_markup: ReplyMarkup | None = None,
+    *,
+    quote: bool = False,
 ) -> None:
-    """Reply to the update's message, if it has one."""
+    """Reply to the update's message, if it has one (quoting it, if asked)."""
     if update.effective_message is not None:
-        await reply(update.effective_message, text, reply_markup)
+        await reply(update.effective_message, text, reply_markup, quote=quote)
 
 
 def topic_of(update: Update) -> int | None:

@@ -14,7 +14,7 @@ from bot.render import opml as opml_text
 from bot.services import BotApplication, Context
 from handlers.admin import admin_only
 from handlers.common import services_of
-from handlers.reply import reply
+from handlers.reply import reply, retrying
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,12 @@ async def export_feeds(update: Update, context: Context) -> None:
     if count == 0:
         await reply(message, opml_text.nothing_to_export())
         return
-    await message.reply_document(
-        InputFile(document, filename=f"newshound-feeds-{now:%Y-%m-%d}.opml"),
-        caption=opml_text.export_caption(count),
+    await retrying(
+        message.chat_id,
+        lambda: message.reply_document(
+            InputFile(document, filename=f"newshound-feeds-{now:%Y-%m-%d}.opml"),
+            caption=opml_text.export_caption(count),
+        ),
     )
     log.info("Exported %d feeds as OPML to %s", count, message.chat_id)
 

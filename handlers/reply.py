@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from telegram import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
 )
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
@@ -33,12 +35,18 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove |
 
 
 async def reply(
-    message: Message, text: str | OutgoingMessage, reply_markup: ReplyMarkup | None = None
+    message: Message,
+    text: str | OutgoingMessage,
+    reply_markup: ReplyMarkup | None = None,
+    *,
+    quote: bool = False,
 ) -> Message:
     """Reply in HTML (the default parse mode), split if long; buttons go on the last part.
 
     The answer goes to the forum topic the message was sent in; an OutgoingMessage brings
-    its own keyboard (used when reply_markup is not given) and may name another topic.
+    its own keyboard (used when reply_markup is not given) and may name another topic. With
+    quote, the last part answers the message itself (a selective ForceReply then shows to
+    its sender only).
     """
     bot = message.get_bot()
     assert isinstance(bot, ExtBot)
@@ -50,7 +58,10 @@ async def reply(
     parts = split_message(text)
     for part in parts[:-1]:
         await _send(bot, message.chat_id, part, None, thread_id)
-    return await _send(bot, message.chat_id, parts[-1], reply_markup, thread_id)
+    quoted = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    return await _send(
+        bot, message.chat_id, parts[-1], reply_markup, thread_id, quoted if quote else None
+    )
 
 
 async def send_text(bot: Bot, chat_id: int, text: str) -> Message:
@@ -68,17 +79,31 @@ async def _send(
     text: str,
     reply_markup: ReplyMarkup | None,
     thread_id: int | None = None,
+    quoted: ReplyParameters | None = None,
 ) -> Message:
-    """Send one part, sitting out 429s here rather than in PTB's limiter.
+    """Send one part, sitting out 429s (see retrying)."""
+    return await retrying(
+        chat_id,
+        lambda: bot.send_message(
+            chat_id,
+            text,
+            reply_markup=reply_markup,
+            message_thread_id=thread_id,
+            reply_parameters=quoted,
+        ),
+    )
+
+
+async def retrying(chat_id: int, send: Callable[[], Awaitable[Message]]) -> Message:
+    """Make the send, sitting out 429s here rather than in PTB's limiter.
 
     PTB's limiter pauses every request of the bot while it sleeps out one chat's
     retry_after; here only this chat waits, and its update gives up its worker slot.
+    send is called again for each attempt (a file to upload is built anew).
     """
     for attempt in range(REPLY_RETRIES + 1):
         try:
-            return await bot.send_message(
-                chat_id, text, reply_markup=reply_markup, message_thread_id=thread_id
-            )
+            return await send()
         except RetryAfter as error:
             if attempt == REPLY_RETRIES:
                 raise

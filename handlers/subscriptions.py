@@ -20,6 +20,7 @@ from handlers.common import (
     stop_waiting,
     topic_of,
 )
+from handlers.groups import in_group
 from handlers.reply import reply
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ BUTTON_LABEL_LIMIT = 40
 
 async def subscribe(update: Update, context: Context) -> None:
     """Add the comma-separated queries, or ask for them when none were given."""
-    target = await command_target(update, context)
+    target = await command_target(update, context, takes_words=True)
     if target is None:
         return
     chat, text = target.chat, target.argument
@@ -48,10 +49,17 @@ async def subscribe(update: Update, context: Context) -> None:
     if not text:
         if update.effective_message is None:
             return
+        # In a group the question answers the admin's command and its ForceReply is
+        # selective: only that admin's app opens a reply (others' answers are not taken).
+        group = in_group(update)
         question = await reply(
             update.effective_message,
             replies.ask_for_query(),
-            ForceReply(input_field_placeholder=t('Ukraine, "Joe Biden" -football')),
+            ForceReply(
+                selective=group or None,
+                input_field_placeholder=t('Ukraine, "Joe Biden" -football'),
+            ),
+            quote=group,
         )
         if context.chat_data is not None:
             context.chat_data[AWAITING_QUERY] = question.message_id

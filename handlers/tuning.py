@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
@@ -71,7 +71,12 @@ async def tune_button(update: Update, context: Context) -> None:
     # far), not in channels: data made up there acts on nothing.
     tunable = ChatType.of(chat.type) is not ChatType.CHANNEL
     tune = TUNE.decode(callback.data) if tunable else None
-    alert = await services.storage.sent_alert(chat.id, tune.story_id) if tune else None
+    # In a forum the story may have gone to two topics: the button acts on this topic's alert.
+    message = callback.message
+    topic = None
+    if isinstance(message, Message) and message.is_topic_message:
+        topic = message.message_thread_id
+    alert = await services.storage.sent_alert(chat.id, tune.story_id, topic) if tune else None
     keyboard, note = await _step(services, chat.id, tune, alert) if tune and alert else EXPIRED
     if keyboard is None:
         await callback.answer(note or tuning.expired())
@@ -98,8 +103,10 @@ async def _step(services: Services, chat_id: int, tune: Tune, alert: SentAlert) 
         return alert_keyboard(story), None
     if tune.action is TuneAction.RESTORE:
         return await _restore(services, chat_id, tune, alert)
+    # This topic's subscriptions: another topic may follow a query of the same name.
     subscriptions = tuning.alert_subscriptions(
-        alert.matched, await storage.list_subscriptions(chat_id)
+        alert.matched,
+        [s for s in await storage.list_subscriptions(chat_id) if s.thread_id == alert.thread_id],
     )
     if not subscriptions:
         return None, t("You no longer follow the queries this alert matched.")

@@ -5,7 +5,7 @@ from dataclasses import replace
 from bot.render.alerts import digest_pages
 from bot.render.html import TELEGRAM_TEXT_LIMIT, visible_length
 from bot.render.outbox import first_digest_message
-from bot.storage import ChatStatus, OutboxItem
+from bot.storage import ChatStatus, ChatType, OutboxItem
 
 
 def line(n: int, query: str, *, held: bool = True, title: str = "") -> OutboxItem:
@@ -81,3 +81,20 @@ def test_a_digest_goes_to_the_first_rows_forum_topic_with_only_its_lines() -> No
     assert "Story 2" not in message.text
     other, carried = first_digest_message(rows[1:])
     assert ([row.id for row in carried], other.thread_id) == ([2], 9)
+
+
+def test_a_channels_digest_speaks_to_its_readers_not_of_their_subscriptions() -> None:
+    # A channel's readers did not subscribe: its admin did, for them.
+    held = [replace(line(n, "Ukraine"), chat_type=ChatType.CHANNEL) for n in (1, 2)]
+    message, _ = first_digest_message(held)
+    assert message.text.splitlines()[0] == "<b>Digest: 2 new stories:</b>"
+    burst = [replace(row, next_attempt_at=0.0) for row in held]
+    message, _ = first_digest_message(burst)
+    assert message.text.splitlines()[0] == "<b>…and 2 more new stories:</b>"
+    ukrainian = [replace(row, chat_language="uk") for row in held]
+    message, _ = first_digest_message(ukrainian)
+    assert message.text.splitlines()[0] == "<b>Дайджест: 2 свіжі новини:</b>"
+    # A group's members did subscribe, through its admins: unchanged for them.
+    group = [replace(row, chat_type=ChatType.SUPERGROUP) for row in held]
+    message, _ = first_digest_message(group)
+    assert "matching your subscriptions" in message.text.splitlines()[0]

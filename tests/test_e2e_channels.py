@@ -114,9 +114,12 @@ async def test_linking_is_refused_to_non_admins_and_where_the_bot_cannot_post(
         assert (await bot.ask(ANN, "/channel add @nosuchdesk")).plain_text.startswith(
             "I cannot find @nosuchdesk."
         )
-        assert (await bot.ask(ANN, "/subscribe @NewsDesk NATO")).plain_text.startswith(
-            "@NewsDesk is not linked."
-        )
+        not_linked = await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        assert not_linked.plain_text.splitlines() == [
+            "@NewsDesk is not linked. Link it first: /channel add @NewsDesk",
+            # It may have meant the word: how to watch for it.
+            "To watch for the word itself, leave out the @: /subscribe NewsDesk",
+        ]
         storage = await SqliteStorage.open(bot.database)
         try:
             assert await storage.get_channel(CHANNEL) is None
@@ -188,9 +191,8 @@ async def test_an_unlinked_channel_loses_its_subscriptions(tmp_path: Path) -> No
         assert (await bot.ask(ANN, "/resume")).plain_text == "Alerts are already on."
         removed = await bot.ask(ANN, "/channel remove @NewsDesk")
         assert removed.plain_text == "Unlinked News Desk and removed its 2 subscriptions."
-        assert (await bot.ask(ANN, "/list @NewsDesk")).plain_text.startswith(
-            "@NewsDesk is not linked."
-        )
+        listed = await bot.ask(ANN, "/list @NewsDesk")
+        assert listed.plain_text == "@NewsDesk is not linked. Link it first: /channel add @NewsDesk"
         assert (await bot.ask(ANN, "/channel")).plain_text.startswith(
             "You have not linked a channel yet."
         )
@@ -216,3 +218,28 @@ async def test_a_channel_that_removes_the_bot_stops_and_adding_it_back_resumes(
         assert chat_status(bot.database, CHANNEL) == "active"
         listed = await bot.ask(ANN, "/list @NewsDesk")
         assert "NATO" in listed.plain_text, "it comes back with its subscriptions"
+
+
+async def test_a_paused_channel_that_loses_and_regains_posting_is_told_it_stays_paused(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        fake = bot.fake
+        open_channel(fake)
+        await bot.ask(ANN, "/channel add @NewsDesk")
+        await bot.ask(ANN, "/subscribe @NewsDesk NATO")
+        await bot.ask(ANN, "/pause @NewsDesk")
+        assert chat_status(bot.database, CHANNEL) == "paused"
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "left", by_user=ANN)
+        lost = await next_to(bot, ANN, before)
+        assert "Its alerts are paused" in lost.plain_text and "/resume @NewsDesk" in lost.plain_text
+        assert chat_status(bot.database, CHANNEL) == "paused"
+        before = len(fake.sent(ANN))
+        fake.change_bot_member(CHANNEL, "administrator", by_user=ANN, can_post_messages=True)
+        restored = await next_to(bot, ANN, before)
+        # Not "its alerts resume": the admins paused them, and they stay paused.
+        assert restored.plain_text.startswith("✅ I can post in News Desk again.")
+        assert "still paused" in restored.plain_text
+        assert "/resume @NewsDesk" in restored.plain_text
+        assert chat_status(bot.database, CHANNEL) == "paused"

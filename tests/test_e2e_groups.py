@@ -135,6 +135,9 @@ async def test_a_bare_subscribe_takes_the_admins_reply_under_privacy_mode(
         bot.fake.add_chat(GROUP, "supergroup")
         bot.fake.make_admin(GROUP, ADMIN)
         asked = await say(bot, ADMIN, "/subscribe")
+        # The question answers the admin's command, its ForceReply only for that admin.
+        assert asked.reply_markup is not None and asked.reply_markup["selective"] is True
+        assert asked.params["reply_parameters"]["message_id"] > 0
         ignored = bot.fake.user_sends(ADMIN, "NATO", chat_id=GROUP, chat_type="supergroup")
         assert ignored["update_id"] == 0, "privacy mode: a plain message is not the bot's"
         bot.fake.user_sends(

@@ -219,6 +219,19 @@ async def test_import_and_export_speak_the_admins_language(tmp_path: Path) -> No
             )
 
 
+async def test_an_export_asked_to_wait_is_sent_after_the_wait(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        _serve_feeds(server)
+        good = _opml(f'<outline text="Alpha" xmlUrl="{server.url("/alpha.xml")}"/>')
+        async with running_bot(tmp_path, ADMINS) as bot:
+            await _import(bot, ADMIN, good)
+            bot.fake.fail_next("sendDocument", status=429, retry_after=1, chat_id=ADMIN)
+            exported = await _export(bot)
+            assert exported.plain_text == "1 feed, as OPML."
+            assert exported.document is not None
+            assert [error[:2] for error in bot.fake.errors] == [("sendDocument", 429)]
+
+
 async def test_export_with_no_feeds_says_so(tmp_path: Path) -> None:
     async with running_bot(tmp_path, ADMINS) as bot:
         empty = await _export(bot)

@@ -3,11 +3,15 @@ query in two topics, a deleted topic and /movetopic."""
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
+from bot.matching.query import parse_query
 from bot.render.groups import admins_only
+from bot.storage import ChatSeen, ChatType
+from bot.storage.sqlite import SqliteStorage
 from tests.botapi_fake import SentMessage
 from tests.e2e import POLL_TIMEOUT, BotHarness, Feeds, story, watching_bot
 
@@ -145,3 +149,56 @@ async def test_a_story_for_a_query_in_two_topics_goes_to_both(tmp_path: Path, fe
             (WORLD, "Matched: Ukraine"),
             (SPORT, "Matched: NATO, Ukraine"),
         ]
+
+
+async def test_a_button_acts_on_the_alert_of_the_topic_it_was_pressed_in(
+    tmp_path: Path, feeds: Feeds
+) -> None:
+    # The story goes to both topics; Stop on Sport's alert offers Sport's two queries and
+    # stops Sport's Ukraine, not World's query of the same name. The subscriptions are
+    # stored before the bot starts: the forum's pace (20 a minute, which the flood gate
+    # shares) then has room for the presses after the two alerts.
+    storage = await SqliteStorage.open(tmp_path / "newshound.sqlite3")
+    try:
+        now = time.time()
+        await storage.register_chat(ChatSeen(FORUM, ChatType.SUPERGROUP, "Desk"), now)
+        for topic, queries in ((WORLD, ["Ukraine"]), (SPORT, ["Ukraine", "NATO"])):
+            stored = [(parse_query(q).normalised, q) for q in queries]
+            await storage.add_subscriptions(FORUM, stored, 10, now, thread_id=topic)
+    finally:
+        await storage.close()
+    async with watching_bot(tmp_path, feeds, "/a.xml") as bot:
+        forum_with_admin(bot)
+        feeds.publish("/a.xml", story(2, "Ukraine and NATO meet"))
+        await bot.fake.wait_until(
+            lambda: (
+                len([m for m in bot.fake.sent(FORUM) if m.plain_text.startswith("Ukraine and")])
+                == 2
+            ),
+            timeout=POLL_TIMEOUT,
+        )
+        await bot.settle(feeds, "/a.xml")
+        [sport] = [
+            m
+            for m in bot.fake.sent(FORUM)
+            if m.plain_text.startswith("Ukraine and") and m.thread_id == SPORT
+        ]
+        menu = await press(bot, sport, "⛔ Stop")
+        assert [str(b["text"]) for b in menu.buttons][:2] == ["⛔ NATO", "⛔ Ukraine"]
+        await press(bot, menu, "⛔ Ukraine")
+        assert topics_of(bot) == [("Ukraine", WORLD), ("NATO", SPORT)]
+
+
+async def press(bot: BotHarness, message: SentMessage, label: str) -> SentMessage:
+    """The admin presses the button labelled label; return the message once it changed."""
+    data = next(str(b["callback_data"]) for b in message.buttons if str(b["text"]) == label)
+    bot.fake.user_presses(ADMIN, message.message_id, data, chat_id=FORUM)
+
+    def changed() -> SentMessage | None:
+        now = next(m for m in bot.fake.sent(FORUM) if m.message_id == message.message_id)
+        return now if now.reply_markup != message.reply_markup else None
+
+    await bot.fake.wait_until(lambda: changed() is not None)
+    current = changed()
+    assert current is not None
+    return current

@@ -138,12 +138,20 @@ def not_an_admin(name: str) -> str:
     return t("Only the admins of {name} can link it or manage its alerts.", name=escape(name))
 
 
-def not_linked(name: str) -> str:
-    """A command named a channel that is not linked."""
-    return t(
+def not_linked(name: str, word: str | None = None) -> str:
+    """A command named a channel that is not linked; with the word a /subscribe may have
+    meant, how to watch for it instead."""
+    text = t(
         "{name} is not linked. Link it first: <code>/channel add {name}</code>",
         name=escape(name),
     )
+    if word is None:
+        return text
+    hint = t(
+        "To watch for the word itself, leave out the @: <code>/subscribe {word}</code>",
+        word=escape(word),
+    )
+    return f"{text}\n{hint}"
 
 
 def private_only() -> str:
@@ -208,3 +216,23 @@ def posting_lost(channel: LinkedChannel) -> str:
 def posting_restored(channel: LinkedChannel) -> str:
     """Note to the linking admin: the bot may post again."""
     return t("✅ I can post in {title} again: its alerts resume.", title=title(channel))
+
+
+def posting_lost_while_paused(channel: LinkedChannel) -> str:
+    """Note to the linking admin: the bot may no longer post in a channel paused anyway."""
+    return t(
+        "⚠️ I can no longer post in {title}. Its alerts are paused; before you send /resume "
+        "{name}, make me an admin with the right to post messages.",
+        title=title(channel),
+        name=escape(handle(channel)),
+    )
+
+
+def posting_restored_while_paused(channel: LinkedChannel) -> str:
+    """Note to the linking admin: the bot may post again, but its admins paused the alerts."""
+    return t(
+        "✅ I can post in {title} again. Its alerts are still paused: send /resume {name} to "
+        "turn them back on.",
+        title=title(channel),
+        name=escape(handle(channel)),
+    )

@@ -20,11 +20,7 @@ def render_all(rows: list[OutboxItem]) -> list[OutgoingMessage]:
     with use_locale(locale_for(rows[0].chat_language)):
         if rows[0].kind != "digest":
             return [render(rows[0])]
-        header = tn(
-            "…and {n} more new story matching your subscriptions:",
-            "…and {n} more new stories matching your subscriptions:",
-            len(rows),
-        )
+        header = _more_header(rows[0], len(rows))
         messages = digest_messages([(row.title, row.link) for row in rows], header=header)
     return [replace(message, thread_id=rows[0].thread_id) for message in messages]
 
@@ -44,20 +40,34 @@ def first_digest_message(rows: list[OutboxItem]) -> tuple[OutgoingMessage, list[
     ordered = sorted(rows, key=place)
     with use_locale(locale_for(first.chat_language)):
         if any(row.attempts == 0 and row.next_attempt_at > 0 for row in ordered):
-            header = tn(
-                "Your digest: {n} new story matching your subscriptions:",
-                "Your digest: {n} new stories matching your subscriptions:",
-                len(ordered),
-            )
+            header = _scheduled_header(first, len(ordered))
         else:
-            header = tn(
-                "…and {n} more new story matching your subscriptions:",
-                "…and {n} more new stories matching your subscriptions:",
-                len(ordered),
-            )
+            header = _more_header(first, len(ordered))
         items = [(row.title, row.link, _group(row)) for row in ordered]
         text, carried = digest_pages(items, header, first_only=True)[0]
     return OutgoingMessage(text, thread_id=first.thread_id), ordered[:carried]
+
+
+def _more_header(row: OutboxItem, n: int) -> str:
+    """A burst digest's heading: a channel's readers did not subscribe, its admin did."""
+    if row.chat_type is ChatType.CHANNEL:
+        return tn("…and {n} more new story:", "…and {n} more new stories:", n)
+    return tn(
+        "…and {n} more new story matching your subscriptions:",
+        "…and {n} more new stories matching your subscriptions:",
+        n,
+    )
+
+
+def _scheduled_header(row: OutboxItem, n: int) -> str:
+    """A scheduled digest's heading, for a channel's readers as for a subscriber."""
+    if row.chat_type is ChatType.CHANNEL:
+        return tn("Digest: {n} new story:", "Digest: {n} new stories:", n)
+    return tn(
+        "Your digest: {n} new story matching your subscriptions:",
+        "Your digest: {n} new stories matching your subscriptions:",
+        n,
+    )
 
 
 def _group(row: OutboxItem) -> str:

@@ -60,6 +60,9 @@ class Tuning(Protocol):
     async def hidden_feeds(self, chat_id: int) -> list[HiddenFeed]:
         """Return the feeds the chat hid, in the order it hid them."""
 
-    async def sent_alert(self, chat_id: int, story_id: int) -> SentAlert | None:
-        """Return the alert about this story queued to this chat, or None (never queued to
-        it, or pruned since)."""
+    async def sent_alert(
+        self, chat_id: int, story_id: int, thread_id: int | None = None
+    ) -> SentAlert | None:
+        """Return the alert about this story queued to this chat's forum topic thread_id
+        (None: the chat itself), or None (never queued there, or pruned since). A story that
+        went to two topics of a forum has an alert in each, with its own matched queries."""

@@ -70,6 +70,9 @@ async def test_the_alert_a_button_names_is_the_chats_own(db: Db) -> None:
     assert alert.source == f"Feed {feed.id}"
     assert await db.storage.sent_alert(BOB, story_id) is None, "never sent to Bob"
     assert await db.storage.sent_alert(ANN, story_id + 1000) is None
+    # Sent to the chat itself, not to a forum topic of it: a button in topic 7 names none.
+    assert await db.storage.sent_alert(ANN, story_id, None) == alert
+    assert await db.storage.sent_alert(ANN, story_id, 7) is None
 
 
 async def test_a_claim_reads_the_mutes_and_hidden_feeds_and_matches_name_their_feed(

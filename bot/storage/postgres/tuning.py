@@ -66,15 +66,18 @@ class TuningMixin(PostgresBase):
             rows = await cursor.fetchall()
         return [HiddenFeed(int(r[0]), str(r[1] or ""), str(r[2])) for r in rows]
 
-    async def sent_alert(self, chat_id: int, story_id: int) -> SentAlert | None:
-        """Return the alert about this story queued to this chat, or None."""
+    async def sent_alert(
+        self, chat_id: int, story_id: int, thread_id: int | None = None
+    ) -> SentAlert | None:
+        """Return the alert about this story queued to this chat's topic, or None."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 """SELECT o.story_id, s.feed_id, coalesce(f.title, ''), o.matched, o.thread_id
                    FROM outbox o JOIN stories s ON s.id = o.story_id
                    LEFT JOIN feeds f ON f.id = s.feed_id
-                   WHERE o.chat_id = %s AND o.story_id = %s AND o.kind = 'alert' LIMIT 1""",
-                (chat_id, story_id),
+                   WHERE o.chat_id = %s AND o.story_id = %s AND o.kind = 'alert'
+                     AND o.thread_id IS NOT DISTINCT FROM %s LIMIT 1""",
+                (chat_id, story_id, thread_id),
             )
             row = await cursor.fetchone()
         if row is None:

@@ -69,15 +69,16 @@ class TuningMixin(SqliteBase):
 
     @reading
     async def sent_alert(
-        self, db: aiosqlite.Connection, chat_id: int, story_id: int
+        self, db: aiosqlite.Connection, chat_id: int, story_id: int, thread_id: int | None = None
     ) -> SentAlert | None:
-        """Return the alert about this story queued to this chat, or None."""
+        """Return the alert about this story queued to this chat's topic, or None."""
         async with db.execute(
             """SELECT o.story_id, s.feed_id, coalesce(f.title, ''), o.matched, o.thread_id
                FROM outbox o JOIN stories s ON s.id = o.story_id
                LEFT JOIN feeds f ON f.id = s.feed_id
-               WHERE o.chat_id = ? AND o.story_id = ? AND o.kind = 'alert' LIMIT 1""",
-            (chat_id, story_id),
+               WHERE o.chat_id = ? AND o.story_id = ? AND o.kind = 'alert'
+                 AND o.thread_id IS ? LIMIT 1""",
+            (chat_id, story_id, thread_id),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
