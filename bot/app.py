@@ -199,9 +199,8 @@ async def _serve(
     """Start receiving updates, the feed poller, the delivery worker, the maintenance task
     and the HTTP listeners; stop them cleanly."""
     settings, clock = services.settings, services.clock
-    lease = float(settings.instance_lease_seconds)
     # One id per process: its heartbeat, its feed leases and its outbox leases.
-    heartbeat = Heartbeat(services.storage, new_instance_id(), lease)
+    heartbeat = Heartbeat(services.storage, new_instance_id(), settings.instance_lease_seconds)
     sink: MetricsSink = metrics or NO_METRICS
     await menus.set_default_menus(app.bot)
     await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
@@ -232,7 +231,7 @@ async def _serve(
         metrics=sink,
         on_edits=worker.editor.wake,
         instance=heartbeat.instance,
-        lease_seconds=lease,
+        lease_seconds=settings.instance_lease_seconds,
         max_in_flight=2 * settings.fetch_concurrency,
     )
     maintenance = Maintenance(
@@ -240,8 +239,8 @@ async def _serve(
         outbox_days=settings.outbox_retention_days,
         story_days=settings.story_retention_days,
     )
-    polling = LongPolling(app, stop, services.storage.polling_lock())
-    receiver = Webhook(app, settings) if settings.webhook_url else polling
+    lock = None if settings.webhook_url else services.storage.polling_lock()
+    receiver = Webhook(app, settings) if settings.webhook_url else LongPolling(app, stop, lock)
     loop_watch = LoopWatch()
     listeners = [receiver.listener] if isinstance(receiver, Webhook) else []
     if metrics is not None and settings.http_port is not None:

@@ -36,7 +36,7 @@ LOCK_RETRY_SECONDS = 2.0
 LOCK_CHECK_TIMEOUT_SECONDS = 10.0
 # 409s while holding the lock: one or two while an instance lets it go; this many in the
 # window mean a poller outside the lock (another database), and the bot stops as without one.
-CONFLICTS_TOLERATED = 5
+CONFLICTS_TOLERATED = 3
 CONFLICT_WINDOW_SECONDS = 60.0
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from bot.app import build_application
 from bot.config import load_settings
-from bot.receiving import LongPolling
+from bot.receiving import CONFLICTS_TOLERATED, LongPolling, PollingConflict
 from bot.services import BotApplication
 from bot.storage import PollingLock, Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.postgres.polling_lock import POLLING_LOCK
-from tests.botapi_fake import BotApiFake
+from tests.botapi_fake import CONFLICT, BotApiFake
 from tests.postgres import SKIP_REASON, TEST_DATABASE_URL, fresh_schema
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -156,3 +156,24 @@ async def test_another_instance_takes_over_when_the_holder_dies(
     # (The fake ends the abandoned long poll of the old holder with a 409 no one reads.)
     assert not [r for r in caplog.records if "409" in r.getMessage()], "no 409 reached either"
     assert not b.stop.is_set(), "b did not give up"
+
+
+async def test_a_lone_409_is_checked_and_409s_that_keep_coming_stop_the_holder(
+    storages: tuple[Storage, Storage], caplog: pytest.LogCaptureFixture
+) -> None:
+    log: list[str] = []
+    with BotApiFake(TOKEN) as fake:
+        a = Instance("a", fake, storages[0], log)
+        async with a.app:
+            await a.polling.start()
+            await a.until(receiving=True)
+            # A poller outside the lock (a deployment on another database) with this token.
+            fake.fail_next("getUpdates", status=409, description=CONFLICT, times=1000)
+            async with asyncio.timeout(WAIT * 2):
+                await a.stop.wait()
+            await a.polling.stop()
+    warnings = [r.getMessage() for r in caplog.records if "409" in r.getMessage()]
+    assert len(warnings) == CONFLICTS_TOLERATED, "the first ones only made it check its lock"
+    assert "does not share its database" in warnings[-1]
+    with pytest.raises(PollingConflict):
+        a.polling.raise_if_conflicted()
