@@ -35,6 +35,14 @@ class Budget:
     capacity: float
 
 
+def row_lease_until(lease: Lease, now: float, due: float) -> float:
+    """Return when a row due at `due` stops being held: the lease's end, or for a row not due
+    before then (a digest line held by its chat's schedule, a retry) as long after its due
+    time. A live instance's renewals then leave it alone until it is nearly due, and if the
+    instance dies, its chat waits for no longer than a lease past the row's own time."""
+    return max(lease.until, due + (lease.until - now))
+
+
 def refilled(tokens: float, updated: float, now: float, budget: Budget) -> float:
     """Return the bucket's tokens at `now`: refilled since `updated`, never above capacity
     (a clock that went back refills nothing)."""
@@ -61,8 +69,8 @@ class DeliveryLeases(Protocol):
         another instance holds and rows another take is locking; return them, oldest first."""
 
     async def renew_outbox_leases(self, lease: Lease) -> int:
-        """Extend the lease of every pending row the instance holds to `lease.until`; return
-        how many it still holds."""
+        """Extend the lease of every pending row the instance holds that ends before
+        `lease.until` to then; return how many were extended."""
 
     async def release_outbox_leases(self, instance: str) -> int:
         """Give up the instance's leases on its pending rows (it stops); return how many."""
