@@ -268,10 +268,10 @@ class DeliveryWorker:
         attempts = item.attempts + 1
         chat_id = item.chat_id
         sent_ids: list[int] = []
+        if self._shared is not None and not await self._shared.take_tokens(len(messages)):
+            return Attempt("pending", chat_id, item.attempts, self._clock() + STORAGE_RETRY_SECONDS)
         try:
             for message in messages:
-                if self._shared is not None:
-                    await self._shared.take_token()
                 # Sent exactly as rendered: text, buttons and forum topic.
                 sent = await self._bot.send_message(
                     chat_id=chat_id,
