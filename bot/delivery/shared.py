@@ -15,10 +15,10 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.storage import PendingRow, Storage, StorageUnavailable
+from bot.storage import OutboxItem, PendingRow, Storage, StorageUnavailable
 from bot.storage.leases import Budget, Lease, batch_for
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,11 @@ class SharedDelivery:
         self._next_sweep = now + self._sharing.lease_seconds / SWEEPS_PER_LEASE
         room = self._queue_target - queued
         return await self._storage.take_outbox(lease, now, room) if room > 0 else []
+
+    async def held(self, rows: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Return these rows as they are now, those this instance holds only."""
+        ids = [row.id for row in rows]
+        return await self._storage.load_outbox(ids, leased_by=self._sharing.instance)
 
     async def take_tokens(self, count: int) -> bool:
         """Wait for `count` tokens of the shared send budget (the instances' sends stay within

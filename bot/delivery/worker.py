@@ -249,6 +249,8 @@ class DeliveryWorker:
         rows = [item]
         if item.kind == "digest":
             pending = await self._storage.pending_digest(item.chat_id, self._clock())
+            if self._shared is not None:  # the lines it holds; another instance sends its own
+                pending = await self._shared.held(pending)
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]

@@ -4,9 +4,12 @@ Several `newshound run` processes on one PostgreSQL share the outbox: a pending 
 only by the instance named in its lease (`claimed_by`, until `lease_until`). A claim leases
 the rows it queues to the claiming instance; the instance renews its leases while it runs;
 rows nobody holds (a broadcast's, or a dead instance's once its lease expired) are taken by
-whichever instance sweeps first. A chat whose pending rows another instance holds belongs to
-that instance until they are done: nobody else claims for it or takes its rows, so one chat
-is never sent to side by side. SQLite holds the same columns (one process holds every lease).
+whichever instance sweeps first. A chat with pending rows due within a lease that another
+instance holds belongs to that instance until they are done: nobody else claims for it or
+takes its rows, so one chat is not sent to side by side. Rows held for later (digest lines
+waiting for the chat's digest time) do not keep the chat, or other instances would wait
+(their watermark with them) all night. SQLite holds the same columns (one process holds
+every lease).
 
 The send budget is a token bucket in the database (a rate, a small capacity) from which
 each instance takes a few tokens at a time; the refill and grant rules are here, pure.

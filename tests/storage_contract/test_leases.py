@@ -104,6 +104,30 @@ async def test_a_row_due_later_is_held_as_long_past_its_time_and_not_renewed(db:
     assert [r.id for r in await db.storage.take_outbox(lease("b", later), later, 100)] == [row]
 
 
+async def test_rows_held_only_for_later_leave_the_chat_to_anyone_meanwhile(db: Db) -> None:
+    """A digest line held till tonight must not keep the chat from other instances (their
+    watermark would wait for it): only rows due within a lease make a chat another's."""
+    feed = await add_feed(db)
+    later, due = await queue(db, feed, ANN, 2)
+    await db.storage.record_deliveries(
+        [Delivery(later, ANN, "pending", 0, next_attempt_at=T0 + 3600)], T0
+    )
+    await db.storage.take_outbox(lease("a"), T0, 100)
+    await save(db, feed, candidate(feed, "Ukraine one"), match=everyone(ANN), deliver=False)
+    log = MatchLog()
+    log.add(await db.storage.story_matches(0, 100))
+    plan = claim_planner(log, limit=100, now=T0)
+    held = await db.storage.claim_chat(ANN, plan, T0, lease=lease("c"))
+    assert (held.rows, held.held_until) == ((), T0 + LEASE), "a's row due now holds it"
+    await db.storage.record_deliveries([Delivery(due, ANN, "sent", 1)], T0)
+    claim = await db.storage.claim_chat(ANN, plan, T0, lease=lease("c"))
+    assert claim.held_until is None, "only a's line for later is left"
+    assert len(claim.rows) == 1
+    await db.storage.release_outbox_leases("c")
+    taken = await db.storage.take_outbox(lease("b"), T0, 100)
+    assert [row.id for row in taken] == [claim.rows[0].id]
+
+
 async def test_released_rows_are_taken_at_once(db: Db) -> None:
     feed = await add_feed(db)
     rows = await queue(db, feed, ANN, 2)

@@ -110,8 +110,8 @@ async def _held_elsewhere(db: Connection, chat_id: int, lease: Lease, now: float
     cursor = await db.execute(
         """SELECT max(lease_until) FROM outbox
            WHERE chat_id = %s AND status = 'pending' AND claimed_by <> %s
-               AND lease_until >= %s""",
-        (chat_id, lease.instance, now),
+               AND lease_until >= %s AND next_attempt_at <= %s""",
+        (chat_id, lease.instance, now, lease.until),
     )
     row = await cursor.fetchone()
     return None if row is None or row[0] is None else float(row[0])

@@ -41,7 +41,8 @@ class LeasesMixin(PostgresBase):
                        AND NOT EXISTS (
                            SELECT 1 FROM outbox h
                            WHERE h.chat_id = o.chat_id AND h.status = 'pending'
-                               AND h.claimed_by <> %(me)s AND h.lease_until >= %(now)s)
+                               AND h.claimed_by <> %(me)s AND h.lease_until >= %(now)s
+                               AND h.next_attempt_at <= %(until)s)
                    RETURNING o.id, o.chat_id, o.kind, o.next_attempt_at, c.type""",
                 {
                     "me": lease.instance,

@@ -126,8 +126,8 @@ class ClaimsMixin(SchedulesMixin):
         [(until,)] = await self._db.execute_fetchall(
             """SELECT max(lease_until) FROM outbox
                WHERE chat_id = ? AND status = 'pending' AND claimed_by <> ?
-                   AND lease_until >= ?""",
-            (chat_id, lease.instance, now),
+                   AND lease_until >= ? AND next_attempt_at <= ?""",
+            (chat_id, lease.instance, now, lease.until),
         )
         return None if until is None else float(until)
 

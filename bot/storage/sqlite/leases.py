@@ -23,8 +23,9 @@ class LeasesMixin(SqliteBase):
                     WHERE NOT EXISTS (
                         SELECT 1 FROM outbox h
                         WHERE h.chat_id = candidates.chat_id AND h.status = 'pending'
-                            AND h.claimed_by <> ? AND h.lease_until >= ?)""",
-                (me, now, limit, me, now),
+                            AND h.claimed_by <> ? AND h.lease_until >= ?
+                            AND h.next_attempt_at <= ?)""",
+                (me, now, limit, me, now, lease.until),
             )
             chats = [int(row[0]) for row in found]
             if not chats:
