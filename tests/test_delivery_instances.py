@@ -222,3 +222,29 @@ async def senders(storage: PostgresStorage) -> dict[str, int]:
     async with storage._transaction() as db:
         cursor = await db.execute("SELECT claimed_by, count(*) FROM outbox GROUP BY 1")
         return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
+
+
+async def test_a_broadcast_is_shared_between_instances_and_sent_once_to_each_chat(
+    instances: Instances,
+) -> None:
+    env = instances
+    admin = CHATS[0]
+    draft = await env.storages[0].create_broadcast(admin, "Maintenance tonight", time.time())
+    recipients = await env.storages[0].confirm_broadcast(draft.id, admin, time.time())
+    assert recipients == len(CHATS)
+    # Nobody holds a broadcast's rows: an instance's sweep takes up to a queue's worth (here
+    # all of them), the other's the rest; a chat's row is sent by the one that took it.
+    async with (
+        env.bot() as bot_a,
+        env.bot() as bot_b,
+        running(env.worker(env.storages[0], bot_a, "a")),
+        running(env.worker(env.storages[1], bot_b, "b")),
+    ):
+        await eventually(lambda: len(env.times) >= len(CHATS), WAIT)
+        await until_no_pending(env.storages[0])
+    for chat_id in CHATS:
+        assert [m.plain_text for m in env.fake.sent(chat_id)] == ["Maintenance tonight"]
+    assert busiest_second(env.times) <= RATE + 3 * batch_for(RATE)
+    # Both instances' progress jobs finish it; only the first reports it.
+    finished = [await storage.finish_broadcast(draft.id, time.time()) for storage in env.storages]
+    assert finished == [True, False]

@@ -15,10 +15,10 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.storage import PendingRow, Storage, StorageUnavailable
+from bot.storage import OutboxItem, PendingRow, Storage, StorageUnavailable
 from bot.storage.leases import Budget, Lease, batch_for
 
 log = logging.getLogger(__name__)
@@ -87,17 +87,29 @@ class SharedDelivery:
         room = self._queue_target - queued
         return await self._storage.take_outbox(lease, now, room) if room > 0 else []
 
-    async def take_token(self) -> None:
-        """Wait for a token of the shared send budget (the instances' sends stay within it)."""
+    async def held(self, rows: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Return these rows as they are now, those this instance holds only."""
+        ids = [row.id for row in rows]
+        return await self._storage.load_outbox(ids, leased_by=self._sharing.instance)
+
+    async def take_tokens(self, count: int) -> bool:
+        """Wait for `count` tokens of the shared send budget (the instances' sends stay within
+        it); False if the database cannot give them (the send waits for the pause)."""
         async with self._refill:
-            while self._tokens == 0:
-                self._tokens = await self._storage.take_send_tokens(
-                    self._batch, self._budget, self._clock()
-                )
-                if self._tokens == 0:
-                    # The bucket refills a batch in this long; others may take it first.
-                    await asyncio.sleep(self._batch / self._sharing.rate)
-            self._tokens -= 1
+            try:
+                while self._tokens < count:
+                    got = await self._storage.take_send_tokens(
+                        self._batch, self._budget, self._clock()
+                    )
+                    self._tokens += got
+                    if got == 0:
+                        # The bucket refills a batch in this long; others may take it first.
+                        await asyncio.sleep(self._batch / self._sharing.rate)
+            except StorageUnavailable as error:
+                log.warning("No send tokens from the database: %s", error)
+                return False
+            self._tokens -= count
+            return True
 
     async def release(self) -> None:
         """Give this instance's leases up (it stops): others take its rows at their sweep."""

@@ -249,6 +249,8 @@ class DeliveryWorker:
         rows = [item]
         if item.kind == "digest":
             pending = await self._storage.pending_digest(item.chat_id, self._clock())
+            if self._shared is not None:  # the lines it holds; another instance sends its own
+                pending = await self._shared.held(pending)
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
@@ -268,10 +270,10 @@ class DeliveryWorker:
         attempts = item.attempts + 1
         chat_id = item.chat_id
         sent_ids: list[int] = []
+        if self._shared is not None and not await self._shared.take_tokens(len(messages)):
+            return Attempt("pending", chat_id, item.attempts, self._clock() + STORAGE_RETRY_SECONDS)
         try:
             for message in messages:
-                if self._shared is not None:
-                    await self._shared.take_token()
                 # Sent exactly as rendered: text, buttons and forum topic.
                 sent = await self._bot.send_message(
                     chat_id=chat_id,

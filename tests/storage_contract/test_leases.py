@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.delivery.fanout import MatchLog, claim_planner
-from bot.storage import ClaimPlanner, Feed, Storage
+from bot.storage import ClaimPlanner, Delivery, Feed, Storage
 from bot.storage.leases import Budget, Lease
 from bot.storage.postgres import PostgresStorage
 from tests.storage_contract.conftest import Backend
@@ -89,6 +89,45 @@ async def test_a_chat_whose_rows_one_instance_holds_is_left_to_it(db: Db) -> Non
     assert [row.id for row in mine] == ann_more
 
 
+async def test_a_row_due_later_is_held_as_long_past_its_time_and_not_renewed(db: Db) -> None:
+    feed = await add_feed(db)
+    [row] = await queue(db, feed, ANN, 1)
+    retry_at = T0 + 600
+    await db.storage.record_deliveries(
+        [Delivery(row, ANN, "pending", 1, next_attempt_at=retry_at, error="Bad Gateway")], T0
+    )
+    await db.storage.take_outbox(lease("a"), T0, 100)
+    assert [r["lease_until"] for r in db.outbox()] == [retry_at + LEASE]
+    assert await db.storage.renew_outbox_leases(lease("a", T0 + 10)) == 0, "nothing to extend"
+    assert await db.storage.take_outbox(lease("b", T0 + 100), T0 + 100, 100) == []
+    later = retry_at + LEASE + 1
+    assert [r.id for r in await db.storage.take_outbox(lease("b", later), later, 100)] == [row]
+
+
+async def test_rows_held_only_for_later_leave_the_chat_to_anyone_meanwhile(db: Db) -> None:
+    """A digest line held till tonight must not keep the chat from other instances (their
+    watermark would wait for it): only rows due within a lease make a chat another's."""
+    feed = await add_feed(db)
+    later, due = await queue(db, feed, ANN, 2)
+    await db.storage.record_deliveries(
+        [Delivery(later, ANN, "pending", 0, next_attempt_at=T0 + 3600)], T0
+    )
+    await db.storage.take_outbox(lease("a"), T0, 100)
+    await save(db, feed, candidate(feed, "Ukraine one"), match=everyone(ANN), deliver=False)
+    log = MatchLog()
+    log.add(await db.storage.story_matches(0, 100))
+    plan = claim_planner(log, limit=100, now=T0)
+    held = await db.storage.claim_chat(ANN, plan, T0, lease=lease("c"))
+    assert (held.rows, held.held_until) == ((), T0 + LEASE), "a's row due now holds it"
+    await db.storage.record_deliveries([Delivery(due, ANN, "sent", 1)], T0)
+    claim = await db.storage.claim_chat(ANN, plan, T0, lease=lease("c"))
+    assert claim.held_until is None, "only a's line for later is left"
+    assert len(claim.rows) == 1
+    await db.storage.release_outbox_leases("c")
+    taken = await db.storage.take_outbox(lease("b"), T0, 100)
+    assert [row.id for row in taken] == [claim.rows[0].id]
+
+
 async def test_released_rows_are_taken_at_once(db: Db) -> None:
     feed = await add_feed(db)
     rows = await queue(db, feed, ANN, 2)
@@ -114,7 +153,7 @@ async def test_a_leased_claim_leases_its_rows_and_a_held_chat_queues_nothing(db:
     mine = await db.storage.claim_chat(ANN, plan, T0 + 1, lease=lease("a", T0 + 1))
     assert len(mine.rows) == 1
     after = T0 + LEASE + 2
-    assert await db.storage.renew_outbox_leases(lease("a", T0 + 1)) == 2
+    assert await db.storage.renew_outbox_leases(lease("a", T0 + 1)) == 1, "the older one"
     taken = await db.storage.claim_chat(ANN, plan, after, lease=lease("b", after))
     assert (taken.rows, taken.held_until) == ((), None), "a's lease expired: b may claim"
 

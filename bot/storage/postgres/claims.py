@@ -110,8 +110,8 @@ async def _held_elsewhere(db: Connection, chat_id: int, lease: Lease, now: float
     cursor = await db.execute(
         """SELECT max(lease_until) FROM outbox
            WHERE chat_id = %s AND status = 'pending' AND claimed_by <> %s
-               AND lease_until >= %s""",
-        (chat_id, lease.instance, now),
+               AND lease_until >= %s AND next_attempt_at <= %s""",
+        (chat_id, lease.instance, now, lease.until),
     )
     row = await cursor.fetchone()
     return None if row is None or row[0] is None else float(row[0])
@@ -160,7 +160,8 @@ async def _queue_rows(
     cursor = await db.execute(
         """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
                                next_attempt_at, claimed_by, lease_until)
-           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before, %s, %s
+           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before, %s,
+                  greatest(%s, p.not_before + %s)
            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[],
                        %s::double precision[]) WITH ORDINALITY
                 AS p(kind, story_id, thread_id, matched, not_before, position)
@@ -172,7 +173,9 @@ async def _queue_rows(
             chat_id,
             now,
             None if lease is None else lease.instance,
+            # A row held till later is leased as long past its time (leases.row_lease_until).
             None if lease is None else lease.until,
+            None if lease is None else lease.until - now,
             [row.lane.value for row in planned],
             [row.story_id for row in planned],
             [row.thread_id for row in planned],

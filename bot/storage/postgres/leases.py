@@ -31,7 +31,8 @@ class LeasesMixin(PostgresBase):
             if not chats:
                 return []
             cursor = await db.execute(
-                """UPDATE outbox o SET claimed_by = %(me)s, lease_until = %(until)s
+                """UPDATE outbox o SET claimed_by = %(me)s,
+                       lease_until = greatest(%(until)s, o.next_attempt_at + %(hold)s)
                    FROM chats c
                    WHERE c.id = o.chat_id AND o.chat_id = ANY(%(chats)s::bigint[])
                        AND o.status = 'pending'
@@ -40,9 +41,16 @@ class LeasesMixin(PostgresBase):
                        AND NOT EXISTS (
                            SELECT 1 FROM outbox h
                            WHERE h.chat_id = o.chat_id AND h.status = 'pending'
-                               AND h.claimed_by <> %(me)s AND h.lease_until >= %(now)s)
+                               AND h.claimed_by <> %(me)s AND h.lease_until >= %(now)s
+                               AND h.next_attempt_at <= %(until)s)
                    RETURNING o.id, o.chat_id, o.kind, o.next_attempt_at, c.type""",
-                {"me": lease.instance, "until": lease.until, "now": now, "chats": chats},
+                {
+                    "me": lease.instance,
+                    "until": lease.until,
+                    "hold": lease.until - now,  # see row_lease_until
+                    "now": now,
+                    "chats": chats,
+                },
             )
             rows = await cursor.fetchall()
         taken = [
@@ -51,12 +59,12 @@ class LeasesMixin(PostgresBase):
         return sorted(taken, key=lambda row: row.id)
 
     async def renew_outbox_leases(self, lease: Lease) -> int:
-        """Extend the instance's leases on its pending rows; return how many it holds."""
+        """Extend the instance's leases ending before lease.until; return how many."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 """UPDATE outbox SET lease_until = %s
-                   WHERE claimed_by = %s AND status = 'pending'""",
-                (lease.until, lease.instance),
+                   WHERE claimed_by = %s AND status = 'pending' AND lease_until < %s""",
+                (lease.until, lease.instance, lease.until),
             )
             return cursor.rowcount
 

@@ -271,7 +271,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE outbox ADD COLUMN claimed_by text",
             "ALTER TABLE outbox ADD COLUMN lease_until double precision",
             "CREATE INDEX outbox_leased ON outbox (claimed_by) WHERE status = 'pending'",
-            "CREATE INDEX outbox_pending_by_chat ON outbox (chat_id) WHERE status = 'pending'",
             """ALTER TABLE delivery_state
                    ADD COLUMN send_tokens double precision NOT NULL DEFAULT 0,
                    ADD COLUMN send_tokens_at double precision NOT NULL DEFAULT 0""",

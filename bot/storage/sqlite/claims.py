@@ -20,7 +20,7 @@ from bot.storage.claims import (
     StoryMatch,
     schedule_of,
 )
-from bot.storage.leases import Lease
+from bot.storage.leases import Lease, row_lease_until
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.schedules import SchedulesMixin
@@ -111,7 +111,10 @@ class ClaimsMixin(SchedulesMixin):
             if lease is not None and rows:
                 await self._db.executemany(
                     "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
-                    [(lease.instance, lease.until, row.id) for row in rows],
+                    [
+                        (lease.instance, row_lease_until(lease, now, row.not_before), row.id)
+                        for row in rows
+                    ],
                 )
             await self._db.execute(
                 "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
@@ -123,8 +126,8 @@ class ClaimsMixin(SchedulesMixin):
         [(until,)] = await self._db.execute_fetchall(
             """SELECT max(lease_until) FROM outbox
                WHERE chat_id = ? AND status = 'pending' AND claimed_by <> ?
-                   AND lease_until >= ?""",
-            (chat_id, lease.instance, now),
+                   AND lease_until >= ? AND next_attempt_at <= ?""",
+            (chat_id, lease.instance, now, lease.until),
         )
         return None if until is None else float(until)
 

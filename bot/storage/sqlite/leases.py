@@ -1,7 +1,7 @@
 """Delivery across instances, as SQLite keeps it: the same leases and send budget as the
 PostgreSQL backend (bot/storage/leases.py), without row locks (one writer at a time)."""
 
-from bot.storage.leases import Budget, Lease, granted, refilled
+from bot.storage.leases import Budget, Lease, granted, refilled, row_lease_until
 from bot.storage.models import ChatType, PendingRow
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
@@ -23,8 +23,9 @@ class LeasesMixin(SqliteBase):
                     WHERE NOT EXISTS (
                         SELECT 1 FROM outbox h
                         WHERE h.chat_id = candidates.chat_id AND h.status = 'pending'
-                            AND h.claimed_by <> ? AND h.lease_until >= ?)""",
-                (me, now, limit, me, now),
+                            AND h.claimed_by <> ? AND h.lease_until >= ?
+                            AND h.next_attempt_at <= ?)""",
+                (me, now, limit, me, now, lease.until),
             )
             chats = [int(row[0]) for row in found]
             if not chats:
@@ -41,7 +42,7 @@ class LeasesMixin(SqliteBase):
             )
             await self._db.executemany(
                 "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
-                [(me, lease.until, int(row[0])) for row in rows],
+                [(me, row_lease_until(lease, now, float(row[3])), int(row[0])) for row in rows],
             )
         return [
             PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
@@ -49,11 +50,12 @@ class LeasesMixin(SqliteBase):
 
     @serialized
     async def renew_outbox_leases(self, lease: Lease) -> int:
-        """Extend the instance's leases on its pending rows; return how many it holds."""
+        """Extend the instance's leases ending before lease.until; return how many."""
         async with self._transaction():
             cursor = await self._db.execute(
-                "UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND status = 'pending'",
-                (lease.until, lease.instance),
+                """UPDATE outbox SET lease_until = ?
+                   WHERE claimed_by = ? AND status = 'pending' AND lease_until < ?""",
+                (lease.until, lease.instance, lease.until),
             )
             return cursor.rowcount
 
