@@ -13,9 +13,7 @@ import asyncio
 import bisect
 import contextlib
 import itertools
-import os
 import re
-import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from tests.botapi_fake import BotApiFake, RequestRecord, SentMessage
-from tests.process_harness import READY_TIMEOUT, BotProcess, Pair, kill_group
+from tests.process_harness import READY_TIMEOUT, BotProcess, Pair
 
 _STEP = 0.02
 # After a SIGKILL, requests the dead bot had written may still be read by the fake: wait until
@@ -135,29 +133,24 @@ class Instances:
     async def kill(self, member: Instance) -> float:
         """SIGKILL one instance (only its bot process, as a crash would); return the instant.
 
-        Waits until the fake has answered every request the dead client had written, so the
-        request log is final for it; the other instances keep running meanwhile.
+        Waits until the fake has read and answered every send the dead client had written, so
+        the request log of its sends is final; the other instances keep running meanwhile.
         """
-        run = member.process.runs[-1]
         killed_at = asyncio.get_running_loop().time()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(run.pid, signal.SIGKILL)
         member.killed_at = killed_at
-        process = member.process._process
-        assert process is not None
-        await asyncio.wait_for(process.wait(), 20)
-        kill_group(run.pid)
-        member.process._process = None
-        run.returncode, run.ended_by = process.returncode, "SIGKILL"
+        await member.process.kill(settle_requests=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SETTLE_LIMIT
-        count = len(self.fake.request_log())
+
+        def sends() -> list[RequestRecord]:
+            return [r for m in SENDS for r in self.calls(member.name, m)]
+
+        count = len(sends())
         while loop.time() < deadline:
             await asyncio.sleep(SETTLE_SECONDS)
-            mine = [r for r in self.fake.request_log() if r.client == member.name]
-            if len(self.fake.request_log()) == count and all(r.answered for r in mine):
+            if len(sends()) == count and all(r.answered for r in sends()):
                 break
-            count = len(self.fake.request_log())
+            count = len(sends())
         return killed_at
 
     async def stop(self) -> dict[str, int]:
