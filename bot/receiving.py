@@ -75,6 +75,9 @@ class LongPolling:
         self._conflicts: list[Conflict] = []
         self._recent_conflicts: deque[float] = deque()
         self._check_now = asyncio.Event()
+        # Set by stop(): the holder task ends as when the bot stops (never cancelled, so that
+        # it always gives the lock and its session up).
+        self._quit = asyncio.Event()
         self._holder: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -101,7 +104,7 @@ class LongPolling:
         # this one lost it): then it is given time to notice and stop before this one polls.
         taking_over = False
         try:
-            while not self._stop.is_set():
+            while not self._stopping():
                 if not await self._acquire(lock):
                     if not taking_over:
                         log.info("Another instance receives Telegram's updates; standing by")
@@ -114,12 +117,12 @@ class LongPolling:
                 if taking_over:
                     await self._pause(2 * self._retry)
                 taking_over = True
-                if not self._stop.is_set() and await self._still_held(lock):
+                if not self._stopping() and await self._still_held(lock):
                     await self._start_polling()
                     while await self._pause(self._retry) and await self._still_held(lock):
                         pass
                     await self._stop_polling()
-                if not self._stop.is_set():
+                if not self._stopping():
                     log.warning(
                         "Lost the polling lock: stopped receiving updates; another instance "
                         "takes over, or this one when it can"
@@ -147,14 +150,16 @@ class LongPolling:
     async def _pause(self, seconds: float) -> bool:
         """Wait seconds (less if a 409 asks for a check); return False once stopping."""
         self._check_now.clear()
-        stopping = asyncio.ensure_future(self._stop.wait())
-        check = asyncio.ensure_future(self._check_now.wait())
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._stop, self._quit, self._check_now)]
         try:
-            await asyncio.wait([stopping, check], timeout=seconds, return_when=FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=seconds, return_when=FIRST_COMPLETED)
         finally:
-            stopping.cancel()
-            check.cancel()
-        return not self._stop.is_set()
+            for waiting in waits:
+                waiting.cancel()
+        return not self._stopping()
+
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or self._quit.is_set()
 
     def _holder_ended(self, task: "asyncio.Task[None]") -> None:
         if not task.cancelled() and (error := task.exception()) is not None:
@@ -194,8 +199,8 @@ class LongPolling:
     async def stop(self) -> None:
         """Stop long polling (and give the polling lock up)."""
         if self._holder is not None:
-            self._holder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._quit.set()
+            with contextlib.suppress(Exception):  # _holder_ended logged it
                 await self._holder
             self._holder = None
         await self._stop_polling()

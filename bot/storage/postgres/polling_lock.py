@@ -64,12 +64,14 @@ class PostgresPollingLock:
 
     async def release(self) -> None:
         """Unlock and close the session (closing alone would release it too)."""
-        if self._db is not None and not self._db.closed and self._held:
-            try:
+        try:
+            if self._db is not None and not self._db.closed and self._held:
                 await self._db.execute(UNLOCK_SQL, (POLLING_LOCK,))
-            except psycopg.Error as error:
-                log.warning("Could not unlock the polling lock (closing its session): %s", error)
-        await self._drop()
+        except psycopg.Error as error:
+            log.warning("Could not unlock the polling lock (closing its session): %s", error)
+        finally:
+            # Even when cancelled: a session left open would hold the lock.
+            await self._drop()
 
     async def _connection(self) -> Connection:
         if self._db is not None and not self._db.closed:
