@@ -14,21 +14,23 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot import __version__
 from bot.config import Settings
 from bot.delivery.chat_schedules import ChatSchedules
+from bot.delivery.shared import delivery_sharing
 from bot.delivery.worker import DeliveryWorker
 from bot.dryrun import run_indexer
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import check_public_url
 from bot.ingest.poller import Poller
 from bot.ingest.pool import FeedParserPool
-from bot.matching.expand import shipped_aliases
-from bot.matching.index import SubscriptionIndex
+from bot.instance import Heartbeat, new_instance_id
 from bot.metrics import NO_METRICS, MetricsSink
 from bot.receiving import LongPolling, Webhook
 from bot.render import replies
-from bot.services import BotApplication, BotData, Context, Services
+from bot.services import BotApplication, BotData, Context, Services, build_services
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.backends import open_storage
+from bot.storage.changes import ChangeStream, NoChanges
 from bot.storage.retention import Maintenance
+from bot.sync import ChangeApplier
 from bot.telegram_http import AiohttpRequest
 from bot.updates.flood import FloodGate
 from bot.updates.traffic import (
@@ -47,7 +49,6 @@ from handlers.reply import reply as send_reply
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION_PAGE_SIZE = 10_000
 # Sends kept in flight: enough to hold the rate over a ~100 ms round trip, no more (a crash
 # may repeat each; extra ones would only queue in the rate limiter).
 SEND_ROUND_TRIP_SECONDS = 0.1
@@ -126,29 +127,6 @@ async def on_error(update: object, context: Context) -> None:
         await send_reply(update.effective_message, reply)
 
 
-async def build_services(
-    settings: Settings, storage: Storage, fetcher: Fetcher, parsers: FeedParserPool
-) -> Services:
-    """Load what the bot keeps in memory (the subscription index) from storage."""
-    # The alias table and the uk/ru dictionaries (~0.3 s), loaded off the loop once, before
-    # the first query needs them.
-    await asyncio.to_thread(shipped_aliases)
-    index = SubscriptionIndex()
-    last_id = 0
-    while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
-        index.add_many((chat_id, query, display) for _, chat_id, query, display in page)
-        last_id = page[-1][0]
-    log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
-    return Services(
-        settings=settings,
-        storage=storage,
-        index=index,
-        fetcher=fetcher,
-        parsers=parsers,
-        started_at=time.time(),
-    )
-
-
 async def add_configured_feeds(settings: Settings, storage: Storage) -> None:
     """Add the operator's FEED_URLS (trusted); feeds already present are left as they are."""
     now = time.time()
@@ -183,11 +161,14 @@ async def run_bot(
         url_check=None if settings.allow_private_feeds else check_public_url,
     )
     parsers = FeedParserPool(settings.parse_workers)
+    changes: ChangeStream = NoChanges()
     try:
         # Starting the forkserver (it loads the dictionaries) and the workers blocks the
         # thread that asks for the first parse: ask from a thread, before serving anyone.
         await asyncio.to_thread(parsers.start_workers)
         await add_configured_feeds(settings, storage)
+        # Listening before the index is read: nothing another instance commits is missed.
+        changes = await storage.listen_changes()
         services = await build_services(settings, storage, fetcher, parsers)
         services.clock = clock or time.time
         # Series are kept only where they are served.
@@ -202,13 +183,14 @@ async def run_bot(
         gc.freeze()
         try:
             async with app:
-                await _serve(app, services, stop, metrics)
+                await _serve(app, services, stop, metrics, changes)
         finally:
             gc.unfreeze()
             # PTB shuts its requests down only after a start that succeeded (not after a
             # rejected token): the aiohttp session is closed here in any case.
             await app.bot.request.shutdown()
     finally:
+        await changes.close()
         parsers.close()
         await fetcher.aclose()
         await storage.close()
@@ -219,10 +201,13 @@ async def _serve(
     services: Services,
     stop: asyncio.Event,
     metrics: PrometheusMetrics | None,
+    changes: ChangeStream,
 ) -> None:
     """Start receiving updates, the feed poller, the delivery worker, the maintenance task
     and the HTTP listeners; stop them cleanly."""
     settings, clock = services.settings, services.clock
+    # One id per process: its heartbeat, its feed leases and its outbox leases.
+    heartbeat = Heartbeat(services.storage, new_instance_id(), settings.instance_lease_seconds)
     sink: MetricsSink = metrics or NO_METRICS
     await menus.set_default_menus(app.bot)
     await menus.set_admin_menus(app.bot, settings.admin_ids, services.languages)
@@ -236,10 +221,13 @@ async def _serve(
         on_chat_migrated=services.subscriptions.move_chat,
         clock=clock,
         metrics=sink,
+        sharing=delivery_sharing(settings, heartbeat.instance),
     )
     services.delivery = worker
     # Schedule changes read the worker's clock and re-time the digest lines it holds.
     services.schedules = ChatSchedules(services.storage, clock, worker.retime_held)
+    # What other instances change reaches the index, the languages and the held digests.
+    sync = ChangeApplier(services.storage, services.index, services.languages, worker.retime_held)
     poller = Poller(
         services.storage,
         services.fetcher,
@@ -249,13 +237,17 @@ async def _serve(
         on_matches=worker.notify,
         metrics=sink,
         on_edits=worker.editor.wake,
+        instance=heartbeat.instance,
+        lease_seconds=settings.instance_lease_seconds,
+        max_in_flight=2 * settings.fetch_concurrency,
     )
     maintenance = Maintenance(
         services.storage,
         outbox_days=settings.outbox_retention_days,
         story_days=settings.story_retention_days,
     )
-    receiver = Webhook(app, settings) if settings.webhook_url else LongPolling(app, stop)
+    lock = None if settings.webhook_url else services.storage.polling_lock()
+    receiver = Webhook(app, settings) if settings.webhook_url else LongPolling(app, stop, lock)
     loop_watch = LoopWatch()
     listeners = [receiver.listener] if isinstance(receiver, Webhook) else []
     if metrics is not None and settings.http_port is not None:
@@ -268,12 +260,14 @@ async def _serve(
         # The webhook's route listens before Telegram is told to post to it.
         await web.start()
         await receiver.start()
-        log.info("Newshound is running as @%s", app.bot.username)
+        log.info("Newshound is running as @%s, instance %s", app.bot.username, heartbeat.instance)
         background = [
+            asyncio.create_task(heartbeat.run(stop), name="heartbeat"),
             asyncio.create_task(worker.run(stop), name="delivery"),
             asyncio.create_task(poller.run(stop), name="poller"),
             asyncio.create_task(maintenance.run(stop), name="maintenance"),
             asyncio.create_task(run_indexer(services.storage, stop), name="dry-run index"),
+            asyncio.create_task(changes.run(sync.apply, stop), name="changes"),
         ]
         if metrics is not None:  # only /healthz reads it
             background.append(asyncio.create_task(loop_watch.run(stop), name="event-loop watch"))
@@ -285,6 +279,7 @@ async def _serve(
             log.info("Stopping")
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
+            await heartbeat.retire()
     finally:
         await receiver.stop()
         await web.stop()

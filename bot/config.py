@@ -56,6 +56,9 @@ class Settings:
     # /healthz and /metrics, served only when a port is set.
     http_listen: str = "127.0.0.1"
     http_port: int | None = None
+    # Several instances on one PostgreSQL: one silent this long counts as dead (its feed
+    # leases end, another takes its work); heartbeats come three times as often.
+    instance_lease_seconds: int = 15
 
     @property
     def bot_base_url(self) -> str:
@@ -142,6 +145,7 @@ def load_settings(environ: Mapping[str, str], dotenv_path: Path | None = None) -
         webhook_secret=webhook_secret,
         http_listen=get("HTTP_LISTEN") or Settings.http_listen,
         http_port=_port(get, "HTTP_PORT"),
+        instance_lease_seconds=_int(get, "INSTANCE_LEASE_SECONDS", Settings.instance_lease_seconds),
     ).checked()
 
 

@@ -1,5 +1,6 @@
 """The services handlers reach through a typed bot_data, and the handler context type."""
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.i18n import SUPPORTED_LOCALES, locale_for
 from bot.ingest.fetch import Fetcher
 from bot.ingest.pool import FeedParserPool
+from bot.matching.expand import shipped_aliases
 from bot.matching.index import SubscriptionIndex
 from bot.storage import AddedSubscriptions, Chat, Storage, StorageUnavailable, Subscription
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 # Chats whose stored language is kept in memory, the most recently active ones: a miss costs
 # one read of the chat's row, so this only has to cover the chats talking to the bot now.
 LANGUAGE_CACHE_SIZE = 20_000
+SUBSCRIPTION_PAGE_SIZE = 10_000
 _UNKNOWN = object()
 
 
@@ -105,6 +108,8 @@ class ChatLanguages:
         self._capacity = capacity
         # chat id -> stored language (None: the chat is unknown or never said).
         self._stored: OrderedDict[int, str | None] = OrderedDict()
+        # Counts forget() calls: a read that one overtook is not cached (it may be older).
+        self._forgotten = 0
 
     async def locale_of(self, chat_id: int | None, sender_language: str | None) -> str:
         """Return the supported locale to answer this chat in."""
@@ -112,13 +117,15 @@ class ChatLanguages:
             return locale_for(sender_language)
         stored = self._stored.get(chat_id, _UNKNOWN)
         if stored is _UNKNOWN:
+            forgotten = self._forgotten
             try:
                 chat = await self._storage.get_chat(chat_id)
             except StorageUnavailable as error:  # answer anyway; the sender's language will do
                 log.warning("Cannot read chat %s's language: %s", chat_id, error)
                 return locale_for(sender_language)
             stored = chat.language if chat is not None else None
-            self._remember(chat_id, stored)
+            if forgotten == self._forgotten:
+                self._remember(chat_id, stored)
         else:
             self._stored.move_to_end(chat_id)
         assert stored is None or isinstance(stored, str)
@@ -138,6 +145,15 @@ class ChatLanguages:
         if changed:
             self._remember(chat_id, locale)
         return changed
+
+    def forget(self, chat_id: int | None = None) -> None:
+        """Drop the chat's cached language (every chat's with None): another instance
+        changed it, so the next update reads it again."""
+        self._forgotten += 1
+        if chat_id is None:
+            self._stored.clear()
+        else:
+            self._stored.pop(chat_id, None)
 
     def _remember(self, chat_id: int, stored: str | None) -> None:
         self._stored[chat_id] = stored
@@ -223,3 +239,26 @@ class BotData:
 Context: TypeAlias = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]
 # The bot and job-queue type parameters are left open: PTB's builder infers them loosely.
 BotApplication: TypeAlias = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+async def build_services(
+    settings: Settings, storage: Storage, fetcher: Fetcher, parsers: FeedParserPool
+) -> Services:
+    """Load what the bot keeps in memory (the subscription index) from storage."""
+    # The alias table and the uk/ru dictionaries (~0.3 s), loaded off the loop once, before
+    # the first query needs them.
+    await asyncio.to_thread(shipped_aliases)
+    index = SubscriptionIndex()
+    last_id = 0
+    while page := await storage.subscription_page(last_id, SUBSCRIPTION_PAGE_SIZE):
+        index.add_many((chat_id, query, display) for _, chat_id, query, display in page)
+        last_id = page[-1][0]
+    log.info("Indexed %d subscriptions (%d distinct queries)", len(index), index.distinct_queries)
+    return Services(
+        settings=settings,
+        storage=storage,
+        index=index,
+        fetcher=fetcher,
+        parsers=parsers,
+        started_at=time.time(),
+    )

@@ -122,7 +122,10 @@ async def broadcast_button(update: Update, context: Context) -> None:
 
 
 class BroadcastProgress:
-    """Edits each running broadcast's status message until its final report."""
+    """Edits each running broadcast's status message until its final report.
+
+    Several instances each run one: progress edits may repeat (same text, harmless), the
+    final report is sent by the instance whose finish_broadcast marked it done."""
 
     def __init__(self) -> None:
         self._shown: dict[int, str] = {}
@@ -138,11 +141,14 @@ class BroadcastProgress:
             locale = await services.languages.locale_of(running.status_chat_id, None)
             with use_locale(locale):
                 text = admin_text.broadcast_progress(running.recipients, counts, finished=finished)
-            await self._show(context.bot, running, text)
             if finished:
-                await storage.finish_broadcast(running.id, time.time())
+                # Every instance runs this: the one that finishes it reports it, once.
+                if await storage.finish_broadcast(running.id, time.time()):
+                    await self._show(context.bot, running, text)
+                    log.info("Broadcast %s finished: %s", running.id, counts)
                 self._shown.pop(running.id, None)
-                log.info("Broadcast %s finished: %s", running.id, counts)
+                continue
+            await self._show(context.bot, running, text)
 
     async def _show(self, bot: Bot, running: Broadcast, text: str) -> None:
         if running.status_chat_id is None or running.status_message_id is None:

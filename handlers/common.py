@@ -1,16 +1,21 @@
 """What the subscriber-facing handler modules share: services, replies, the chat's record."""
 
+import html
+import re
 import time
 from dataclasses import replace
 
 from telegram import Update
 
+from bot.render import replies
 from bot.render.message import OutgoingMessage
 from bot.services import Context, Services
 from bot.storage import Chat, ChatSeen, ChatStatus, ChatType
 from handlers.reply import ReplyMarkup, reply
 
+# chat_data key: the message id of the question a bare /subscribe asked in the chat.
 AWAITING_QUERY = "awaiting_query"
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def services_of(context: Context) -> Services:
@@ -84,6 +89,31 @@ def command_argument(update: Update) -> str:
         return ""
     parts = message.text.split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
+
+
+def answers_question(update: Update, context: Context) -> bool:
+    """Whether the message answers the question of a bare /subscribe: a reply to it, or the
+    chat's very next message after it.
+
+    Behind a load balancer the question and its answer may reach different instances: a
+    reply names the question itself (as Telegram's ForceReply makes it), so any instance
+    knows it; the next-message rule needs the question's id, known where it was asked, and
+    cannot outlive it (any later message of the chat has a higher id), so an instance never
+    takes a message for an answer after the chat moved on elsewhere.
+    """
+    message = update.effective_message
+    if message is None:
+        return False
+    asked = context.chat_data.get(AWAITING_QUERY) if context.chat_data is not None else None
+    if isinstance(asked, int) and message.message_id == asked + 1:
+        return True
+    question = message.reply_to_message
+    return (
+        question is not None
+        and question.from_user is not None
+        and question.from_user.id == context.bot.id
+        and question.text == html.unescape(_TAGS.sub("", replies.ask_for_query()))
+    )
 
 
 def stop_waiting(context: Context) -> None:

@@ -19,8 +19,8 @@ from bot.services import BotApplication, Context
 from bot.storage import ChatStatus
 from handlers.channel_targets import command_target
 from handlers.common import (
-    AWAITING_QUERY,
     answer,
+    answers_question,
     chat_seen,
     known_chat,
     services_of,
@@ -161,7 +161,7 @@ async def free_text(update: Update, context: Context) -> None:
     """Take the answer to a bare /subscribe, or hint towards /help (in a private chat: a
     group's talk is not addressed to the bot, and there only an admin's answer counts)."""
     message = update.effective_message
-    waiting = context.chat_data is not None and context.chat_data.get(AWAITING_QUERY, False)
+    waiting = answers_question(update, context)
     if in_group(update) and waiting and not await may_manage(update, context):
         return  # group talk, not the admin's answer: the question stays open for it
     stop_waiting(context)

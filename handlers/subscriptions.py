@@ -21,6 +21,7 @@ from handlers.common import (
     topic_of,
 )
 from handlers.groups import in_group
+from handlers.reply import reply
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,22 @@ async def subscribe(update: Update, context: Context) -> None:
         await answer(update, channel_replies.subscribe_usage(target.channel))
         return
     if not text:
-        if context.chat_data is not None:
-            context.chat_data[AWAITING_QUERY] = True
+        if update.effective_message is None:
+            return
         # In a group the question answers the admin's command and its ForceReply is
         # selective: only that admin's app opens a reply (others' answers are not taken).
         group = in_group(update)
-        await answer(
-            update,
+        question = await reply(
+            update.effective_message,
             replies.ask_for_query(),
-            reply_markup=ForceReply(
+            ForceReply(
                 selective=group or None,
                 input_field_placeholder=t('Ukraine, "Joe Biden" -football'),
             ),
             quote=group,
         )
+        if context.chat_data is not None:
+            context.chat_data[AWAITING_QUERY] = question.message_id
         return
     stop_waiting(context)
     await subscribe_text(update, context, chat, text, target.channel)

@@ -11,9 +11,12 @@ test injects updates (``user_sends``, ``user_presses``), fails or slows calls
 ``make_admin``, ``set_member``; getChatMember answers from them), posts in a channel
 (``channel_posts``), forwards a channel's post to the bot (``user_forwards_post``), changes
 the bot's own place in a chat with its my_chat_member update (``change_bot_member``) and
-inspects what the bot did (``sent``, ``requests``, ``errors``). getChat finds a public chat by
-"@username"; in a channel the bot posts only as an administrator with can_post_messages, and
-only an administrator bot sees the channel's other members.
+inspects what the bot did (``sent``, ``requests``, ``errors``; ``request_log`` adds when each
+call arrived and was answered). Several bot processes on one token are told apart by giving
+each its own ``client_url(name)`` as TELEGRAM_API_URL: their calls and messages carry the name.
+getChat finds a public chat by "@username"; in a channel the bot posts only as an
+administrator with can_post_messages, and only an administrator bot sees the channel's other
+members.
 Files go both ways as Telegram's do: a user sends a document (``user_sends_document``), the
 bot asks ``getFile`` and downloads ``GET /file/bot<token>/<file_path>`` (give PTB
 ``base_file_url=fake.file_url``); the bot uploads with ``sendDocument`` (multipart) and a
@@ -120,8 +123,11 @@ DEFAULT_DESCRIPTIONS = {
     502: "Bad Gateway",
 }
 _WAIT_STEP = 0.01
-_PATH_RE = re.compile(r"/bot([^/]+)/([^/]+)/?")
-_FILE_PATH_RE = re.compile(r"/file/bot([^/]+)/(.+)")
+# An optional "/c/<client>" prefix names the client (client_url): several bot processes on one
+# token can then be told apart, as Telegram tells connections apart.
+_CLIENT_PREFIX = r"(?:/c/([A-Za-z0-9_.-]+))?"
+_PATH_RE = re.compile(_CLIENT_PREFIX + r"/bot([^/]+)/([^/]+)/?")
+_FILE_PATH_RE = re.compile(_CLIENT_PREFIX + r"/file/bot([^/]+)/(.+)")
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 _BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _INT_RE = re.compile(r"-?\d+")
@@ -740,6 +746,19 @@ class _Limits:
 
 
 @dataclass
+class RequestRecord:
+    """One call as the fake saw it: the client its URL named (None without a prefix), when it
+    arrived and when it was answered (``time.monotonic()``; None while pending), and the
+    answer's HTTP status."""
+
+    method: str
+    client: str | None
+    arrived: float
+    answered: float | None = None
+    status: int | None = None
+
+
+@dataclass
 class _Fault:
     method: str
     error: ErrorSpec
@@ -775,6 +794,8 @@ class SentMessage:
     edit_date: int | None = None
     deleted: bool = False
     thread_id: int | None = None
+    # The client that sent it (the name in its URL's "/c/<client>" prefix, see client_url).
+    client: str | None = None
     # For sendDocument: Telegram's Document object (file_id, file_name, mime_type,
     # file_size); text and plain_text are then the caption.
     document: JSON | None = None
@@ -820,6 +841,9 @@ class BotApiFake:
         self._server: _FakeServer | None = None
         self._thread: threading.Thread | None = None
         self._requests: list[tuple[str, JSON]] = []
+        self._log: list[RequestRecord] = []
+        # The client of the call being run (set under the lock, for the messages it sends).
+        self._client: str | None = None
         self._errors: list[tuple[str, int, str]] = []
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1)
@@ -848,6 +872,9 @@ class BotApiFake:
         self._file_ids = itertools.count(1)
         self._webhook: WebhookState | None = None
         self._webhook_thread: threading.Thread | None = None
+        # A load balancer in front of several instances: POSTs go to these in turn.
+        self._balanced: list[str] = []
+        self._next_target = 0
         self._methods: dict[str, Callable[[JSON], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -938,6 +965,12 @@ class BotApiFake:
         if self._server is None:
             raise RuntimeError("BotApiFake is not running")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def client_url(self, client: str) -> str:
+        """The URL a client named ``client`` uses in place of ``url`` (TELEGRAM_API_URL):
+        its calls are the fake's own, recorded with that name (``request_log``,
+        ``SentMessage.client``)."""
+        return f"{self.url}/c/{client}"
 
     @property
     def base_url(self) -> str:
@@ -1495,6 +1528,12 @@ class BotApiFake:
         name = self._method_names.get(method.lower(), method)
         return [params for called, params in self.requests if called == name]
 
+    def request_log(self, method: str | None = None) -> list[RequestRecord]:
+        """Every call with the right token (of ``method``, or all): who, when, answered how."""
+        name = None if method is None else self._method_names.get(method.lower(), method)
+        with self._cond:
+            return [copy.copy(r) for r in self._log if name is None or r.method == name]
+
     def count_requests(self, method: str) -> int:
         """How many calls of ``method`` arrived so far (cheap enough to poll)."""
         name = self._method_names.get(method.lower(), method)
@@ -1613,7 +1652,7 @@ class BotApiFake:
         match = _PATH_RE.fullmatch(path)
         if match is None:
             return 404, ApiError(404, "Not Found").payload()
-        token, method = match.groups()
+        client, token, method = match.groups()
         if token != self.token:
             return 401, ApiError(401, "Unauthorized").payload()
         name = self._method_names.get(method.lower())
@@ -1621,34 +1660,43 @@ class BotApiFake:
             params = decode_params(content_type, body, query)
         except ApiError as exc:
             return self._finish(name or method, exc, 0.0)
+        record = RequestRecord(name or method, client, time.monotonic())
         with self._cond:
             self._requests.append((name or method, params))
+            self._log.append(record)
         if name is None:
-            return self._finish(method, ApiError(404, "Not Found"), 0.0)
-        uploads = decode_uploads(content_type, body)
-        return self._call(name, {**params, _UPLOADS: uploads} if uploads else params)
+            status, payload = self._finish(method, ApiError(404, "Not Found"), 0.0)
+        else:
+            uploads = decode_uploads(content_type, body)
+            status, payload = self._call(
+                name, {**params, _UPLOADS: uploads} if uploads else params, client
+            )
+        with self._cond:
+            record.answered, record.status = time.monotonic(), status
+        return status, payload
 
     def serve_file(self, path: str) -> tuple[int, bytes]:
         """Answer ``GET /file/bot<token>/<file_path>``: (status, the file's bytes or JSON)."""
         match = _FILE_PATH_RE.fullmatch(path)
-        if match is None or match.group(1) != self.token:
+        if match is None or match.group(2) != self.token:
             return 404, json.dumps(ApiError(404, "Not Found").payload()).encode()
         with self._cond:
             found = next(
-                (f for file_id, f in self._files.items() if _file_path(file_id, f) == match[2]),
+                (f for file_id, f in self._files.items() if _file_path(file_id, f) == match[3]),
                 None,
             )
         if found is None:
             return 404, json.dumps(ApiError(404, "Not Found").payload()).encode()
         return 200, found.data
 
-    def _call(self, name: str, params: JSON) -> tuple[int, JSON]:
+    def _call(self, name: str, params: JSON, client: str | None = None) -> tuple[int, JSON]:
         with self._cond:
             fault = self._take_fault(name, params)
             if fault is not None:
                 outcome: ApiError | Any = ApiError(*fault.error)
                 delay = fault.delay
             else:
+                self._client = client
                 outcome = self._run(name, params)
                 delay = self._delays.get(name, 0.0)
             gate = self._gates.get(name)
@@ -1945,6 +1993,13 @@ class BotApiFake:
                 info["last_error_message"] = hook.last_error_message
         return info
 
+    def balance_webhook(self, urls: list[str]) -> None:
+        """Stand for a load balancer at the webhook's URL: POST each update (a retry too) to
+        the next of these URLs in turn, whatever URL setWebhook registered."""
+        with self._cond:
+            self._balanced = list(urls)
+            self._next_target = 0
+
     # --- the webhook's sender thread ---
 
     def _post_to_webhook(self) -> None:
@@ -1957,7 +2012,11 @@ class BotApiFake:
                     self._cond.wait(0.5)
                     continue
                 update = copy.deepcopy(batch[0])
-            outcome = post_update(hook.url, hook.secret, update)
+                url = hook.url
+                if self._balanced:
+                    url = self._balanced[self._next_target % len(self._balanced)]
+                    self._next_target += 1
+            outcome = post_update(url, hook.secret, update)
             with self._cond:
                 hook.attempts.append((update["update_id"], outcome))
                 if isinstance(outcome, int) and 200 <= outcome < 300:
@@ -2021,6 +2080,7 @@ class BotApiFake:
             params=copy.deepcopy(params),
             date=int(time.time()),
             thread_id=_thread_of(params),
+            client=self._client,
         )
         self._messages[(chat_id, message.message_id)] = message
         data = self._message_json(message)
@@ -2049,6 +2109,7 @@ class BotApiFake:
             params=copy.deepcopy(recorded),
             date=int(time.time()),
             thread_id=_thread_of(params),
+            client=self._client,
             document=self._document_json(file_id),
         )
         self._messages[(chat_id, message.message_id)] = message
@@ -2239,7 +2300,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_GET(self) -> None:
-        if self.path.startswith("/file/"):
+        if re.match(_CLIENT_PREFIX + "/file/", self.path):
             self._serve_file()
         else:
             self._serve()

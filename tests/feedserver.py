@@ -6,6 +6,7 @@ import enum
 import gzip as gzip_module
 import hashlib
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -217,7 +218,8 @@ class _RoomyServer(ThreadingHTTPServer):
 
 
 class FeedServer:
-    """A local HTTP server with per-path feeds, faults, hit counts and request headers."""
+    """A local HTTP server with per-path feeds, faults, hit counts (with their arrival times)
+    and request headers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -225,6 +227,8 @@ class FeedServer:
         self._feeds: dict[str, _Feed] = {}
         self._faults: dict[str, Fault] = {}
         self._hits: dict[str, int] = {}
+        # path -> time.monotonic() of each request's arrival, in order (fetches(path)).
+        self._fetch_times: dict[str, list[float]] = {}
         self._headers: dict[str, dict[str, str]] = {}
         # path -> (set when a request arrives, set to answer it)
         self._held: dict[str, tuple[threading.Event, threading.Event]] = {}
@@ -363,6 +367,11 @@ class FeedServer:
         with self._lock:
             return self._hits.get(_normal(path), 0)
 
+    def fetches(self, path: str) -> list[float]:
+        """Return when each request for path arrived (time.monotonic()), oldest first."""
+        with self._lock:
+            return list(self._fetch_times.get(_normal(path), []))
+
     def last_headers(self, path: str) -> dict[str, str]:
         """Return the lower-cased headers of the latest request for path (empty if none)."""
         with self._lock:
@@ -377,6 +386,7 @@ class FeedServer:
     def _begin(self, path: str, headers: dict[str, str]) -> tuple[_Feed | None, Fault | None]:
         with self._lock:
             self._hits[path] = self._hits.get(path, 0) + 1
+            self._fetch_times.setdefault(path, []).append(time.monotonic())
             self._headers[path] = headers
             self._in_flight += 1
             self._max_concurrent = max(self._max_concurrent, self._in_flight)

@@ -278,13 +278,18 @@ class BotProcess:
             )
         return run
 
-    async def kill(self, *, clean_group: bool = True) -> Run:
-        """SIGKILL the bot process (only it, as a crash would), reap it, then its group."""
+    async def kill(self, *, clean_group: bool = True, settle_requests: bool = True) -> Run:
+        """SIGKILL the bot process (only it, as a crash would), reap it, then its group.
+
+        By default, then wait until the fake has read what the dead bot had written (with
+        other bots still sending to the same fake, settle_requests=False: the caller waits).
+        """
         process = self._require()
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGKILL)
         await asyncio.wait_for(process.wait(), EXIT_TIMEOUT)
-        await settle(self.fake)
+        if settle_requests:
+            await settle(self.fake)
         return self._finish("SIGKILL", clean_group=clean_group)
 
     async def stop(self) -> int:

@@ -35,6 +35,7 @@ PURE = (
     "bot/metrics.py",
     "bot/storage/claims.py",
     "bot/storage/health.py",
+    "bot/storage/instances.py",
     "bot/storage/rows.py",
     "bot/updates/flood.py",
     "bot/targets.py",

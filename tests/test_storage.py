@@ -99,11 +99,11 @@ async def test_scheduler_reads_do_not_wait_for_a_write_transaction(tmp_path: Pat
             storage.add_feed("https://b.example/rss", now=2.0, trusted=True)
         )
         await asyncio.sleep(0)  # let the write take the writer connection and block in SQLite
-        due = await asyncio.wait_for(storage.due_feeds(now=10.0), timeout=30)
+        due = await asyncio.wait_for(storage.lease_due_feeds("i", 10.0, 20.0, 10), timeout=30)
         next_poll = await asyncio.wait_for(storage.next_poll_time(), timeout=30)
         assert not write.done(), "the reads waited for the write to give up"
         assert [f.url for f in due] == [feed.url]
-        assert next_poll == 0.0
+        assert next_poll == 20.0, "the feed is leased until then"
         other.execute("COMMIT")
         added, created = await asyncio.wait_for(write, timeout=30)
         assert created and added.url == "https://b.example/rss"

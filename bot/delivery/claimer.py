@@ -6,6 +6,14 @@ pending stories: storage queues them as outbox rows, as alerts or one digest (bu
 moves the chat's cursor in one transaction. Once no chat waits for a turn, every chat has
 dealt with every logged match: the watermark moves and the log empties, so memory follows
 what is undelivered, not what was ever matched.
+
+With several instances (bot/delivery/shared.py) each reads every match and gives every
+subscriber a turn; a claim leases its rows to the claiming instance, and a chat another
+instance holds stays wanted here until that instance is done with it. So an instance moves
+the watermark (deleting matches) only once every subscriber of every match it read has a
+cursor past it: another instance that had not read those matches yet loses nothing (every
+instance's index holds every subscription), and its later claims of those chats find
+their cursors already there.
 """
 
 import asyncio
@@ -15,6 +23,7 @@ from bot.delivery.burst import COALESCE_AFTER_SECONDS
 from bot.delivery.fanout import MatchLog, claim_planner
 from bot.delivery.pacing import ChatPacer, ChatQueues
 from bot.storage import Claim, Storage, StorageUnavailable
+from bot.storage.leases import Lease
 
 # Matches read per statement; the loop yields between pages, so a burst of stories matched
 # by thousands of chats does not hold up the bot's replies.
@@ -37,6 +46,7 @@ class Claimer:
         *,
         burst_limit: int,
         coalesce_after: float = COALESCE_AFTER_SECONDS,
+        lease: Callable[[], Lease | None] = lambda: None,
     ) -> None:
         self._storage = storage
         self._subscribers = subscribers
@@ -45,6 +55,7 @@ class Claimer:
         self._clock = clock
         self._burst_limit = burst_limit
         self._coalesce_after = coalesce_after
+        self._lease = lease
         self._log = MatchLog()
         self._watermark: int | None = None
 
@@ -85,9 +96,15 @@ class Claimer:
         plan = claim_planner(
             self._log, limit=self._burst_limit, now=now, coalesce_after=self._coalesce_after
         )
-        claims = await self._storage.claim_chats(chat_ids, plan, now)
+        claims = await self._storage.claim_chats(chat_ids, plan, now, lease=self._lease())
         for claim in claims:
             self._pacer.note_chat(claim.chat_id, claim.chat_type)
+            if claim.held_until is not None:
+                # Another instance holds the chat's rows: its turn again once they are done.
+                # It stays wanted meanwhile, so the watermark cannot pass its matches.
+                self._pacer.hold(claim.chat_id, claim.held_until, now)
+                self._queues.want([claim.chat_id])
+                continue
             for row in claim.rows:
                 self._queues.add(row.id, claim.chat_id, row.kind, max(now, row.not_before))
             if claim.more:

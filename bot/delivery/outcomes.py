@@ -11,10 +11,14 @@ paid broadcasts), so grouping what is answered keeps up without holding anything
 """
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.storage import Delivery
+from bot.storage import Delivery, StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,24 @@ class OutcomeLog:
             self._writing = []
         for waiting in batch:
             _settle(waiting.committed, True)
+
+    async def drain(self, tasks: set["asyncio.Task[None]"]) -> None:
+        """Let the sends in flight (tasks) end and record their outcomes (the worker stops)."""
+        while tasks:
+            answered = asyncio.create_task(self.ready.wait())
+            await asyncio.wait([answered, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            answered.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await answered
+            try:
+                await self.write_queued()
+            except StorageUnavailable as error:
+                lost = self.give_up()
+                log.error(
+                    "%d sends could not be recorded and may be repeated after restart: %s",
+                    lost,
+                    error,
+                )
 
     def give_up(self) -> int:
         """Release every queued sender without a commit (the worker stops); return the count."""

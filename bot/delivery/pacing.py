@@ -94,6 +94,12 @@ class ChatQueues:
         """Return how many chats have alert or digest rows queued, not yet picked."""
         return len(self._lanes[ALERT_LANE].rows)
 
+    @property
+    def queued_rows(self) -> int:
+        """Return how many rows are queued, in either lane or held for later."""
+        lanes = sum(len(rows) for lane in self._lanes.values() for rows in lane.rows.values())
+        return lanes + len(self._later)
+
     def drop_rows(self, chat_id: int, row_ids: Collection[int]) -> None:
         """Forget queued rows a message already carried (the lines of a digest sent)."""
         lane = self._lanes[ALERT_LANE]

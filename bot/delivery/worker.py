@@ -27,6 +27,7 @@ from bot.delivery.markup import inline_markup
 from bot.delivery.observed import report_attempt
 from bot.delivery.outcomes import OutcomeLog
 from bot.delivery.pacing import ChatPacer, ChatQueues
+from bot.delivery.shared import SharedDelivery, Sharing
 from bot.delivery.worker_errors import Attempt, attempt_after, retry_later
 from bot.metrics import NO_METRICS, MetricsSink
 from bot.render.message import OutgoingMessage
@@ -55,8 +56,11 @@ class DeliveryWorker:
         clock: Callable[[], float] = time.time,
         on_chat_migrated: Callable[[int, int], Awaitable[None]] | None = None,
         metrics: MetricsSink = NO_METRICS,
+        sharing: Sharing | None = None,
     ) -> None:
         self._bot = bot
+        # With other instances on the database: leased rows, one shared budget (shared.py).
+        self._shared = SharedDelivery(storage, sharing, clock) if sharing else None
         self._metrics = metrics
         self._on_chat_migrated = on_chat_migrated
         self._storage = storage
@@ -64,7 +68,12 @@ class DeliveryWorker:
         self._pacer = pacer or ChatPacer()
         self._clock = clock
         self._queues = ChatQueues(self._pacer, clock)
-        claimer = functools.partial(Claimer, burst_limit=burst_limit, coalesce_after=coalesce_after)
+        claimer = functools.partial(
+            Claimer,
+            burst_limit=burst_limit,
+            coalesce_after=coalesce_after,
+            lease=self._shared.lease if self._shared else lambda: None,
+        )
         self._claimer = claimer(storage, subscribers, self._queues, self._pacer, clock)
         self._last_loaded_id = 0
         # Rows an earlier run left pending are read back once, at start; this run's, as claimed.
@@ -98,8 +107,10 @@ class DeliveryWorker:
                     self._pause(error)
                 await self._wait(stop)
         finally:
-            await self._finish_sends()
+            await self._outcomes.drain(self._tasks)
             await self.editor.stop()
+            if self._shared is not None:
+                await self._shared.release()
 
     async def _step(self) -> bool:
         """Record answered sends, load new rows, start sends; tell whether any started."""
@@ -107,6 +118,8 @@ class DeliveryWorker:
             return False
         # Every outcome answered so far, in one transaction: their sends wait for it.
         await self._outcomes.write_queued()
+        if self._shared is not None and self._shared.sweep_due():
+            self._wake.set()  # leases to renew, and rows nobody holds to take
         if self._wake.is_set():
             # Cleared first: what is committed during the reads wakes the next step.
             self._wake.clear()
@@ -121,24 +134,6 @@ class DeliveryWorker:
         await self.editor.step()
         return started
 
-    async def _finish_sends(self) -> None:
-        """Let the sends in flight end and record their outcomes (the worker is stopping)."""
-        while self._tasks:
-            answered = asyncio.create_task(self._outcomes.ready.wait())
-            await asyncio.wait([answered, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
-            answered.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await answered
-            try:
-                await self._outcomes.write_queued()
-            except StorageUnavailable as error:
-                lost = self._outcomes.give_up()
-                log.error(
-                    "%d sends could not be recorded and may be repeated after restart: %s",
-                    lost,
-                    error,
-                )
-
     def _pause(self, error: StorageUnavailable) -> None:
         self._paused_until = self._clock() + STORAGE_RETRY_SECONDS
         log.error(
@@ -146,9 +141,12 @@ class DeliveryWorker:
         )
 
     async def _load_new_rows(self) -> None:
-        rows = await self._storage.pending_outbox(
-            after_id=self._last_loaded_id, broadcasts_only=self._loaded_earlier_rows
-        )
+        if self._shared is not None:  # rows come leased: claimed here, or taken by a sweep
+            rows = await self._shared.sweep(self._queues.queued_rows)
+        else:
+            rows = await self._storage.pending_outbox(
+                after_id=self._last_loaded_id, broadcasts_only=self._loaded_earlier_rows
+            )
         self._loaded_earlier_rows = True
         for row in rows:
             self._pacer.note_chat(row.chat_id, row.chat_type)
@@ -167,7 +165,8 @@ class DeliveryWorker:
         picked = self._queues.pick(free)
         if not picked:
             return False
-        items = await self._storage.load_outbox(list(picked))
+        leased_by = None if self._shared is None else self._shared.instance
+        items = await self._storage.load_outbox(list(picked), leased_by=leased_by)
         for missing in picked.keys() - {item.id for item in items}:
             # The row is gone (its chat migrated or was deleted): free the chat it held.
             self._queues.release(picked[missing])
@@ -243,6 +242,8 @@ class DeliveryWorker:
         rows = [item]
         if item.kind == "digest":
             pending = await self._storage.pending_digest(item.chat_id, self._clock())
+            if self._shared is not None:  # the lines it holds; another instance sends its own
+                pending = await self._shared.held(pending)
             unrecorded = self._outcomes.unrecorded()
             others = [row for row in pending if row.id not in unrecorded]
             rows = [item, *(row for row in others if row.id != item.id)]
@@ -262,6 +263,8 @@ class DeliveryWorker:
         attempts = item.attempts + 1
         chat_id = item.chat_id
         sent_ids: list[int] = []
+        if self._shared is not None and not await self._shared.take_tokens(len(messages)):
+            return Attempt("pending", chat_id, item.attempts, self._clock() + STORAGE_RETRY_SECONDS)
         try:
             for message in messages:
                 # Sent exactly as rendered: text, buttons and forum topic.

@@ -1,7 +1,6 @@
 """Poll feeds: fetch, parse off the loop, store new stories and what they matched, reschedule."""
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -25,6 +24,10 @@ MAX_DOUBLINGS = 32
 MAX_SERVER_DELAY_SECONDS = 6 * 3600
 SCHEDULER_TICK_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 30.0
+# A feed's lease unless a heartbeat extends it (bot.instance.Heartbeat); without
+# max_in_flight, every due feed is leased at once.
+DEFAULT_LEASE_SECONDS = 15.0
+UNBOUNDED_LEASE = 1_000_000
 
 
 def next_poll_at(
@@ -74,8 +77,17 @@ class Poller:
         on_edits: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         metrics: MetricsSink = NO_METRICS,
+        instance: str = "local",
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        max_in_flight: int | None = None,
     ) -> None:
         self._storage = storage
+        # Each due feed is leased before it is polled (instances on one PostgreSQL poll it
+        # once); max_in_flight at most at a time, so that the others get their share.
+        self._instance = instance
+        self._lease_seconds = lease_seconds
+        self._max_in_flight = max_in_flight
+        self._slot_freed = asyncio.Event()
         self._metrics = metrics
         self._fetcher = fetcher
         self._parsers = parsers
@@ -94,6 +106,7 @@ class Poller:
     async def run(self, stop: asyncio.Event) -> None:
         """Start polls of due feeds as they fall due, until stop is set."""
         while not stop.is_set():
+            self._slot_freed.clear()
             try:
                 await self.start_due_polls()
                 wake_at = await self._storage.next_poll_time()
@@ -102,19 +115,36 @@ class Poller:
                 wake_at = None
             now = self._clock()
             delay = SCHEDULER_TICK_SECONDS if wake_at is None else wake_at - now
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    stop.wait(), timeout=min(max(delay, 0.05), SCHEDULER_TICK_SECONDS)
-                )
+            await self._wait(stop, min(max(delay, 0.05), SCHEDULER_TICK_SECONDS))
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
+    async def _wait(self, stop: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait until stop, the timeout, or (all slots busy) a poll ending frees a slot."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self._free_slots() == 0:
+            waits.append(asyncio.ensure_future(self._slot_freed.wait()))
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    def _free_slots(self) -> int | None:
+        if self._max_in_flight is None:
+            return None
+        return max(self._max_in_flight - len(self._in_flight), 0)
+
     async def start_due_polls(self) -> list[asyncio.Task[PollReport]]:
-        """Start a poll task for each due feed not already being polled."""
+        """Lease due feeds (as many as there are free slots) and start a poll of each."""
         started: list[asyncio.Task[PollReport]] = []
-        if self._clock() < self._paused_until:
+        now = self._clock()
+        free = self._free_slots()
+        if now < self._paused_until or free == 0:
             return started
-        for feed in await self._storage.due_feeds(self._clock()):
+        until = now + self._lease_seconds
+        limit = UNBOUNDED_LEASE if free is None else free
+        for feed in await self._storage.lease_due_feeds(self._instance, now, until, limit):
             if feed.id in self._in_flight:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll feed {feed.id}")
@@ -125,6 +155,7 @@ class Poller:
 
     def _forget_poll(self, feed_id: int, _: "asyncio.Task[PollReport]") -> None:
         self._in_flight.pop(feed_id, None)
+        self._slot_freed.set()
 
     async def poll_due(self) -> list[PollReport]:
         """Poll every due feed once and wait for all of them (tests and benchmarks)."""

@@ -6,7 +6,7 @@ have none). A query of source filters alone is matched by outlet, remembered per
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
@@ -104,6 +104,20 @@ class SubscriptionIndex:
         """Forget several subscriptions of one chat."""
         for normalised in normalised_queries:
             self.remove(chat_id, normalised)
+
+    def subscriptions_of(self, chat_id: int) -> dict[str, str]:
+        """Return the chat's indexed {normalised query: display} (a scan: for rare changes)."""
+        return {
+            normalised: indexed.subscribers[chat_id][0]
+            for normalised, indexed in self._queries.items()
+            if chat_id in indexed.subscribers
+        }
+
+    def entries(self) -> Iterator[tuple[int, str, str]]:
+        """Yield every indexed (chat_id, normalised query, display)."""
+        for normalised, indexed in list(self._queries.items()):
+            for chat_id, (display,) in list(indexed.subscribers.items()):
+                yield chat_id, normalised, display
 
     def match(
         self, story: AnalyzedText | Sequence[str], source: StorySource | None = None

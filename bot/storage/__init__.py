@@ -7,7 +7,8 @@ errors.py the errors every backend raises; edits.py the edits of sent alerts who
 came from another outlet; tuning.py a chat's muted queries and hidden sources (set from an
 alert's buttons); health.py the health probe's write and the delivery backlog (for /healthz
 and /metrics); channels.py the channels linked as subscribers (who linked each, its
-"Matched" line); rows.py the row shapes both backends share; retention.py what is old
+"Matched" line); instances.py the instances sharing a database and the polling lock;
+rows.py the row shapes both backends share; retention.py what is old
 enough to prune and the task that prunes it.
 sqlite/ is the default backend (sqlite/faults.py: which of its errors pause), postgres/
 the one DATABASE_URL chooses; backends.py opens the one the settings name. Which stories
@@ -24,6 +25,7 @@ from bot.storage.claims import (
     ClaimedRow,
     ClaimPlan,
     ClaimPlanner,
+    Claims,
     Lane,
     PlannedRow,
     Schedules,
@@ -32,6 +34,7 @@ from bot.storage.claims import (
 from bot.storage.edits import AlertEdit, AlertEdits, DueEdits, EditOutcome
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.health import Backlog, Health
+from bot.storage.instances import Instances, PollingLock
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -56,7 +59,6 @@ from bot.storage.models import (
 from bot.storage.protocols import (
     Broadcasts,
     Chats,
-    Claims,
     Feeds,
     Outbox,
     Retention,
@@ -97,6 +99,7 @@ __all__ = [
     "Feeds",
     "Health",
     "HiddenFeed",
+    "Instances",
     "Lane",
     "LinkedChannel",
     "MutedSubscription",
@@ -105,6 +108,7 @@ __all__ = [
     "PendingRow",
     "PlannedRow",
     "PollToSave",
+    "PollingLock",
     "PrunedPage",
     "Retention",
     "SavedPoll",

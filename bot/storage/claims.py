@@ -4,16 +4,17 @@ The poller stores, per new story, which queries it matched (`StoryMatch`), never
 chat. The delivery worker later claims a chat's pending stories: storage reads the chat's
 state (`ChatWork`), a pure planner (bot.delivery.fanout) says which stories become which
 outbox rows and how far the chat's cursor moves (`ClaimPlan`), and storage writes both in
-one transaction (`Claim` is what it wrote). Schedules is the protocol of a chat's delivery
-schedule (`ChatSchedule`), which every claim reads.
+one transaction (`Claim` is what it wrote); `Claims` is that protocol. Schedules is the
+protocol of a chat's delivery schedule (`ChatSchedule`), which every claim reads.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.storage.leases import Lease
 from bot.storage.models import ChatType
 
 
@@ -119,6 +120,9 @@ class Claim:
     chat_type: ChatType
     rows: tuple[ClaimedRow, ...]
     more: bool = False
+    # Set when another instance holds the chat's pending rows (bot.storage.leases): nothing
+    # was queued and the cursor did not move; ask again then.
+    held_until: float | None = None
 
 
 def schedule_of(
@@ -143,3 +147,35 @@ class Schedules(Protocol):
     ) -> bool:
         """Store the chat's schedule and move the digest lines it holds (not yet due) to
         release_held_at, in one transaction; False (nothing stored) for an unknown chat."""
+
+
+class Claims(Protocol):
+    """Fan-out on read: the queries stories matched, and chats claiming their pending work."""
+
+    async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
+        """Return up to limit stored matches with an id above after_id, in id order."""
+
+    async def delivery_watermark(self) -> int:
+        """Return the match id every chat has dealt with everything up to."""
+
+    async def advance_watermark(self, through: int) -> None:
+        """Record that every chat has dealt with every match up to through; forget them."""
+
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
+        """Queue a chat's pending stories as `plan` decides from the chat's state, and move
+        its cursor, in one transaction. An inactive chat queues nothing; when it is active
+        again its cursor is at the newest match: what matched meanwhile is not sent. With a
+        lease, rows are leased to it, unless another instance holds the chat (held_until)."""
+
+    async def claim_chats(
+        self,
+        chat_ids: Sequence[int],
+        plan: ClaimPlanner,
+        now: float,
+        *,
+        lease: Lease | None = None,
+    ) -> list[Claim]:
+        """claim_chat for each of these distinct chats, all in one transaction (the delivery
+        worker claims every chat whose turn came at once); their Claims in the order given."""

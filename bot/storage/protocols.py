@@ -8,10 +8,13 @@ Writes that span entities (UnitOfWork) are each one transaction: all of it or no
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.storage.changes import Changes
 from bot.storage.channels import Channels
-from bot.storage.claims import Claim, ClaimPlanner, Schedules, StoryMatch
+from bot.storage.claims import Claims, Schedules
 from bot.storage.edits import AlertEdits
 from bot.storage.health import Health
+from bot.storage.instances import Instances
+from bot.storage.leases import DeliveryLeases
 from bot.storage.models import (
     AddedSubscriptions,
     Broadcast,
@@ -127,11 +130,18 @@ class Feeds(Protocol):
     async def remove_feed(self, feed_id: int) -> bool:
         """Delete a feed; its stories stay (unlinked) so they still deduplicate."""
 
-    async def due_feeds(self, now: float) -> list[Feed]:
-        """Return feeds whose next poll time has come, most overdue first."""
+    async def lease_due_feeds(
+        self, instance: str, now: float, until: float, limit: int
+    ) -> list[Feed]:
+        """Lease to `instance`, until `until`, up to `limit` feeds whose next poll time has
+        come and that no other instance holds (a lease ended by `now` holds nothing); return
+        them most overdue first, those `instance` held already after the others. No two
+        instances hold a feed at once. The poll's outcome (save_poll, record_not_modified,
+        record_poll_failure) releases the lease."""
 
     async def next_poll_time(self) -> float | None:
-        """Return the earliest next poll time of any feed."""
+        """Return the earliest time a feed may be leased: its next poll time, or the end of
+        its lease when that is later."""
 
     async def record_poll_failure(
         self, feed_id: int, error: str, next_poll_at: float, now: float
@@ -150,8 +160,10 @@ class Outbox(Protocol):
     ) -> list[PendingRow]:
         """Return pending rows with id > after_id, oldest first (or only broadcast rows)."""
 
-    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
-        """Return what is needed to send each of these outbox rows."""
+    async def load_outbox(
+        self, ids: Sequence[int], *, leased_by: str | None = None
+    ) -> list[OutboxItem]:
+        """Return what is needed to send each of these rows (with leased_by: those it holds)."""
 
     async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
         """Return every pending digest row of a chat due by then, oldest first."""
@@ -161,30 +173,6 @@ class Outbox(Protocol):
 
     async def outbox_counts(self) -> dict[str, int]:
         """Return the number of outbox rows by status."""
-
-
-class Claims(Protocol):
-    """Fan-out on read: the queries stories matched, and chats claiming their pending work."""
-
-    async def story_matches(self, after_id: int, limit: int) -> list[StoryMatch]:
-        """Return up to limit stored matches with an id above after_id, in id order."""
-
-    async def delivery_watermark(self) -> int:
-        """Return the match id every chat has dealt with everything up to."""
-
-    async def advance_watermark(self, through: int) -> None:
-        """Record that every chat has dealt with every match up to through; forget them."""
-
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-        """Queue a chat's pending stories as `plan` decides from the chat's state, and move
-        its cursor, in one transaction. An inactive chat queues nothing; when it is active
-        again its cursor is at the newest match: what matched meanwhile is not sent."""
-
-    async def claim_chats(
-        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
-    ) -> list[Claim]:
-        """claim_chat for each of these distinct chats, all in one transaction (the delivery
-        worker claims every chat whose turn came at once); their Claims in the order given."""
 
 
 class Broadcasts(Protocol):
@@ -205,8 +193,9 @@ class Broadcasts(Protocol):
     async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
         """Return the broadcast's outbox rows counted by status."""
 
-    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
-        """Mark a broadcast as fully processed and reported."""
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> bool:
+        """Mark a broadcast as fully processed and reported; False if it already was (another
+        instance finished it)."""
 
 
 class StatsSource(Protocol):
@@ -273,6 +262,7 @@ class Storage(
     Subscriptions,
     Feeds,
     Outbox,
+    DeliveryLeases,
     Claims,
     Schedules,
     Broadcasts,
@@ -282,7 +272,9 @@ class Storage(
     Tuning,
     Health,
     AlertEdits,
+    Instances,
     UnitOfWork,
+    Changes,
     Protocol,
 ):
     """The whole database, as the bot uses it."""

@@ -24,6 +24,8 @@ class Backend:
 
     open: Callable[[], Awaitable[Storage]]
     peek: Peek
+    # PostgreSQL's URL (None on SQLite): tests that open a session of their own beside it.
+    url: str | None = None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,7 +38,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if TEST_DATABASE_URL is None:
         pytest.skip(SKIP_REASON)
     async with fresh_schema() as conninfo:
-        yield Backend(lambda: PostgresStorage.open(conninfo), PostgresPeek(conninfo))
+        yield Backend(lambda: PostgresStorage.open(conninfo), PostgresPeek(conninfo), conninfo)
 
 
 @pytest.fixture

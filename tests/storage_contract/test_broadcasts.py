@@ -41,7 +41,9 @@ async def test_a_broadcast_is_confirmed_once_by_its_admin_and_reaches_active_use
         [Delivery(row.id, row.chat_id, "sent", 1) for row in pending], now=T0 + 3
     )
     assert await db.storage.broadcast_progress(draft.id) == {"sent": 2}
-    await db.storage.finish_broadcast(draft.id, now=T0 + 4)
+    assert await db.storage.finish_broadcast(draft.id, now=T0 + 4)
+    # Every instance runs the progress job: only the first to finish it reports it.
+    assert not await db.storage.finish_broadcast(draft.id, now=T0 + 5)
     done = await db.storage.get_broadcast(draft.id)
     assert done is not None
     assert done.status is BroadcastStatus.DONE

@@ -1,6 +1,6 @@
 """The contract of feeds: adding, polling state, removal."""
 
-from bot.storage import SavedPoll
+from bot.storage import Feed, SavedPoll
 from tests.storage_contract.helpers import T0, Db, add_feed, candidate, save
 
 
@@ -23,14 +23,19 @@ async def test_add_feed_is_idempotent(db: Db) -> None:
 
 async def test_due_feeds_are_those_whose_time_has_come_most_overdue_first(db: Db) -> None:
     a, b, c = [await add_feed(db, name) for name in "abc"]
-    assert [f.id for f in await db.storage.due_feeds(T0)] == [a.id, b.id, c.id], "new: due now"
+    assert [f.id for f in await lease(db, T0)] == [a.id, b.id, c.id], "new: due now"
     await save(db, a, now=T0)  # next poll at T0 + 300
     await db.storage.record_poll_failure(b.id, "HTTP 503", T0 + 100, T0)
     await db.storage.record_not_modified(c.id, T0 + 200, T0)
-    assert await db.storage.due_feeds(T0 + 50) == []
-    assert [f.id for f in await db.storage.due_feeds(T0 + 250)] == [b.id, c.id]
-    assert [f.id for f in await db.storage.due_feeds(T0 + 300)] == [b.id, c.id, a.id]
-    assert await db.storage.next_poll_time() == T0 + 100
+    assert await lease(db, T0 + 50) == []
+    assert [f.id for f in await lease(db, T0 + 250)] == [b.id, c.id]
+    await db.storage.record_not_modified(b.id, T0 + 300, T0 + 250)
+    await db.storage.record_not_modified(c.id, T0 + 300, T0 + 250)
+    assert [f.id for f in await lease(db, T0 + 300)] == [a.id, b.id, c.id]
+
+
+async def lease(db: Db, now: float) -> list[Feed]:
+    return await db.storage.lease_due_feeds("i1", now, now + 60, 100)
 
 
 async def test_record_poll_failure_counts_in_a_row(db: Db) -> None:

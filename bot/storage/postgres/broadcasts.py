@@ -96,13 +96,15 @@ class BroadcastsMixin(PostgresBase):
             rows = await cursor.fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
 
-    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
-        """Mark a broadcast as fully processed and reported."""
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> bool:
+        """Mark a broadcast as fully processed and reported; False if it already was."""
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE broadcasts SET status = 'done', finished_at = %s WHERE id = %s",
+            cursor = await db.execute(
+                """UPDATE broadcasts SET status = 'done', finished_at = %s
+                   WHERE id = %s AND status = 'sending'""",
                 (now, broadcast_id),
             )
+            return cursor.rowcount > 0
 
 
 def _broadcast(row: tuple[Any, ...]) -> Broadcast:

@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from bot.storage.changes import Change, ChangeKind
 from bot.storage.channels import LinkedChannel
 from bot.storage.models import ChatSeen
+from bot.storage.postgres.changes import announce
 from bot.storage.postgres.chats import CHAT_COLUMNS, chat_from_row
 from bot.storage.postgres.connection import PostgresBase
 
@@ -30,6 +32,7 @@ class ChannelsMixin(PostgresBase):
                        status = 'active', updated_at = excluded.updated_at""",
                 (channel.id, channel.title, channel.username, channel.language, now, now),
             )
+            await announce(db, Change(ChangeKind.LANGUAGE, channel.id))
             await db.execute(
                 """INSERT INTO channels (chat_id, linked_by, created_at) VALUES (%s, %s, %s)
                    ON CONFLICT (chat_id) DO UPDATE SET linked_by = excluded.linked_by""",

@@ -3,11 +3,15 @@
 from collections.abc import Sequence
 from typing import Any
 
+from bot.storage.changes import Change, ChangeKind
 from bot.storage.models import Chat, ChatSeen, ChatStatus, ChatType, Subscription
+from bot.storage.postgres.changes import announce
 from bot.storage.postgres.connection import PostgresBase
 from bot.storage.postgres.subscriptions import SUBSCRIPTION_COLUMNS, subscription_from_row
 
 CHAT_COLUMNS = "id, type, title, username, language, status, created_at"
+# What a group becoming a supergroup changes, for both its ids.
+_MIGRATED_CHANGES = (ChangeKind.SUBSCRIPTIONS, ChangeKind.LANGUAGE)
 
 
 class ChatsMixin(PostgresBase):
@@ -28,6 +32,8 @@ class ChatsMixin(PostgresBase):
                 (chat.id, chat.type.value, chat.title, chat.username, chat.language, now, now),
             )
             row = await cursor.fetchone()
+            # Instances that knew the chat as unknown (no language) read it again.
+            await announce(db, Change(ChangeKind.LANGUAGE, chat.id))
         assert row is not None
         return chat_from_row(row)
 
@@ -48,7 +54,10 @@ class ChatsMixin(PostgresBase):
                 "UPDATE chats SET language = %s, updated_at = %s WHERE id = %s",
                 (language, now, chat_id),
             )
-            return cursor.rowcount > 0
+            if cursor.rowcount <= 0:
+                return False
+            await announce(db, Change(ChangeKind.LANGUAGE, chat_id))
+            return True
 
     async def get_chat(self, chat_id: int) -> Chat | None:
         """Return the chat, or None if it never talked to the bot."""
@@ -118,6 +127,10 @@ class ChatsMixin(PostgresBase):
                 ids,
             )
             await db.execute("DELETE FROM chats WHERE id = %s", (old_chat_id,))
+            await announce(
+                db,
+                *(Change(kind, chat) for chat in ids.values() for kind in _MIGRATED_CHANGES),
+            )
             cursor = await db.execute(
                 f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE chat_id = %s ORDER BY id",
                 (new_chat_id,),

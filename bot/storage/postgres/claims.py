@@ -19,6 +19,7 @@ from bot.storage.claims import (
     StoryMatch,
     schedule_of,
 )
+from bot.storage.leases import Lease
 from bot.storage.models import ChatStatus, ChatType
 from bot.storage.postgres.connection import Connection
 from bot.storage.postgres.schedules import SchedulesMixin
@@ -64,13 +65,21 @@ class ClaimsMixin(SchedulesMixin):
             )
             await db.execute("DELETE FROM story_matches WHERE id <= %s", (through,))
 
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-        """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
+        """Queue a chat's pending stories as planned and move its cursor, in one transaction
+        (with a lease: unless another instance holds the chat's pending rows)."""
         async with self._transaction() as db:
-            return await _claim(db, chat_id, plan, now)
+            return await _claim(db, chat_id, plan, now, lease)
 
     async def claim_chats(
-        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+        self,
+        chat_ids: Sequence[int],
+        plan: ClaimPlanner,
+        now: float,
+        *,
+        lease: Lease | None = None,
     ) -> list[Claim]:
         """claim_chat for each chat, all in one transaction; the claims in the order given."""
         if not chat_ids:
@@ -78,12 +87,17 @@ class ClaimsMixin(SchedulesMixin):
         async with self._transaction() as db:
             # Rows locked in id order, whatever the turns' order: two transactions locking
             # chats cannot wait on each other in a cycle.
-            claims = {chat_id: await _claim(db, chat_id, plan, now) for chat_id in sorted(chat_ids)}
+            claims = {
+                chat_id: await _claim(db, chat_id, plan, now, lease) for chat_id in sorted(chat_ids)
+            }
         return [claims[chat_id] for chat_id in chat_ids]
 
 
-async def _claim(db: Connection, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-    """One chat's claim, inside the caller's transaction (its row locked till the commit)."""
+async def _claim(
+    db: Connection, chat_id: int, plan: ClaimPlanner, now: float, lease: Lease | None
+) -> Claim:
+    """One chat's claim, inside the caller's transaction (its row locked till the commit);
+    with a lease, none while another instance holds the chat's pending rows."""
     cursor = await db.execute(
         """SELECT c.status, c.type, c.match_cursor,
                   ARRAY(SELECT feed_id FROM hidden_feeds WHERE chat_id = c.id),
@@ -98,6 +112,8 @@ async def _claim(db: Connection, chat_id: int, plan: ClaimPlanner, now: float) -
     if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
         # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
         return Claim(chat_id, ChatType(chat[1]), ())
+    if lease is not None and (held := await _held_elsewhere(db, chat_id, lease, now)):
+        return Claim(chat_id, ChatType(chat[1]), (), held_until=held)
     work = ChatWork(
         chat_id,
         int(chat[2]),
@@ -108,12 +124,24 @@ async def _claim(db: Connection, chat_id: int, plan: ClaimPlanner, now: float) -
         shared=ChatType(chat[1]).shared,
     )
     decided = plan(work)
-    rows = await _queue_rows(db, chat_id, decided.rows, now)
+    rows = await _queue_rows(db, chat_id, decided.rows, now, lease)
     await db.execute(
         "UPDATE chats SET match_cursor = greatest(match_cursor, %s) WHERE id = %s",
         (decided.through, chat_id),
     )
     return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+
+
+async def _held_elsewhere(db: Connection, chat_id: int, lease: Lease, now: float) -> float | None:
+    # The chat row is locked: every lease on its rows committed before is seen here.
+    cursor = await db.execute(
+        """SELECT max(lease_until) FROM outbox
+           WHERE chat_id = %s AND status = 'pending' AND claimed_by <> %s
+               AND lease_until >= %s AND next_attempt_at <= %s""",
+        (chat_id, lease.instance, now, lease.until),
+    )
+    row = await cursor.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 async def _chat_subscriptions(db: Connection, chat_id: int) -> tuple[ChatSubscription, ...]:
@@ -146,7 +174,11 @@ async def _recent_alerts(db: Connection, chat_id: int, since: float) -> int:
 
 
 async def _queue_rows(
-    db: Connection, chat_id: int, planned: Sequence[PlannedRow], now: float
+    db: Connection,
+    chat_id: int,
+    planned: Sequence[PlannedRow],
+    now: float,
+    lease: Lease | None,
 ) -> tuple[ClaimedRow, ...]:
     if not planned:
         return ()
@@ -154,8 +186,9 @@ async def _queue_rows(
     # (the join); a row the chat already has for the story is not queued twice.
     cursor = await db.execute(
         """INSERT INTO outbox (kind, story_id, chat_id, thread_id, matched, created_at,
-                               next_attempt_at)
-           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before
+                               next_attempt_at, claimed_by, lease_until)
+           SELECT p.kind, s.id, %s, p.thread_id, p.matched, %s, p.not_before, %s,
+                  greatest(%s, p.not_before + %s)
            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[],
                        %s::double precision[]) WITH ORDINALITY
                 AS p(kind, story_id, thread_id, matched, not_before, position)
@@ -166,6 +199,10 @@ async def _queue_rows(
         (
             chat_id,
             now,
+            None if lease is None else lease.instance,
+            # A row held till later is leased as long past its time (leases.row_lease_until).
+            None if lease is None else lease.until,
+            None if lease is None else lease.until - now,
             [row.lane.value for row in planned],
             [row.story_id for row in planned],
             [row.thread_id for row in planned],

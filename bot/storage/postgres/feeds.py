@@ -5,8 +5,11 @@ from typing import Any
 from bot.storage.models import Feed
 from bot.storage.postgres.connection import Connection, PostgresBase
 
-FEED_SELECT = """SELECT id, url, title, trusted, primed, etag, last_modified, next_poll_at,
-    last_polled_at, last_ok_at, failures, last_error, entries_seen, body_digest FROM feeds"""
+FEED_COLUMNS = """feeds.id, url, title, trusted, primed, etag, last_modified, next_poll_at,
+    last_polled_at, last_ok_at, failures, last_error, entries_seen, body_digest"""
+FEED_SELECT = f"SELECT {FEED_COLUMNS} FROM feeds"
+# A lease the leasing instance holds already (it comes after the feeds no one holds).
+HELD_BY_INSTANCE = "(lease_owner = %(instance)s AND lease_until > %(now)s) IS TRUE"
 
 
 class FeedsMixin(PostgresBase):
@@ -42,16 +45,36 @@ class FeedsMixin(PostgresBase):
             cursor = await db.execute("DELETE FROM feeds WHERE id = %s", (feed_id,))
             return cursor.rowcount > 0
 
-    async def due_feeds(self, now: float) -> list[Feed]:
-        """Return feeds whose next poll time has come, most overdue first."""
-        return await self._feeds(
-            f"{FEED_SELECT} WHERE next_poll_at <= %s ORDER BY next_poll_at", (now,)
-        )
+    async def lease_due_feeds(
+        self, instance: str, now: float, until: float, limit: int
+    ) -> list[Feed]:
+        """Lease up to limit due feeds no other instance holds, most overdue first."""
+        # SKIP LOCKED: a feed another instance is leasing right now is left to it, not waited
+        # for; a row locked and changed meanwhile is checked again against the WHERE.
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                f"""WITH picked AS MATERIALIZED (
+                        SELECT id, {HELD_BY_INSTANCE} AS mine FROM feeds
+                        WHERE next_poll_at <= %(now)s
+                          AND (lease_until IS NULL OR lease_until <= %(now)s
+                               OR lease_owner = %(instance)s)
+                        ORDER BY {HELD_BY_INSTANCE}, next_poll_at, id LIMIT %(limit)s
+                        FOR UPDATE SKIP LOCKED)
+                    UPDATE feeds SET lease_owner = %(instance)s, lease_until = %(until)s
+                    FROM picked WHERE feeds.id = picked.id
+                    RETURNING {FEED_COLUMNS}, picked.mine""",
+                {"now": now, "limit": limit, "instance": instance, "until": until},
+            )
+            rows = await cursor.fetchall()
+        rows.sort(key=lambda row: (bool(row[-1]), float(row[7]), int(row[0])))
+        return [_feed(row) for row in rows]
 
     async def next_poll_time(self) -> float | None:
-        """Return the earliest next poll time of any feed."""
+        """Return the earliest time a feed may be leased (its lease's end if later)."""
         async with self._transaction() as db:
-            cursor = await db.execute("SELECT min(next_poll_at) FROM feeds")
+            cursor = await db.execute(
+                "SELECT min(greatest(next_poll_at, coalesce(lease_until, next_poll_at))) FROM feeds"
+            )
             row = await cursor.fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
@@ -62,7 +85,8 @@ class FeedsMixin(PostgresBase):
         async with self._transaction() as db:
             await db.execute(
                 """UPDATE feeds SET failures = failures + 1, last_error = %s, next_poll_at = %s,
-                       last_polled_at = %s WHERE id = %s""",
+                       last_polled_at = %s, lease_owner = NULL, lease_until = NULL
+                   WHERE id = %s""",
                 (error, next_poll_at, now, feed_id),
             )
 
@@ -71,11 +95,12 @@ class FeedsMixin(PostgresBase):
         async with self._transaction() as db:
             await db.execute(
                 """UPDATE feeds SET failures = 0, last_error = NULL, next_poll_at = %s,
-                       last_polled_at = %s, last_ok_at = %s WHERE id = %s""",
+                       last_polled_at = %s, last_ok_at = %s, lease_owner = NULL,
+                       lease_until = NULL WHERE id = %s""",
                 (next_poll_at, now, now, feed_id),
             )
 
-    async def _feeds(self, sql: str, params: tuple[object, ...]) -> list[Feed]:
+    async def _feeds(self, sql: str, params: tuple[object, ...] | dict[str, object]) -> list[Feed]:
         async with self._transaction() as db:
             cursor = await db.execute(sql, params)
             rows = await cursor.fetchall()

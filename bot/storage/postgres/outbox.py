@@ -29,11 +29,20 @@ class OutboxMixin(PostgresBase):
             PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
         ]
 
-    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
-        """Return what is needed to send each of these outbox rows."""
+    async def load_outbox(
+        self, ids: Sequence[int], *, leased_by: str | None = None
+    ) -> list[OutboxItem]:
+        """Return what is needed to send each of these outbox rows (with leased_by: those
+        the instance holds)."""
         if not ids:
             return []
         async with self._transaction() as db:
+            if leased_by is not None:
+                cursor = await db.execute(
+                    "SELECT id FROM outbox WHERE id = ANY(%s::bigint[]) AND claimed_by = %s",
+                    (list(ids), leased_by),
+                )
+                ids = [int(row[0]) for row in await cursor.fetchall()]
             return await load_outbox_items(db, ids)
 
     async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:

@@ -5,9 +5,11 @@ TitleIndex (bot.ingest.similar_titles) for a near-identical title from another f
 transaction, and adds the originals it stored once that committed (the index never names a
 story that was rolled back); this process's saves take turns (_titles_turn) from the look-up
 to the adding, so none misses a title another just committed. The index is read from the
-database once, at the first poll with stories that may alert, and is this process's own: one
-bot per schema (README, PostgreSQL). A copy from another feed queues an edit of every alert
-about its original (poll_rows.py, in the poll's transaction; sent through AlertEdits).
+database at the first poll with stories that may alert; each later save first adds the
+titles other instances (on the same schema) saved since, under the lock that orders saves
+across instances (stories.py, MATCH_ORDER_LOCK). A copy from another feed queues an edit
+of every alert about its original (poll_rows.py, in the poll's transaction; sent through
+AlertEdits).
 """
 
 import asyncio
@@ -23,6 +25,9 @@ class OutletsMixin(OutboxMixin):
     """The near-identical titles index, and the alert_edits table."""
 
     _titles: TitleIndex | None = None
+    # The last story_texts id read into _titles (this process's own saves are added as
+    # they commit and read again at the next look, where the index skips them).
+    _titles_after = 0
     _titles_lock: asyncio.Lock | None = None
 
     def _titles_turn(self) -> asyncio.Lock:
@@ -32,22 +37,26 @@ class OutletsMixin(OutboxMixin):
         return self._titles_lock
 
     async def _title_index(self, db: Connection, now: float, window: float) -> TitleIndex:
-        """Return the index of the original stories' titles seen in the window ending now."""
+        """Return the index of the original stories' titles seen in the window ending now,
+        with those other instances saved since this one last looked (call under
+        MATCH_ORDER_LOCK: every earlier save has committed, so none is skipped)."""
         index = self._titles
         if index is None or index.window != window:
-            index = TitleIndex(window)
-            # The originals that could alert are those whose analysis was kept for the dry
-            # run (story_texts): a new feed's first poll, hundreds at a cold start, is not.
-            cursor = await db.execute(
-                """SELECT s.id, s.feed_id, s.normalised_title, s.seen_at
-                   FROM story_texts t JOIN stories s ON s.id = t.story_id
-                   WHERE t.seen_at >= %s AND s.duplicate_of IS NULL
-                   ORDER BY t.seen_at, s.id""",
-                (now - window,),
-            )
-            for story_id, feed_id, title, seen_at in await cursor.fetchall():
-                index.add(int(story_id), feed_id, str(title), float(seen_at))
-            self._titles = index
+            index = self._titles = TitleIndex(window)
+            self._titles_after = 0
+        # The originals that could alert are those whose analysis was kept for the dry run
+        # (story_texts): a new feed's first poll, hundreds at a cold start, is not. Story ids
+        # commit in order under the lock, so "after the last id read" is all that is new.
+        cursor = await db.execute(
+            """SELECT s.id, s.feed_id, s.normalised_title, s.seen_at
+               FROM story_texts t JOIN stories s ON s.id = t.story_id
+               WHERE t.story_id > %s AND t.seen_at >= %s AND s.duplicate_of IS NULL
+               ORDER BY t.seen_at, s.id""",
+            (self._titles_after, now - window),
+        )
+        for story_id, feed_id, title, seen_at in await cursor.fetchall():
+            index.add(int(story_id), feed_id, str(title), float(seen_at))
+            self._titles_after = max(self._titles_after, int(story_id))
         index.expire(now)
         return index
 

@@ -3,7 +3,9 @@ hold when a schedule changes."""
 
 import json
 
+from bot.storage.changes import Change, ChangeKind
 from bot.storage.claims import ChatSchedule, schedule_of
+from bot.storage.postgres.changes import announce
 from bot.storage.postgres.connection import PostgresBase
 
 
@@ -54,4 +56,6 @@ class SchedulesMixin(PostgresBase):
                        AND next_attempt_at > %s""",
                 (release_held_at, chat_id, now),
             )
+            # Every instance re-times the digest lines of the chat it holds in memory.
+            await announce(db, Change(ChangeKind.SCHEDULE, chat_id, release_held_at))
         return True

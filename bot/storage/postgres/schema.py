@@ -246,6 +246,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX channels_linked_by ON channels (linked_by)",
         ),
     ),
+    Migration(
+        # Several instances on one database (M1): the processes alive, each known by a random
+        # id and live until its last heartbeat's expires_at; and a due feed leased to the one
+        # instance polling it (bot/storage/postgres/instances.py, feeds.py).
+        "instances and feed leases",
+        (
+            """CREATE TABLE instances (
+                id text PRIMARY KEY,
+                started_at double precision NOT NULL,
+                last_seen double precision NOT NULL,
+                expires_at double precision NOT NULL
+            )""",
+            "ALTER TABLE feeds ADD COLUMN lease_owner text",
+            "ALTER TABLE feeds ADD COLUMN lease_until double precision",
+        ),
+    ),
+    Migration(
+        # Delivery across instances (bot/storage/leases.py): who holds a pending row and
+        # until when (taken with FOR UPDATE SKIP LOCKED), and the token bucket every
+        # instance takes its sends from.
+        "outbox leases and the shared send budget",
+        (
+            "ALTER TABLE outbox ADD COLUMN claimed_by text",
+            "ALTER TABLE outbox ADD COLUMN lease_until double precision",
+            "CREATE INDEX outbox_leased ON outbox (claimed_by) WHERE status = 'pending'",
+            """ALTER TABLE delivery_state
+                   ADD COLUMN send_tokens double precision NOT NULL DEFAULT 0,
+                   ADD COLUMN send_tokens_at double precision NOT NULL DEFAULT 0""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

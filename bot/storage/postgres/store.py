@@ -3,12 +3,15 @@
 from typing import Self
 
 from bot.storage.postgres.broadcasts import BroadcastsMixin
+from bot.storage.postgres.changes import ChangesMixin
 from bot.storage.postgres.channels import ChannelsMixin
 from bot.storage.postgres.chats import ChatsMixin
 from bot.storage.postgres.claims import ClaimsMixin
 from bot.storage.postgres.connection import open_pool
 from bot.storage.postgres.feeds import FeedsMixin
 from bot.storage.postgres.health import HealthMixin
+from bot.storage.postgres.instances import InstancesMixin
+from bot.storage.postgres.leases import LeasesMixin
 from bot.storage.postgres.migrations import MigrationsMixin
 from bot.storage.postgres.outbox import OutboxMixin
 from bot.storage.postgres.retention import RetentionMixin
@@ -27,12 +30,15 @@ class PostgresStorage(
     FeedsMixin,
     StoriesMixin,
     OutboxMixin,
+    LeasesMixin,
     ClaimsMixin,
     BroadcastsMixin,
     StatsMixin,
     RetentionMixin,
     HealthMixin,
+    InstancesMixin,
     MigrationsMixin,
+    ChangesMixin,
     Storage,
 ):
     """The bot's Storage on a PostgreSQL database (naming the protocol makes mypy check it)."""

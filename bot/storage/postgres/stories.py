@@ -93,7 +93,7 @@ class StoriesMixin(OutletsMixin):
                 """UPDATE feeds SET url = %s, title = %s, etag = %s, last_modified = %s,
                        next_poll_at = %s, last_polled_at = %s, last_ok_at = %s, failures = 0,
                        last_error = %s, primed = TRUE, entries_seen = entries_seen + %s,
-                       body_digest = %s
+                       body_digest = %s, lease_owner = NULL, lease_until = NULL
                    WHERE id = %s""",
                 (
                     poll.url,
@@ -114,6 +114,8 @@ class StoriesMixin(OutletsMixin):
             for story_id, _, c in originals:
                 if c.alertable:
                     self._titles.add(story_id, poll.feed_id, c.story.normalised_title, poll.now)
+                    # Others' later saves took the lock after this one: their ids are higher.
+                    self._titles_after = max(self._titles_after, story_id)
         return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
 
     async def _similar_titles(

@@ -3,7 +3,9 @@
 from collections.abc import Sequence
 from typing import Any
 
+from bot.storage.changes import Change, ChangeKind
 from bot.storage.models import AddedSubscriptions, Subscription
+from bot.storage.postgres.changes import announce
 from bot.storage.postgres.connection import Connection, PostgresBase
 
 SUBSCRIPTION_COLUMNS = "id, chat_id, query, display, thread_id"
@@ -47,6 +49,8 @@ class SubscriptionsMixin(PostgresBase):
                     assert row is not None
                     added.append(Subscription(int(row[0]), chat_id, normalised, display, thread_id))
                     count += 1
+            if added:
+                await announce(db, Change(ChangeKind.SUBSCRIPTIONS, chat_id))
         return AddedSubscriptions(tuple(added), tuple(existing), tuple(over_limit))
 
     async def list_subscriptions(self, chat_id: int) -> list[Subscription]:
@@ -62,6 +66,7 @@ class SubscriptionsMixin(PostgresBase):
             f"DELETE FROM subscriptions WHERE chat_id = %s AND query = %s "
             f"RETURNING {SUBSCRIPTION_COLUMNS}",
             (chat_id, normalised),
+            changed=chat_id,
         )
         return deleted[0] if deleted else None
 
@@ -73,6 +78,7 @@ class SubscriptionsMixin(PostgresBase):
             f"DELETE FROM subscriptions WHERE chat_id = %s AND id = %s "
             f"RETURNING {SUBSCRIPTION_COLUMNS}",
             (chat_id, subscription_id),
+            changed=chat_id,
         )
         return deleted[0] if deleted else None
 
@@ -81,6 +87,7 @@ class SubscriptionsMixin(PostgresBase):
         deleted = await self._subscriptions(
             f"DELETE FROM subscriptions WHERE chat_id = %s RETURNING {SUBSCRIPTION_COLUMNS}",
             (chat_id,),
+            changed=chat_id,
         )
         return sorted(deleted, key=lambda subscription: subscription.id)
 
@@ -112,6 +119,8 @@ class SubscriptionsMixin(PostgresBase):
                     "UPDATE subscriptions SET thread_id = %s WHERE id = %s", (thread_id, found.id)
                 )
                 moved.append(Subscription(found.id, chat_id, found.query, found.display, thread_id))
+            if moved:  # a display may have gone with a merged row
+                await announce(db, Change(ChangeKind.SUBSCRIPTIONS, chat_id))
         return moved
 
     async def subscription_page(self, after_id: int, limit: int) -> list[tuple[int, int, str, str]]:
@@ -131,10 +140,15 @@ class SubscriptionsMixin(PostgresBase):
             f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY id", ()
         )
 
-    async def _subscriptions(self, sql: str, params: tuple[object, ...]) -> list[Subscription]:
+    async def _subscriptions(
+        self, sql: str, params: tuple[object, ...], changed: int | None = None
+    ) -> list[Subscription]:
+        """Run sql; when it returns rows of chat `changed`, announce the chat's change."""
         async with self._transaction() as db:
             cursor = await db.execute(sql, params)
             rows = await cursor.fetchall()
+            if rows and changed is not None:
+                await announce(db, Change(ChangeKind.SUBSCRIPTIONS, changed))
         return [subscription_from_row(row) for row in rows]
 
 

@@ -96,12 +96,14 @@ class BroadcastsMixin(SqliteBase):
         return {str(row[0]): int(row[1]) for row in rows}
 
     @serialized
-    async def finish_broadcast(self, broadcast_id: int, now: float) -> None:
-        """Mark a broadcast as fully processed and reported."""
-        await self._db.execute(
-            "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
+    async def finish_broadcast(self, broadcast_id: int, now: float) -> bool:
+        """Mark a broadcast as fully processed and reported; False if it already was."""
+        cursor = await self._db.execute(
+            """UPDATE broadcasts SET status = 'done', finished_at = ?
+               WHERE id = ? AND status = 'sending'""",
             (now, broadcast_id),
         )
+        return cursor.rowcount > 0
 
 
 def _broadcast(row: sqlite3.Row) -> Broadcast:

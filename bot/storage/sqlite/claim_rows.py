@@ -22,17 +22,26 @@ from bot.storage.claims import (
     PlannedRow,
     schedule_of,
 )
+from bot.storage.leases import Lease, row_lease_until
 from bot.storage.models import ChatStatus, ChatType
 
 
 def claim_rows(
-    db: sqlite3.Connection, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+    db: sqlite3.Connection,
+    chat_ids: Sequence[int],
+    plan: ClaimPlanner,
+    now: float,
+    lease: Lease | None = None,
 ) -> list[Claim]:
-    """Claim each chat in turn (the caller holds the transaction); one Claim per chat."""
-    return [_claim(db, chat_id, plan, now) for chat_id in chat_ids]
+    """Claim each chat in turn (the caller holds the transaction); one Claim per chat. With
+    a lease, the rows queued are leased to its instance, and a chat whose pending rows
+    another instance holds claims nothing (held_until)."""
+    return [_claim(db, chat_id, plan, now, lease) for chat_id in chat_ids]
 
 
-def _claim(db: sqlite3.Connection, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
+def _claim(
+    db: sqlite3.Connection, chat_id: int, plan: ClaimPlanner, now: float, lease: Lease | None
+) -> Claim:
     chat = db.execute(
         """SELECT c.status, c.type, c.match_cursor,
                   (SELECT group_concat(feed_id) FROM hidden_feeds WHERE chat_id = c.id),
@@ -46,6 +55,8 @@ def _claim(db: sqlite3.Connection, chat_id: int, plan: ClaimPlanner, now: float)
     if ChatStatus(chat[0]) is not ChatStatus.ACTIVE:
         # Nothing to queue or move: reactivation moves the cursor (chats_reactivated).
         return Claim(chat_id, ChatType(chat[1]), ())
+    if lease is not None and (held := _held_elsewhere(db, chat_id, lease, now)):
+        return Claim(chat_id, ChatType(chat[1]), (), held_until=held)
     work = ChatWork(
         chat_id,
         int(chat[2]),
@@ -57,11 +68,26 @@ def _claim(db: sqlite3.Connection, chat_id: int, plan: ClaimPlanner, now: float)
     )
     decided = plan(work)
     rows = _queue_rows(db, chat_id, decided.rows, now)
+    if lease is not None and rows:
+        db.executemany(
+            "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
+            [(lease.instance, row_lease_until(lease, now, row.not_before), row.id) for row in rows],
+        )
     db.execute(
         "UPDATE chats SET match_cursor = max(match_cursor, ?) WHERE id = ?",
         (decided.through, chat_id),
     )
     return Claim(chat_id, ChatType(chat[1]), rows, decided.more)
+
+
+def _held_elsewhere(db: sqlite3.Connection, chat_id: int, lease: Lease, now: float) -> float | None:
+    (until,) = db.execute(
+        """SELECT max(lease_until) FROM outbox
+           WHERE chat_id = ? AND status = 'pending' AND claimed_by <> ?
+               AND lease_until >= ? AND next_attempt_at <= ?""",
+        (chat_id, lease.instance, now, lease.until),
+    ).fetchone()
+    return None if until is None else float(until)
 
 
 def _chat_subscriptions(db: sqlite3.Connection, chat_id: int) -> tuple[ChatSubscription, ...]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from bot.storage.claims import Claim, ClaimPlanner, StoryMatch
+from bot.storage.leases import Lease
 from bot.storage.sqlite.claim_rows import claim_rows
 from bot.storage.sqlite.connection import serialized
 from bot.storage.sqlite.schedules import SchedulesMixin
@@ -57,19 +58,29 @@ class ClaimsMixin(SchedulesMixin):
             await self._db.execute("DELETE FROM story_matches WHERE id <= ?", (through,))
 
     @serialized
-    async def claim_chat(self, chat_id: int, plan: ClaimPlanner, now: float) -> Claim:
-        """Queue a chat's pending stories as planned and move its cursor, in one transaction."""
+    async def claim_chat(
+        self, chat_id: int, plan: ClaimPlanner, now: float, *, lease: Lease | None = None
+    ) -> Claim:
+        """Queue a chat's pending stories as planned and move its cursor, in one transaction
+        (with a lease: unless another instance holds the chat's pending rows)."""
         [claim] = await self._transaction_on_writer(
-            lambda db: claim_rows(db, (chat_id,), plan, now)
+            lambda db: claim_rows(db, (chat_id,), plan, now, lease)
         )
         return claim
 
     @serialized
     async def claim_chats(
-        self, chat_ids: Sequence[int], plan: ClaimPlanner, now: float
+        self,
+        chat_ids: Sequence[int],
+        plan: ClaimPlanner,
+        now: float,
+        *,
+        lease: Lease | None = None,
     ) -> list[Claim]:
         """claim_chat for each chat, all in one transaction (one call on the writer's
         thread: claim_rows.py)."""
         if not chat_ids:
             return []
-        return await self._transaction_on_writer(lambda db: claim_rows(db, chat_ids, plan, now))
+        return await self._transaction_on_writer(
+            lambda db: claim_rows(db, chat_ids, plan, now, lease)
+        )

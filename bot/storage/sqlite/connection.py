@@ -17,6 +17,7 @@ import aiosqlite
 
 from bot.storage.errors import StorageError, StorageUnavailable
 from bot.storage.sqlite.faults import is_unavailable
+from bot.storage.sqlite.feed_leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class SqliteBase:
         # mode they see every committed write without queueing behind a poll's transaction.
         self._reader: aiosqlite.Connection | None = None
         self._read_lock = asyncio.Lock()
+        # Feed leases and instances: one process, so in memory (leases.py).
+        self._leases = Leases()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:

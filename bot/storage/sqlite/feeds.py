@@ -53,22 +53,37 @@ class FeedsMixin(SqliteBase):
         return cursor.rowcount > 0
 
     # The scheduler asks these two every second: on the reader connection they never wait
-    # behind a long write transaction (a big poll's save), so polls start on time.
+    # behind a long write transaction (a big poll's save), so polls start on time. The leases
+    # are this process's own (leases.py); the read lock makes a read and its lease one step.
     @reading
-    async def due_feeds(self, db: aiosqlite.Connection, now: float) -> list[Feed]:
-        """Return feeds whose next poll time has come, most overdue first."""
+    async def lease_due_feeds(
+        self, db: aiosqlite.Connection, instance: str, now: float, until: float, limit: int
+    ) -> list[Feed]:
+        """Lease up to limit due feeds no other instance holds, most overdue first."""
+        held = self._leases.held(now)
         async with db.execute(
-            f"{FEED_SELECT} WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,)
+            f"{FEED_SELECT} WHERE next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?",
+            (now, limit + len(held)),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [_feed(row) for row in rows]
+        free = [feed for feed in map(_feed, rows) if held.get(feed.id, instance) == instance]
+        # Those it held already last (sorted() is stable: most overdue first within each).
+        feeds = sorted(free, key=lambda feed: feed.id in held)[:limit]
+        self._leases.take(instance, (feed.id for feed in feeds), until)
+        return feeds
 
     @reading
     async def next_poll_time(self, db: aiosqlite.Connection) -> float | None:
-        """Return the earliest next poll time of any feed."""
-        async with db.execute("SELECT min(next_poll_at) FROM feeds") as cursor:
-            row = await cursor.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        """Return the earliest time a feed may be leased (its lease's end if later)."""
+        ends = self._leases.ends()
+        # The first feed no one leased is among the len(ends) + 1 earliest.
+        async with db.execute(
+            "SELECT id, next_poll_at FROM feeds ORDER BY next_poll_at, id LIMIT ?",
+            (len(ends) + 1,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        times = [max(float(row[1]), ends.get(int(row[0]), float(row[1]))) for row in rows]
+        return min(times) if times else None
 
     @serialized
     async def record_poll_failure(
@@ -80,6 +95,7 @@ class FeedsMixin(SqliteBase):
                    last_polled_at = ? WHERE id = ?""",
             (error, next_poll_at, now, feed_id),
         )
+        self._leases.release(feed_id)
 
     @serialized
     async def record_not_modified(self, feed_id: int, next_poll_at: float, now: float) -> None:
@@ -89,6 +105,7 @@ class FeedsMixin(SqliteBase):
                    last_polled_at = ?, last_ok_at = ? WHERE id = ?""",
             (next_poll_at, now, now, feed_id),
         )
+        self._leases.release(feed_id)
 
 
 def _feed(row: sqlite3.Row) -> Feed:

@@ -30,8 +30,17 @@ class OutboxMixin(SqliteBase):
         ]
 
     @serialized
-    async def load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
-        """Return what is needed to send each of these outbox rows."""
+    async def load_outbox(
+        self, ids: Sequence[int], *, leased_by: str | None = None
+    ) -> list[OutboxItem]:
+        """Return what is needed to send each of these outbox rows (with leased_by: those
+        the instance holds)."""
+        if leased_by is not None and ids:
+            async with self._db.execute(
+                f"SELECT id FROM outbox WHERE id IN ({marks(ids)}) AND claimed_by = ?",
+                (*ids, leased_by),
+            ) as cursor:
+                ids = [int(row[0]) for row in await cursor.fetchall()]
         return await self._load_outbox(ids)
 
     async def _load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:

@@ -82,4 +82,17 @@ LATER_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX channels_linked_by ON channels (linked_by)",
         ),
     ),
+    Migration(
+        # Delivery across instances (bot/storage/leases.py): who holds a pending row and
+        # until when, and the shared send budget's token bucket. SQLite runs one instance,
+        # which holds every lease; the columns keep both backends alike (no index: the one
+        # process never renews or sweeps, and every outbox write would pay for it).
+        "outbox leases and the shared send budget",
+        (
+            "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN lease_until REAL",
+            "ALTER TABLE delivery_state ADD COLUMN send_tokens REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE delivery_state ADD COLUMN send_tokens_at REAL NOT NULL DEFAULT 0",
+        ),
+    ),
 )

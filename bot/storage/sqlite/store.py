@@ -6,6 +6,7 @@ from typing import Self
 
 import aiosqlite
 
+from bot.storage.changes import ChangeStream, NoChanges
 from bot.storage.errors import StorageError
 from bot.storage.protocols import Storage
 from bot.storage.sqlite.broadcasts import BroadcastsMixin
@@ -15,6 +16,8 @@ from bot.storage.sqlite.claims import ClaimsMixin
 from bot.storage.sqlite.feeds import FeedsMixin
 from bot.storage.sqlite.files import prepare_database_file
 from bot.storage.sqlite.health import HealthMixin
+from bot.storage.sqlite.instances import InstancesMixin
+from bot.storage.sqlite.leases import LeasesMixin
 from bot.storage.sqlite.migrations import MigrationsMixin
 from bot.storage.sqlite.outbox import OutboxMixin
 from bot.storage.sqlite.retention import RetentionMixin
@@ -36,11 +39,13 @@ class SqliteStorage(
     ClaimsMixin,
     SchedulesMixin,
     OutboxMixin,
+    LeasesMixin,
     BroadcastsMixin,
     StatsMixin,
     RetentionMixin,
     SearchMixin,
     HealthMixin,
+    InstancesMixin,
     MigrationsMixin,
     Storage,
 ):
@@ -64,3 +69,7 @@ class SqliteStorage(
             await storage.close()
             raise
         return storage
+
+    async def listen_changes(self) -> ChangeStream:
+        """One process uses the file: its changes reach its memory directly."""
+        return NoChanges()

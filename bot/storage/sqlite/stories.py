@@ -49,7 +49,9 @@ class StoriesMixin(OutletsMixin):
             ):
                 if new and candidate.alertable:
                     matched[position] = match(candidate)
-        return await self._save_poll(poll, matched, match)
+        saved = await self._save_poll(poll, matched, match)
+        self._leases.release(poll.feed_id)
+        return saved
 
     @serialized
     async def _known_keys_now(self, feed_id: int, keys: Sequence[str]) -> set[str]:
