@@ -15,11 +15,10 @@ to PTB as they came, which turns them into BadRequest, Forbidden, RetryAfter and
 
 import json
 import ssl
+from typing import IO
 
 import aiohttp
 import certifi
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -71,10 +70,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Send one request; return Telegram's status and body."""
         if self._session is None or self._session.closed:
@@ -101,8 +100,15 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}: {text}") from error
 
 
-def _given(value: ODVInput[float], default: float) -> float | None:
-    return default if isinstance(value, DefaultValue) else value
+def _given(value: object, default: float) -> float | None:
+    """A timeout PTB passed: a number, None (no limit) or its DEFAULT_NONE (ours).
+
+    Typed object, not PTB's ODVInput: that type lives in a private module of PTB's."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return default
 
 
 def _timeout(
@@ -117,9 +123,11 @@ def _timeout(
     return aiohttp.ClientTimeout(total=total, connect=wait, sock_connect=connect, sock_read=read)
 
 
-def _body(
-    request_data: RequestData | None, files: UploadFileDict
-) -> bytes | aiohttp.FormData | None:
+# PTB's UploadFileDict, which lives in a private module of PTB's: field -> (name, content, type).
+UploadFiles = dict[str, tuple[str, bytes | IO[bytes], str]]
+
+
+def _body(request_data: RequestData | None, files: UploadFiles) -> bytes | aiohttp.FormData | None:
     """The parameters as JSON, or as multipart form fields beside the files."""
     if request_data is None:
         return None
