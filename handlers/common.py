@@ -24,15 +24,11 @@ def services_of(context: Context) -> Services:
 
 
 async def answer(
-    update: Update,
-    text: str | OutgoingMessage,
-    reply_markup: ReplyMarkup | None = None,
-    *,
-    quote: bool = False,
+    update: Update, text: str | OutgoingMessage, reply_markup: ReplyMarkup | None = None
 ) -> None:
-    """Reply to the update's message, if it has one (quoting it, if asked)."""
+    """Reply to the update's message, if it has one."""
     if update.effective_message is not None:
-        await reply(update.effective_message, text, reply_markup, quote=quote)
+        await reply(update.effective_message, text, reply_markup)
 
 
 def topic_of(update: Update) -> int | None:
