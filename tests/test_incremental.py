@@ -4,10 +4,11 @@ The rule every test here comes back to: the stories a poll stores are exactly th
 parse of the body would have stored, whatever was skipped.
 """
 
+import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.incremental import (
     KNOWN_ITEMS_MAX_AGE,
     KnownItems,
+    item_sizes,
     response_digest,
     scan_items,
 )
@@ -176,6 +178,119 @@ def test_hostile_bodies_are_scanned_in_one_pass() -> None:
         check=True,
     )
     assert done.stdout.split() == ["[0,", "0,", "None,", "None,", "1]"]
+
+
+def known_from(body: bytes) -> KnownItems:
+    scan = scan_items(body)
+    assert scan is not None
+    return KnownItems(b"", None, None, frozenset(scan.fingerprints), 0.0, item_sizes(scan.spans))
+
+
+class TokenSpy:
+    """The scan's token pattern, noting where each token it finds starts."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+
+    def finditer(self, body: bytes, position: int = 0) -> Iterator[re.Match[bytes]]:
+        for match in TOKEN.finditer(body, position):
+            self.starts.append(match.start())
+            yield match
+
+
+TOKEN = incremental._TOKEN
+
+
+def test_known_items_are_taken_whole_without_reading_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    known = known_from(rss_body(range(3, 53)))
+    body = rss_body(range(1, 51))  # two new items, then 48 known ones side by side
+    spy = TokenSpy()
+    monkeypatch.setattr(incremental, "_TOKEN", spy)
+
+    scan = scan_items(body, known)
+
+    assert scan is not None
+    new_items = scan.spans[:2]
+    read = [start for start in spy.starts if start < new_items[-1][1]]
+    assert scan.spans[2][0] in spy.starts, "the first known item's tag is found"
+    assert spy.starts[len(read) + 1 :] == [], "and nothing inside the known items after it"
+    monkeypatch.setattr(incremental, "_TOKEN", TOKEN)
+    assert scan == scan_items(body)
+
+
+def test_a_removed_or_edited_known_item_costs_a_guess_not_the_rest() -> None:
+    before = rss_body(range(1, 11))
+    edited = [story_item(n) for n in range(1, 11) if n != 4]
+    edited[5] = story_item(7, description="<p>Corrected.</p>")
+    body = rss(edited, title="World Desk").encode()
+    known, spy = known_from(before), TokenSpy()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(incremental, "_TOKEN", spy)
+        scan = scan_items(body, known)
+    assert scan == scan_items(body)
+    item_tags = [start for start in spy.starts if body.startswith(b"<item>", start)]
+    # Found: the first item's tag, the edited one's (read whole) and the next one's; the
+    # others come after a known item, side by side, taken whole.
+    assert len(item_tags) == 3
+
+
+ITEM = b"<item><title>known</title><description>text</description></item>"
+
+
+@pytest.mark.parametrize(
+    ("body", "items"),
+    [
+        (b"<rss><channel>" + ITEM + ITEM + b"</channel></rss>", 2),
+        (b"<rss><channel><![CDATA[" + ITEM + b"]]>" + ITEM + b"</channel></rss>", 1),
+        (b"<rss><channel><!-- " + ITEM + b" -->" + ITEM + b"</channel></rss>", 1),
+        (b"<rss><channel><x a='" + ITEM + b"'/></channel></rss>", 1),
+        (b"<rss><channel><item>" + ITEM + b"</item></channel></rss>", None),
+        (b"<rss><channel><![CDATA[ " + ITEM + b"</channel></rss>", None),
+        (b"<rss><channel>" + ITEM + b"<entry>new</entry></channel></rss>", None),
+        (b"<rss><channel>" + ITEM[:-1] + b"</channel></rss>", None),
+        (b"<rss><channel>" + ITEM + b"</item></channel></rss>", None),
+    ],
+    ids=[
+        "side by side",
+        "inside CDATA",
+        "inside a comment",
+        "inside an attribute value",
+        "inside an item",
+        "after an unterminated CDATA",
+        "beside another kind",
+        "cut short",
+        "before a stray end tag",
+    ],
+)
+def test_known_items_are_taken_only_where_the_scan_would_find_them(
+    body: bytes, items: int | None
+) -> None:
+    known = known_from(b"<rss><channel>" + ITEM + b"</channel></rss>")
+    scan = scan_items(body, known)
+    assert scan == scan_items(body)
+    assert (len(scan.spans) if scan is not None else None) == items
+
+
+@pytest.mark.parametrize(
+    "known_body",
+    [
+        b"<rss><channel><rss:item>known</rss:item><item/></channel></rss>",
+        b"<feed><entry>known</entry><entry xml:lang='en'>other</entry></feed>",
+        b"<rss><channel><item>a</item><item>" + b"b" * 5000 + b"</item></channel></rss>",
+    ],
+    ids=["prefixed and self-closing", "entries", "an item longer than the body"],
+)
+def test_known_items_of_any_kind_and_size_give_what_a_plain_scan_gives(known_body: bytes) -> None:
+    known = known_from(known_body)
+    for body in (
+        known_body,
+        known_body.replace(b"known", b"edited"),
+        b"<rss><channel><item>new</item><item>a</item></channel></rss>",
+        b"<rss><channel><rss:item>known</rss:item></channel></rss>",
+        b"<feed><entry>new</entry><entry>known</entry></feed>",
+        b"",
+    ):
+        assert scan_items(body, known) == scan_items(body)
 
 
 def test_a_response_digest_covers_url_parser_headers_and_body() -> None:

@@ -1,14 +1,15 @@
 """Parse only what is new: a feed's items found by a byte scan, fingerprinted, known ones cut.
 
 The steady state of a feed is one or two new items among fifty. The items of the last saved
-poll are remembered by fingerprint (a hash of their bytes) in KnownItems; the next body is
-scanned for its items (a regular expression over the bytes, CDATA and comments skipped), the
-known ones are cut out, and feedparser reads the rest: the feed's own elements and the new or
-edited items. Whatever looks odd is parsed in full, as before: a DOCTYPE, items inside items,
-RSS items mixed with Atom entries, a body that is not ASCII-compatible, any defect feedparser
-notes, a count of entries that differs from the scan's, a changed feed link or language, or
-changed markup around the items (namespaces, xml:base, the encoding). Every feed is parsed in
-full at least once every KNOWN_ITEMS_MAX_AGE too.
+poll are remembered by fingerprint (a hash of their bytes) and size in KnownItems; the next
+body is scanned for its items (a regular expression over the bytes, CDATA and comments
+skipped; where the sizes say a known item ends and the fingerprint agrees, it is taken whole,
+unread), the known ones are cut out, and feedparser reads the rest: the feed's own elements
+and the new or edited items. Whatever looks odd is parsed in full, as before: a DOCTYPE,
+items inside items, RSS items mixed with Atom entries, a body that is not ASCII-compatible,
+any defect feedparser notes, a count of entries that differs from the scan's, a changed feed
+link or language, or changed markup around the items (namespaces, xml:base, the encoding).
+Every feed is parsed in full at least once every KNOWN_ITEMS_MAX_AGE too.
 
 Pure: bytes in, values out (runs in the parser workers).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +51,7 @@ _SKIP_TO = {"cdata": b"]]>", "comment": b"-->"}
 # Any tag, whole CDATA or comment (the scan made sure they end): the markup around the
 # items is the tags alone.
 _MARKUP = re.compile(rb"<(?:!\[CDATA\[.*?\]\]>|!--.*?-->|[^<>]*>)", re.DOTALL)
+_GT = ord(">")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class KnownItems:
     fingerprints: frozenset[bytes]
     # When the full parse these items descend from ran.
     since: float
+    # The items' lengths in the body, in order (array "I"): where the next scan guesses
+    # that a known item ends.
+    sizes: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -98,14 +104,23 @@ def response_digest(url: str, headers: Mapping[str, str], body: bytes) -> str:
     return digest.digest()[:FINGERPRINT_BYTES].hex()
 
 
-def scan_items(body: bytes) -> ItemScan | None:
-    """Find the top-level items or entries of a body; None when it needs a full parse."""
+def scan_items(body: bytes, known: KnownItems | None = None) -> ItemScan | None:
+    """Find the top-level items or entries of a body; None when it needs a full parse.
+
+    Given the items of the last poll, an item whose bytes are a known item's is taken whole,
+    unread: what the scan finds inside an item depends on its bytes alone (no token runs past
+    a "<", and a CDATA or comment skipped there ended inside it), so it would find what it
+    found before, the item's own tags. The result is the same with or without them.
+    """
     if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in body[:4]:
         return None  # UTF-16 or UTF-32: the byte patterns below do not apply
+    guess = _Guess(body, known)
     spans: list[tuple[int, int]] = []
+    fingerprints: list[bytes] = []
+    tags: list[bytes] = []
     kinds: set[bytes] = set()
     open_name: bytes | None = None
-    start = 0
+    start = outside = 0  # outside: where the markup outside the items goes on
     matches = _TOKEN.finditer(body)
     while (match := next(matches, None)) is not None:
         kind = match.lastgroup  # "rest" for an item tag: its last group, always matched
@@ -119,21 +134,74 @@ def scan_items(body: bytes) -> ItemScan | None:
         elif match["close"]:
             if match["name"] != open_name:
                 return None
-            spans.append((start, match.end()))
-            open_name = None
+            outside, open_name = match.end(), None
+            spans.append((start, outside))
+            fingerprints.append(_fingerprint(guess.view[start:outside]))
         elif open_name is not None:
             return None  # an item inside an item
         else:
+            start = match.start()
             kinds.add(match["local"])
+            _tags_between(body, outside, start, tags)
             if match["rest"].endswith(b"/"):
-                spans.append((match.start(), match.end()))
+                outside = match.end()
+                spans.append((start, outside))
+                fingerprints.append(_fingerprint(guess.view[start:outside]))
+            elif (after := guess.take_known(start, spans, fingerprints)) > start:
+                outside = after
+                matches = _TOKEN.finditer(body, outside)
             else:
-                start, open_name = match.start(), match["name"]
+                open_name = match["name"]
     if open_name is not None or len(kinds) > 1:
         return None
-    items = memoryview(body)
-    fingerprints = tuple(_fingerprint(items[begin:end]) for begin, end in spans)
-    return ItemScan(tuple(spans), fingerprints, _markup_outside(body, spans))
+    _tags_between(body, outside, len(body), tags)
+    return ItemScan(tuple(spans), tuple(fingerprints), b"".join(tags))
+
+
+class _Guess:
+    """Which known items come next: the one after the last known item found, or the two after.
+
+    Feeds add items at the top and drop them at the bottom, so known items come in the order
+    they came before, side by side. A new item (read, guessed wrong) leaves the guess where it
+    was; the item after an edited or removed one is its successor's guess.
+    """
+
+    def __init__(self, body: bytes, known: KnownItems | None) -> None:
+        self.view = memoryview(body)
+        self._body = body
+        self._known = known.fingerprints if known is not None else frozenset()
+        self._sizes = memoryview(known.sizes).cast("I") if known is not None else None
+        self._next = 0
+
+    def take_known(self, start: int, spans: list[tuple[int, int]], prints: list[bytes]) -> int:
+        """Add the known items from start on, side by side, to spans and prints; return their end.
+
+        An item ends where its predecessor did, when it is one: after an item, the scan would
+        search from its end and find the next one's first tag there.
+        """
+        sizes, body, known = self._sizes, self._body, self._known
+        if sizes is None:
+            return start
+        position, index = start, self._next
+        while index < len(sizes):
+            for guess in range(index, min(index + 3, len(sizes))):
+                end = position + sizes[guess]
+                if end <= len(body) and body[end - 1] == _GT:
+                    fingerprint = _fingerprint(self.view[position:end])
+                    if fingerprint in known:
+                        spans.append((position, end))
+                        prints.append(fingerprint)
+                        position, index = end, guess + 1
+                        break
+            else:
+                break
+        self._next = index
+        return position
+
+
+def item_sizes(spans: Sequence[tuple[int, int]]) -> bytes:
+    """Return the lengths of the items, in order, as KnownItems.sizes keeps them."""
+    return array("I", [end - begin for begin, end in spans]).tobytes()
 
 
 def _fingerprint(data: bytes | memoryview) -> bytes:
@@ -142,19 +210,14 @@ def _fingerprint(data: bytes | memoryview) -> bytes:
     return hashlib.sha256(data).digest()[:FINGERPRINT_BYTES]
 
 
-def _markup_outside(body: bytes, spans: Sequence[tuple[int, int]]) -> bytes:
-    """Return the tags outside the items (no text, CDATA or comments), joined."""
-    tags: list[bytes] = []
-    begin = 0
-    for end, after in [*spans, (len(body), len(body))]:
-        if body.find(b"<", begin, end) >= 0:  # items are mostly side by side: no gap to read
-            tags.extend(
-                match.group()
-                for match in _MARKUP.finditer(body, begin, end)
-                if not match.group().startswith((b"<![CDATA[", b"<!--"))
-            )
-        begin = after
-    return b"".join(tags)
+def _tags_between(body: bytes, begin: int, end: int, tags: list[bytes]) -> None:
+    """Add the tags between begin and end (no text, CDATA or comments) to tags."""
+    if body.find(b"<", begin, end) >= 0:  # items are mostly side by side: no gap to read
+        tags.extend(
+            match.group()
+            for match in _MARKUP.finditer(body, begin, end)
+            if not match.group().startswith((b"<![CDATA[", b"<!--"))
+        )
 
 
 def _context(url: str, headers: Mapping[str, str], markup: bytes) -> bytes:
@@ -172,7 +235,8 @@ def _without(body: bytes, spans: Sequence[tuple[int, int]], keep: Sequence[bool]
     position = 0
     for (begin, end), kept in zip(spans, keep, strict=True):
         if not kept:
-            pieces.append(body[position:begin])
+            if begin > position:  # known items mostly lie side by side: nothing between
+                pieces.append(body[position:begin])
             position = end
     pieces.append(body[position:])
     return b"".join(pieces)
@@ -195,7 +259,7 @@ def parse_new(
     if not body.strip():
         return IncrementalParse(failed_parse("empty document"), None, 0, 0)
     data, parser_headers = parser_input(body, headers)
-    scan = scan_items(data)
+    scan = scan_items(data, known)
     context = _context(url, parser_headers, scan.markup) if scan is not None else b""
     if (
         scan is not None
@@ -210,11 +274,19 @@ def parse_new(
             known.language,
         ):
             remember = KnownItems(
-                context, parsed.link, parsed.language, frozenset(scan.fingerprints), known.since
+                context,
+                parsed.link,
+                parsed.language,
+                frozenset(scan.fingerprints),
+                known.since,
+                item_sizes(scan.spans),
             )
             return IncrementalParse(parsed, remember, sum(new), len(new) - sum(new))
     parsed = parse_input(data, parser_headers, url)
     full = None
     if scan is not None and _read_whole(parsed, len(scan.spans)):
-        full = KnownItems(context, parsed.link, parsed.language, frozenset(scan.fingerprints), now)
+        fingerprints = frozenset(scan.fingerprints)
+        full = KnownItems(
+            context, parsed.link, parsed.language, fingerprints, now, item_sizes(scan.spans)
+        )
     return IncrementalParse(parsed, full, len(parsed.entries) + parsed.skipped_entries, 0)
