@@ -176,8 +176,8 @@ class _Guess:
     def take_known(self, start: int, spans: list[tuple[int, int]], prints: list[bytes]) -> int:
         """Add the known items from start on, side by side, to spans and prints; return their end.
 
-        An item ends where its predecessor did, when it is one: after an item, the scan would
-        search from its end and find the next one's first tag there.
+        Each one starts where the last ended: after an item, the scan would search from its end
+        and find the next one's first tag right there.
         """
         sizes, body, known = self._sizes, self._body, self._known
         if sizes is None:
