@@ -12,7 +12,7 @@ from bot.ingest.incremental import KnownItems, response_digest
 from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.prepare import TextFor, prepare_feed
 from bot.matching.index import SubscriptionIndex
-from bot.matching.sources import StorySource
+from bot.matching.sources import feed_source
 from bot.metrics import NO_METRICS, MetricsSink
 from bot.storage import Feed, PollToSave, Storage, StorageUnavailable
 
@@ -217,8 +217,8 @@ class Poller:
         if prepared.error and not prepared.stories:
             return await self._fail(feed, prepared.error, now, fetched)
         title = prepared.title or feed.title
-        # The outlet source: filters look at; built once for the poll's stories.
-        source = StorySource.of_feed(title, feed.url)
+        # The outlet source: filters look at, the same for all the poll's stories.
+        source = feed_source(title, feed.url)
         saved = await self._storage.save_poll(
             PollToSave(
                 feed_id=feed.id,

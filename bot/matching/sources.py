@@ -6,6 +6,7 @@ words (bot.text.normalize.fold). A filter's name matches when it is part of eith
 (but not feeds.bbci.co.uk: it is compared with the text as written, not with the outlet).
 """
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -31,6 +32,11 @@ class StorySource:
     def is_named(self, name: str) -> bool:
         """Tell whether a source filter's (folded) name is part of the title or the host."""
         return name in self.title or name in self.host
+
+
+# A feed's outlet changes only with its title or URL: the poller builds it once, not at every
+# poll (a URL split and two folds).
+feed_source = functools.lru_cache(maxsize=4096)(StorySource.of_feed)
 
 
 def admits(

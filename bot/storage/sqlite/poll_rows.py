@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from bot.ingest.stories import find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryToSave
 from bot.storage.rows import stories_of, story_row
-from bot.storage.sqlite.connection import chunks, marks
+from bot.storage.sqlite.connection import IN_CHUNK, chunks, marks
 
 Matches = tuple[str, ...]
 # An original story that may alert, stored by the poll: (id, normalised title), for the
 # near-identical titles index once the transaction committed (outlets.py).
 Original = tuple[int, str]
+# The columns of story_row (bot.storage.rows).
+_STORY_COLUMNS = 10
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,13 @@ def save_poll_rows(
 
     `similar` gives, per story matched, an earlier one of another feed with a near-identical
     title; the originals that may alert are appended to originals_out."""
-    known = feed_keys(db, poll.feed_id, [c.story.key for c in poll.stories])
-    if known is None:
+    found = _look_up(db, poll)
+    if found is None:
         return SavedPoll(new_stories=0, matched=0, feed_removed=True)
     fresh = [
         (position, candidate)
         for position, (candidate, new) in enumerate(
-            zip(poll.stories, new_to_feed(stories_of(poll.stories), known), strict=True)
+            zip(poll.stories, new_to_feed(stories_of(poll.stories), found.keys), strict=True)
         )
         if new
     ]
@@ -58,7 +60,7 @@ def save_poll_rows(
         missing = tuple(p for p, c in fresh if c.alertable and p not in matched)
         if missing:
             return Unmatched(missing)
-    originals, edits = _insert_stories(db, poll, fresh, similar)
+    originals, edits = _insert_stories(db, poll, fresh, similar, found) if fresh else ([], 0)
     originals_out.extend(
         (story_id, c.story.normalised_title)
         for story_id, _, c in originals
@@ -121,31 +123,90 @@ def feed_keys(db: sqlite3.Connection, feed_id: int, keys: Sequence[str]) -> set[
     return known
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What the poll's lookup found: the keys the feed has stored, and the original of the
+    earliest story per canonical link, and per normalised title seen in the window."""
+
+    keys: set[str]
+    by_link: dict[str, int]
+    by_title: dict[str, int]
+
+
+def _look_up(db: sqlite3.Connection, poll: PollToSave) -> _Found | None:
+    """Look up the feed's stored keys and the earliest stories by link and by title in one
+    statement (per IN_CHUNK values of each); None if the feed is gone.
+
+    The links and titles are those of all the poll's stories, not only the new ones (which
+    only the keys tell): one statement fewer a poll, for a few more index probes when a poll
+    parsed known items too (a feed's first poll after a start). Only the new ones' values
+    are looked up in what this returns (find_repeats)."""
+    stories = stories_of(poll.stories)
+    keys = [story.key for story in stories]
+    links = sorted({story.canonical_link for story in stories if story.canonical_link})
+    titles = sorted({story.normalised_title for story in stories if story.normalised_title})
+    found = _Found(set(), {}, {})
+    since = poll.now - poll.title_dedup_seconds
+    # At least one statement, with the feed's part: a poll with no stories has a feed too.
+    parts_of = list(
+        itertools.zip_longest(chunks(keys), chunks(links), chunks(titles), fillvalue=())
+    )
+    for key_chunk, link_chunk, title_chunk in parts_of or [((), (), ())]:
+        # The feed's row, joined to its stories with these keys: no row, no feed. A part
+        # only for values given: an empty IN list would make SQLite scan the index.
+        parts = ["SELECT 2, NULL, NULL, NULL FROM feeds WHERE id = ?"]
+        if key_chunk:
+            parts[0] = f"""SELECT 2, stories.key, NULL, NULL FROM feeds LEFT JOIN stories
+                   ON stories.feed_id = feeds.id AND stories.key IN ({marks(key_chunk)})
+                WHERE feeds.id = ?"""
+        if link_chunk:
+            parts.append(f"""SELECT 0, canonical_link, min(id), duplicate_of FROM stories
+                   WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
+        if title_chunk:
+            parts.append(f"""SELECT 1, normalised_title, min(id), duplicate_of FROM stories
+                   WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
+                   GROUP BY normalised_title""")
+        window = (since,) if title_chunk else ()
+        rows = db.execute(
+            " UNION ALL ".join(parts),
+            (*key_chunk, poll.feed_id, *link_chunk, *title_chunk, *window),
+        ).fetchall()
+        if not any(kind == 2 for kind, *_ in rows):
+            return None
+        for kind, value, first, original in rows:
+            if kind == 2:
+                if value is not None:
+                    found.keys.add(str(value))
+            else:
+                # SQLite takes duplicate_of from the min(id) row: a copy points to its
+                # original.
+                root = first if original is None else original
+                (found.by_title if kind else found.by_link)[str(value)] = int(root)
+    return found
+
+
 def _insert_stories(
     db: sqlite3.Connection,
     poll: PollToSave,
     fresh: list[tuple[int, StoryToSave]],
     similar: Mapping[int, int | None],
+    found: _Found,
 ) -> tuple[list[tuple[int, int, StoryToSave]], int]:
     """Insert new stories; return (id, position in the poll, story) of the originals, and
     how many alert edits the copies queued."""
     stories = stories_of(c for _, c in fresh)
-    links = {story.canonical_link for story in stories if story.canonical_link}
-    titles = {story.normalised_title for story in stories if story.normalised_title}
-    by_link, by_title = _first_ids(db, links, titles, since=poll.now - poll.title_dedup_seconds)
     near = [similar.get(position) for position, _ in fresh] if similar else []
-    repeats = find_repeats(stories, by_link, by_title, near)
-    db.executemany(
-        """INSERT INTO stories (feed_id, key, link, canonical_link, title, normalised_title,
-               summary, published_at, seen_at, duplicate_of)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (feed_id, key) DO NOTHING""",
+    repeats = find_repeats(stories, found.by_link, found.by_title, near)
+    ids = _insert_rows(
+        db,
         [
             story_row(poll, story, earlier)
             for story, earlier in zip(stories, repeats.stored, strict=True)
         ],
     )
-    ids = _story_ids(db, poll.feed_id, [story.key for story in stories])
+    missing = [story.key for story in stories if story.key not in ids]
+    if missing:  # not inserted: stored already (the lookup said not; kept for safety)
+        ids.update(_story_ids(db, poll.feed_id, missing))
     if repeats.in_poll:
         db.executemany(
             "UPDATE stories SET duplicate_of = ? WHERE id = ?",
@@ -161,31 +222,25 @@ def _insert_stories(
     return originals, edits
 
 
-def _first_ids(
-    db: sqlite3.Connection, links: set[str], titles: set[str], since: float
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Return the original of the earliest story per canonical link, and per normalised
-    title among the stories seen since `since`: one statement for both (usually one)."""
-    by_link: dict[str, int] = {}
-    by_title: dict[str, int] = {}
-    pairs = itertools.zip_longest(chunks(sorted(links)), chunks(sorted(titles)), fillvalue=())
-    for link_chunk, title_chunk in pairs:
-        # A part only for values given: an empty IN list would make SQLite scan the index.
-        parts: list[str] = []
-        if link_chunk:
-            parts.append(f"""SELECT 0, canonical_link, min(id), duplicate_of FROM stories
-                   WHERE canonical_link IN ({marks(link_chunk)}) GROUP BY canonical_link""")
-        if title_chunk:
-            parts.append(f"""SELECT 1, normalised_title, min(id), duplicate_of FROM stories
-                   WHERE normalised_title IN ({marks(title_chunk)}) AND seen_at >= ?
-                   GROUP BY normalised_title""")
-        window = (since,) if title_chunk else ()
-        rows = db.execute(" UNION ALL ".join(parts), (*link_chunk, *title_chunk, *window))
-        # SQLite takes duplicate_of from the min(id) row: a copy points to its original.
-        for by_title_row, value, first, original in rows:
-            root = first if original is None else original
-            (by_title if by_title_row else by_link)[str(value)] = int(root)
-    return by_link, by_title
+def _insert_rows(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> dict[str, int]:
+    """Insert story rows (story_row's order); return key -> id of those inserted.
+
+    One multi-row statement that returns the ids, where executemany and a SELECT of the ids
+    were two (executemany cannot return rows)."""
+    ids: dict[str, int] = {}
+    per_statement = IN_CHUNK // _STORY_COLUMNS
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join([f"({marks(chunk[0])})"] * len(chunk))
+        inserted = db.execute(
+            f"""INSERT INTO stories (feed_id, key, link, canonical_link, title,
+                   normalised_title, summary, published_at, seen_at, duplicate_of)
+                VALUES {values}
+                ON CONFLICT (feed_id, key) DO NOTHING RETURNING key, id""",
+            [value for row in chunk for value in row],
+        ).fetchall()
+        ids.update((str(key), int(story_id)) for key, story_id in inserted)
+    return ids
 
 
 def _queue_alert_edits(
