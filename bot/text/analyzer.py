@@ -79,5 +79,5 @@ def analyze(text: str, language: str | None = None, *, morphology: bool = True) 
     extra: list[tuple[int, str]] = []
     if morphology and detected in MORPHOLOGY_LANGUAGES:
         keys_of = lemmatizer(detected).lemma_keys_of(words)
-        extra = [(position, key) for position, keys in enumerate(keys_of) for key in keys]
+        extra = [(position, key) for position, keys in enumerate(keys_of) if keys for key in keys]
     return AnalyzedText(tuple(words), tuple(extra), cases, detected)
