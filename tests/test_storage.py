@@ -14,6 +14,7 @@ from bot.storage import (
     BroadcastStatus,
     ChatStatus,
     ChatType,
+    Delivery,
     SavedPoll,
     StorageError,
     StoryToSave,
@@ -132,6 +133,34 @@ async def test_outbox_is_unique_per_story_and_user(tmp_path: Path) -> None:
             )
     finally:
         await storage.close()
+
+
+async def test_the_outbox_indexes_its_pending_rows_for_the_worker(tmp_path: Path) -> None:
+    # Only pending rows are indexed by status (a row sent leaves the index: one write, not
+    # two, per row the worker records): the worker's lookups must still go through it.
+    path = tmp_path / "db.sqlite3"
+    storage = await SqliteStorage.open(path)
+    try:
+        await storage.register_chat(private(ANN), now=T0)
+        db = Db(storage, SqlitePeek(path))
+        feed = await add_feed(db)
+        await save(db, feed, candidate(feed, "Ukraine talks"))
+        await save(db, feed, candidate(feed, "Ukraine votes"))
+        [sent, pending] = [row.id for row in await storage.pending_outbox()]
+        await storage.record_deliveries([Delivery(sent, ANN, "sent", 1)], now=T0)
+        assert [row.id for row in await storage.pending_outbox()] == [pending]
+    finally:
+        await storage.close()
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        partial = {row[1] for row in raw.execute("PRAGMA index_list(outbox)") if row[4]}
+        assert partial == {"outbox_pending", "outbox_by_broadcast"}
+        for query, index in (
+            ("SELECT id FROM outbox WHERE status = 'pending' AND id > 0", "outbox_pending"),
+            ("SELECT count(*) FROM outbox WHERE status = 'pending'", "outbox_pending"),
+            ("SELECT status FROM outbox WHERE broadcast_id = 1", "outbox_by_broadcast"),
+        ):
+            plan = " ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert f"INDEX {index}" in plan, plan
 
 
 class StaleReader(SqliteStorage):

@@ -5,6 +5,7 @@ column comes out of the driver differs (the other outlets: JSON text from SQLite
 from PostgreSQL), so the backend decodes that and this module builds the values.
 """
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -46,6 +47,30 @@ def first_outlet_per_feed(copies: Iterable[Sequence[Any]]) -> Outlets:
     return tuple(seen.items())
 
 
+# Calling an enum class runs enum.py's Python code, several calls deep: a dict lookup is a
+# fraction of that, per row of the thousands the delivery worker loads (an unknown value
+# still raises the enum's ValueError).
+_CHAT_STATUSES = {status.value: status for status in ChatStatus}
+_CHAT_TYPES = {kind.value: kind for kind in ChatType}
+
+
+def chat_status(stored: str) -> ChatStatus:
+    """The ChatStatus of this stored value."""
+    return _CHAT_STATUSES.get(stored) or ChatStatus(stored)
+
+
+def chat_type(stored: str) -> ChatType:
+    """The ChatType of this stored value."""
+    return _CHAT_TYPES.get(stored) or ChatType(stored)
+
+
+@functools.lru_cache(maxsize=4096)
+def matched_queries(stored: str) -> tuple[str, ...]:
+    """An outbox row's matched queries, from the JSON list stored (a chat's rows repeat
+    its queries: the delivery worker loads rows by the thousand, each decoded once)."""
+    return tuple(json.loads(stored))
+
+
 def outbox_item(row: Sequence[Any], also: Outlets) -> OutboxItem:
     """An outbox row as both backends select it (columns 0-18 and 20; 19, the other
     outlets, decoded by the backend into `also`)."""
@@ -54,8 +79,8 @@ def outbox_item(row: Sequence[Any], also: Outlets) -> OutboxItem:
         id=int(row[0]),
         kind=str(row[1]),
         chat_id=int(row[2]),
-        chat_status=ChatStatus(row[3]),
-        matched=tuple(json.loads(row[4])),
+        chat_status=chat_status(row[3]),
+        matched=matched_queries(row[4]),
         attempts=int(row[5]),
         status=str(row[6]),
         title=row[7] or "",
@@ -69,7 +94,7 @@ def outbox_item(row: Sequence[Any], also: Outlets) -> OutboxItem:
         chat_language=row[15],
         next_attempt_at=float(row[16]),
         story_id=None if row[17] is None else int(row[17]),
-        chat_type=ChatType(row[18]),
+        chat_type=chat_type(row[18]),
         also=also,
         show_matched=bool(row[20]),
     )

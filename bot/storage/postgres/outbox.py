@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from typing import Any
 
-from bot.storage.models import ChatType, Delivery, OutboxItem, PendingRow
+from bot.storage.models import Delivery, OutboxItem, PendingRow
 from bot.storage.postgres.connection import Connection, PostgresBase
-from bot.storage.rows import first_outlet_per_feed, outbox_item
+from bot.storage.rows import chat_type, first_outlet_per_feed, outbox_item
 
 
 class OutboxMixin(PostgresBase):
@@ -26,7 +26,7 @@ class OutboxMixin(PostgresBase):
             )
             rows = await cursor.fetchall()
         return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
+            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
         ]
 
     async def load_outbox(

@@ -2,7 +2,8 @@
 PostgreSQL backend (bot/storage/leases.py), without row locks (one writer at a time)."""
 
 from bot.storage.leases import Budget, Lease, granted, refilled, row_lease_until
-from bot.storage.models import ChatType, PendingRow
+from bot.storage.models import PendingRow
+from bot.storage.rows import chat_type
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 _UNHELD = "(o.claimed_by IS NULL OR (o.claimed_by <> ? AND o.lease_until < ?))"
@@ -45,7 +46,7 @@ class LeasesMixin(SqliteBase):
                 [(me, row_lease_until(lease, now, float(row[3])), int(row[0])) for row in rows],
             )
         return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
+            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
         ]
 
     @serialized

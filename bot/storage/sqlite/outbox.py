@@ -4,8 +4,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from bot.storage.models import ChatType, Delivery, OutboxItem, PendingRow
-from bot.storage.rows import first_outlet_per_feed, outbox_item
+from bot.storage.models import Delivery, OutboxItem, PendingRow
+from bot.storage.rows import chat_type, first_outlet_per_feed, outbox_item
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 
@@ -26,7 +26,7 @@ class OutboxMixin(SqliteBase):
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), ChatType(r[4])) for r in rows
+            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
         ]
 
     @serialized
@@ -35,37 +35,15 @@ class OutboxMixin(SqliteBase):
     ) -> list[OutboxItem]:
         """Return what is needed to send each of these outbox rows (with leased_by: those
         the instance holds)."""
-        if leased_by is not None and ids:
-            async with self._db.execute(
-                f"SELECT id FROM outbox WHERE id IN ({marks(ids)}) AND claimed_by = ?",
-                (*ids, leased_by),
-            ) as cursor:
-                ids = [int(row[0]) for row in await cursor.fetchall()]
-        return await self._load_outbox(ids)
+        if not ids:
+            return []
+        rows = await self._on_writer_thread(lambda db: outbox_rows(db, ids, leased_by))
+        return [_outbox_item(row) for row in rows]
 
     async def _load_outbox(self, ids: Sequence[int]) -> list[OutboxItem]:
         if not ids:
             return []
-        async with self._db.execute(
-            f"""SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
-                    s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
-                    o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
-                    o.story_id, c.type,
-                    CASE WHEN o.kind = 'alert' THEN (
-                        SELECT json_group_array(json_array(coalesce(cf.title, ''), cs.link))
-                        FROM stories cs LEFT JOIN feeds cf ON cf.id = cs.feed_id
-                        WHERE cs.duplicate_of = o.story_id AND cs.feed_id IS NOT s.feed_id
-                    ) END,
-                    CASE WHEN c.type = 'channel' THEN coalesce(l.show_matched, 0) ELSE 1 END
-                FROM outbox o JOIN chats c ON c.id = o.chat_id
-                LEFT JOIN channels l ON l.chat_id = o.chat_id
-                LEFT JOIN stories s ON s.id = o.story_id
-                LEFT JOIN feeds f ON f.id = s.feed_id
-                LEFT JOIN broadcasts b ON b.id = o.broadcast_id
-                WHERE o.id IN ({marks(ids)}) ORDER BY o.id""",
-            tuple(ids),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._on_writer_thread(lambda db: outbox_rows(db, ids))
         return [_outbox_item(row) for row in rows]
 
     @serialized
@@ -84,34 +62,7 @@ class OutboxMixin(SqliteBase):
         """Write the outcome of a batch of sends in one transaction."""
         if not outcomes:
             return
-        async with self._transaction():
-            await self._db.executemany(
-                """UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, error = ?,
-                       sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-                       message_id = coalesce(?, message_id)
-                   WHERE id = ?""",
-                [
-                    (
-                        *(o.status, o.attempts, o.next_attempt_at, o.error, o.status, now),
-                        o.message_id,
-                        o.outbox_id,
-                    )
-                    for o in outcomes
-                ],
-            )
-            blocked = {o.chat_id for o in outcomes if o.chat_blocked}
-            for chat_id in blocked:
-                await self._block_chat(chat_id, now)
-
-    async def _block_chat(self, chat_id: int, now: float) -> None:
-        await self._db.execute(
-            "UPDATE chats SET status = 'blocked', updated_at = ? WHERE id = ?", (now, chat_id)
-        )
-        await self._db.execute(
-            """UPDATE outbox SET status = 'blocked', error = 'user blocked the bot'
-               WHERE chat_id = ? AND status = 'pending'""",
-            (chat_id,),
-        )
+        await self._transaction_on_writer(lambda db: record_outcomes(db, outcomes, now))
 
     @serialized
     async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
@@ -133,6 +84,71 @@ class OutboxMixin(SqliteBase):
         return {str(row[0]): int(row[1]) for row in rows}
 
 
+_LOAD = """SELECT o.id, o.kind, o.chat_id, c.status, o.matched, o.attempts, o.status,
+        s.title, s.link, s.summary, s.published_at, coalesce(f.title, ''),
+        o.broadcast_id, b.text, o.thread_id, c.language, o.next_attempt_at,
+        o.story_id, c.type,
+        CASE WHEN o.kind = 'alert' THEN (
+            SELECT json_group_array(json_array(coalesce(cf.title, ''), cs.link))
+            FROM stories cs LEFT JOIN feeds cf ON cf.id = cs.feed_id
+            WHERE cs.duplicate_of = o.story_id AND cs.feed_id IS NOT s.feed_id
+        ) END,
+        CASE WHEN c.type = 'channel' THEN coalesce(l.show_matched, 0) ELSE 1 END
+    FROM outbox o JOIN chats c ON c.id = o.chat_id
+    LEFT JOIN channels l ON l.chat_id = o.chat_id
+    LEFT JOIN stories s ON s.id = o.story_id
+    LEFT JOIN feeds f ON f.id = s.feed_id
+    LEFT JOIN broadcasts b ON b.id = o.broadcast_id
+    WHERE o.id IN ({ids}) ORDER BY o.id"""
+
+
+# The delivery worker loads and records a batch of rows per round of sends: each runs as
+# one call on the writer's thread (SqliteBase._on_writer_thread), not an await per
+# statement and per fetch, each a hop to that thread and back through the event loop.
+def outbox_rows(
+    db: sqlite3.Connection, ids: Sequence[int], leased_by: str | None = None
+) -> list[sqlite3.Row]:
+    """The rows of these outbox ids that load_outbox reads (with leased_by: those the
+    instance holds), in id order."""
+    if leased_by is not None:
+        held = db.execute(
+            f"SELECT id FROM outbox WHERE id IN ({marks(ids)}) AND claimed_by = ?",
+            (*ids, leased_by),
+        )
+        ids = [int(row[0]) for row in held.fetchall()]
+        if not ids:
+            return []
+    return db.execute(_LOAD.format(ids=marks(ids)), tuple(ids)).fetchall()
+
+
+def record_outcomes(db: sqlite3.Connection, outcomes: Sequence[Delivery], now: float) -> None:
+    """Write the outcomes of sends (the caller's transaction): each row's, then each
+    blocked chat's."""
+    db.executemany(
+        """UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, error = ?,
+               sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
+               message_id = coalesce(?, message_id)
+           WHERE id = ?""",
+        [
+            (
+                *(o.status, o.attempts, o.next_attempt_at, o.error, o.status, now),
+                o.message_id,
+                o.outbox_id,
+            )
+            for o in outcomes
+        ],
+    )
+    for chat_id in sorted({o.chat_id for o in outcomes if o.chat_blocked}):
+        db.execute(
+            "UPDATE chats SET status = 'blocked', updated_at = ? WHERE id = ?", (now, chat_id)
+        )
+        db.execute(
+            """UPDATE outbox SET status = 'blocked', error = 'user blocked the bot'
+               WHERE chat_id = ? AND status = 'pending'""",
+            (chat_id,),
+        )
+
+
 def _outbox_item(row: sqlite3.Row) -> OutboxItem:
     # The other outlets come as JSON text (json_group_array).
-    return outbox_item(row, first_outlet_per_feed(json.loads(row[19]) if row[19] else ()))
+    return outbox_item(row, first_outlet_per_feed(json.loads(row[19])) if row[19] else ())
