@@ -1,5 +1,6 @@
 """Storage failures: which SQLite errors pause and retry, which are bugs; failed commits."""
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -18,6 +19,9 @@ from tests.storage_contract.helpers import Db, add_feed, candidate, everyone, pr
 from tests.storage_contract.sqlite_peek import SqlitePeek
 
 ANN = 7001
+# A setup statement waits this long at most for the bot's writer to commit (a lock wait:
+# it returns as soon as the lock is free).
+LOCK_WAIT_SECONDS = 30.0
 NOBODY = 7999
 
 
@@ -62,8 +66,8 @@ def test_an_error_without_a_result_code_is_a_bug() -> None:
 
 
 @contextlib.contextmanager
-def database(path: Path, uri: str = "") -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(uri or path, uri=bool(uri), timeout=0, isolation_level=None)
+def database(path: Path, uri: str = "", *, wait: float = 0) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(uri or path, uri=bool(uri), timeout=wait, isolation_level=None)
     try:
         yield connection
     finally:
@@ -190,21 +194,25 @@ async def test_a_sql_bug_is_raised_as_itself_not_as_storage_unavailable(
     assert committed(path, "SELECT query FROM subscriptions") == [("nato",)]
 
 
+def rename_column(path: Path, old: str, new: str) -> None:
+    """Rename a subscriptions column, waiting for the bot's writer (its startup tasks write)."""
+    with database(path, wait=LOCK_WAIT_SECONDS) as db:
+        db.execute(f"ALTER TABLE subscriptions RENAME COLUMN {old} TO {new}")
+
+
 async def test_a_command_hitting_a_sql_bug_gets_the_internal_error_reply(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(tmp_path) as bot:
         await bot.ask(ANN, "/start")
-        with database(bot.database) as db:
-            db.execute("ALTER TABLE subscriptions RENAME COLUMN display TO shown")
+        await asyncio.to_thread(rename_column, bot.database, "display", "shown")
 
         reply = await bot.ask(ANN, "/subscribe NATO")
 
         assert reply.plain_text == replies.internal_error(), "not 'try again later'"
         [logged] = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
         assert isinstance(logged.exc_info and logged.exc_info[1], sqlite3.OperationalError)
-        with database(bot.database) as db:
-            db.execute("ALTER TABLE subscriptions RENAME COLUMN shown TO display")
+        await asyncio.to_thread(rename_column, bot.database, "shown", "display")
         again = await bot.ask(ANN, "/subscribe NATO")
         assert "Subscribed: NATO" in again.plain_text
 
