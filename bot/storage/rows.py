@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.ingest.stories import Story
-from bot.storage.models import ChatStatus, ChatType, OutboxItem, PollToSave, StoryToSave
+from bot.storage.models import (
+    ChatStatus,
+    ChatType,
+    OutboxItem,
+    PendingRow,
+    PollToSave,
+    StoryToSave,
+)
 
 Outlets = tuple[tuple[str, str | None], ...]
 
@@ -62,6 +69,11 @@ def chat_status(stored: str) -> ChatStatus:
 def chat_type(stored: str) -> ChatType:
     """The ChatType of this stored value."""
     return _CHAT_TYPES.get(stored) or ChatType(stored)
+
+
+def pending_row(row: Sequence[Any]) -> PendingRow:
+    """A pending outbox row as both backends list it: id, chat, kind, next attempt, type."""
+    return PendingRow(int(row[0]), int(row[1]), str(row[2]), float(row[3]), chat_type(row[4]))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ another instance holds a live lease on one of them (the chat is that instance's)
 from bot.storage.leases import Budget, Lease, granted, refilled
 from bot.storage.models import PendingRow
 from bot.storage.postgres.connection import PostgresBase
-from bot.storage.rows import chat_type
+from bot.storage.rows import pending_row
 
 
 class LeasesMixin(PostgresBase):
@@ -54,9 +54,7 @@ class LeasesMixin(PostgresBase):
                 },
             )
             rows = await cursor.fetchall()
-        taken = [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
-        ]
+        taken = [pending_row(r) for r in rows]
         return sorted(taken, key=lambda row: row.id)
 
     async def renew_outbox_leases(self, lease: Lease) -> int:

@@ -5,7 +5,7 @@ from typing import Any
 
 from bot.storage.models import Delivery, OutboxItem, PendingRow
 from bot.storage.postgres.connection import Connection, PostgresBase
-from bot.storage.rows import chat_type, first_outlet_per_feed, outbox_item
+from bot.storage.rows import first_outlet_per_feed, outbox_item, pending_row
 
 
 class OutboxMixin(PostgresBase):
@@ -25,9 +25,7 @@ class OutboxMixin(PostgresBase):
                 (after_id,),
             )
             rows = await cursor.fetchall()
-        return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
-        ]
+        return [pending_row(r) for r in rows]
 
     async def load_outbox(
         self, ids: Sequence[int], *, leased_by: str | None = None

@@ -3,7 +3,7 @@ PostgreSQL backend (bot/storage/leases.py), without row locks (one writer at a t
 
 from bot.storage.leases import Budget, Lease, granted, refilled, row_lease_until
 from bot.storage.models import PendingRow
-from bot.storage.rows import chat_type
+from bot.storage.rows import pending_row
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 _UNHELD = "(o.claimed_by IS NULL OR (o.claimed_by <> ? AND o.lease_until < ?))"
@@ -45,9 +45,7 @@ class LeasesMixin(SqliteBase):
                 "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?",
                 [(me, row_lease_until(lease, now, float(row[3])), int(row[0])) for row in rows],
             )
-        return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
-        ]
+        return [pending_row(r) for r in rows]
 
     @serialized
     async def renew_outbox_leases(self, lease: Lease) -> int:

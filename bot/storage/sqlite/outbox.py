@@ -5,7 +5,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from bot.storage.models import Delivery, OutboxItem, PendingRow
-from bot.storage.rows import chat_type, first_outlet_per_feed, outbox_item
+from bot.storage.rows import first_outlet_per_feed, outbox_item, pending_row
 from bot.storage.sqlite.connection import SqliteBase, marks, serialized
 
 
@@ -25,9 +25,7 @@ class OutboxMixin(SqliteBase):
             (after_id,),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            PendingRow(int(r[0]), int(r[1]), str(r[2]), float(r[3]), chat_type(r[4])) for r in rows
-        ]
+        return [pending_row(r) for r in rows]
 
     @serialized
     async def load_outbox(
