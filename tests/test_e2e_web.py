@@ -23,6 +23,8 @@ SECRET = "s3cret-Token_1"
 # Longer than the event-loop check remembers a stall (~10 s): a busy machine's hiccup
 # during the test must not fail it.
 HEALTHY_AGAIN_TIMEOUT = 30.0
+# Taking the write lock waits this long at most for the bot's writer to commit.
+LOCK_WAIT_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -155,6 +157,17 @@ async def until_healthy(http: httpx.AsyncClient, port: int) -> None:
         await asyncio.sleep(0.05)
 
 
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """A connection holding the database's write lock. It waits (from a thread, so the bot's
+    loop runs on) for the bot's own write transaction to commit first: the bot writes at
+    startup and between polls, and a busy machine can keep one open for seconds."""
+    holder = sqlite3.connect(
+        path, isolation_level=None, timeout=LOCK_WAIT_SECONDS, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
 async def test_healthz_answers_200_then_503_while_the_database_takes_no_writes(
     tmp_path: Path,
 ) -> None:
@@ -170,9 +183,8 @@ async def test_healthz_answers_200_then_503_while_the_database_takes_no_writes(
         )
 
         # Another process holds the database's write lock: the bot can write nothing.
-        holder = sqlite3.connect(bot.database, isolation_level=None)
+        holder = await asyncio.to_thread(hold_write_lock, bot.database)
         try:
-            holder.execute("BEGIN IMMEDIATE")
             status, body = await healthz(http, port)
         finally:
             holder.execute("ROLLBACK")
