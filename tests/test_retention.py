@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.dryrun import index_pending
+from bot.ingest.incremental import KNOWN_ITEMS_MAX_AGE
 from bot.ingest.stories import story_from_entry
 from bot.matching.dryrun import search
 from bot.matching.query import parse_query
@@ -205,6 +206,7 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
             f"https://{name}.example/feed.xml", OLD, trusted=True
         )
     a, gone = aged.feeds["a"], aged.feeds["gone"]
+    still_listed = entry(a, "old undated, still listed", None)
     await aged.poll(
         "a",
         OLD,
@@ -214,6 +216,7 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
         entry(a, "old pending", OLD),
         entry(a, "old unalerted", OLD),
         entry(a, "old undated", None),
+        still_listed,
         *(entry(a, f"bulk {n}", OLD, summary="long text " * 200) for n in range(BULK)),
         match={
             "old sent": (ANN,),
@@ -229,7 +232,9 @@ async def build_aged(storage: Storage, path: Path) -> Aged:
     assert await storage.remove_feed(gone.id)
     await aged.poll("a", MID, entry(a, "mid", MID, link=MID_LINK), match={"mid": (ANN,)})
     await aged.deliver("mid", ANN, "sent", MID + 60)
-    await aged.poll("a", RECENT, entry(a, "Recent title", RECENT), match={"Recent title": (ANN,)})
+    # Each poll is a full parse of feed a: its latest lists one of the old undated stories.
+    recent = entry(a, "Recent title", RECENT)
+    await aged.poll("a", RECENT, recent, still_listed, match={"Recent title": (ANN,)})
     await aged.deliver("Recent title", ANN, "sent", RECENT + 60)
     return aged
 
@@ -266,10 +271,12 @@ async def test_pruning_removes_old_finished_rows_and_old_stories_only(aged: Aged
         (ANN, "sent", 1, "Recent title"),
     ]
     assert [row for row in aged.outbox() if row[2] == "pending"] == pending_before
-    assert aged.titles() == {"old pending", "old undated", "mid", "Recent title"}
+    assert aged.titles() == {"old pending", "old undated, still listed", "mid", "Recent title"}
     assert aged.rows("SELECT count(*) FROM stories WHERE title LIKE 'bulk %'") == [(0,)]
     assert report.outbox_deleted == 4  # old sent, failed, dropped; mid's sent row
-    assert report.stories_deleted == BULK + 5  # old sent/failed/dropped/unalerted, removed feed
+    # Old sent/failed/dropped/unalerted, the undated one the feed no longer lists, the
+    # removed feed's.
+    assert report.stories_deleted == BULK + 6
     assert report.batches > BULK // 100, "in small batches"
     assert aged.rows("PRAGMA foreign_key_check") == []
     assert await aged.storage.integrity_check() == "ok"
@@ -439,6 +446,39 @@ async def test_a_pruned_story_still_in_its_feed_does_not_alert_again(
         assert report.new_stories == 3  # the fresh item; the two pruned ones, seen again
         assert report.matched == 1
         assert h.outbox() == [(POLLER_ANN, "alert", "Ukraine fresh")]
+
+
+async def test_an_undated_story_its_feed_dropped_goes_and_one_still_listed_stays(
+    tmp_path: Path, parsers: CountingPool
+) -> None:
+    async with harness_for(tmp_path, parsers) as h:
+        h.publish("/world.xml", h.fresh(0, "Weather"))
+        await h.add("/world.xml")
+        await h.poll()
+        h.publish("/world.xml", undated(1, "Ukraine kept"), undated(2, "Ukraine dropped"))
+        await h.poll_after()
+        ids = [int(row[0]) for row in _rows(h, "SELECT id FROM outbox ORDER BY id")]
+        assert len(ids) == 2
+        await h.storage.record_deliveries(
+            [Delivery(row_id, POLLER_ANN, "sent", 1) for row_id in ids], h.clock()
+        )
+
+        # The feed drops one entry. A day on, its items are parsed in full again: the
+        # other one is still listed.
+        h.items["/world.xml"] = [i for i in h.items["/world.xml"] if i.get("guid") != "urn:test:2"]
+        h.publish("/world.xml", h.fresh(3, "Weather again"))
+        [report] = (await h.poll_after(KNOWN_ITEMS_MAX_AGE + HOUR)).values()
+        assert report.parsed_entries == 3, "a full parse"
+
+        h.clock.advance(31 * DAY)
+        await Maintenance(h.storage, outbox_days=7, story_days=30, clock=h.clock).run_once()
+        titles = {str(row[0]) for row in _rows(h, "SELECT title FROM stories")}
+        assert "Ukraine dropped" not in titles, "no longer listed: nothing to remember"
+        assert "Ukraine kept" in titles
+
+        h.publish("/world.xml", h.fresh(4, "Ukraine fresh"))
+        await h.poll_after()
+        assert h.outbox() == [(POLLER_ANN, "alert", "Ukraine fresh")], "kept: no second alert"
 
 
 async def _alert_then_age(h: Harness) -> None:

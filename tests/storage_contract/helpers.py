@@ -89,6 +89,7 @@ def candidate(
     guid: str | None = None,
     link: str | None = None,
     alertable: bool = True,
+    dated: bool = True,
 ) -> StoryToSave:
     n = next(_serial)
     story = story_from_entry(
@@ -96,7 +97,7 @@ def candidate(
         guid or f"urn:test:{n}",
         link if link is not None else f"https://{feed.id}.example/story/{n}",
         title,
-        datetime.fromtimestamp(T0, UTC),
+        datetime.fromtimestamp(T0, UTC) if dated else None,
         f"Summary of {title}.",
     )
     analyzed = analyze(story.title)

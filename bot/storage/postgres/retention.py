@@ -34,12 +34,17 @@ class RetentionMixin(SearchMixin):
         self, before: float, after: tuple[float, int], limit: int
     ) -> PrunedPage:
         """Delete stories first seen before `before` that can never alert again, looking at
-        the `limit` stories after `after` (seen_at, id), in one short transaction."""
+        the `limit` stories after `after` (seen_at, id), in one short transaction (which
+        stories can never alert again: see the SQLite backend's)."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 """SELECT s.id, s.seen_at,
-                       (s.feed_id IS NULL OR (s.published_at IS NOT NULL
-                                              AND s.published_at < %(before)s))
+                       (s.feed_id IS NULL
+                        OR (s.published_at IS NOT NULL AND s.published_at < %(before)s)
+                        OR (s.published_at IS NULL
+                            AND coalesce(s.listed_at, s.seen_at) < %(before)s
+                            AND coalesce(s.listed_at, s.seen_at)
+                                < (SELECT f.full_parsed_at FROM feeds f WHERE f.id = s.feed_id)))
                        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = s.id)
                    FROM stories s
                    WHERE s.seen_at < %(before)s AND (s.seen_at, s.id) > (%(seen)s, %(id)s)

@@ -276,6 +276,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                    ADD COLUMN send_tokens_at double precision NOT NULL DEFAULT 0""",
         ),
     ),
+    Migration(
+        # When an undated story was last listed, for retention (see the SQLite migration).
+        "stories: when an undated story was last listed",
+        (
+            "ALTER TABLE stories ADD COLUMN listed_at double precision",
+            "ALTER TABLE feeds ADD COLUMN full_parsed_at double precision",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

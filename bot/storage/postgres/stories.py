@@ -14,7 +14,7 @@ from bot.storage.postgres.connection import Connection
 from bot.storage.postgres.outlets import OutletsMixin
 from bot.storage.postgres.poll_rows import feed_keys, insert_stories
 from bot.storage.postgres.schema import LOCK_SQL, MATCH_ORDER_LOCK
-from bot.storage.rows import stories_of
+from bot.storage.rows import feed_after_poll, listed_undated, stories_of
 
 Matches = tuple[str, ...]
 
@@ -89,25 +89,21 @@ class StoriesMixin(OutletsMixin):
                     ],
                     poll.now,
                 )
+            listed = listed_undated(poll, known)
+            if listed:
+                await db.execute(
+                    """UPDATE stories SET listed_at = %s
+                       WHERE feed_id = %s AND key = ANY(%s::text[])""",
+                    (poll.now, poll.feed_id, listed),
+                )
             await db.execute(
                 """UPDATE feeds SET url = %s, title = %s, etag = %s, last_modified = %s,
                        next_poll_at = %s, last_polled_at = %s, last_ok_at = %s, failures = 0,
                        last_error = %s, primed = TRUE, entries_seen = entries_seen + %s,
-                       body_digest = %s, lease_owner = NULL, lease_until = NULL
+                       body_digest = %s, lease_owner = NULL, lease_until = NULL,
+                       full_parsed_at = CASE WHEN %s THEN %s ELSE full_parsed_at END
                    WHERE id = %s""",
-                (
-                    poll.url,
-                    poll.title,
-                    poll.etag,
-                    poll.last_modified,
-                    poll.next_poll_at,
-                    poll.now,
-                    poll.now,
-                    poll.warning,
-                    len(fresh),
-                    poll.body_digest,
-                    poll.feed_id,
-                ),
+                feed_after_poll(poll, len(fresh)),
             )
         if self._titles is not None and poll.alerts_enabled:
             # Committed: later polls may find these titles.

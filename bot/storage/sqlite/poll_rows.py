@@ -9,12 +9,12 @@ waiting its turn behind the loop's other callbacks (bench: the steady poll cycle
 import itertools
 import json
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.ingest.stories import find_repeats, new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryToSave
-from bot.storage.rows import stories_of, story_row
+from bot.storage.rows import feed_after_poll, listed_undated, stories_of, story_row
 from bot.storage.sqlite.connection import IN_CHUNK, chunks, marks
 
 Matches = tuple[str, ...]
@@ -82,45 +82,20 @@ def save_poll_rows(
             [(story_id, matched[position]) for story_id, position, c in originals if c.alertable],
             poll.now,
         )
+    for chunk in chunks(listed_undated(poll, found.keys)):
+        db.execute(
+            f"UPDATE stories SET listed_at = ? WHERE feed_id = ? AND key IN ({marks(chunk)})",
+            (poll.now, poll.feed_id, *chunk),
+        )
     db.execute(
         """UPDATE feeds SET url = ?, title = ?, etag = ?, last_modified = ?,
                next_poll_at = ?, last_polled_at = ?, last_ok_at = ?, failures = 0,
                last_error = ?, primed = TRUE, entries_seen = entries_seen + ?,
-               body_digest = ?
+               body_digest = ?, full_parsed_at = CASE WHEN ? THEN ? ELSE full_parsed_at END
            WHERE id = ?""",
-        (
-            poll.url,
-            poll.title,
-            poll.etag,
-            poll.last_modified,
-            poll.next_poll_at,
-            poll.now,
-            poll.now,
-            poll.warning,
-            len(fresh),
-            poll.body_digest,
-            poll.feed_id,
-        ),
+        feed_after_poll(poll, len(fresh)),
     )
     return SavedPoll(new_stories=len(fresh), matched=stored, edits=edits)
-
-
-def feed_keys(db: sqlite3.Connection, feed_id: int, keys: Sequence[str]) -> set[str] | None:
-    """Return which of these keys the feed has stored; None if the feed is gone."""
-    known: set[str] = set()
-    for chunk in chunks(keys) or [()]:
-        # The feed's row, joined to its stories with these keys: no row, no feed. (An empty
-        # IN list would make SQLite scan the index: no keys, no join.)
-        sql = "SELECT NULL FROM feeds WHERE id = ?"
-        if chunk:
-            sql = f"""SELECT stories.key FROM feeds LEFT JOIN stories
-                         ON stories.feed_id = feeds.id AND stories.key IN ({marks(chunk)})
-                      WHERE feeds.id = ?"""
-        rows = db.execute(sql, (*chunk, feed_id)).fetchall()
-        if not rows:
-            return None
-        known.update(str(row[0]) for row in rows if row[0] is not None)
-    return known
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,19 @@ class RetentionMixin(SearchMixin):
         still listing it cannot make it alert: it carries a publication date before `before`
         (so a re-sighting is older than the 24 h first-sight limit and is recorded, not
         sent), or its feed was removed. An undated story of a watched feed is its only
-        memory of that entry and stays.
+        memory of that entry (a re-sighting would alert again): it stays while the feed
+        lists it, and goes once no full parse of the feed listed it since `before` and the
+        feed's latest full parse did not (a feed that stopped answering keeps its stories).
         """
         async with self._transaction():
             async with self._db.execute(
                 """SELECT s.id, s.seen_at,
-                       (s.feed_id IS NULL OR (s.published_at IS NOT NULL
-                                              AND s.published_at < :before))
+                       (s.feed_id IS NULL
+                        OR (s.published_at IS NOT NULL AND s.published_at < :before)
+                        OR (s.published_at IS NULL
+                            AND coalesce(s.listed_at, s.seen_at) < :before
+                            AND coalesce(s.listed_at, s.seen_at)
+                                < (SELECT f.full_parsed_at FROM feeds f WHERE f.id = s.feed_id)))
                        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = s.id)
                    FROM stories s
                    WHERE s.seen_at < :before AND (s.seen_at, s.id) > (:seen, :id)

@@ -110,4 +110,17 @@ LATER_MIGRATIONS: tuple[Migration, ...] = (
                    WHERE broadcast_id IS NOT NULL""",
         ),
     ),
+    Migration(
+        # An undated story is all that remembers its entry while the feed lists it (a
+        # re-sighting would alert again: no date says it is old), so retention keeps it;
+        # but not forever once the feed dropped it. listed_at: the last full parse of its
+        # feed that listed it (bot/ingest/incremental.py parses each feed in full at least
+        # daily); full_parsed_at: the feed's last full parse. A story the last full parse
+        # did not list, and no full parse listed within the retention window, can go.
+        "stories: when an undated story was last listed",
+        (
+            "ALTER TABLE stories ADD COLUMN listed_at REAL",
+            "ALTER TABLE feeds ADD COLUMN full_parsed_at REAL",
+        ),
+    ),
 )

@@ -5,14 +5,15 @@ functions; this module reads their inputs and writes what they return. Who gets 
 decided later, at delivery (fan-out on read: bot.delivery.fanout, sqlite/claims.py).
 """
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 
 from bot.ingest.stories import new_to_feed
 from bot.storage.models import PollToSave, SavedPoll, StoryMatcher
 from bot.storage.rows import stories_of
-from bot.storage.sqlite.connection import serialized
+from bot.storage.sqlite.connection import chunks, marks, serialized
 from bot.storage.sqlite.outlets import OutletsMixin
-from bot.storage.sqlite.poll_rows import Matches, Original, feed_keys, save_poll_rows
+from bot.storage.sqlite.poll_rows import Matches, Original, save_poll_rows
 
 
 class StoriesMixin(OutletsMixin):
@@ -95,3 +96,21 @@ class StoriesMixin(OutletsMixin):
         return {
             p: index.find(poll.stories[p].story.normalised_title, poll.feed_id) for p in matches
         }
+
+
+def feed_keys(db: sqlite3.Connection, feed_id: int, keys: Sequence[str]) -> set[str] | None:
+    """Return which of these keys the feed has stored; None if the feed is gone."""
+    known: set[str] = set()
+    for chunk in chunks(keys) or [()]:
+        # The feed's row, joined to its stories with these keys: no row, no feed. (An empty
+        # IN list would make SQLite scan the index: no keys, no join.)
+        sql = "SELECT NULL FROM feeds WHERE id = ?"
+        if chunk:
+            sql = f"""SELECT stories.key FROM feeds LEFT JOIN stories
+                         ON stories.feed_id = feeds.id AND stories.key IN ({marks(chunk)})
+                      WHERE feeds.id = ?"""
+        rows = db.execute(sql, (*chunk, feed_id)).fetchall()
+        if not rows:
+            return None
+        known.update(str(row[0]) for row in rows if row[0] is not None)
+    return known
