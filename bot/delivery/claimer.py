@@ -5,7 +5,10 @@ subscriber of those queries a turn (ChatQueues.want), and when a chat's turn com
 pending stories: storage queues them as outbox rows, as alerts or one digest (burst.py), and
 moves the chat's cursor in one transaction. Once no chat waits for a turn, every chat has
 dealt with every logged match: the watermark moves and the log empties, so memory follows
-what is undelivered, not what was ever matched.
+what is undelivered, not what was ever matched. Under an overload some chat always waits,
+so the watermark also moves by rounds: the matches logged when a round began are dealt with
+once every chat then waiting has finished a claim (each gets its turn within a round), and
+the log keeps about a round of matches however long the overload lasts.
 
 With several instances (bot/delivery/shared.py) each reads every match and gives every
 subscriber a turn; a claim leases its rows to the claiming instance, and a chat another
@@ -58,6 +61,8 @@ class Claimer:
         self._lease = lease
         self._log = MatchLog()
         self._watermark: int | None = None
+        # The last match logged when the current round began (None: no round).
+        self._round_through: int | None = None
 
     async def load(self) -> None:
         """Read the matches stored since the last read and give their subscribers a turn."""
@@ -109,13 +114,32 @@ class Claimer:
                 self._queues.add(row.id, claim.chat_id, row.kind, max(now, row.not_before))
             if claim.more:
                 self._queues.want([claim.chat_id])
+            else:
+                self._queues.dealt_with(claim.chat_id)
         return claims
 
     async def settle(self) -> None:
-        """Once no chat waits for a turn, record that and forget the logged matches."""
-        if self._watermark is None or self._queues.wanting:
+        """Move the watermark past the matches every chat has dealt with, and forget them:
+        all logged ones once no chat waits for a turn; else those logged when a round began,
+        once it is over."""
+        if self._watermark is None or self._log.last_id <= self._watermark:
             return
-        if self._log.last_id > self._watermark:
-            await self._storage.advance_watermark(self._log.last_id)
-            self._watermark = self._log.last_id
-            self._log.clear()
+        if not self._queues.wanting:
+            through = self._log.last_id
+        elif self._round_through is None:
+            self._round_through = self._log.last_id
+            self._queues.start_round()
+            return
+        elif self._queues.round_over:
+            through = self._round_through
+        else:
+            return
+        await self._storage.advance_watermark(through)
+        self._watermark = through
+        self._round_through = None
+        self._log.drop_through(through)
+
+    @property
+    def logged(self) -> int:
+        """Return how many matches the log holds (not yet dealt with by every chat)."""
+        return len(self._log)

@@ -10,6 +10,7 @@ send-time cost follows the messages sent.
 
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Sequence
+from itertools import takewhile
 
 from bot.delivery.burst import COALESCE_AFTER_SECONDS, PendingStory, plan_claim
 from bot.delivery.schedule import held_until
@@ -55,6 +56,20 @@ class MatchLog:
         """Forget every match: every chat has dealt with them (last_id stays)."""
         self._entries.clear()
         self._postings.clear()
+
+    def drop_through(self, match_id: int) -> None:
+        """Forget the matches up to match_id: every chat has dealt with them."""
+        if match_id >= self.last_id:
+            self.clear()
+            return
+        for doomed in list(takewhile(match_id.__ge__, self._entries)):
+            del self._entries[doomed]
+        for query, ids in list(self._postings.items()):
+            cut = bisect_right(ids, match_id)
+            if cut == len(ids):
+                del self._postings[query]
+            elif cut:
+                del ids[:cut]
 
 
 def is_muted(subscription: ChatSubscription, now: float) -> bool:

@@ -76,6 +76,9 @@ class ChatQueues:
         # Digest lines a chat's schedule holds, by release time: (at, seq, row, chat). They
         # join their lane then; meanwhile the chat is paced and claims as usual.
         self._later: list[tuple[float, int, int, int]] = []
+        # The chats that were waiting for a turn when the claimer's round began and have
+        # not finished a claim since (None: no round).
+        self._owing: set[int] | None = None
 
     def want(self, chats: Mapping[int, object] | Collection[int]) -> None:
         """Give these chats a turn to claim their pending matches (once, however often)."""
@@ -88,6 +91,25 @@ class ChatQueues:
     def wanting(self) -> int:
         """Return how many chats wait for a turn to claim their matches."""
         return len(self._wanting)
+
+    def waits_for_turn(self, chat_id: int) -> bool:
+        """Whether the chat waits for a turn to claim its matches."""
+        return chat_id in self._wanting
+
+    def start_round(self) -> None:
+        """Note the chats waiting for a turn now: the round is over once each has finished
+        a claim (dealt_with), or left (forget_chat)."""
+        self._owing = set(self._wanting)
+
+    def dealt_with(self, chat_id: int) -> None:
+        """The chat finished a claim: everything logged before it began is dealt with."""
+        if self._owing is not None:
+            self._owing.discard(chat_id)
+
+    @property
+    def round_over(self) -> bool:
+        """Whether every chat waiting when the round began has since finished a claim."""
+        return self._owing is not None and not self._owing
 
     @property
     def chats_with_rows(self) -> int:
@@ -249,6 +271,7 @@ class ChatQueues:
         self._later = [entry for entry in self._later if entry[3] != chat_id]
         heapq.heapify(self._later)
         self._wanting.discard(chat_id)
+        self.dealt_with(chat_id)  # nothing more goes to it
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """Queue the chat's rows under its new id (a group became a supergroup)."""
@@ -261,6 +284,9 @@ class ChatQueues:
             for at, seq, row, chat in self._later
         ]
         heapq.heapify(self._later)
+        if self._owing is not None and old_chat_id in self._owing:
+            self._owing.discard(old_chat_id)
+            self._owing.add(new_chat_id)
         if old_chat_id in self._wanting:
             self._wanting.discard(old_chat_id)
             self.want([new_chat_id])
