@@ -1,4 +1,5 @@
-"""The PostgreSQL schema as forward-only migrations: append a step, never edit one that shipped.
+"""The PostgreSQL schema as forward-only migrations (schema_later.py holds the newest: append
+there), never edit one that shipped.
 
 It starts at the shape SQLite's migrations reached (bot/storage/sqlite/schema.py), with
 PostgreSQL's types: ids are bigint (Telegram's chat ids need 64 bits), times double precision
@@ -6,16 +7,8 @@ PostgreSQL's types: ids are bigint (Telegram's chat ids need 64 bits), times dou
 tsvector of each story's keys.
 """
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One forward-only schema step, applied in the transaction that records it."""
-
-    name: str
-    statements: tuple[str, ...]
-
+from bot.storage.migration import Migration
+from bot.storage.postgres.schema_later import LATER_MIGRATIONS
 
 # Transaction-level advisory locks, one per thing they order, taken as
 # pg_advisory_xact_lock(key, hashtext(current_schema())): advisory locks belong to the whole
@@ -276,14 +269,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                    ADD COLUMN send_tokens_at double precision NOT NULL DEFAULT 0""",
         ),
     ),
-    Migration(
-        # When an undated story was last listed, for retention (see the SQLite migration).
-        "stories: when an undated story was last listed",
-        (
-            "ALTER TABLE stories ADD COLUMN listed_at double precision",
-            "ALTER TABLE feeds ADD COLUMN full_parsed_at double precision",
-        ),
-    ),
+    *LATER_MIGRATIONS,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

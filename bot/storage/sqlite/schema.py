@@ -1,7 +1,7 @@
 """The SQLite schema as forward-only migrations: append a step (to schema_later.py), never
 edit one that shipped."""
 
-from bot.storage.sqlite.migration import Migration
+from bot.storage.migration import Migration
 from bot.storage.sqlite.schema_later import LATER_MIGRATIONS
 
 MIGRATIONS: tuple[Migration, ...] = (

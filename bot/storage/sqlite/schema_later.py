@@ -1,6 +1,6 @@
 """The SQLite schema's migrations from 12 on (schema.py holds 1 to 11): append new steps here."""
 
-from bot.storage.sqlite.migration import Migration
+from bot.storage.migration import Migration
 
 LATER_MIGRATIONS: tuple[Migration, ...] = (
     Migration(

@@ -1,4 +1,4 @@
-"""One step of a backend's forward-only schema."""
+"""One step of a backend's forward-only schema (SQLite's and PostgreSQL's alike)."""
 
 from dataclasses import dataclass
 
