@@ -421,17 +421,25 @@ class _Handler(BaseHTTPRequestHandler):
         path = _normal(self.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
         feed, fault = self.feed_server._begin(path, headers)
+        answering = False
         try:
             self.feed_server._wait_if_held(path)
-            self._respond(feed, fault or Fault(), headers)
+            fault = fault or Fault()
+            if fault.delay and self.feed_server._sleep(fault.delay):
+                return
+            # In flight until the answer starts, not until this thread has written it: the
+            # client may read it and send its next request before this thread runs again, and
+            # that request must not count as a third one at once (max_concurrent).
+            answering = True
+            self.feed_server._end()
+            self._respond(feed, fault, headers)
         except _CLIENT_GONE:
             pass
         finally:
-            self.feed_server._end()
+            if not answering:
+                self.feed_server._end()
 
     def _respond(self, feed: _Feed | None, fault: Fault, request_headers: dict[str, str]) -> None:
-        if fault.delay and self.feed_server._sleep(fault.delay):
-            return
         if fault.redirect_to is not None:
             self._redirect(fault)
             return
