@@ -1,7 +1,8 @@
 """/settings, /timezone, /quiet and /digest: when a chat gets its alerts."""
 
 import logging
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -24,6 +25,7 @@ from bot.render.schedule import (
     timezone_unknown,
 )
 from bot.services import BotApplication, Context
+from bot.storage import ChatSchedule
 from handlers.channel_targets import command_target
 from handlers.common import answer, services_of, stop_waiting
 from handlers.groups import admins_only
@@ -74,30 +76,52 @@ async def timezone_command(update: Update, context: Context) -> None:
     await answer(update, timezone_set(zone))
 
 
+@dataclass(frozen=True)
+class ScheduleSetting:
+    """A part of the schedule one command sets from its argument, or turns off ("off")."""
+
+    # The schedule with the setting the text asks for; None: the text is not understood.
+    set_from: Callable[[ChatSchedule, str], ChatSchedule | None]
+    turned_off: Callable[[ChatSchedule], ChatSchedule]
+    # The replies: set (showing the schedule), off, and how to use the command.
+    done: Callable[[ChatSchedule], str]
+    off: Callable[[], str]
+    usage: Callable[[], str]
+
+
+def _with_quiet(current: ChatSchedule, text: str) -> ChatSchedule | None:
+    window = parse_window(text)
+    return None if window is None else replace(current, quiet=window)
+
+
+def _with_digests(current: ChatSchedule, text: str) -> ChatSchedule | None:
+    times = parse_times(text)
+    return None if times is None else replace(current, digest_times=times)
+
+
+QUIET = ScheduleSetting(
+    _with_quiet, lambda current: replace(current, quiet=None), quiet_set, quiet_off, quiet_usage
+)
+DIGESTS = ScheduleSetting(
+    _with_digests,
+    lambda current: replace(current, digest_times=()),
+    digest_set,
+    digest_off,
+    digest_usage,
+)
+
+
 async def quiet_command(update: Update, context: Context) -> None:
     """Set quiet hours ("23:00-07:00") or turn them off."""
-    stop_waiting(context)
-    target = await command_target(update, context)
-    if target is None:
-        return
-    chat, wanted = target.chat, target.argument
-    schedules = services_of(context).schedules
-    current = await schedules.get(chat.id)
-    if wanted.casefold() == OFF:
-        await schedules.change(chat.id, replace(current, quiet=None))
-        await answer(update, quiet_off())
-        return
-    window = parse_window(wanted)
-    if window is None:
-        await answer(update, quiet_usage())
-        return
-    changed = replace(current, quiet=window)
-    await schedules.change(chat.id, changed)
-    await answer(update, quiet_set(changed))
+    await _set_or_turn_off(update, context, QUIET)
 
 
 async def digest_command(update: Update, context: Context) -> None:
     """Set digest times ("08:00,18:00") or go back to instant alerts."""
+    await _set_or_turn_off(update, context, DIGESTS)
+
+
+async def _set_or_turn_off(update: Update, context: Context, setting: ScheduleSetting) -> None:
     stop_waiting(context)
     target = await command_target(update, context)
     if target is None:
@@ -106,16 +130,15 @@ async def digest_command(update: Update, context: Context) -> None:
     schedules = services_of(context).schedules
     current = await schedules.get(chat.id)
     if wanted.casefold() == OFF:
-        await schedules.change(chat.id, replace(current, digest_times=()))
-        await answer(update, digest_off())
+        await schedules.change(chat.id, setting.turned_off(current))
+        await answer(update, setting.off())
         return
-    times = parse_times(wanted)
-    if times is None:
-        await answer(update, digest_usage())
+    changed = setting.set_from(current, wanted)
+    if changed is None:
+        await answer(update, setting.usage())
         return
-    changed = replace(current, digest_times=times)
     await schedules.change(chat.id, changed)
-    await answer(update, digest_set(changed))
+    await answer(update, setting.done(changed))
 
 
 async def settings_button(update: Update, context: Context) -> None:
@@ -128,9 +151,9 @@ async def settings_button(update: Update, context: Context) -> None:
     action = SETTINGS.decode(callback.data)
     current = await schedules.get(chat.id)
     if action is SettingsAction.QUIET_OFF:
-        changed = replace(current, quiet=None)
+        changed = QUIET.turned_off(current)
     elif action is SettingsAction.DIGEST_OFF:
-        changed = replace(current, digest_times=())
+        changed = DIGESTS.turned_off(current)
     else:
         await callback.answer(stale_settings_button())
         return

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.i18n import t
+from bot.render.schedule import quiet_off
 from bot.storage import PendingRow
 from bot.storage.sqlite import SqliteStorage
 from tests.clocks import StoppedClock
@@ -146,6 +147,8 @@ async def test_timezone_names_settings_and_turning_digests_off(
         assert "Europe/Kyiv" in (await bot.ask(ANN, "/timezone")).plain_text
         assert (await bot.ask(ANN, "/quiet soon")).plain_text.startswith("Send the quiet hours")
         assert (await bot.ask(ANN, "/digest 8am")).plain_text.startswith("Send up to 6")
+        assert "22:00–06:00" in (await bot.ask(ANN, "/quiet 22:00-06:00")).plain_text
+        assert (await bot.ask(ANN, "/quiet OFF")).plain_text == quiet_off()
 
         await bot.ask(ANN, "/subscribe Ukraine")
         await bot.ask(ANN, "/digest 18:00")
