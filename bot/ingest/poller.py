@@ -232,6 +232,7 @@ class Poller:
                 stories=prepared.stories,
                 body_digest=digest,
                 new_items_only=prepared.skipped_items > 0,
+                complete=not prepared.error,
             ),
             match=lambda candidate: tuple(self._index.match_queries(candidate.analyzed, source)),
         )

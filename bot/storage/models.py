@@ -143,6 +143,14 @@ class PollToSave:
     # The parser left out the items of the feed's last saved poll: the stories are new but
     # for edited items (save_poll then matches them without first looking which are known).
     new_items_only: bool = False
+    # The body parsed without an error: what was not new_items_only lists every entry the
+    # feed has (retention forgets an undated story only after such a listing left it out).
+    complete: bool = True
+
+    @property
+    def full_listing(self) -> bool:
+        """Whether the stories are every entry the feed lists now."""
+        return self.complete and not self.new_items_only
 
 
 @dataclass(frozen=True)

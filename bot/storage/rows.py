@@ -48,21 +48,20 @@ def story_row(poll: PollToSave, story: Story, duplicate_of: int | None) -> tuple
 def feed_after_poll(poll: PollToSave, new_stories: int) -> tuple[object, ...]:
     """The values of a saved poll's feed update, in the order both backends' UPDATE takes
     them: url, title, etag, last_modified, next_poll_at, last_polled_at, last_ok_at,
-    last_error, entries_seen added, body_digest, whether the poll was a full parse and its
+    last_error, entries_seen added, body_digest, whether the poll listed every entry and its
     time (full_parsed_at), and the feed's id."""
-    full = not poll.new_items_only
     return (
         *(poll.url, poll.title, poll.etag, poll.last_modified, poll.next_poll_at),
         *(poll.now, poll.now, poll.warning, new_stories, poll.body_digest),
-        *(full, poll.now, poll.feed_id),
+        *(poll.full_listing, poll.now, poll.feed_id),
     )
 
 
 def listed_undated(poll: PollToSave, stored: set[str]) -> list[str]:
     """Return the keys of the stored undated stories a full parse listed (retention keeps
     an undated story while its feed lists it: a re-sighting would alert again); none after
-    a parse of the new items alone."""
-    if poll.new_items_only:
+    a parse of the new items alone, or one that hit an error."""
+    if not poll.full_listing:
         return []
     return [
         c.story.key for c in poll.stories if c.story.published is None and c.story.key in stored

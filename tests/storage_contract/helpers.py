@@ -171,6 +171,7 @@ async def save(
     body_digest: str | None = None,
     deliver: bool = True,
     new_items_only: bool = False,
+    complete: bool = True,
 ) -> SavedPoll:
     """Save a poll, then (deliver) fan its matches out to the chats as the delivery worker
     would."""
@@ -190,6 +191,7 @@ async def save(
             stories=stories,
             body_digest=body_digest,
             new_items_only=new_items_only,
+            complete=complete,
         ),
         match=match,
     )

@@ -56,6 +56,11 @@ async def test_an_undated_story_stays_while_its_feed_lists_it(db: Db) -> None:
     await db.storage.prune_stories(later, START, 100)
     assert {"Listed, undated", "Dropped, undated"} <= set(db.story_titles())
 
+    # A parse that hit an error lists what it could read: it says nothing of the rest.
+    await save(db, feed, listed, now=T0 + 25 * DAY, match=nobody, deliver=False, complete=False)
+    await db.storage.prune_stories(later, START, 100)
+    assert {"Listed, undated", "Dropped, undated"} <= set(db.story_titles())
+
     # A full parse lists one of them (and the fresh item): the other one goes.
     await save(db, feed, fresh, listed, now=T0 + 30 * DAY, match=nobody, deliver=False)
     pruned = await db.storage.prune_stories(later, START, 100)
