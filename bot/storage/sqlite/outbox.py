@@ -47,13 +47,8 @@ class OutboxMixin(SqliteBase):
     @serialized
     async def pending_digest(self, chat_id: int, due_by: float) -> list[OutboxItem]:
         """Return every pending digest row of a chat due by then, oldest first."""
-        async with self._db.execute(
-            """SELECT id FROM outbox WHERE chat_id = ? AND kind = 'digest'
-                   AND status = 'pending' AND next_attempt_at <= ?""",
-            (chat_id, due_by),
-        ) as cursor:
-            ids = [int(row[0]) for row in await cursor.fetchall()]
-        return await self._load_outbox(ids)
+        rows = await self._on_writer_thread(lambda db: _due_digest_rows(db, chat_id, due_by))
+        return [_outbox_item(row) for row in rows]
 
     @serialized
     async def record_deliveries(self, outcomes: Sequence[Delivery], now: float) -> None:
@@ -117,6 +112,19 @@ def outbox_rows(
         if not ids:
             return []
     return db.execute(_LOAD.format(ids=marks(ids)), tuple(ids)).fetchall()
+
+
+def _due_digest_rows(db: sqlite3.Connection, chat_id: int, due_by: float) -> list[sqlite3.Row]:
+    # The ids, then their rows: one call on the writer's thread for both.
+    ids = [
+        int(row[0])
+        for row in db.execute(
+            """SELECT id FROM outbox WHERE chat_id = ? AND kind = 'digest'
+                   AND status = 'pending' AND next_attempt_at <= ?""",
+            (chat_id, due_by),
+        )
+    ]
+    return outbox_rows(db, ids) if ids else []
 
 
 def record_outcomes(db: sqlite3.Connection, outcomes: Sequence[Delivery], now: float) -> None:
