@@ -18,14 +18,8 @@ import pytest
 from bot.delivery.burst import BURST_WINDOW_SECONDS
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import parse_feed
-from bot.ingest.poller import (
-    MAX_BACKOFF_SECONDS,
-    MAX_SERVER_DELAY_SECONDS,
-    STORAGE_RETRY_SECONDS,
-    Poller,
-    PollReport,
-    next_poll_at,
-)
+from bot.ingest.poll_schedule import MAX_BACKOFF_SECONDS, MAX_SERVER_DELAY_SECONDS, next_poll_at
+from bot.ingest.poller import STORAGE_RETRY_SECONDS, Poller, PollReport
 from bot.ingest.pool import FeedParserPool
 from bot.ingest.prepare import PreparedFeed, prepare_feed
 from bot.matching.index import SubscriptionIndex

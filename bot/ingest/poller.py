@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.ingest.fetch import Fetcher, FetchResult, FetchStatus
 from bot.ingest.incremental import KnownItems, response_digest
+from bot.ingest.poll_schedule import next_poll_at
 from bot.ingest.pool import FeedParserPool, ParserDiedError
 from bot.ingest.prepare import TextFor, prepare_feed
 from bot.matching.index import SubscriptionIndex
@@ -18,34 +19,12 @@ from bot.storage import Feed, PollToSave, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 6 * 3600
-MAX_DOUBLINGS = 32
-# A server's max-age or <ttl> may slow polling down, but not beyond this.
-MAX_SERVER_DELAY_SECONDS = 6 * 3600
 SCHEDULER_TICK_SECONDS = 1.0
 STORAGE_RETRY_SECONDS = 30.0
 # A feed's lease unless a heartbeat extends it (bot.instance.Heartbeat); without
 # max_in_flight, every due feed is leased at once.
 DEFAULT_LEASE_SECONDS = 15.0
 UNBOUNDED_LEASE = 1_000_000
-
-
-def next_poll_at(
-    now: float,
-    interval: float,
-    *,
-    failures: int = 0,
-    retry_after: float | None = None,
-    max_age: float | None = None,
-    ttl_minutes: int | None = None,
-) -> float:
-    """Return when to poll a feed next: back off on failures, honour the server's wishes."""
-    # Cap the exponent first: a float interval times 2 ** 1100 overflows.
-    doublings = min(failures - 1, MAX_DOUBLINGS)
-    delay = min(interval * 2**doublings, MAX_BACKOFF_SECONDS) if failures else interval
-    server_delays = [retry_after or 0.0, max_age or 0.0, (ttl_minutes or 0) * 60.0]
-    delay = max(delay, min(max(server_delays), MAX_SERVER_DELAY_SECONDS))
-    return now + delay
 
 
 @dataclass(frozen=True)
